@@ -1,0 +1,85 @@
+"""The ``sid`` command line.
+
+Each command imports what it needs inside its body, so ``sid --help`` starts
+fast. Every :class:`sid.errors.SidError` becomes one line on stderr and exit
+code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from sid import __version__
+
+
+class SidGroup(click.Group):
+    """A click group that turns SidError into one clear line and exit code 2."""
+
+    def invoke(self, ctx: click.Context):  # type: ignore[override]
+        from sid.errors import SidError
+
+        try:
+            return super().invoke(ctx)
+        except SidError as exc:
+            click.echo(f"error: {exc.line()}", err=True)
+            sys.exit(2)
+
+
+@click.group(cls=SidGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="sid")
+def main() -> None:
+    """Samenleven in Diversiteit toolkit: waves, codebooks, weighting, estimates, tables."""
+
+
+# --------------------------------------------------------------------------- io
+
+
+@main.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@click.option("--encoding", default=None, help="Text encoding of the file (e.g. windows-1252).")
+def info(file: Path, as_json: bool, encoding: str | None) -> None:
+    """Describe a wave file: rows, columns, labels, value labels and missing codes."""
+    from sid.io import scan_wave
+
+    meta = scan_wave(file, encoding=encoding)
+    rows = [
+        {
+            "name": v.name,
+            "label": v.label,
+            "type": v.kind,
+            "format": v.format,
+            "n_value_labels": len(v.value_labels),
+            "missing_codes": v.missing.describe(),
+        }
+        for v in meta.variables
+    ]
+    if as_json:
+        payload = {
+            "file": str(file),
+            "format": meta.file_format,
+            "encoding": meta.encoding,
+            "rows": meta.n_rows,
+            "columns": len(meta.variables),
+            "file_label": meta.file_label,
+            "sha256": meta.sha256,
+            "mr_sets": {k: dict(v) for k, v in meta.mr_sets.items()},
+            "variables": rows,
+        }
+        click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{file}: {meta.file_format}, {meta.n_rows} rows, {len(rows)} columns, "
+               f"encoding {meta.encoding or 'unknown'}")
+    if meta.file_label:
+        click.echo(f"label: {meta.file_label}")
+    width = max((len(r["name"]) for r in rows), default=4)
+    click.echo(f"{'name':<{width}}  {'type':<8} {'labels':>6}  {'missing':<18} label")
+    for r in rows:
+        click.echo(f"{r['name']:<{width}}  {r['type']:<8} {r['n_value_labels']:>6}  "
+                   f"{r['missing_codes'] or '-':<18} {r['label'] or ''}")
+    for name, spec in meta.mr_sets.items():
+        click.echo(f"multiple-response set {name}: {', '.join(spec.get('variable_list', []))}")

@@ -1,0 +1,420 @@
+"""Tests for sid.io: reading real files in place, faithful round trips, clear errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sid.cli import main
+from sid.errors import InputError, LossError
+from sid.io import (
+    MissingSpec,
+    compare_waves,
+    make_wave,
+    read_table,
+    read_wave,
+    scan_wave,
+    to_stata_missing,
+    write_wave,
+)
+
+CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "pyreadstat"
+CORPUS_FILES = sorted(p for p in CORPUS.glob("*") if p.suffix in {".sav", ".zsav", ".por", ".dta"})
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_corpus_is_there() -> None:
+    assert len(CORPUS_FILES) >= 12, f"expected the shared corpus at {CORPUS}"
+
+
+# --------------------------------------------------------------------------- corpus
+
+
+@pytest.mark.parametrize("path", CORPUS_FILES, ids=lambda p: p.name)
+def test_every_corpus_file_reads_and_is_not_modified(path: Path) -> None:
+    before = sha(path), path.stat().st_mtime_ns
+    wave = read_wave(path)
+    meta = scan_wave(path)
+    assert wave.meta.sha256 == before[0] == meta.sha256
+    assert wave.meta.n_rows == len(wave.data) > 0
+    assert wave.meta.columns == tuple(wave.data.columns) == meta.columns
+    assert (sha(path), path.stat().st_mtime_ns) == before
+
+
+@pytest.mark.parametrize("path", CORPUS_FILES, ids=lambda p: p.name)
+@pytest.mark.parametrize("ext", ["sav", "zsav", "dta"])
+def test_corpus_round_trip_or_named_loss(path: Path, ext: str, tmp_path: Path) -> None:
+    """Each file either round-trips exactly or the writer names what would be lost."""
+    wave = read_wave(path)
+    if ext == "dta":
+        wave = to_stata_missing(wave)
+    out = tmp_path / f"copy.{ext}"
+    try:
+        write_wave(wave, out, allow_loss=("mr_sets",))
+    except LossError as exc:
+        assert not out.exists()
+        assert list(tmp_path.iterdir()) == []  # no temporary file left behind
+        assert str(out) in exc.line()
+        return
+    back = read_wave(out)
+    expected = wave
+    diffs = compare_waves(expected, back)
+    # mr_sets were explicitly allowed to go; everything else must be equal
+    diffs = [d for d in diffs if not d.startswith("multiple-response")]
+    assert diffs == []
+
+
+def test_spss_discrete_user_missing_values_stay_codes() -> None:
+    wave = read_wave(CORPUS / "simple_alltypes.sav")
+    x = wave.meta.variable("x")
+    assert x.missing.values == (7.0, 8.0, 99.0)
+    assert x.missing.ranges == ()
+    assert dict(x.value_labels) == {1.0: "red", 2.0: "green", 3.0: "blue"}
+
+
+def test_spss_missing_range_plus_value() -> None:
+    wave = read_wave(CORPUS / "simple_alltypes.sav")
+    z = wave.meta.variable("z")
+    assert z.missing.ranges == ((-999.0, 0.0),)
+    assert z.missing.values == (999.0,)
+    mask = wave.user_missing_mask("z")
+    data = wave.data["z"]
+    assert mask.tolist() == [(-999 <= v <= 0) or v == 999 for v in data.fillna(1e9)]
+    # a user-missing code is kept as its code, not turned into NaN
+    assert data[mask].notna().all()
+
+
+def test_sample_missing_codes_are_kept_and_marked() -> None:
+    wave = read_wave(CORPUS / "sample_missing.sav")
+    myord = wave.data["myord"]
+    assert -1.0 in myord.tolist() and -3.0 in myord.tolist()
+    assert wave.meta.variable("myord").missing.values == (-1.0, -2.0, -3.0)
+    mask = wave.user_missing_mask("myord")
+    assert mask.tolist() == [False] * 5 + [True, True]
+    assert not wave.system_missing_mask("myord").any()
+    mynum = wave.meta.variable("mynum").missing
+    assert mynum.ranges == ((2000.0, 3000.0),) and mynum.values == (-1.0,)
+    assert wave.user_missing_mask("mynum").tolist() == [False] * 5 + [True, True]
+
+
+def test_string_user_missing() -> None:
+    wave = read_wave(CORPUS / "missing_char.sav")
+    assert wave.meta.variable("mychar").missing.values == ("Z",)
+    assert wave.user_missing_mask("mychar").tolist() == [True, False]
+
+
+def test_stata_extended_missing_kept_as_letters() -> None:
+    wave = read_wave(CORPUS / "missing_test.dta")
+    for var, letter in zip(["var1", "var2", "var3", "var4", "var5", "var6"], "abcxyz", strict=True):
+        assert wave.extended_missing[var].tolist() == [letter]
+        assert wave.meta.variable(var).missing.extended == (letter,)
+        assert wave.data[var].isna().all()
+        assert wave.user_missing_mask(var).all()
+        assert wave.meta.variable(var).kind == "numeric"
+    assert dict(wave.meta.variable("var1").value_labels) == {"a": "missing"}
+    # var7 and var8 are system-missing, var9 is valid
+    assert wave.system_missing_mask("var7").all()
+    assert wave.data["var9"].tolist() == [1.0]
+
+
+def test_multiple_response_sets_are_read() -> None:
+    meta = scan_wave(CORPUS / "simple_alltypes.sav")
+    assert meta.mr_sets["mymrset"]["variable_list"] == ["bool1", "bool2", "bool3"]
+    assert meta.mr_sets["mymrset"]["counted_value"] == 1
+
+
+def test_writing_mr_sets_needs_explicit_consent(tmp_path: Path) -> None:
+    wave = read_wave(CORPUS / "simple_alltypes.sav")
+    with pytest.raises(LossError, match="multiple-response sets"):
+        write_wave(wave, tmp_path / "x.sav")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_encodings_and_non_ascii_names() -> None:
+    hebrew = read_wave(CORPUS / "hebrews.sav")
+    assert hebrew.meta.encoding == "UTF-8"
+    assert hebrew.columns == ("ותק_ב",)
+    windows = read_wave(CORPUS / "sample.sav")
+    assert windows.meta.encoding == "windows-1252"
+
+
+def test_dates_are_dates() -> None:
+    wave = read_wave(CORPUS / "sample.sav")
+    assert wave.meta.variable("mydate").kind == "date"
+    assert wave.data["mydate"].iloc[0] == dt.date(2018, 5, 6)
+    assert wave.meta.variable("mytime").kind == "time"
+    assert wave.meta.variable("dtime").kind == "datetime"
+
+
+def test_columns_subset() -> None:
+    wave = read_wave(CORPUS / "sample.sav", columns=["mynum", "mylabl"])
+    assert wave.columns == ("mynum", "mylabl")
+    assert wave.meta.columns == ("mynum", "mylabl")
+    with pytest.raises(InputError, match="nope"):
+        read_wave(CORPUS / "sample.sav", columns=["mynum", "nope"])
+
+
+# --------------------------------------------------------------------------- our own waves
+
+
+def dutch_wave() -> object:
+    data = pd.DataFrame(
+        {
+            "id": [1, 2, 3, 4, 5, 6],
+            "land": ["België", "één", "café", "", "Marokko", "België"],
+            "werkbeh": [1, 2, 3, 7, 8, 9],
+            "score": [0.5, 7.25, np.nan, 97, 98, -1],
+            "leeg": [np.nan] * 6,
+            "datum": [dt.date(2022, 1, d) for d in range(1, 7)],
+            "code": ["a", "b", "a", "x", "b", "a"],
+        }
+    )
+    long_label = "Werd u in de afgelopen twaalf maanden op het werk niet correct behandeld? " * 3
+    return make_wave(
+        data,
+        labels={"werkbeh": long_label.strip(), "land": "Geboorteland (één keuze)", "leeg": "Altijd leeg"},
+        value_labels={
+            "werkbeh": {1: "nooit", 2: "soms", 3: "vaak", 7: "niet van toepassing", 8: "weet niet",
+                        9: "geen antwoord"},
+            "score": {0: "helemaal geen", 97: "weet niet"},
+            "code": {"a": "één", "b": "café"},
+        },
+        missing={
+            "werkbeh": [7, 8, 9],
+            "score": MissingSpec(values=(-1.0,), ranges=((97.0, 99.0),)),
+            "code": ["x"],
+        },
+        measure={"werkbeh": "ordinal"},
+        file_label="SID test (België)",
+    )
+
+
+@pytest.mark.parametrize("ext", ["sav", "zsav"])
+def test_spss_round_trip_keeps_everything(ext: str, tmp_path: Path) -> None:
+    wave = dutch_wave()
+    written = write_wave(wave, tmp_path / f"w.{ext}")
+    back = read_wave(tmp_path / f"w.{ext}")
+    assert compare_waves(wave, back) == []
+    assert written.sha256 == sha(tmp_path / f"w.{ext}")
+    assert back.meta.variable("werkbeh").missing.values == (7.0, 8.0, 9.0)
+    assert back.meta.variable("score").missing == MissingSpec(values=(-1.0,), ranges=((97.0, 99.0),))
+    assert back.meta.variable("werkbeh").label.startswith("Werd u in de afgelopen")
+    assert len(back.meta.variable("werkbeh").label) > 200
+    assert back.meta.variable("werkbeh").measure == "ordinal"
+    assert back.meta.file_label == "SID test (België)"
+    assert back.data["land"].tolist()[:3] == ["België", "één", "café"]
+    assert back.user_missing_mask("werkbeh").tolist() == [False, False, False, True, True, True]
+    assert back.user_missing_mask("code").tolist() == [False, False, False, True, False, False]
+    assert back.data["leeg"].isna().all()
+
+
+def test_stata_round_trip_maps_missing_codes_to_letters(tmp_path: Path) -> None:
+    wave = dutch_wave()
+    data = wave.data.drop(columns=["code"])  # Stata cannot label string values
+    wave = make_wave(
+        data,
+        labels={"werkbeh": "Niet correct behandeld op het werk"},
+        value_labels={"werkbeh": {1: "nooit", 2: "soms", 3: "vaak", 7: "niet van toepassing",
+                                  8: "weet niet", 9: "geen antwoord"}},
+        missing={"werkbeh": [7, 8, 9], "score": MissingSpec(values=(-1.0,), ranges=((97.0, 99.0),))},
+    )
+    with pytest.raises(LossError, match="to_stata_missing"):
+        write_wave(wave, tmp_path / "w.dta")
+    stata = to_stata_missing(wave)
+    write_wave(stata, tmp_path / "w.dta")
+    back = read_wave(tmp_path / "w.dta")
+    assert compare_waves(stata, back) == []
+    assert back.extended_missing["werkbeh"].tolist() == ["a", "b", "c"]
+    assert dict(back.meta.variable("werkbeh").value_labels)["b"] == "weet niet"
+    # score: rows 3, 4, 5 hold 97, 98, -1; codes in ascending order get .a, .b, .c
+    assert back.extended_missing["score"].sort_index().tolist() == ["b", "c", "a"]
+    assert back.user_missing_mask("werkbeh").tolist() == [False, False, False, True, True, True]
+    assert np.isnan(back.data["score"].iloc[2]) and not back.user_missing_mask("score")[2]
+
+
+def test_stata_refuses_labels_on_non_integers(tmp_path: Path) -> None:
+    wave = make_wave(pd.DataFrame({"x": [0.5, 1.0]}), value_labels={"x": {0.5: "half", 1: "one"}})
+    with pytest.raises(LossError, match=r"x: Stata labels integer codes only, not 0.5"):
+        write_wave(wave, tmp_path / "x.dta")
+    assert not (tmp_path / "x.dta").exists()
+    write_wave(wave, tmp_path / "x.sav")  # SPSS can
+    assert dict(read_wave(tmp_path / "x.sav").meta.variable("x").value_labels) == {0.5: "half", 1.0: "one"}
+
+
+def test_spss_refuses_too_many_missing_codes(tmp_path: Path) -> None:
+    wave = make_wave(pd.DataFrame({"x": [1.0, 2.0]}), missing={"x": [7, 8, 9, 99]})
+    with pytest.raises(LossError, match="x: SPSS allows 3 discrete missing codes"):
+        write_wave(wave, tmp_path / "x.sav")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_write_never_overwrites_its_input(tmp_path: Path) -> None:
+    src = tmp_path / "in.sav"
+    shutil.copy(CORPUS / "sample.sav", src)
+    wave = read_wave(src)
+    before = sha(src)
+    with pytest.raises(InputError, match="never modified"):
+        write_wave(wave, src)
+    assert sha(src) == before
+
+
+def test_failed_write_leaves_existing_output_untouched(tmp_path: Path) -> None:
+    target = tmp_path / "out.dta"
+    target.write_bytes(b"previous content")
+    wave = make_wave(pd.DataFrame({"x": [0.5]}), value_labels={"x": {0.5: "half"}})
+    with pytest.raises(LossError):
+        write_wave(wave, target)
+    assert target.read_bytes() == b"previous content"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.dta"]
+
+
+def test_make_wave_rejects_metadata_for_unknown_columns() -> None:
+    with pytest.raises(InputError, match="'nope'"):
+        make_wave(pd.DataFrame({"x": [1]}), labels={"nope": "x"})
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+def test_missing_file() -> None:
+    with pytest.raises(InputError, match="file not found"):
+        read_wave("does/not/exist.sav")
+
+
+def test_unknown_extension(tmp_path: Path) -> None:
+    path = tmp_path / "data.xlsx"
+    path.write_bytes(b"x")
+    with pytest.raises(InputError, match=r"unknown file type '.xlsx'.*\.sav"):
+        read_wave(path)
+
+
+@pytest.mark.parametrize("name", ["sample.sav", "sample.dta", "sample.zsav"])
+def test_truncated_file(name: str, tmp_path: Path) -> None:
+    raw = (CORPUS / name).read_bytes()
+    path = tmp_path / name
+    path.write_bytes(raw[: len(raw) // 3])
+    with pytest.raises(InputError) as info:
+        read_wave(path)
+    assert str(path) in info.value.line()
+    assert "re-export" in info.value.line() or "damaged" in info.value.line()
+
+
+def test_not_a_sav_file(tmp_path: Path) -> None:
+    path = tmp_path / "fake.sav"
+    path.write_text("id,x\n1,2\n")
+    with pytest.raises(InputError, match="cannot read the file"):
+        read_wave(path)
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    path = tmp_path / "empty.dta"
+    path.write_bytes(b"")
+    with pytest.raises(InputError, match="file is empty"):
+        read_wave(path)
+
+
+def test_wrong_encoding_name() -> None:
+    with pytest.raises(InputError, match="encoding"):
+        read_wave(CORPUS / "sample.sav", encoding="no-such-encoding")
+
+
+def test_read_table_csv(tmp_path: Path) -> None:
+    path = tmp_path / "d.csv"
+    path.write_text("x,y\n1,a\n2,b\n", encoding="utf-8")
+    wave = read_table(path)
+    assert wave.data["x"].dtype == np.float64
+    assert wave.meta.file_format == "csv"
+
+
+# --------------------------------------------------------------------------- property-based
+
+
+labels_text = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=40
+).map(str.strip).filter(bool)
+
+
+@st.composite
+def labelled_frames(draw: st.DrawFn) -> object:
+    n = draw(st.integers(min_value=1, max_value=25))
+    n_vars = draw(st.integers(min_value=1, max_value=4))
+    columns, value_labels, missing, labels = {}, {}, {}, {}
+    for i in range(n_vars):
+        name = f"v{i}"
+        codes = draw(st.lists(st.integers(-9, 12), min_size=1, max_size=6, unique=True))
+        values = draw(st.lists(st.sampled_from(codes + [None]), min_size=n, max_size=n))
+        columns[name] = [np.nan if v is None else float(v) for v in values]
+        value_labels[name] = {float(c): draw(labels_text) for c in codes}
+        miss = draw(st.lists(st.sampled_from(codes), max_size=3, unique=True))
+        if miss:
+            missing[name] = miss
+        labels[name] = draw(labels_text)
+    columns["s"] = draw(st.lists(st.text(alphabet="abcéëü ", max_size=8), min_size=n, max_size=n))
+    return make_wave(pd.DataFrame(columns), labels=labels, value_labels=value_labels, missing=missing)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(wave=labelled_frames(), ext=st.sampled_from(["sav", "zsav", "dta"]))
+def test_random_labelled_frames_round_trip(wave: object, ext: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+    folder = tmp_path_factory.mktemp("prop")
+    if ext == "dta":
+        wave = to_stata_missing(wave)
+    out = folder / f"w.{ext}"
+    write_wave(wave, out)
+    back = read_wave(out)
+    assert compare_waves(wave, back, trailing_blanks=ext == "dta") == []
+    for name in wave.meta.columns:
+        assert back.user_missing_mask(name).tolist() == wave.user_missing_mask(name).tolist()
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def test_sid_info_table_and_json() -> None:
+    runner = CliRunner()
+    result = runner.invoke(main, ["info", str(CORPUS / "sample_missing.sav")])
+    assert result.exit_code == 0, result.output
+    assert "7 rows, 7 columns" in result.output
+    assert "-1, -2, -3" in result.output
+    result = runner.invoke(main, ["info", "--json", str(CORPUS / "simple_alltypes.sav")])
+    payload = json.loads(result.output)
+    assert payload["rows"] == 6 and payload["columns"] == 12
+    x = next(v for v in payload["variables"] if v["name"] == "x")
+    assert x["missing_codes"] == "7, 8, 99" and x["n_value_labels"] == 3
+    assert payload["mr_sets"]["mymrset"]["variable_list"] == ["bool1", "bool2", "bool3"]
+
+
+def test_sid_info_bad_input_is_one_line_exit_2(tmp_path: Path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(main, ["info", str(tmp_path / "nope.sav")])
+    assert result.exit_code == 2
+    assert result.output.strip().count("\n") == 0
+    assert "file not found" in result.output and "Traceback" not in result.output
+
+
+def test_sid_help_does_not_import_heavy_modules() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from click.testing import CliRunner; from sid.cli import main; "
+        "CliRunner().invoke(main, ['--help']); "
+        "print(sorted(m for m in ('pandas', 'numpy', 'pyreadstat', 'scipy', 'openpyxl') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    assert out.stdout.strip() == "[]"
