@@ -21,11 +21,11 @@ demo: $(STAMP)
 	$(BIN)/sid demo --out demo/
 
 test: $(STAMP)
-	$(BIN)/ruff check sid tests scripts
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check sid tests scripts
+	$(BIN)/ruff check .
 
 clean:
 	rm -rf $(VENV) demo build *.egg-info
