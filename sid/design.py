@@ -1,0 +1,571 @@
+"""Survey designs: which columns carry weights, strata, clusters, fpc or replicate weights.
+
+A :class:`Design` is an immutable description of how the sample was drawn,
+built once and shared by every estimate. It validates its inputs (listing all
+offending rows or values at once), and precomputes the integer codes the
+variance engine (:mod:`sid.variance`) needs:
+
+* **Taylor designs** (R's ``svydesign(ids=~psu+psu2, strata=~strata,
+  fpc=~fpc+fpc2, weights=~w, nest=TRUE)``): strata, PSUs nested in strata,
+  optionally a second stage that is used only when fpc is given for both
+  stages (as R does); fpc as population counts, or as sampling fractions when
+  all values are <= 1.
+* **Replicate designs** (R's ``svrepdesign(type=..., combined.weights=TRUE)``):
+  replicate-weight columns chosen by a regular expression, with R's ``scale``,
+  ``rscales`` and ``mse`` defaults per method, and R's ``degf``.
+* **Calibration information** (:class:`PostStratification`, :class:`Raking`,
+  :class:`GregCalibration`) mirroring what R stores in ``design$postStrata``,
+  so that calibrated weights get R's calibrated (residual) variances.
+
+Domains are never made by deleting rows: estimates zero-weight the rows
+outside a domain, so the design keeps its PSU structure.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sid.errors import DesignError, show_values
+
+SINGLETON_RULES = ("fail", "adjust", "average", "remove", "certainty")
+REP_METHODS = ("brr", "fay", "jk1", "jkn", "bootstrap")
+_DESIGN_KEYS = (
+    "weight", "strata", "psu", "fpc", "psu2", "fpc2", "repweights", "repmethod",
+    "rho", "scale", "rscales", "mse", "singleton",
+)
+
+
+# --------------------------------------------------------------------------- calibration
+
+
+@dataclass(frozen=True)
+class PostStratification:
+    """One ordinary ``postStratify`` entry of R's ``design$postStrata``.
+
+    R stores a per-row factor (the post-stratum index) with two attributes;
+    ``svyrecvar`` then replaces each score column ``x`` by
+    ``x - psmeans[cell] * weights`` with
+    ``psmeans = rowsum(x * oldweights / weights, cell) / rowsum(oldweights, cell)``.
+
+    * ``cells``: integer post-stratum code per row (R: the factor itself).
+    * ``weights``: the weights *after* post-stratification (R: ``attr(, "weights")``,
+      i.e. ``1/design$prob`` after the call).
+    * ``oldweights``: the weights *before* post-stratification (R:
+      ``attr(, "oldweights")``); ``None`` means 1 for every row, as in R when the
+      attribute is absent. Rows with both weights 0 get weight 1 (as R does).
+    """
+
+    cells: np.ndarray
+    weights: np.ndarray
+    oldweights: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class Raking:
+    """R's class ``"raking"`` entry of ``design$postStrata`` (made by ``rake()``).
+
+    ``margins`` holds, per raking margin in R's order, ``(cells, weights)``: the
+    per-row integer cell code of that margin and R's ``attr(margin, "weights")``
+    (the weights after that margin's last post-stratification step).
+    ``svyrecvar`` makes 10 passes of
+    ``x <- x - weights * ave(x / weights, cells)`` over the margins.
+    """
+
+    margins: tuple[tuple[np.ndarray, np.ndarray], ...]
+
+
+@dataclass(frozen=True)
+class GregCalibration:
+    """R's class ``"greg_calibration"`` entry of ``design$postStrata`` (``calibrate()``).
+
+    R stores ``qr = qr(mm * sqrt(ww))`` and ``w = g * sqrt(ww)``, where ``mm`` is
+    the calibration model matrix, ``ww`` the weights before calibration and
+    ``g`` the calibration factors. ``svyrecvar`` replaces the scores by
+    ``qr.resid(qr, x / w) * w``.
+
+    * ``aux``: the matrix R decomposed, ``mm * sqrt(ww)`` (n x p).
+    * ``w``: R's ``w`` (n,), ``g * sqrt(ww)``.
+    * ``stage``: R's ``stage``; only 0 (calibration of the whole sample) is
+      supported.
+    """
+
+    aux: np.ndarray
+    w: np.ndarray
+    stage: int = 0
+
+
+Calibration = PostStratification | Raking | GregCalibration
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _codes(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes 0..k-1 (sorted levels) and the levels themselves."""
+    codes, levels = pd.factorize(pd.Series(values), sort=True)
+    return codes.astype(np.int64), np.asarray(levels)
+
+
+def _pair_codes(outer: np.ndarray, inner: pd.Series | np.ndarray) -> np.ndarray:
+    """Codes of (outer, inner) pairs: inner units nested within outer codes."""
+    inner_codes, _ = _codes(inner)
+    key = outer.astype(np.int64) * (int(inner_codes.max()) + 1 if len(inner_codes) else 1)
+    codes, _ = pd.factorize(key + inner_codes, sort=True)
+    return codes.astype(np.int64)
+
+
+def _first_per_group(codes: np.ndarray, values: np.ndarray, k: int) -> np.ndarray:
+    """The value on the first row of each group (groups are constant by contract)."""
+    out = np.full(k, np.nan)
+    order = np.arange(len(codes))[::-1]
+    out[codes[order]] = values[order]
+    return out
+
+
+def _count_unique_within(group: np.ndarray, unit: np.ndarray, n_groups: int) -> np.ndarray:
+    """Number of distinct ``unit`` codes within each group."""
+    pairs = np.unique(np.stack([group, unit]), axis=1)
+    return np.bincount(pairs[0], minlength=n_groups)
+
+
+def _column(data: pd.DataFrame, name: str, role: str) -> pd.Series:
+    if name not in data.columns:
+        close = [c for c in data.columns if c.lower() == name.lower()]
+        raise DesignError(
+            f"{role} variable {name!r} is not in the data",
+            where=f"design {role}",
+            got=f"columns {show_values(list(data.columns))}",
+            fix=f"use one of {show_values(close)}" if close else "name an existing column",
+        )
+    return data[name]
+
+
+def _missing_rows(series: pd.Series) -> np.ndarray:
+    miss = series.isna().to_numpy().copy()
+    if series.dtype == object or pd.api.types.is_string_dtype(series):
+        miss |= series.astype(str).str.strip().eq("").to_numpy() & ~series.isna().to_numpy()
+    return np.flatnonzero(miss)
+
+
+def _rows(idx: np.ndarray) -> str:
+    return show_values([int(i) + 1 for i in idx])
+
+
+def _as_float(series: pd.Series, role: str, name: str) -> np.ndarray:
+    try:
+        return pd.to_numeric(series, errors="raise").to_numpy(dtype=float)
+    except (ValueError, TypeError):
+        bad = series[pd.to_numeric(series, errors="coerce").isna() & series.notna()]
+        raise DesignError(
+            f"{role} variable {name!r} must be numeric",
+            where=f"design {role}",
+            got=show_values(bad.unique().tolist()),
+            fix=f"recode {name!r} to numbers",
+        ) from None
+
+
+def _data_frame(data: Any) -> pd.DataFrame:
+    """A DataFrame from a frame or a :class:`sid.io.Wave` (user-missing codes -> NaN)."""
+    if isinstance(data, pd.DataFrame):
+        return data
+    if hasattr(data, "data") and hasattr(data, "missing_mask"):
+        frame = data.data.copy()
+        for name in frame.columns:
+            mask = data.missing_mask(name)
+            if mask.any() and pd.api.types.is_numeric_dtype(frame[name]):
+                frame.loc[mask, name] = np.nan
+        return frame
+    raise DesignError("data must be a pandas DataFrame or a sid Wave",
+                      got=type(data).__name__, fix="pass wave.data or the Wave")
+
+
+# --------------------------------------------------------------------------- Design
+
+
+@dataclass(frozen=True, eq=False)
+class Design:
+    """How the sample was drawn; immutable, validated, with cached integer codes.
+
+    Arguments mirror R: ``weight`` (sampling or final weight column; ``None``
+    means 1), ``strata``, ``psu`` and ``psu2`` (cluster ids; PSUs are nested in
+    strata and SSUs in PSUs), ``fpc`` and ``fpc2`` (population counts, or
+    sampling fractions when all values are <= 1), ``repweights`` (a regular
+    expression selecting replicate-weight columns, R's ``svrepdesign(repweights=
+    "regex")``), ``repmethod`` (``brr``, ``fay``, ``jk1``, ``jkn``,
+    ``bootstrap``), ``rho`` (Fay), ``scale``, ``rscales`` (number or one per
+    replicate), ``mse`` (centre replicates on the full-sample estimate),
+    ``singleton`` (what to do with single-PSU strata, R's
+    ``survey.lonely.psu``) and ``calibration`` (R's ``design$postStrata``).
+    """
+
+    data: pd.DataFrame
+    weight: str | None = None
+    strata: str | None = None
+    psu: str | None = None
+    fpc: str | None = None
+    psu2: str | None = None
+    fpc2: str | None = None
+    repweights: str | None = None
+    repmethod: str | None = None
+    rho: float | None = None
+    scale: float | None = None
+    rscales: Any = None
+    mse: bool = False
+    singleton: str = "fail"
+    calibration: tuple[Calibration, ...] = ()
+
+    # cached (computed once in __post_init__)
+    n: int = field(init=False, repr=False)
+    w: np.ndarray = field(init=False, repr=False)
+    is_replicate: bool = field(init=False, repr=False)
+    stratum: np.ndarray = field(init=False, repr=False)
+    stratum_levels: np.ndarray = field(init=False, repr=False)
+    cluster: np.ndarray = field(init=False, repr=False)
+    n_psu: np.ndarray = field(init=False, repr=False)
+    f1: np.ndarray = field(init=False, repr=False)
+    stage2: Any = field(init=False, repr=False)
+    rep_w: np.ndarray | None = field(init=False, repr=False)
+    rep_scale: float = field(init=False, repr=False)
+    rep_rscales: np.ndarray | None = field(init=False, repr=False)
+    rep_columns: tuple[str, ...] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        data = _data_frame(self.data)
+        object.__setattr__(self, "data", data)
+        object.__setattr__(self, "calibration", tuple(self.calibration or ()))
+        n = len(data)
+        object.__setattr__(self, "n", n)
+        if self.singleton not in SINGLETON_RULES:
+            raise DesignError(
+                f"unknown singleton rule {self.singleton!r}", where="design singleton",
+                fix=f"use one of {', '.join(SINGLETON_RULES)}")
+        if n == 0:
+            raise DesignError("the data have no rows", where="design", fix="pass a non-empty sample")
+
+        # ---- weights
+        if self.weight is None:
+            w = np.ones(n)
+        else:
+            w = _as_float(_column(data, self.weight, "weight"), "weight", self.weight)
+            bad = np.flatnonzero(~np.isfinite(w) | (w < 0))
+            if len(bad):
+                raise DesignError(
+                    f"weight variable {self.weight!r} has missing, negative or infinite values "
+                    f"on {len(bad)} row(s)",
+                    where="design weight",
+                    got=f"rows {_rows(bad)}: values {show_values(w[bad].tolist())}",
+                    fix="weights must be finite and >= 0 (0 keeps a row out of every estimate)",
+                )
+        w.setflags(write=False)
+        object.__setattr__(self, "w", w)
+
+        is_rep = self.repweights is not None
+        object.__setattr__(self, "is_replicate", is_rep)
+        if is_rep:
+            if any(v is not None for v in (self.strata, self.psu, self.fpc, self.psu2, self.fpc2)):
+                raise DesignError(
+                    "a replicate design cannot also have strata, psu or fpc",
+                    where="design", fix="give either repweights or strata/psu/fpc, not both")
+            self._init_replicate(data)
+            for name in ("stratum", "stratum_levels", "cluster", "n_psu", "f1"):
+                object.__setattr__(self, name, np.zeros(0))
+            object.__setattr__(self, "stage2", None)
+        else:
+            if self.repmethod is not None:
+                raise DesignError("repmethod given without repweights", where="design repmethod",
+                                  fix="give repweights (a regular expression) too, or drop repmethod")
+            self._init_taylor(data)
+            object.__setattr__(self, "rep_w", None)
+            object.__setattr__(self, "rep_scale", 1.0)
+            object.__setattr__(self, "rep_rscales", None)
+            object.__setattr__(self, "rep_columns", ())
+        for cal in self.calibration:
+            if isinstance(cal, GregCalibration) and cal.stage != 0:
+                raise DesignError("calibration within clusters (stage > 0) is not supported",
+                                  where="design calibration", got=f"stage {cal.stage}",
+                                  fix="calibrate the whole sample (stage 0)")
+
+    # ---------------------------------------------------------------- Taylor
+    def _init_taylor(self, data: pd.DataFrame) -> None:
+        n = self.n
+        problems = []
+        for role in ("strata", "psu", "fpc", "psu2", "fpc2"):
+            name = getattr(self, role)
+            if name is None:
+                continue
+            col = _column(data, name, role)
+            miss = _missing_rows(col)
+            if len(miss):
+                problems.append(f"{role} {name!r} missing on rows {_rows(miss)}")
+        if problems:
+            raise DesignError("design variables have missing values: " + "; ".join(problems),
+                              where="design", fix="fill in the design variables for every row")
+        if self.psu2 is not None and self.psu is None:
+            raise DesignError("psu2 given without psu", where="design psu2",
+                              fix="give the first-stage clusters as psu")
+        if self.fpc2 is not None and (self.fpc is None or self.psu2 is None):
+            raise DesignError("fpc2 needs both fpc and psu2", where="design fpc2",
+                              fix="give fpc for the first stage and psu2 for the second")
+
+        if self.strata is None:
+            stratum = np.zeros(n, dtype=np.int64)
+            levels = np.array([1])
+        else:
+            stratum, levels = _codes(data[self.strata])
+        if self.psu is None:
+            cluster = np.arange(n, dtype=np.int64)  # each row its own PSU (R: ids=~1)
+            cluster = _pair_codes(stratum, cluster)
+        else:
+            cluster = _pair_codes(stratum, data[self.psu])
+        n_strata = len(levels)
+        n_clusters = int(cluster.max()) + 1
+        cl_stratum = np.empty(n_clusters, dtype=np.int64)
+        cl_stratum[cluster] = stratum
+        n_psu = np.bincount(cl_stratum, minlength=n_strata).astype(float)
+
+        # fpc (R's as.fpc: all columns together are counts, or all fractions)
+        fpcs = {}
+        for role in ("fpc", "fpc2"):
+            name = getattr(self, role)
+            if name is not None:
+                fpcs[role] = _as_float(data[name], role, name)
+        if fpcs:
+            allv = np.concatenate(list(fpcs.values()))
+            is_count = bool(np.any(allv > 1))
+            if is_count != bool(np.all(allv >= 1)):
+                raise DesignError(
+                    "fpc values mix population counts (> 1) and sampling fractions (< 1)",
+                    where="design fpc", got=show_values(np.unique(allv)[:8].tolist()),
+                    fix="give all fpc as population counts (>= 1) or all as fractions (<= 1)")
+            if np.any(allv < 0):
+                raise DesignError("fpc has negative values", where="design fpc",
+                                  got=show_values(np.unique(allv[allv < 0]).tolist()),
+                                  fix="fpc must be population counts or fractions in (0, 1]")
+        else:
+            is_count = True
+
+        def popsize(values: np.ndarray, group: np.ndarray, k: int, sampsize: np.ndarray,
+                    role: str) -> np.ndarray:
+            per = _first_per_group(group, values, k)
+            big_n = per if is_count else sampsize / per
+            if np.any(big_n < sampsize):
+                bad = np.flatnonzero(big_n < sampsize)
+                raise DesignError(
+                    f"{role} implies sampling more than 100% in {len(bad)} group(s)",
+                    where=f"design {role}",
+                    got=f"population {show_values(big_n[bad].tolist())} < sample "
+                        f"{show_values(sampsize[bad].tolist())}",
+                    fix=f"{role} must be the population count of units (or the sampling fraction)")
+            return big_n
+
+        if "fpc" in fpcs:
+            pop1 = popsize(fpcs["fpc"], stratum, n_strata, n_psu, "fpc")
+            with np.errstate(divide="ignore", invalid="ignore"):
+                f1 = np.where(np.isinf(pop1), 1.0, (pop1 - n_psu) / pop1)
+        else:
+            pop1 = np.full(n_strata, np.inf)
+            f1 = np.ones(n_strata)
+
+        stage2 = None
+        if self.psu2 is not None and "fpc2" in fpcs:
+            ssu = _pair_codes(cluster, data[self.psu2])
+            n_ssu = _count_unique_within(cluster, ssu, n_clusters).astype(float)
+            pop2 = popsize(fpcs["fpc2"], cluster, n_clusters, n_ssu, "fpc2")
+            with np.errstate(divide="ignore", invalid="ignore"):
+                f2 = np.where(np.isinf(pop2), 1.0, (pop2 - n_ssu) / pop2)
+            # R multiplies the stage-2 variance of PSU i by nPSU_h / popsize_h
+            frac1 = (n_psu / pop1)[cl_stratum]
+            stage2 = _Stage(unit=ssu, group=cluster, n_units=n_ssu, f=f2, mult=frac1)
+
+        for name, value in (("stratum", stratum), ("stratum_levels", levels),
+                            ("cluster", cluster), ("n_psu", n_psu), ("f1", f1)):
+            if isinstance(value, np.ndarray):
+                value.setflags(write=False)
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "stage2", stage2)
+
+        lonely = np.flatnonzero((n_psu == 1) & (f1 >= 1e-7))
+        if self.singleton == "fail" and len(lonely):
+            raise DesignError(
+                f"{len(lonely)} stratum/strata have only one PSU, so their variance cannot be "
+                "estimated",
+                where=f"design strata {self.strata!r}" if self.strata else "design",
+                got=f"strata {show_values(levels[lonely].tolist())}",
+                fix="choose singleton= 'adjust' (centre at the grand mean), 'average' (average "
+                    "of the other strata), 'remove' or 'certainty' (contribute 0), or merge strata; "
+                    "'fail' is the default",
+            )
+        if stage2 is not None and self.singleton == "fail":
+            lonely2 = np.flatnonzero((stage2.n_units == 1) & (stage2.f >= 1e-7))
+            if len(lonely2):
+                raise DesignError(
+                    f"{len(lonely2)} PSU(s) have only one second-stage unit while the fpc2 says "
+                    "there are more",
+                    where=f"design psu2 {self.psu2!r}",
+                    got=f"PSU codes (1-based) {show_values((lonely2 + 1).tolist())}",
+                    fix="choose singleton= 'adjust', 'average', 'remove' or 'certainty', or "
+                        "check fpc2",
+                )
+
+    # ---------------------------------------------------------------- replicate
+    def _init_replicate(self, data: pd.DataFrame) -> None:
+        try:
+            pattern = re.compile(self.repweights)
+        except re.error as exc:
+            raise DesignError(f"repweights is not a valid regular expression: {exc}",
+                              where="design repweights", got=repr(self.repweights),
+                              fix="e.g. '^repw[0-9]+$'") from None
+        cols = tuple(c for c in data.columns if pattern.search(str(c)))
+        if not cols:
+            raise DesignError("repweights matches no column", where="design repweights",
+                              got=repr(self.repweights), fix="check the regular expression")
+        method = (self.repmethod or "").lower()
+        if method not in REP_METHODS:
+            raise DesignError(f"unknown or missing repmethod {self.repmethod!r}",
+                              where="design repmethod", fix=f"use one of {', '.join(REP_METHODS)}")
+        rep = np.column_stack([_as_float(data[c], "repweights", c) for c in cols])
+        bad = ~np.isfinite(rep)
+        if bad.any():
+            rows, cc = np.nonzero(bad)
+            raise DesignError(
+                "replicate weights have missing or infinite values",
+                where="design repweights",
+                got=f"rows {_rows(rows)} in {show_values(sorted({cols[i] for i in cc}))}",
+                fix="replicate weights must be finite")
+        k = rep.shape[1]
+        rscales = self.rscales
+        if rscales is not None:
+            rscales = np.atleast_1d(np.asarray(rscales, dtype=float))
+            if len(rscales) not in (1, k):
+                raise DesignError(f"rscales has length {len(rscales)}, should be {k}",
+                                  where="design rscales", fix="give one rscale per replicate")
+            rscales = np.broadcast_to(rscales, (k,)).copy()
+        scale = self.scale
+        if method == "brr":
+            scale = 1.0 / k
+        elif method == "fay":
+            if self.rho is None:
+                raise DesignError("repmethod 'fay' needs rho", where="design rho",
+                                  fix="give Fay's rho, e.g. 0.5")
+            scale = 1.0 / (k * (1.0 - self.rho) ** 2)
+        elif method == "bootstrap":
+            if scale is None:
+                scale = 1.0 / (k - 1)
+        elif method == "jk1":
+            if scale is None:
+                scale = (k - 1) / k
+        elif method == "jkn" and rscales is None:
+            raise DesignError("repmethod 'jkn' needs rscales", where="design rscales",
+                              fix="give rscales ((n_h - 1)/n_h per replicate), as R requires")
+        if rscales is None:
+            rscales = np.ones(k)
+        if scale is None:
+            scale = 1.0
+        rep.setflags(write=False)
+        rscales.setflags(write=False)
+        object.__setattr__(self, "rep_w", rep)
+        object.__setattr__(self, "rep_scale", float(scale))
+        object.__setattr__(self, "rep_rscales", rscales)
+        object.__setattr__(self, "rep_columns", cols)
+
+    # ---------------------------------------------------------------- API
+    @classmethod
+    def from_mapping(cls, data: Any, spec: Mapping[str, Any]) -> Design:
+        """Build a design from a plain mapping with the keys of ``Design(...)``."""
+        unknown = sorted(set(spec) - set(_DESIGN_KEYS))
+        if unknown:
+            raise DesignError("unknown design keys", where="design", got=show_values(unknown),
+                              fix=f"use only {', '.join(_DESIGN_KEYS)}")
+        return cls(data, **dict(spec))
+
+    @classmethod
+    def from_codebook(cls, data: Any, codebook: Any) -> Design:
+        """Take design variables from a codebook (its ``design`` section) or a mapping."""
+        spec = codebook
+        if not isinstance(codebook, Mapping):
+            spec = getattr(codebook, "design", None)
+        if isinstance(spec, Mapping) and "design" in spec and isinstance(spec["design"], Mapping):
+            spec = spec["design"]
+        if not isinstance(spec, Mapping) or not spec:
+            raise DesignError("the codebook has no design section", where="codebook design",
+                              fix="add design: {weight: ..., strata: ..., psu: ...}")
+        spec = {k: v for k, v in dict(spec).items() if v is not None}
+        return cls.from_mapping(data, spec)
+
+    def degf(self, member: np.ndarray | None = None) -> float:
+        """R's ``degf``: PSUs minus strata with nonzero weight (Taylor), or the rank
+        of the replicate-weight matrix minus 1 (replicate); within ``member`` rows
+        when given (R's ``degf(subset(design, ...))``)."""
+        keep = np.ones(self.n, dtype=bool) if member is None else np.asarray(member, dtype=bool)
+        if self.is_replicate:
+            rep = self.rep_w[keep]
+            if rep.shape[0] == 0:
+                return float("nan")
+            return float(_r_rank(rep) - 1)
+        inset = keep & (self.w != 0)
+        return float(len(np.unique(self.cluster[inset])) - len(np.unique(self.stratum[inset])))
+
+    @property
+    def n_strata(self) -> int:
+        return len(self.stratum_levels)
+
+    def describe(self) -> str:
+        """One line saying what kind of design this is."""
+        if self.is_replicate:
+            return (f"replicate design ({self.repmethod}, {len(self.rep_columns)} replicates, "
+                    f"scale {self.rep_scale:g}), n = {self.n}")
+        parts = [f"{self.n_strata} strata" if self.strata else "no strata",
+                 f"{int(self.cluster.max()) + 1} PSUs" if self.psu else "no clusters"]
+        if self.stage2 is not None:
+            parts.append("two-stage with fpc")
+        elif self.fpc:
+            parts.append("fpc")
+        if self.calibration:
+            parts.append(f"{len(self.calibration)} calibration step(s)")
+        return "Taylor design: " + ", ".join(parts) + f", n = {self.n}"
+
+
+@dataclass(frozen=True)
+class _Stage:
+    """Second-stage structure: SSU code per row, PSU (group) per row, per-PSU counts."""
+
+    unit: np.ndarray
+    group: np.ndarray
+    n_units: np.ndarray
+    f: np.ndarray
+    mult: np.ndarray
+
+
+def _r_rank(m: np.ndarray, tol: float = 1e-5) -> int:
+    """Rank as R's ``qr(m, tol=1e-5)$rank`` would find it (column-pivoted QR)."""
+    from scipy.linalg import qr
+
+    m = np.asarray(m, dtype=float)
+    if m.size == 0:
+        return 0
+    # R's dqrdc2 drops a column when its remaining norm is below tol * its original norm
+    _, r, _ = qr(m, mode="economic", pivoting=True)
+    d = np.abs(np.diag(r))
+    if len(d) == 0 or d[0] == 0:
+        return 0
+    return int(np.sum(d > tol * d[0]))
+
+
+def design_spec(design: Design) -> dict[str, Any]:
+    """The ``Design(...)`` keys of a design as a plain dict (for YAML or reports)."""
+    return {k: getattr(design, k) for k in _DESIGN_KEYS if getattr(design, k) is not None}
+
+
+def ensure_sequence(value: Any) -> list[Any]:
+    """``None`` -> [], a string -> [string], a sequence -> list."""
+    if value is None:
+        return []
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        return [value]
+    return list(value)

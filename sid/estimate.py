@@ -1,0 +1,580 @@
+"""Design-based estimates: means, totals, proportions, ratios and quantiles.
+
+:func:`estimate` answers "what share of each origin group, among those in
+work, was treated incorrectly?" with R ``survey`` semantics:
+
+* domains (``by``) and subpopulations (``where``) by zero-weighting, never by
+  deleting rows; missing values of the analysis variable are outside the
+  domain (R's ``na.rm=TRUE``) and counted in ``n_missing``;
+* all domains and categories are estimated at once as one
+  :class:`sid.variance.LinearForm`, so one call to the variance engine gives
+  their full covariance (used by :func:`compare`);
+* confidence intervals as R's ``confint(..., df=)`` (``wald``, ``t``) and
+  ``svyciprop(method=)`` (``logit``, ``xlogit``, ``asin``, ``beta``); the
+  degrees of freedom inside a domain are R's ``degf(subset(design, ...))``;
+* quantiles as ``svyquantile`` defaults (``qrule="math"``, Woodruff interval).
+
+The result is a tidy DataFrame with the fixed schema :data:`COLUMNS` (after
+the ``by`` columns).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy import stats as st
+
+from sid.design import Design, ensure_sequence
+from sid.errors import EstimationError, show_values
+from sid.variance import LinearForm, replicate_vcov, vcov
+
+STATS = ("mean", "total", "proportion", "ratio", "quantile")
+CI_METHODS = ("wald", "t", "logit", "xlogit", "asin", "beta")
+PROP_ONLY = ("logit", "xlogit", "asin", "beta")
+COLUMNS = (
+    "variable", "category", "statistic", "estimate", "se", "ci_low", "ci_high", "ci_method",
+    "conf_level", "df", "n", "n_weighted", "n_missing", "deff", "cv",
+)
+COMPARE_COLUMNS = (
+    "variable", "category", "statistic", "reference", "estimate", "se", "ci_low", "ci_high",
+    "ci_method", "conf_level", "df", "statistic_t", "p_value",
+)
+
+
+def label(value: Any) -> str:
+    """A value as R prints it: 1.0 -> "1", 2.5 -> "2.5", strings unchanged."""
+    if isinstance(value, (float, np.floating)):
+        if np.isnan(value):
+            return "NA"
+        if float(value).is_integer():
+            return str(int(value))
+        return repr(float(value))
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    return str(value)
+
+
+# --------------------------------------------------------------------------- domains
+
+
+@dataclass(frozen=True)
+class _Domains:
+    """Domain code per row (-1: in no domain) and the by values of each domain."""
+
+    code: np.ndarray
+    levels: pd.DataFrame
+    by: tuple[str, ...]
+
+    @property
+    def count(self) -> int:
+        return len(self.levels)
+
+
+def _where_mask(design: Design, where: Any) -> np.ndarray:
+    n = design.n
+    if where is None:
+        return np.ones(n, dtype=bool)
+    if isinstance(where, str):
+        from sid.expr import evaluate
+
+        values = evaluate(where, design.data)
+    else:
+        values = where
+    arr = pd.Series(values).to_numpy() if not isinstance(values, np.ndarray) else values
+    if len(arr) != n:
+        raise EstimationError("where has the wrong length", where="where",
+                              got=f"{len(arr)} values for {n} rows",
+                              fix="give one boolean per row, or an expression string")
+    if arr.dtype == object:
+        arr = pd.Series(arr).astype("boolean").fillna(False).to_numpy(dtype=bool)
+    elif arr.dtype.kind == "f":
+        arr = np.nan_to_num(arr, nan=0.0) != 0
+    return np.array(arr, dtype=bool)  # a fresh, writable copy
+
+
+def _check_columns(design: Design, names: Sequence[str], role: str) -> None:
+    missing = [v for v in names if v not in design.data.columns]
+    if missing:
+        raise EstimationError(
+            f"{role} variable(s) not in the data", where=role, got=show_values(missing),
+            fix="name existing columns (case matters)")
+
+
+def _domains(design: Design, by: Sequence[str], where: np.ndarray) -> _Domains:
+    by = tuple(by)
+    if not by:
+        return _Domains(np.where(where, 0, -1), pd.DataFrame(index=[0]), by)
+    _check_columns(design, by, "by")
+    key = np.zeros(design.n, dtype=np.int64)
+    ok = where.copy()
+    uniques = []
+    for name in by:
+        codes, lev = pd.factorize(design.data[name], sort=True)
+        ok &= codes >= 0
+        key = key * (len(lev) + 1) + codes
+        uniques.append((codes, lev))
+    eligible = ok & (design.w > 0)
+    levels_key, first = np.unique(key[eligible], return_index=True)
+    rows = np.flatnonzero(eligible)[first]
+    pos = np.searchsorted(levels_key, key)
+    pos = np.clip(pos, 0, max(len(levels_key) - 1, 0))
+    match = ok & (len(levels_key) > 0)
+    if len(levels_key):
+        match &= levels_key[pos] == key
+    code = np.where(match, pos, -1)
+    levels = design.data.loc[design.data.index[rows], list(by)].reset_index(drop=True)
+    return _Domains(code.astype(np.int64), levels, by)
+
+
+def _numeric(design: Design, name: str, role: str = "analysis") -> np.ndarray:
+    _check_columns(design, [name], role)
+    col = design.data[name]
+    if not pd.api.types.is_numeric_dtype(col):
+        conv = pd.to_numeric(col, errors="coerce")
+        bad = col[conv.isna() & col.notna()].unique().tolist()
+        raise EstimationError(
+            f"{role} variable {name!r} is not numeric", where=name, got=show_values(bad),
+            fix="use stat='proportion' for a categorical variable, or recode it to numbers")
+    return col.to_numpy(dtype=float, na_value=np.nan)
+
+
+def _domain_df(design: Design, dom: np.ndarray, d: int) -> np.ndarray:
+    """R's ``degf(subset(design, domain))`` for each of ``d`` domains (rows with dom >= 0)."""
+    if design.is_replicate:
+        return np.array([design.degf(dom == j) for j in range(d)], dtype=float)
+    inset = (dom >= 0) & (design.w != 0)
+    dd = dom[inset]
+    n_cl = int(design.cluster.max()) + 1
+    n_h = design.n_strata
+    psu = np.unique(dd * n_cl + design.cluster[inset]) // n_cl
+    strata = np.unique(dd * n_h + design.stratum[inset]) // n_h
+    return (np.bincount(psu, minlength=d) - np.bincount(strata, minlength=d)).astype(float)
+
+
+def _domain_nrow(design: Design, dom: np.ndarray, d: int) -> np.ndarray:
+    """R's ``nrow(subset(design, domain))``: calibrated designs keep every row."""
+    if design.calibration:
+        return np.full(d, float(design.n))
+    return np.bincount(dom[dom >= 0], minlength=d).astype(float)
+
+
+# --------------------------------------------------------------------------- core
+
+
+@dataclass(frozen=True)
+class _Core:
+    """Everything an estimate needs before it becomes a table."""
+
+    domains: _Domains
+    variable: str
+    statistic: str
+    categories: tuple[str, ...]  # "" when the statistic has none
+    dom_of: np.ndarray  # domain index of each column
+    est: np.ndarray
+    cov: np.ndarray
+    df: np.ndarray  # per column
+    nrow: np.ndarray  # per column: rows of the domain design (for beta)
+    n: np.ndarray
+    n_weighted: np.ndarray
+    n_missing: np.ndarray
+    deff: np.ndarray
+    ci: tuple[np.ndarray, np.ndarray] | None = None  # quantiles bring their own CI
+    se_logit: np.ndarray | None = None  # replicate designs: SE of logit(p) from replicates
+
+
+def _deff(design: Design, form: LinearForm, theta: np.ndarray, v: np.ndarray,
+          statistic: str) -> np.ndarray:
+    """R's ``deff=TRUE``: variance over the SRS-without-replacement variance."""
+    w = design.w[form.rows]
+    u = form.raw_scores(design.w, theta)
+    k = form.k
+    pos = w != 0
+    nobs = np.bincount(form.cols, weights=pos.astype(float), minlength=k)
+    psum = np.bincount(form.cols, weights=w, minlength=k)
+    if design.is_replicate:
+        # svymean/svytotal.svyrep.design: nobs = rows of the domain design
+        nobs = np.bincount(form.cols, minlength=k).astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ubar = np.bincount(form.cols, weights=w * u, minlength=k) / psum
+        nvar = nobs if not design.is_replicate else np.bincount(
+            form.cols, weights=pos.astype(float), minlength=k)
+        s2 = (np.bincount(form.cols, weights=w * (u - ubar[form.cols]) ** 2, minlength=k)
+              / psum * nvar / (nvar - 1))
+        vsrs = s2 * psum**2 * (psum - nobs) / (psum * nobs)
+        out = np.diag(v) / vsrs
+    if statistic in ("mean", "proportion") and np.any(psum < nobs):
+        warnings.warn("Sample size greater than population size: are weights correctly "
+                      "scaled? (deff set to NaN)", stacklevel=3)
+        out = np.where(psum < nobs, np.nan, out)
+    return out
+
+
+def _form(design: Design, stat: str, var: str, dom: np.ndarray, d: int
+          ) -> tuple[LinearForm, tuple[str, ...], np.ndarray, np.ndarray]:
+    """The linear form of a statistic, its category labels, the missing mask, valid rows."""
+    if stat == "ratio":
+        if "/" not in var:
+            raise EstimationError("a ratio needs 'numerator/denominator'", where="var",
+                                  got=repr(var), fix="e.g. var='api00/api99'")
+        num_name, den_name = (s.strip() for s in var.split("/", 1))
+        y = _numeric(design, num_name, "numerator")
+        x = _numeric(design, den_name, "denominator")
+        missing = np.isnan(y) | np.isnan(x)
+        rows = np.flatnonzero((dom >= 0) & ~missing)
+        return (LinearForm(rows, dom[rows], y[rows], x[rows], d), ("",), missing, rows)
+    if stat == "proportion":
+        _check_columns(design, [var], "analysis")
+        codes, cats = pd.factorize(design.data[var], sort=True)
+        missing = codes < 0
+        c = len(cats)
+        if c == 0:
+            raise EstimationError(f"variable {var!r} has no non-missing values",
+                                  where=var, fix="check the variable and its missing codes")
+        valid = np.flatnonzero((dom >= 0) & ~missing)
+        rows = np.repeat(valid, c)
+        cat = np.tile(np.arange(c), len(valid))
+        cols = dom[rows] * c + cat
+        num = (codes[rows] == cat).astype(float)
+        return (LinearForm(rows, cols, num, np.ones(len(rows)), d * c),
+                tuple(label(v) for v in cats), missing, valid)
+    y = _numeric(design, var)
+    missing = np.isnan(y)
+    rows = np.flatnonzero((dom >= 0) & ~missing)
+    den = None if stat == "total" else np.ones(len(rows))
+    return LinearForm(rows, dom[rows], y[rows], den, d), ("",), missing, rows
+
+
+def _core(design: Design, stat: str, var: str, by: Any, where: Any, deff: bool,
+          q: Any = None, conf_level: float = 0.95, ci: str | None = None) -> _Core:
+    if stat not in STATS:
+        raise EstimationError(f"unknown statistic {stat!r}", where="stat",
+                              fix=f"use one of {', '.join(STATS)}")
+    by = ensure_sequence(by)
+    wmask = _where_mask(design, where)
+    domains = _domains(design, by, wmask)
+    d = domains.count
+    dom = domains.code
+    if stat == "quantile":
+        return _quantile_core(design, var, domains, q, conf_level, ci)
+    form, cats, missing, valid = _form(design, stat, var, dom, d)
+    c = len(cats)
+    theta = form.estimate(design.w)
+    present = None
+    if design.singleton == "average" and not design.is_replicate:
+        present = sp.coo_matrix((np.ones(len(form.rows)), (form.rows, form.cols)),
+                                shape=(design.n, form.k))
+    cov = vcov(design, form, theta, present=present)
+    w_valid = design.w[valid]
+    n_dom = np.bincount(dom[valid], weights=(w_valid > 0).astype(float), minlength=d)
+    nw_dom = np.bincount(dom[valid], weights=w_valid, minlength=d)
+    miss_rows = (dom >= 0) & missing & (design.w > 0)
+    nmiss_dom = np.bincount(dom[miss_rows], minlength=d).astype(float)
+    dom_nm = np.where(missing, -1, dom)  # R: the domain design excludes missing values
+    df_dom = _domain_df(design, dom_nm, d)
+    nrow_dom = _domain_nrow(design, dom_nm, d)
+    dom_of = np.repeat(np.arange(d), c)
+    empty = n_dom[dom_of] == 0
+    theta = np.where(empty, np.nan, theta)
+    if empty.any():
+        _warn_empty(domains, np.flatnonzero(n_dom == 0))
+    dv = (_deff(design, form, theta, cov, stat) if deff
+          else np.full(form.k, np.nan))
+    se_logit = None
+    if design.is_replicate and stat == "proportion":
+        # svyciprop(method="logit") refits the logistic model on every replicate
+        v_eta = replicate_vcov(design, form, theta, transform=_logit)
+        se_logit = np.sqrt(np.diag(v_eta))
+    return _Core(domains, var, stat, cats, dom_of, theta, cov, df_dom[dom_of], nrow_dom[dom_of],
+                 n_dom[dom_of], nw_dom[dom_of], nmiss_dom[dom_of], dv, se_logit=se_logit)
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log(p / (1 - p))
+
+
+def _warn_empty(domains: _Domains, idx: np.ndarray) -> None:
+    if domains.by:
+        names = [" & ".join(f"{b}={label(v)}" for b, v in zip(domains.by, row, strict=True))
+                 for row in domains.levels.iloc[idx].itertuples(index=False)]
+    else:
+        names = ["the whole (sub)population"]
+    warnings.warn(f"empty domain (no rows with a valid value and a weight > 0): "
+                  f"{', '.join(names)}; estimate set to NaN", stacklevel=4)
+
+
+# --------------------------------------------------------------------------- quantiles
+
+
+def qrule_math(x: np.ndarray, w: np.ndarray, p: float) -> float:
+    """R's ``survey:::qrule_math``: the smallest x whose weighted CDF reaches p.
+
+    Sums in extended precision as R does (``cumsum``/``sum`` use long double),
+    so ties at exactly p fall on the same side as in R.
+    """
+    keep = w != 0
+    x, w = x[keep], w[keep]
+    if len(x) == 0 or not np.isfinite(p):
+        return float("nan")
+    order = np.argsort(x, kind="stable")
+    xs = x[order]
+    cumw = np.cumsum(w[order].astype(np.longdouble)).astype(float)
+    total = float(np.cumsum(w.astype(np.longdouble))[-1])
+    below = np.flatnonzero(cumw <= p * total)
+    pos = int(below[-1]) if len(below) else 0
+    nxt = pos if pos == len(xs) - 1 else pos + 1
+    return float(xs[pos] if p - cumw[pos] / total == 0 else xs[nxt])
+
+
+def _qcrit(df: np.ndarray, level: float) -> np.ndarray:
+    return st.t.ppf(1 - (1 - level) / 2, df)
+
+
+def _quantile_core(design: Design, var: str, domains: _Domains, q: Any, level: float,
+                   ci: str | None) -> _Core:
+    if q is None:
+        raise EstimationError("stat='quantile' needs q", where="q", fix="e.g. q=0.5 or [0.25, 0.75]")
+    qs = [float(v) for v in ensure_sequence(q)]
+    bad = [v for v in qs if not 0 <= v <= 1]
+    if bad:
+        raise EstimationError("quantile q must be between 0 and 1", where="q",
+                              got=show_values(bad), fix="e.g. q=0.5")
+    y = _numeric(design, var)
+    d = domains.count
+    missing = np.isnan(y)
+    dom = np.where(missing, -1, domains.code)  # R: na.rm subsets before degf
+    nq = len(qs)
+    valid = np.flatnonzero(dom >= 0)
+    # point estimates, one domain at a time as R (exact long-double sums)
+    order = np.argsort(dom[valid], kind="stable")
+    split = np.searchsorted(dom[valid][order], np.arange(d + 1))
+    groups = [valid[order[split[j]:split[j + 1]]] for j in range(d)]
+    qhat = np.array([[qrule_math(y[g], design.w[g], p) for p in qs] for g in groups]).reshape(d, nq)
+    # Woodruff: the domain mean of I(y <= qhat) for every domain and q at once
+    rows = np.repeat(valid, nq)
+    qi = np.tile(np.arange(nq), len(valid))
+    cols = dom[rows] * nq + qi
+    num = (y[rows] <= qhat.ravel()[cols]).astype(float)
+    form = LinearForm(rows, cols, num, np.ones(len(rows)), d * nq)
+    pm = form.estimate(design.w)
+    present = None
+    if design.singleton == "average" and not design.is_replicate:
+        present = sp.coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(design.n, d * nq))
+    cov = vcov(design, form, pm, present=present)
+    se_p = np.sqrt(np.diag(cov))
+    df_dom = _domain_df(design, dom, d)
+    dom_of = np.repeat(np.arange(d), nq)
+    df = df_dom[dom_of] if (ci or "t") == "t" else np.full(d * nq, np.inf)
+    crit = _qcrit(df, level)
+    lo_p, hi_p = pm - crit * se_p, pm + crit * se_p
+    lower = np.full(d * nq, np.nan)
+    upper = np.full(d * nq, np.nan)
+    for j in range(d * nq):  # the inverse CDF per domain, as R
+        g = groups[dom_of[j]]
+        if np.isfinite(lo_p[j]) and lo_p[j] >= 0:
+            lower[j] = qrule_math(y[g], design.w[g], lo_p[j])
+        if np.isfinite(hi_p[j]) and hi_p[j] <= 1:
+            upper[j] = qrule_math(y[g], design.w[g], hi_p[j])
+    se = (upper - lower) / (2 * crit)
+    w_valid = design.w[valid]
+    n_dom = np.bincount(dom[valid], weights=(w_valid > 0).astype(float), minlength=d)
+    nw_dom = np.bincount(dom[valid], weights=w_valid, minlength=d)
+    miss_rows = (domains.code >= 0) & missing & (design.w > 0)
+    nmiss = np.bincount(domains.code[miss_rows], minlength=d).astype(float)
+    if (n_dom == 0).any():
+        _warn_empty(domains, np.flatnonzero(n_dom == 0))
+    cov_q = np.full((d * nq, d * nq), np.nan)
+    np.fill_diagonal(cov_q, se**2)
+    cats = ("",) if nq == 1 else tuple(label(p) for p in qs)
+    return _Core(domains, var, "quantile", cats, dom_of, qhat.ravel(),
+                 cov_q, df, _domain_nrow(design, dom, d)[dom_of], n_dom[dom_of],
+                 nw_dom[dom_of], nmiss[dom_of], np.full(d * nq, np.nan), ci=(lower, upper))
+
+
+# --------------------------------------------------------------------------- intervals
+
+
+def _intervals(method: str, est: np.ndarray, se: np.ndarray, df: np.ndarray, nrow: np.ndarray,
+               level: float, se_logit: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Confidence limits as R: ``confint(df=)`` for wald/t, ``svyciprop`` for the rest."""
+    a = (1 - level) / 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if method == "wald":
+            z = st.norm.ppf(1 - a)
+            return est - z * se, est + z * se
+        crit = st.t.ppf(1 - a, df)
+        if method == "t":
+            return est - crit * se, est + crit * se
+        p = est
+        if method in ("logit", "xlogit"):
+            eta = np.log(p / (1 - p))
+            s = se / (p * (1 - p))
+            if method == "logit" and se_logit is not None:
+                s = se_logit
+            return _expit(eta - crit * s), _expit(eta + crit * s)
+        if method == "asin":
+            eta = np.arcsin(np.sqrt(p))
+            s = se / (2 * np.sqrt(p * (1 - p)))
+            return np.sin(eta - crit * s) ** 2, np.sin(eta + crit * s) ** 2
+        if method == "beta":
+            n_eff = p * (1 - p) / se**2
+            n_eff = n_eff * (st.t.ppf(a, nrow - 1) / st.t.ppf(a, df)) ** 2
+            lo = st.beta.ppf(a, n_eff * p, n_eff * (1 - p) + 1)
+            hi = st.beta.ppf(1 - a, n_eff * p + 1, n_eff * (1 - p))
+            return lo, hi
+    raise EstimationError(f"unknown CI method {method!r}", where="ci",
+                          fix=f"use one of {', '.join(CI_METHODS)}")
+
+
+def _expit(x: np.ndarray) -> np.ndarray:
+    return 1 - 1 / (1 + np.exp(x))
+
+
+def _check_ci(stat: str, ci: str | None, level: float) -> str:
+    method = ci or ("logit" if stat == "proportion" else "t")
+    if method not in CI_METHODS:
+        raise EstimationError(f"unknown CI method {method!r}", where="ci",
+                              fix=f"use one of {', '.join(CI_METHODS)}")
+    if method in PROP_ONLY and stat != "proportion":
+        raise EstimationError(f"CI method {method!r} is for proportions only", where="ci",
+                              got=f"stat={stat!r}", fix="use 't' or 'wald'")
+    if not 0 < level < 1:
+        raise EstimationError("conf_level must be between 0 and 1", where="conf_level",
+                              got=str(level), fix="e.g. 0.95")
+    return method
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def estimate(design: Design, stat: str, var: str, by: str | Sequence[str] | None = None,
+             where: Any = None, ci: str | None = None, conf_level: float = 0.95,
+             deff: bool = False, q: float | Sequence[float] | None = None) -> pd.DataFrame:
+    """Estimate ``stat`` of ``var`` overall or per domain, with SE, CI, df, n and deff.
+
+    ``stat`` is ``mean``, ``total``, ``proportion`` (every category),
+    ``ratio`` (``var="num/den"``) or ``quantile`` (with ``q``). ``by`` names
+    one or more domain variables, ``where`` is a sid.expr expression or a
+    boolean mask (the subpopulation). ``ci`` is ``wald``, ``t`` (default for
+    all but proportions), or for proportions ``logit`` (default), ``xlogit``,
+    ``asin``, ``beta``. Returns the ``by`` columns and then :data:`COLUMNS`.
+    """
+    method = _check_ci(stat, ci, conf_level)
+    core = _core(design, stat, var, by, where, deff, q=q, conf_level=conf_level, ci=method)
+    return _table(core, method, conf_level)
+
+
+def _table(core: _Core, method: str, level: float) -> pd.DataFrame:
+    se = np.sqrt(np.diag(core.cov))
+    df = core.df.copy()
+    if core.ci is not None:
+        lo, hi = core.ci
+    else:
+        lo, hi = _intervals(method, core.est, se, df, core.nrow, level, core.se_logit)
+    k = len(core.est)
+    c = len(core.categories)
+    out = core.domains.levels.iloc[core.dom_of].reset_index(drop=True) if core.domains.by \
+        else pd.DataFrame(index=range(k))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cv = se / core.est
+    cols = {
+        "variable": core.variable,
+        "category": [core.categories[j % c] for j in range(k)],
+        "statistic": core.statistic,
+        "estimate": core.est,
+        "se": se,
+        "ci_low": lo,
+        "ci_high": hi,
+        "ci_method": method,
+        "conf_level": float(level),
+        "df": df,
+        "n": core.n.astype(np.int64),
+        "n_weighted": core.n_weighted,
+        "n_missing": core.n_missing.astype(np.int64),
+        "deff": core.deff,
+        "cv": cv,
+    }
+    for name in COLUMNS:
+        out[name] = cols[name]
+    return out
+
+
+def compare(design: Design, stat: str, var: str, by: str, reference: Any,
+            within: str | Sequence[str] | None = None, where: Any = None,
+            conf_level: float = 0.95, independent: bool = False,
+            q: Any = None) -> pd.DataFrame:
+    """Each group of ``by`` minus the ``reference`` group, with SE, t CI and p-value.
+
+    The SE uses the full linearised (or replicate) covariance of the two
+    estimates. With ``within`` the comparison is made inside each combination
+    of those variables (e.g. ``by="wave", within="herkomst"`` gives the change
+    between waves per origin group). ``independent=True`` treats the groups as
+    independent samples (e.g. two waves stacked in one design): the covariance
+    between different groups is set to 0. df: the design's df in ``where``.
+    """
+    if stat == "quantile":
+        raise EstimationError("compare does not support quantiles", where="stat",
+                              fix="compare means, totals, proportions or ratios")
+    within = ensure_sequence(within)
+    by_list = ensure_sequence(by)
+    if len(by_list) != 1:
+        raise EstimationError("compare needs exactly one by variable", where="by",
+                              got=show_values(by_list), fix="put further variables in within=")
+    by = by_list[0]
+    core = _core(design, stat, var, [*within, by], where, False)
+    levels = core.domains.levels
+    ref_key = label(reference)
+    is_ref = levels[by].map(label).to_numpy() == ref_key
+    if not is_ref.any():
+        raise EstimationError(f"reference group {ref_key!r} not found in {by!r}", where="reference",
+                              got=show_values(sorted({label(v) for v in levels[by]})),
+                              fix="pick one of the groups present")
+    wkey = (levels[within].map(label).agg("|".join, axis=1).to_numpy() if within
+            else np.zeros(len(levels), dtype=object))
+    c = len(core.categories)
+    # column index of the reference for every column
+    ref_dom = {wk: i for i, (wk, r) in enumerate(zip(wkey, is_ref, strict=True)) if r}
+    rows = [j for j in range(len(core.est)) if not is_ref[core.dom_of[j]]
+            and wkey[core.dom_of[j]] in ref_dom]
+    jr = np.array([ref_dom[wkey[core.dom_of[j]]] * c + j % c for j in rows], dtype=np.int64)
+    jg = np.array(rows, dtype=np.int64)
+    cov = core.cov
+    if independent:
+        same = core.dom_of[:, None] == core.dom_of[None, :]
+        cov = np.where(same, cov, 0.0)
+    diff = core.est[jg] - core.est[jr]
+    var_d = cov[jg, jg] + cov[jr, jr] - 2 * cov[jg, jr]
+    se = np.sqrt(var_d)
+    member = _where_mask(design, where)
+    for name in (var.split("/") if stat == "ratio" else [var]):
+        member &= design.data[name.strip()].notna().to_numpy()
+    df = float(design.degf(member))  # R: degf(subset(design, where & !is.na(var)))
+    crit = st.t.ppf(1 - (1 - conf_level) / 2, df)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tstat = diff / se
+    out = levels.iloc[core.dom_of[jg]].reset_index(drop=True)
+    cols = {
+        "variable": var, "category": [core.categories[j % c] for j in jg],
+        "statistic": f"{stat} difference", "reference": ref_key, "estimate": diff, "se": se,
+        "ci_low": diff - crit * se, "ci_high": diff + crit * se, "ci_method": "t",
+        "conf_level": float(conf_level), "df": df, "statistic_t": tstat,
+        "p_value": 2 * st.t.sf(np.abs(tstat), df),
+    }
+    for name in COMPARE_COLUMNS:
+        out[name] = cols[name]
+    return out
+
+
+def estimate_vcov(design: Design, stat: str, var: str, by: Any = None,
+                  where: Any = None) -> tuple[pd.DataFrame, np.ndarray]:
+    """The estimates (as :func:`estimate`, default CIs) and their full covariance matrix."""
+    method = _check_ci(stat, None, 0.95)
+    core = _core(design, stat, var, by, where, False)
+    return _table(core, method, 0.95), core.cov

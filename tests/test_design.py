@@ -1,0 +1,113 @@
+"""Design: validation (clear errors listing all offenders), nesting, fpc forms, replicate defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sid.design import Design
+from sid.errors import DesignError
+from sid.estimate import estimate
+
+DATA = Path(__file__).parent / "reference" / "data"
+
+
+@pytest.fixture(scope="module")
+def strat() -> pd.DataFrame:
+    return pd.read_csv(DATA / "estimate_apistrat.csv")
+
+
+def test_immutable(strat: pd.DataFrame) -> None:
+    d = Design(strat, weight="pw", strata="stype", fpc="fpc")
+    with pytest.raises(AttributeError):
+        d.weight = "x"  # type: ignore[misc]
+    assert not d.w.flags.writeable
+
+
+def test_bad_weights_listed(strat: pd.DataFrame) -> None:
+    data = strat.assign(pw=strat["pw"].where(~strat.index.isin([3, 7]), -1.0))
+    data.loc[10, "pw"] = np.nan
+    data.loc[11, "pw"] = np.inf
+    with pytest.raises(DesignError) as err:
+        Design(data, weight="pw", strata="stype")
+    msg = str(err.value)
+    assert "4 row(s)" in msg and "rows 4, 8, 11, 12" in msg and "Fix:" in msg
+
+
+def test_zero_weights_allowed(strat: pd.DataFrame) -> None:
+    data = strat.assign(pw=strat["pw"].where(strat.index >= 5, 0.0))
+    d = Design(data, weight="pw", strata="stype", fpc="fpc")
+    out = estimate(d, "mean", "api00")
+    assert out["n"].iloc[0] == 195
+    assert d.degf() == 195 - 3
+
+
+def test_missing_design_variables_all_listed(strat: pd.DataFrame) -> None:
+    data = strat.astype({"fpc": float})
+    data.loc[[0, 5], "stype"] = np.nan
+    data.loc[[9], "fpc"] = np.nan
+    with pytest.raises(DesignError) as err:
+        Design(data, weight="pw", strata="stype", fpc="fpc")
+    msg = str(err.value)
+    assert "strata 'stype' missing on rows 1, 6" in msg and "fpc 'fpc' missing on rows 10" in msg
+
+
+def test_unknown_column_suggests(strat: pd.DataFrame) -> None:
+    with pytest.raises(DesignError, match="'STYPE' is not in the data.*'stype'"):
+        Design(strat, weight="pw", strata="STYPE")
+
+
+def test_singleton_fail_lists_strata_and_options() -> None:
+    data = pd.read_csv(DATA / "estimate_apistrat_lonely.csv")
+    with pytest.raises(DesignError) as err:
+        Design(data, weight="pw", strata="stype", fpc="fpc")
+    msg = str(err.value)
+    assert "'H'" in msg
+    for rule in ("adjust", "average", "remove", "certainty"):
+        assert rule in msg
+    Design(data, weight="pw", strata="stype", fpc="fpc", singleton="adjust")  # no error
+
+
+def test_psu_codes_nested_in_strata() -> None:
+    """PSU '1' in stratum A and PSU '1' in stratum B are two PSUs."""
+    data = pd.DataFrame({"h": ["A"] * 4 + ["B"] * 4, "psu": [1, 1, 2, 2] * 2,
+                         "w": 1.0, "y": [1.0, 2, 3, 4, 5, 6, 7, 9]})
+    d = Design(data, weight="w", strata="h", psu="psu")
+    assert int(d.cluster.max()) + 1 == 4
+    assert d.degf() == 2
+
+
+def test_fpc_fraction_equals_count(strat: pd.DataFrame) -> None:
+    n_h = strat.groupby("stype")["stype"].transform("size")
+    frac = strat.assign(f=n_h / strat["fpc"])
+    a = estimate(Design(strat, weight="pw", strata="stype", fpc="fpc"), "mean", "api00")
+    b = estimate(Design(frac, weight="pw", strata="stype", fpc="f"), "mean", "api00")
+    assert a["se"].iloc[0] == pytest.approx(b["se"].iloc[0], rel=1e-12)
+
+
+def test_fpc_too_small(strat: pd.DataFrame) -> None:
+    with pytest.raises(DesignError, match="more than 100%"):
+        Design(strat.assign(fpc=5.0), weight="pw", strata="stype", fpc="fpc")
+
+
+def test_replicate_defaults() -> None:
+    data = pd.read_csv(DATA / "estimate_rep_brr.csv")
+    d = Design(data, weight="pw", repweights="^repw", repmethod="brr")
+    assert d.rep_scale == pytest.approx(1 / len(d.rep_columns))
+    assert d.degf() == 7  # R: degf() of this BRR design (estimate_versions.txt)
+    fay = Design(data, weight="pw", repweights="^repw", repmethod="fay", rho=0.3)
+    assert fay.rep_scale == pytest.approx(1 / (8 * 0.7**2))
+    with pytest.raises(DesignError, match="jkn' needs rscales"):
+        Design(data, weight="pw", repweights="^repw", repmethod="jkn")
+    with pytest.raises(DesignError, match="matches no column"):
+        Design(data, weight="pw", repweights="^nope", repmethod="brr")
+
+
+def test_from_codebook_mapping(strat: pd.DataFrame) -> None:
+    d = Design.from_codebook(strat, {"design": {"weight": "pw", "strata": "stype", "psu": None}})
+    assert d.strata == "stype" and d.psu is None
+    with pytest.raises(DesignError, match="unknown design keys"):
+        Design.from_mapping(strat, {"weights": "pw"})
