@@ -1,0 +1,1641 @@
+"""Survey weighting as pure functions: design weights, nonresponse, post-stratification,
+raking, calibration (GREG / raking / logit with bounds) and trimming.
+
+Every method returns a :class:`WeightingResult` holding the new weights (a
+``pd.Series`` aligned with the input rows) and a :class:`WeightingRecord`:
+method, iterations, convergence, the achieved-versus-target gap of every
+margin category, weight summaries before and after, and the calibration
+information a variance engine needs to reproduce R's ``survey`` standard errors
+after ``postStratify`` / ``rake`` / ``calibrate``.
+
+The numbers follow R's ``survey`` package (Lumley): ``postStratify``,
+``rake`` (run to convergence), ``calibrate(calfun = "linear" | "raking" |
+"logit", bounds = c(L, U))`` (Newton-Raphson on the calibration equations with
+a generalised inverse, including R's rescaling of the weights when all
+population/sample ratios exceed 20) and ``trimWeights``. Golden tests in
+``tests/test_weighting.py`` compare with numbers written by
+``tests/reference/weighting_golden.R``.
+
+Convergence is judged on the largest relative gap between achieved weighted
+margins and their targets, never on step size, and no function returns weights
+that miss their targets: it raises :class:`~sid.errors.WeightingError` instead,
+naming the margin, category and gap.
+
+Speed: raking, post-stratification and calibration on categorical margins work
+on the cells of the cross of the margin variables (integer codes, ``bincount``)
+and map back to rows, so the cost per iteration is the number of cells, not of
+respondents.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sid.errors import WeightingError, format_number, show_values
+
+__all__ = [
+    "WeightSummary",
+    "MarginGap",
+    "PostStratInfo",
+    "RakingInfo",
+    "GregInfo",
+    "WeightingRecord",
+    "WeightingResult",
+    "weight_summary",
+    "summary_table",
+    "design_weights",
+    "frame_weights",
+    "nonresponse_adjust",
+    "poststratify",
+    "rake",
+    "calibrate",
+    "trim",
+    "trim_rake",
+    "margins_from_long",
+    "design_calibration",
+]
+
+INTERCEPT = "(Intercept)"
+_EPS_GINV = 256 * np.finfo(float).eps
+
+
+# --------------------------------------------------------------------------- records
+
+
+@dataclass(frozen=True)
+class WeightSummary:
+    """Distribution of a weight variable (positive weights only for the shape).
+
+    ``ess`` is Kish's effective sample size ``(sum w)^2 / sum w^2`` and
+    ``deff_w`` the design effect due to weighting ``n * sum w^2 / (sum w)^2``
+    (= 1 + CV^2), both over the rows with a positive weight.
+    """
+
+    n: int
+    n_positive: int
+    min: float
+    p01: float
+    median: float
+    p99: float
+    max: float
+    sum: float
+    mean: float
+    cv: float
+    ess: float
+    deff_w: float
+
+    def as_dict(self) -> dict[str, float | int]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+@dataclass(frozen=True)
+class MarginGap:
+    """Achieved versus target total of one margin category."""
+
+    margin: str
+    category: str
+    target: float
+    achieved: float
+    rel_gap: float
+
+
+@dataclass(frozen=True)
+class PostStratInfo:
+    """One post-stratification step, as R keeps it in ``design$postStrata``.
+
+    ``index`` gives each row's cell (0..k-1), ``old_weights`` the weights before
+    the step and ``weights`` after it (R's ``attr(index, "oldweights")`` and
+    ``attr(index, "weights")``).
+    """
+
+    margin: str
+    index: np.ndarray
+    old_weights: np.ndarray
+    weights: np.ndarray
+
+
+@dataclass(frozen=True)
+class RakingInfo:
+    """A raking: one :class:`PostStratInfo` per margin (R's class ``"raking"``)."""
+
+    margins: tuple[PostStratInfo, ...]
+
+
+@dataclass(frozen=True)
+class GregInfo:
+    """A calibration, as R's ``greg_calibration``: residuals of x/w on ``X * sqrt(d)``.
+
+    The model matrix is ``unit_x[unit]`` (rows of ``X`` are stored once per
+    cell when all auxiliaries are categorical). ``base_weights`` are the input
+    weights d and ``g`` the ratios final/input, so R's ``qr`` is the QR of
+    ``X * sqrt(d)`` and its ``w`` is ``g * sqrt(d)``.
+    """
+
+    columns: tuple[str, ...]
+    unit: np.ndarray
+    unit_x: np.ndarray
+    base_weights: np.ndarray
+    g: np.ndarray
+
+    def model_matrix(self) -> np.ndarray:
+        """The n x p matrix of auxiliary variables (full column rank)."""
+        return self.unit_x[self.unit]
+
+    def residuals(self, scores: np.ndarray) -> np.ndarray:
+        """Calibration residuals of the score columns (R: ``qr.resid(qr, x/w) * w``)."""
+        scores = np.asarray(scores, dtype=float)
+        one = scores.ndim == 1
+        x = scores.reshape(len(scores), -1)
+        whalf = np.sqrt(self.base_weights)
+        w = self.g * whalf
+        q, _ = np.linalg.qr(self.model_matrix() * whalf[:, None])
+        y = x / w[:, None]
+        res = (y - q @ (q.T @ y)) * w[:, None]
+        return res[:, 0] if one else res
+
+
+CalibrationInfo = PostStratInfo | RakingInfo | GregInfo
+
+
+@dataclass(frozen=True)
+class WeightingRecord:
+    """What a weighting step did: the fit record for the report and the variance engine."""
+
+    method: str
+    iterations: int
+    converged: bool
+    max_gap: float
+    gaps: tuple[MarginGap, ...]
+    before: WeightSummary
+    after: WeightSummary
+    params: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    calibration: tuple[CalibrationInfo, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    def gaps_frame(self) -> pd.DataFrame:
+        """Achieved versus target margins as a tidy frame."""
+        return pd.DataFrame(
+            [g.__dict__ for g in self.gaps],
+            columns=["margin", "category", "target", "achieved", "rel_gap"],
+        )
+
+
+@dataclass(frozen=True)
+class WeightingResult:
+    """New weights (aligned with the input rows) and the record of how they were made."""
+
+    weights: pd.Series
+    record: WeightingRecord
+
+
+# --------------------------------------------------------------------------- summaries
+
+
+def weight_summary(weights: Any) -> WeightSummary:
+    """Summary of a weight vector: min, 1st percentile, median, 99th, max, sum, ESS, deff_w."""
+    w = np.asarray(weights, dtype=float)
+    pos = w[w > 0]
+    n = int(w.size)
+    if pos.size == 0:
+        nan = float("nan")
+        return WeightSummary(n, 0, nan, nan, nan, nan, nan, float(np.nansum(w)), nan, nan, 0.0, nan)
+    s1 = float(pos.sum())
+    s2 = float(np.dot(pos, pos))
+    mean = s1 / pos.size
+    sd = float(pos.std(ddof=1)) if pos.size > 1 else 0.0
+    p01, med, p99 = np.percentile(pos, [1, 50, 99])
+    return WeightSummary(
+        n=n,
+        n_positive=int(pos.size),
+        min=float(pos.min()),
+        p01=float(p01),
+        median=float(med),
+        p99=float(p99),
+        max=float(pos.max()),
+        sum=float(w.sum()),
+        mean=mean,
+        cv=sd / mean,
+        ess=s1 * s1 / s2,
+        deff_w=pos.size * s2 / (s1 * s1),
+    )
+
+
+def summary_table(weights: Any, groups: Any = None, *, label: str = "totaal") -> pd.DataFrame:
+    """Weight summaries overall and per group (e.g. origin group) as a tidy frame.
+
+    Columns: ``group`` then the fields of :class:`WeightSummary`.
+    """
+    w = np.asarray(weights, dtype=float)
+    rows = [{"group": label, **weight_summary(w).as_dict()}]
+    if groups is not None:
+        g = pd.Series(np.asarray(groups))
+        codes, uniques = pd.factorize(g, sort=True)
+        order = np.argsort(codes, kind="stable")
+        bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
+        for k, value in enumerate(uniques):
+            idx = order[bounds[k] : bounds[k + 1]]
+            rows.append({"group": format_number(value), **weight_summary(w[idx]).as_dict()})
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- input checks
+
+
+def _norm_key(value: Any) -> Any:
+    """Normalise a category value so that 1, 1.0, np.int64(1) and '1' compare equal."""
+    if isinstance(value, str):
+        s = value.strip()
+        try:
+            f = float(s)
+        except ValueError:
+            return s
+        return int(f) if f.is_integer() else f
+    if isinstance(value, bool | np.bool_):
+        return int(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        f = float(value)
+        return int(f) if f.is_integer() else f
+    return value
+
+
+def _show_key(key: tuple[Any, ...]) -> str:
+    parts = [format_number(k) if not isinstance(k, str) else k for k in key]
+    return parts[0] if len(parts) == 1 else " x ".join(str(p) for p in parts)
+
+
+def _row_labels(index: pd.Index, mask: np.ndarray, limit: int = 8) -> str:
+    return show_values(list(index[np.flatnonzero(mask)]), limit)
+
+
+def _base_weights(data: pd.DataFrame, weight: Any, where: str) -> np.ndarray:
+    """The input weights as float64, refusing zero, negative, NaN or infinite values."""
+    if isinstance(weight, str):
+        if weight not in data.columns:
+            raise WeightingError(
+                f"weight variable {weight!r} is not in the data",
+                where=where,
+                got=show_values(list(data.columns)),
+                fix="name an existing weight column",
+            )
+        w = pd.to_numeric(data[weight], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        name = weight
+    else:
+        w = np.asarray(weight, dtype=float).reshape(-1)
+        name = "weights"
+        if w.size != len(data):
+            raise WeightingError(
+                f"{w.size} weights for {len(data)} rows",
+                where=where,
+                fix="pass one weight per row of the data",
+            )
+    bad = ~np.isfinite(w) | (w <= 0)
+    if bad.any():
+        nonfinite = int((~np.isfinite(w)).sum())
+        raise WeightingError(
+            f"base weight {name!r} has {int(bad.sum())} zero, negative or missing value(s)"
+            f" ({nonfinite} missing/infinite)",
+            where=where,
+            got=f"rows {_row_labels(data.index, bad)}",
+            fix="base weights must be positive; drop out-of-scope rows before weighting "
+            "or fix the design weights",
+        )
+    return w
+
+
+@dataclass(frozen=True)
+class _Margin:
+    """A categorical margin resolved against the data: row codes and aligned targets."""
+
+    name: str
+    variables: tuple[str, ...]
+    keys: tuple[tuple[Any, ...], ...]  # target categories (as given)
+    targets: np.ndarray
+    code: np.ndarray  # row -> index into keys
+
+    def label(self, k: int) -> str:
+        return _show_key(self.keys[k])
+
+
+def _targets_from_frame(frame: pd.DataFrame) -> tuple[tuple[str, ...], dict[tuple, float]]:
+    """R-style population table: the stratifying columns plus one count column (last)."""
+    count = "Freq" if "Freq" in frame.columns else frame.columns[-1]
+    variables = tuple(c for c in frame.columns if c != count)
+    keys = list(zip(*(frame[v].tolist() for v in variables), strict=True))
+    return variables, dict(zip(keys, frame[count].astype(float).tolist(), strict=True))
+
+
+def _normalise_margins(margins: Any, where: str) -> list[tuple[tuple[str, ...], Any]]:
+    """Margins as a list of (variables, targets) with targets a mapping or a number."""
+    out: list[tuple[tuple[str, ...], Any]] = []
+    if isinstance(margins, pd.DataFrame):
+        margins = [margins]
+    if isinstance(margins, Mapping):
+        for key, targets in margins.items():
+            variables = (key,) if isinstance(key, str) else tuple(key)
+            if isinstance(targets, pd.DataFrame):
+                variables, targets = _targets_from_frame(targets)
+            elif isinstance(targets, pd.Series):
+                targets = targets.to_dict()
+            out.append((variables, targets))
+    elif isinstance(margins, Sequence) and not isinstance(margins, str):
+        for frame in margins:
+            if not isinstance(frame, pd.DataFrame):
+                raise WeightingError(
+                    "margins must be a mapping or a list of population tables",
+                    where=where,
+                    got=type(frame).__name__,
+                    fix="pass {variable: {category: total}} or R-style data frames",
+                )
+            out.append(_targets_from_frame(frame))
+    else:
+        raise WeightingError(
+            "margins must be a mapping {variable or (variables): {category: total}}",
+            where=where,
+            got=type(margins).__name__,
+            fix="pass a dict of margins",
+        )
+    if not out:
+        raise WeightingError("no margins given", where=where, fix="give at least one margin")
+    return out
+
+
+def _resolve_margin(
+    data: pd.DataFrame,
+    variables: tuple[str, ...],
+    targets: Mapping[Any, Any],
+    where: str,
+    problems: list[str],
+    live: np.ndarray | None = None,
+) -> _Margin | None:
+    """Match one margin's targets to the data, collecting every problem found."""
+    name = " x ".join(variables)
+    absent = [v for v in variables if v not in data.columns]
+    if absent:
+        problems.append(f"margin {name}: variable(s) {show_values(absent)} not in the data")
+        return None
+    keys: list[tuple[Any, ...]] = []
+    values: list[float] = []
+    lookup: dict[tuple[Any, ...], int] = {}
+    for raw_key, raw_total in targets.items():
+        key = raw_key if isinstance(raw_key, tuple) else (raw_key,)
+        if len(key) != len(variables):
+            problems.append(
+                f"margin {name}: category {raw_key!r} does not have {len(variables)} part(s)"
+            )
+            continue
+        try:
+            total = float(raw_total)
+        except (TypeError, ValueError):
+            problems.append(f"margin {name}, category {_show_key(key)}: total {raw_total!r} is not a number")
+            continue
+        if not np.isfinite(total) or total < 0:
+            problems.append(f"margin {name}, category {_show_key(key)}: total {raw_total!r} is negative or missing")
+            continue
+        nkey = tuple(_norm_key(k) for k in key)
+        if nkey in lookup:
+            problems.append(f"margin {name}: category {_show_key(key)} is given twice")
+            continue
+        lookup[nkey] = len(keys)
+        keys.append(key)
+        values.append(total)
+    # row codes of the cross of the margin variables
+    n = len(data)
+    per_var_codes = []
+    per_var_uniques = []
+    missing = np.zeros(n, dtype=bool)
+    for v in variables:
+        codes, uniques = pd.factorize(data[v], sort=False)
+        missing |= codes < 0
+        per_var_codes.append(codes)
+        per_var_uniques.append(uniques)
+    if missing.any():
+        problems.append(
+            f"margin {name}: {int(missing.sum())} row(s) with a missing value in "
+            f"{show_values(list(variables))} (rows {_row_labels(data.index, missing)}); "
+            "a margin variable must be complete: impute, or recode missing into a category "
+            "with its own target"
+        )
+        return None
+    combined = np.zeros(n, dtype=np.int64)
+    for codes, uniques in zip(per_var_codes, per_var_uniques, strict=True):
+        combined = combined * len(uniques) + codes
+    cells, first, inverse = _unique_codes(combined)
+    cell_to_target = np.full(len(cells), -1, dtype=np.int64)
+    unmatched = []
+    for j, row in enumerate(first):
+        key = tuple(_norm_key(u[c[row]]) for u, c in zip(per_var_uniques, per_var_codes, strict=True))
+        k = lookup.get(key, -1)
+        if k < 0:
+            unmatched.append((key, int((inverse == j).sum())))
+        cell_to_target[j] = k
+    if unmatched:
+        shown = ", ".join(f"{_show_key(k)} ({c} rows)" for k, c in unmatched[:8])
+        more = f" (+{len(unmatched) - 8} more)" if len(unmatched) > 8 else ""
+        problems.append(
+            f"margin {name}: sample categories without a target: {shown}{more}; "
+            "add their population totals or recode them"
+        )
+        return None
+    code = cell_to_target[inverse.reshape(-1)]
+    tarr = np.asarray(values, dtype=float)
+    counts = np.bincount(code if live is None else code[live], minlength=len(keys))
+    empty = [k for k in range(len(keys)) if counts[k] == 0 and tarr[k] > 0]
+    if empty:
+        problems.append(
+            f"margin {name}: target categories with no respondents: "
+            + ", ".join(f"{_show_key(keys[k])} (target {format_number(tarr[k])})" for k in empty[:8])
+            + "; collapse them with a neighbouring category"
+        )
+    zero_with_rows = [k for k in range(len(keys)) if counts[k] > 0 and tarr[k] == 0]
+    if zero_with_rows:
+        problems.append(
+            f"margin {name}: target 0 for categories that have respondents: "
+            + ", ".join(f"{_show_key(keys[k])} ({counts[k]} rows)" for k in zero_with_rows[:8])
+            + "; drop those respondents or correct the target"
+        )
+    return _Margin(name, tuple(variables), tuple(keys), tarr, code)
+
+
+def _unique_codes(combined: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """np.unique(return_index, return_inverse) without sorting when the codes are dense."""
+    n = len(combined)
+    top = int(combined.max()) + 1 if n else 0
+    if top > 4 * n + 1024:
+        cells, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
+        return cells, first, inverse.reshape(-1)
+    present = np.zeros(top, dtype=bool)
+    present[combined] = True
+    cells = np.flatnonzero(present)
+    remap = np.full(top, -1, dtype=np.int64)
+    remap[cells] = np.arange(len(cells))
+    inverse = remap[combined]
+    first_rev = np.empty(len(cells), dtype=np.int64)
+    first_rev[inverse[::-1]] = np.arange(n - 1, -1, -1)
+    return cells, first_rev, inverse
+
+
+def _check_consistency(margins: list[_Margin], rel_tol: float, problems: list[str]) -> None:
+    """Margins must agree where they overlap: collapsed to their shared variables
+    (or to the grand total when they share none), their totals must match."""
+    for i in range(len(margins)):
+        for j in range(i + 1, len(margins)):
+            a, b = margins[i], margins[j]
+            shared = [v for v in a.variables if v in b.variables]
+            ta = _collapse(a, shared)
+            tb = _collapse(b, shared)
+            for key in sorted(set(ta) | set(tb), key=repr):
+                x, y = ta.get(key, 0.0), tb.get(key, 0.0)
+                if abs(x - y) > rel_tol * max(abs(x), abs(y), 1.0):
+                    at = f" at {' x '.join(shared)} = {_show_key(key)}" if shared else ""
+                    problems.append(
+                        f"target totals disagree between margins {a.name} ({format_number(x)}) "
+                        f"and {b.name} ({format_number(y)}){at}; every margin must sum to the "
+                        "same population"
+                    )
+                    break
+
+
+def _collapse(m: _Margin, shared: list[str]) -> dict[tuple, float]:
+    pos = [m.variables.index(v) for v in shared]
+    out: dict[tuple, float] = {}
+    for key, t in zip(m.keys, m.targets, strict=True):
+        k = tuple(_norm_key(key[p]) for p in pos)
+        out[k] = out.get(k, 0.0) + float(t)
+    return out
+
+
+def _raise_problems(what: str, problems: list[str], where: str, fix: str) -> None:
+    if problems:
+        got = problems[0] if len(problems) == 1 else " | ".join(
+            f"{i + 1}) {p}" for i, p in enumerate(problems)
+        )
+        raise WeightingError(f"{what}: {len(problems)} problem(s)", where=where, got=got, fix=fix)
+
+
+def _apply_within(margins: Any, within: str | Sequence[str] | None, where: str) -> Any:
+    """``within=g``: margins per group {group: {var: {cat: total}}} -> crossed margins."""
+    if within is None:
+        return margins
+    gvars = (within,) if isinstance(within, str) else tuple(within)
+    if not isinstance(margins, Mapping) or not margins:
+        raise WeightingError(
+            "with within=, margins must map each group to its own margins",
+            where=where,
+            fix="pass {group: {variable: {category: total}}}",
+        )
+    crossed: dict[tuple[str, ...], dict[tuple, float]] = {}
+    keysets = {}
+    for group, group_margins in margins.items():
+        gkey = group if isinstance(group, tuple) else (group,)
+        if len(gkey) != len(gvars):
+            raise WeightingError(
+                f"group {group!r} does not match within={show_values(list(gvars))}",
+                where=where,
+                fix="key the margins by one value per within variable",
+            )
+        norm = _normalise_margins(group_margins, where)
+        keysets[group] = {v for v, _ in norm}
+        for variables, targets in norm:
+            if not isinstance(targets, Mapping):
+                raise WeightingError(
+                    f"margin {' x '.join(variables)} of group {group!r} is not categorical",
+                    where=where,
+                    fix="raking needs {category: total} targets",
+                )
+            out = crossed.setdefault(gvars + variables, {})
+            for cat, total in targets.items():
+                ckey = cat if isinstance(cat, tuple) else (cat,)
+                out[gkey + ckey] = total
+    first = next(iter(keysets.values()))
+    differ = [g for g, ks in keysets.items() if ks != first]
+    if differ:
+        raise WeightingError(
+            "groups must be raked to the same margins",
+            where=where,
+            got=f"groups {show_values(differ)} differ from the first group",
+            fix="give every group the same margin variables",
+        )
+    return crossed
+
+
+# --------------------------------------------------------------------------- design weights
+
+
+def _result(
+    weights: np.ndarray,
+    index: pd.Index,
+    method: str,
+    before: np.ndarray,
+    *,
+    name: str = "weight",
+    iterations: int = 0,
+    converged: bool = True,
+    gaps: tuple[MarginGap, ...] = (),
+    params: Mapping[str, Any] | None = None,
+    calibration: tuple[CalibrationInfo, ...] = (),
+    notes: tuple[str, ...] = (),
+) -> WeightingResult:
+    max_gap = max((abs(g.rel_gap) for g in gaps), default=0.0)
+    record = WeightingRecord(
+        method=method,
+        iterations=iterations,
+        converged=converged,
+        max_gap=float(max_gap),
+        gaps=gaps,
+        before=weight_summary(before),
+        after=weight_summary(weights),
+        params=MappingProxyType(dict(params or {})),
+        calibration=calibration,
+        notes=notes,
+    )
+    return WeightingResult(pd.Series(weights, index=index, name=name), record)
+
+
+def design_weights(data: pd.DataFrame, incl_prob: str, *, name: str = "design_wt") -> WeightingResult:
+    """Design weights 1/pi from inclusion probabilities in (0, 1]."""
+    where = f"design_weights({incl_prob!r})"
+    if incl_prob not in data.columns:
+        raise WeightingError(f"inclusion probability {incl_prob!r} is not in the data", where=where,
+                             fix="name the column holding the inclusion probabilities")
+    p = pd.to_numeric(data[incl_prob], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    bad = ~np.isfinite(p) | (p <= 0) | (p > 1)
+    if bad.any():
+        raise WeightingError(
+            f"{int(bad.sum())} inclusion probabilities outside (0, 1] or missing",
+            where=where,
+            got=f"rows {_row_labels(data.index, bad)}: {show_values(np.unique(p[bad]).tolist())}",
+            fix="inclusion probabilities must be in (0, 1]",
+        )
+    w = 1.0 / p
+    return _result(w, data.index, "design", np.ones_like(w), name=name,
+                   params={"incl_prob": incl_prob})
+
+
+def frame_weights(
+    data: pd.DataFrame,
+    strata: str | Sequence[str],
+    frame_counts: Mapping[Any, float] | pd.DataFrame,
+    *,
+    name: str = "design_wt",
+) -> WeightingResult:
+    """Design weights N_h / n_h per stratum from frame counts (equal probability within strata).
+
+    ``frame_counts`` maps a stratum value (a tuple for several stratum
+    variables) to its frame size N_h, or is a table of the stratum columns and
+    a count column. Every sampled stratum needs N_h >= n_h, and every frame
+    stratum needs sampled units.
+    """
+    svars = (strata,) if isinstance(strata, str) else tuple(strata)
+    where = f"frame_weights({' x '.join(svars)})"
+    if isinstance(frame_counts, pd.DataFrame):
+        fv, targets = _targets_from_frame(frame_counts)
+        if set(fv) != set(svars):
+            raise WeightingError("frame counts are not by the stratum variables", where=where,
+                                 got=show_values(list(fv)), fix=f"give counts by {show_values(list(svars))}")
+        svars = fv
+    else:
+        targets = dict(frame_counts)
+    problems: list[str] = []
+    m = _resolve_margin(data, svars, targets, where, problems)
+    if m is not None:
+        n_h = np.bincount(m.code, minlength=len(m.keys)).astype(float)
+        small = [k for k in range(len(m.keys)) if 0 < m.targets[k] < n_h[k]]
+        if small:
+            problems.append(
+                "strata with more sampled units than in the frame: "
+                + ", ".join(f"{m.label(k)} (N={format_number(m.targets[k])}, n={int(n_h[k])})" for k in small)
+            )
+    _raise_problems("frame counts do not fit the sample", problems, where,
+                    "give N_h for every sampled stratum, from the same frame")
+    assert m is not None
+    w = (m.targets / n_h)[m.code]
+    return _result(w, data.index, "frame", np.ones_like(w), name=name,
+                   params={"strata": list(svars)},
+                   gaps=_gaps([m], w))
+
+
+def nonresponse_adjust(
+    gross: pd.DataFrame,
+    weight: str | Any,
+    respondent: str,
+    classes: str | Sequence[str],
+    *,
+    name: str = "nr_wt",
+    min_respondents: int = 1,
+) -> WeightingResult:
+    """Weighting-class nonresponse adjustment on the gross sample.
+
+    Within each class the respondents' weights are multiplied by (sum of
+    weights of all sampled units) / (sum of weights of respondents), so the
+    class totals of the gross sample are kept; nonrespondents get weight 0
+    (the result stays aligned with ``gross``). ``respondent`` is a 0/1 column.
+    """
+    cvars = (classes,) if isinstance(classes, str) else tuple(classes)
+    where = f"nonresponse_adjust({' x '.join(cvars)})"
+    w = _base_weights(gross, weight, where)
+    if respondent not in gross.columns:
+        raise WeightingError(f"response indicator {respondent!r} is not in the gross sample",
+                             where=where, fix="name the 0/1 respondent column")
+    r = pd.to_numeric(gross[respondent], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    bad = ~np.isin(r, [0.0, 1.0])
+    if bad.any():
+        raise WeightingError(
+            f"response indicator {respondent!r} must be 0 or 1",
+            where=where,
+            got=f"rows {_row_labels(gross.index, bad)}: {show_values(pd.unique(r[bad]).tolist())}",
+            fix="code respondents 1 and nonrespondents 0",
+        )
+    problems: list[str] = []
+    missing_cols = [c for c in cvars if c not in gross.columns]
+    if missing_cols:
+        raise WeightingError(f"class variable(s) {show_values(missing_cols)} not in the gross sample",
+                             where=where, fix="name existing columns")
+    key = gross[list(cvars)]
+    miss = key.isna().any(axis=1).to_numpy()
+    if miss.any():
+        problems.append(f"{int(miss.sum())} row(s) with a missing class value (rows {_row_labels(gross.index, miss)})")
+        _raise_problems("nonresponse classes", problems, where, "give every sampled unit a class")
+    code = key.groupby(list(cvars), sort=True).ngroup().to_numpy()
+    labels = key.drop_duplicates().sort_values(list(cvars)).itertuples(index=False, name=None)
+    labels = [_show_key(t) for t in labels]
+    resp = r == 1.0
+    tot = np.bincount(code, weights=w)
+    rtot = np.bincount(code, weights=w * resp, minlength=len(tot))
+    nresp = np.bincount(code, weights=resp.astype(float), minlength=len(tot))
+    empty = np.flatnonzero(nresp < min_respondents)
+    if empty.size:
+        problems.append(
+            f"classes with fewer than {min_respondents} respondent(s): "
+            + ", ".join(f"{labels[k]} ({int(nresp[k])} of {int(np.bincount(code)[k])})" for k in empty[:8])
+        )
+    _raise_problems("nonresponse classes cannot be adjusted", problems, where,
+                    "collapse small classes with a neighbouring class")
+    factor = tot / rtot
+    out = np.where(resp, w * factor[code], 0.0)
+    gaps = tuple(
+        MarginGap(" x ".join(cvars), labels[k], float(tot[k]),
+                  float(np.bincount(code, weights=out, minlength=len(tot))[k]),
+                  float(np.bincount(code, weights=out, minlength=len(tot))[k] / tot[k] - 1.0))
+        for k in range(len(tot))
+    )
+    rates = {labels[k]: float(nresp[k] / np.bincount(code)[k]) for k in range(len(tot))}
+    return _result(out, gross.index, "nonresponse", w, name=name, gaps=gaps,
+                   params={"classes": list(cvars), "response_rate": rates,
+                           "adjustment": dict(zip(labels, factor.tolist(), strict=True))})
+
+
+# --------------------------------------------------------------------------- post-stratification
+
+
+def _gaps(margins: list[_Margin], w: np.ndarray) -> tuple[MarginGap, ...]:
+    out = []
+    for m in margins:
+        ach = np.bincount(m.code, weights=w, minlength=len(m.keys))
+        for k in range(len(m.keys)):
+            t = float(m.targets[k])
+            out.append(MarginGap(m.name, m.label(k), t, float(ach[k]),
+                                 float((ach[k] - t) / (abs(t) if t != 0 else 1.0))))
+    return tuple(out)
+
+
+def _resolve_all(
+    data: pd.DataFrame, margins: Any, where: str, total_tol: float, categorical_only: bool = True
+) -> list[_Margin]:
+    problems: list[str] = []
+    out = []
+    for variables, targets in _normalise_margins(margins, where):
+        if not isinstance(targets, Mapping):
+            problems.append(f"margin {' x '.join(variables)}: targets must map category -> total")
+            continue
+        m = _resolve_margin(data, variables, targets, where, problems)
+        if m is not None:
+            out.append(m)
+    if not problems:
+        _check_consistency(out, total_tol, problems)
+    _raise_problems("margins do not fit the data", problems, where,
+                    "correct the targets or recode the data so every sample category has a "
+                    "target and the margins agree")
+    return out
+
+
+def poststratify(
+    data: pd.DataFrame,
+    weight: str | Any,
+    cells: Mapping[Any, Any] | pd.DataFrame,
+    *,
+    name: str = "ps_wt",
+) -> WeightingResult:
+    """Post-stratify to population counts on the full cross of one or more variables.
+
+    ``cells`` is ``{var or (var1, var2): {category or (c1, c2): count}}`` with
+    one entry, or an R-style population table (stratum columns plus a count
+    column). As R's ``postStratify(partial = FALSE)``: every sample cell needs
+    a count and every cell with a positive count needs respondents. Within a
+    cell final/base weight is constant: count / weighted sample count.
+    """
+    where = "poststratify"
+    w = _base_weights(data, weight, where)
+    ms = _resolve_all(data, cells, where, 1e-9)
+    if len(ms) != 1:
+        raise WeightingError(f"post-stratification takes one cross of variables, got {len(ms)}",
+                             where=where, fix="use rake() or calibrate() for several margins")
+    m = ms[0]
+    sample = np.bincount(m.code, weights=w, minlength=len(m.keys))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(sample > 0, m.targets / sample, 0.0)
+    out = w * ratio[m.code]
+    info = PostStratInfo(m.name, m.code.copy(), w.copy(), out.copy())
+    gaps = _gaps([m], out)
+    return _result(out, data.index, "poststratify", w, name=name, gaps=gaps,
+                   params={"cells": m.name}, calibration=(info,))
+
+
+# --------------------------------------------------------------------------- raking
+
+
+def _cells(margins: list[_Margin]) -> tuple[np.ndarray, np.ndarray]:
+    """Cells of the cross of all margins: row -> cell, and cell -> category per margin."""
+    n = len(margins[0].code)
+    sizes = [len(m.keys) for m in margins]
+    if float(np.prod(np.asarray(sizes, dtype=float))) < 2.0**62:
+        combined = np.zeros(n, dtype=np.int64)
+        for m in margins:
+            combined = combined * len(m.keys) + m.code
+        _, first, cell = _unique_codes(combined)
+    else:  # pragma: no cover - astronomically many categories
+        stacked = np.stack([m.code for m in margins], axis=1)
+        _, first, cell = np.unique(stacked, axis=0, return_index=True, return_inverse=True)
+        cell = cell.reshape(-1)
+    cell_codes = np.stack([m.code[first] for m in margins], axis=0)
+    return cell, cell_codes
+
+
+def rake(
+    data: pd.DataFrame,
+    weight: str | Any,
+    margins: Any,
+    *,
+    within: str | Sequence[str] | None = None,
+    tol: float = 1e-10,
+    max_iter: int = 1000,
+    total_tol: float = 1e-6,
+    name: str = "rake_wt",
+) -> WeightingResult:
+    """Iterative proportional fitting to any number of categorical margins.
+
+    ``margins`` maps a variable name, or a tuple of names for a crossed margin
+    (e.g. ``("herkomst", "geslacht")``), to ``{category: population total}``
+    (tuples of categories for crossed margins); a list of R-style population
+    tables also works. With ``within="herkomst"``, ``margins`` maps each group
+    to its own margins and the groups are raked separately (identical to raking
+    on the margins crossed with the group, which is what is done).
+
+    Converges when the largest relative gap |achieved - target| / target over
+    all margin categories is at most ``tol``; otherwise raises
+    :class:`~sid.errors.WeightingError` naming the worst margin. Same solution
+    as R's ``rake()`` run to convergence.
+    """
+    where = "rake" + (f"(within={within!r})" if within is not None else "")
+    w = _base_weights(data, weight, where)
+    ms = _resolve_all(data, _apply_within(margins, within, where), where, total_tol)
+    cell, cell_codes = _cells(ms)
+    cw = np.bincount(cell, weights=w)
+    f = np.ones_like(cw)
+    iterations = 0
+    gap = np.inf
+    while iterations < max_iter:
+        iterations += 1
+        for j, m in enumerate(ms):
+            tot = np.bincount(cell_codes[j], weights=cw * f, minlength=len(m.keys))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                adj = np.where(tot > 0, m.targets / tot, 0.0)
+            f *= adj[cell_codes[j]]
+        gap = _max_cell_gap(ms, cell_codes, cw * f)
+        if gap <= tol:
+            break
+    out = w * f[cell]
+    gaps = _gaps(ms, out)
+    worst = max(gaps, key=lambda g: abs(g.rel_gap))
+    if not abs(worst.rel_gap) <= tol:
+        raise WeightingError(
+            f"raking did not converge in {iterations} iterations",
+            where=where,
+            got=f"worst margin {worst.margin}, category {worst.category}: achieved "
+            f"{worst.achieved:.6g} vs target {worst.target:.6g} (relative gap {worst.rel_gap:.3g})",
+            fix="raise max_iter, collapse sparse categories, or check that the margins are "
+            "compatible with the sample (structural zeros)",
+        )
+    info = RakingInfo(tuple(PostStratInfo(m.name, m.code, out, out) for m in ms))
+    params = {"margins": [m.name for m in ms], "tol": tol, "max_iter": max_iter,
+              "within": within, "cells": int(len(cw))}
+    return _result(out, data.index, "rake", w, name=name, iterations=iterations, gaps=gaps,
+                   params=params, calibration=(info,))
+
+
+def _max_cell_gap(ms: list[_Margin], cell_codes: np.ndarray, cw: np.ndarray) -> float:
+    gap = 0.0
+    for j, m in enumerate(ms):
+        tot = np.bincount(cell_codes[j], weights=cw, minlength=len(m.keys))
+        denom = np.where(m.targets != 0, np.abs(m.targets), 1.0)
+        gap = max(gap, float(np.max(np.abs(tot - m.targets) / denom)))
+    return gap
+
+
+# --------------------------------------------------------------------------- calibration
+
+
+def _fm1(method: str, u: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """g - 1 as a function of u = x'eta (R's calfun$Fm1)."""
+    if method == "linear":
+        return np.minimum(np.maximum(u + 1.0, lo), hi) - 1.0
+    if method == "raking":
+        with np.errstate(over="ignore"):
+            return np.minimum(np.maximum(np.exp(u), lo), hi) - 1.0
+    a = (hi - lo) / ((hi - 1.0) * (1.0 - lo))
+    with np.errstate(over="ignore", invalid="ignore"):
+        e = np.exp(a * u)
+        return (lo * (hi - 1.0) + hi * (1.0 - lo) * e) / (hi - 1.0 + (1.0 - lo) * e) - 1.0
+
+
+def _dfm1(method: str, u: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """Derivative of Fm1 (R's calfun$dF)."""
+    inside = (u < hi - 1.0) & (u > lo - 1.0)
+    if method == "linear":
+        return inside.astype(float)
+    if method == "raking":
+        with np.errstate(over="ignore"):
+            return np.where(inside, np.exp(u), 0.0)
+    a = (hi - lo) / ((hi - 1.0) * (1.0 - lo))
+    with np.errstate(over="ignore", invalid="ignore"):
+        e = np.exp(a * u)
+        den = hi - 1.0 + (1.0 - lo) * e
+        num = lo * (hi - 1.0) + hi * (1.0 - lo) * e
+        return hi * (1.0 - lo) * e * a / den - num * ((1.0 - lo) * e * a) / den**2
+
+
+def _independent_columns(x: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """Indices of a maximal set of linearly independent columns of sqrt(d) X."""
+    from scipy.linalg import qr
+
+    xs = x * np.sqrt(d)[:, None]
+    norms = np.linalg.norm(xs, axis=0)
+    norms[norms == 0] = 1.0
+    _, r, piv = qr(xs / norms, mode="economic", pivoting=True)
+    diag = np.abs(np.diag(r))
+    rank = int(np.sum(diag > diag[0] * max(x.shape) * np.finfo(float).eps * 16)) if diag.size else 0
+    return np.sort(piv[:rank])
+
+
+def calibrate(
+    data: pd.DataFrame,
+    weight: str | Any,
+    margins: Any,
+    *,
+    method: str = "linear",
+    bounds: tuple[float, float] | None = None,
+    within: str | Sequence[str] | None = None,
+    tol: float = 1e-10,
+    max_iter: int = 100,
+    total_tol: float = 1e-6,
+    name: str = "cal_wt",
+) -> WeightingResult:
+    """Calibrate weights to population totals: GREG (``"linear"``), ``"raking"`` or ``"logit"``.
+
+    ``margins`` maps a variable (or tuple of variables) to ``{category: total}``
+    for categorical auxiliaries, or to a single number for a continuous
+    auxiliary (its population total); ``"(Intercept)"`` gives the population
+    size when no categorical margin carries it. ``bounds=(L, U)`` bound the
+    ratios final/input weight (required for ``"logit"``). Solves the
+    calibration equations by Newton-Raphson with a generalised inverse, as R's
+    ``calibrate()``; like R, when every population/sample ratio exceeds 20 the
+    input weights are first rescaled by their mean and the bounds apply to the
+    rescaled weights. ``within`` works as in :func:`rake`.
+    """
+    where = f"calibrate(method={method!r})"
+    if method not in ("linear", "raking", "logit"):
+        raise WeightingError(f"unknown calibration method {method!r}", where=where,
+                             fix="use 'linear', 'raking' or 'logit'")
+    lo, hi = (-np.inf, np.inf) if bounds is None else (float(bounds[0]), float(bounds[1]))
+    strict_inside = lo < 1.0 < hi
+    if bounds is not None and not (strict_inside or (method != "logit" and lo <= 1.0 <= hi)):
+        raise WeightingError(
+            f"bounds {bounds!r} must satisfy lower < 1 < upper",
+            where=where, fix="give bounds as ratios to the input weights, e.g. (0.5, 2)",
+        )
+    if method == "logit" and not (np.isfinite(lo) and np.isfinite(hi)):
+        raise WeightingError("logit calibration needs finite bounds", where=where,
+                             fix="pass bounds=(L, U) with L < 1 < U")
+    w = _base_weights(data, weight, where)
+    margins = _apply_within(margins, within, where)
+    n = len(w)
+    problems: list[str] = []
+    cat: list[_Margin] = []
+    cont: list[tuple[str, float]] = []
+    intercept: float | None = None
+    for variables, targets in _normalise_margins(margins, where):
+        vname = " x ".join(variables)
+        if isinstance(targets, Mapping):
+            m = _resolve_margin(data, variables, targets, where, problems)
+            if m is not None:
+                cat.append(m)
+            continue
+        try:
+            total = float(targets)
+        except (TypeError, ValueError):
+            problems.append(f"margin {vname}: target {targets!r} is neither a number nor a mapping")
+            continue
+        if vname == INTERCEPT:
+            intercept = total
+            continue
+        if len(variables) != 1 or variables[0] not in data.columns:
+            problems.append(f"continuous auxiliary {vname!r} is not a column of the data")
+            continue
+        col = pd.to_numeric(data[variables[0]], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        bad = ~np.isfinite(col)
+        if bad.any():
+            problems.append(f"continuous auxiliary {vname}: {int(bad.sum())} missing value(s) "
+                            f"(rows {_row_labels(data.index, bad)})")
+            continue
+        cont.append((vname, total))
+    if not problems:
+        _check_consistency(cat, total_tol, problems)
+        if intercept is not None and cat:
+            s = float(cat[0].targets.sum())
+            if abs(s - intercept) > total_tol * max(abs(s), 1.0):
+                problems.append(f"target totals disagree: {INTERCEPT} {format_number(intercept)} vs "
+                                f"margin {cat[0].name} {format_number(s)}")
+    _raise_problems("calibration targets do not fit the data", problems, where,
+                    "correct the targets or recode the data")
+    # units: cells of the categorical cross when there is no continuous auxiliary
+    columns: list[str] = []
+    if cont:
+        unit = np.arange(n)
+        unit_parts = []
+        if intercept is not None and not cat:
+            unit_parts.append(np.ones((n, 1)))
+            columns.append(INTERCEPT)
+        for m in cat:
+            unit_parts.append(np.eye(len(m.keys))[m.code])
+            columns += [f"{m.name}={m.label(k)}" for k in range(len(m.keys))]
+        for vname, _ in cont:
+            unit_parts.append(pd.to_numeric(data[vname]).to_numpy(dtype=float)[:, None])
+            columns.append(vname)
+        unit_x = np.hstack(unit_parts)
+        d = w.copy()
+    else:
+        if not cat:
+            raise WeightingError("calibration needs at least one margin besides the intercept",
+                                 where=where, fix="add categorical or continuous margins")
+        unit, cell_codes = _cells(cat)
+        parts = []
+        for j, m in enumerate(cat):
+            parts.append(np.eye(len(m.keys))[cell_codes[j]])
+            columns += [f"{m.name}={m.label(k)}" for k in range(len(m.keys))]
+        unit_x = np.hstack(parts)
+        d = np.bincount(unit, weights=w)
+    targets = np.concatenate(
+        ([intercept] if (cont and intercept is not None and not cat) else [])
+        + [m.targets for m in cat]
+        + [[t for _, t in cont]]
+    ).astype(float)
+    keep = _independent_columns(unit_x, d)
+    x = unit_x[:, keep]
+    t = targets[keep]
+    if cat:
+        _check_bounds(cat, w, lo, hi, where)
+    g_unit, iterations, scale = _newton(x, d, t, method, lo, hi, tol, max_iter)
+    out = w * g_unit[unit]
+    gaps = _gaps(cat, out) + tuple(
+        MarginGap(vname, "", float(total), float(ach), float((ach - total) / (abs(total) or 1.0)))
+        for (vname, total), ach in zip(
+            cont, [float(np.dot(pd.to_numeric(data[v]).to_numpy(dtype=float), out)) for v, _ in cont],
+            strict=True)
+    )
+    worst = max(gaps, key=lambda g: abs(g.rel_gap)) if gaps else None
+    if g_unit is None or not np.all(np.isfinite(out)) or (worst is not None and not abs(worst.rel_gap) <= max(tol, 1e-12)):
+        detail = (f"worst margin {worst.margin}, category {worst.category or '-'}: achieved "
+                  f"{worst.achieved:.6g} vs target {worst.target:.6g} (relative gap {worst.rel_gap:.3g})"
+                  if worst is not None and np.isfinite(worst.achieved) else "no finite solution")
+        raise WeightingError(
+            f"{method} calibration did not converge in {iterations} iterations",
+            where=where,
+            got=detail,
+            fix="widen the bounds, raise max_iter, or collapse sparse categories",
+        )
+    g = out / w
+    info = GregInfo(tuple(columns[k] for k in keep), unit, x, w.copy(), g)
+    params = {"method": method, "bounds": None if bounds is None else [lo, hi], "tol": tol,
+              "max_iter": max_iter, "columns": list(info.columns), "units": int(len(d)),
+              "rescaled_by": scale}
+    notes = ()
+    if scale is not None:
+        notes = (f"input weights rescaled by {scale:.6g} before calibration (as R does when "
+                 "every population/sample ratio exceeds 20); bounds apply after rescaling",)
+    return _result(out, data.index, f"calibrate-{method}", w, name=name, iterations=iterations,
+                   gaps=gaps, params=params, calibration=(info,), notes=notes)
+
+
+def _check_bounds(cat: list[_Margin], w: np.ndarray, lo: float, hi: float, where: str) -> None:
+    """A category total can only reach its target if L <= target / sample total <= U."""
+    if not (np.isfinite(lo) or np.isfinite(hi)):
+        return
+    problems = []
+    for m in cat:
+        sample = np.bincount(m.code, weights=w, minlength=len(m.keys))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = m.targets / sample
+        for k in np.flatnonzero((ratio < lo * (1 - 1e-12)) | (ratio > hi * (1 + 1e-12))):
+            problems.append(
+                f"margin {m.name}, category {m.label(k)}: target {format_number(m.targets[k])} is "
+                f"{ratio[k]:.4g} times the weighted sample total {sample[k]:.6g}, outside the "
+                f"bounds ({format_number(lo)}, {format_number(hi)})"
+            )
+    _raise_problems("bounds are infeasible", problems, where,
+                    "widen the bounds or collapse the category with a neighbour")
+
+
+def _newton(
+    x: np.ndarray, d: np.ndarray, t: np.ndarray, method: str, lo: float, hi: float,
+    tol: float, max_iter: int,
+) -> tuple[np.ndarray, int, float | None]:
+    """R's grake: Newton-Raphson with a generalised inverse and step halving."""
+    sample = x.T @ d
+    scale = None
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scales = t / sample
+    if np.all(np.isfinite(scales)) and scales.min() > 20:
+        scale = float(scales.mean())
+        d = d * scale
+        sample = sample * scale
+    denom = np.where(t != 0, np.abs(t), 1.0)
+    eta = np.zeros(x.shape[1])
+    u = x @ eta
+    fm1 = _fm1(method, u, lo, hi)
+    deriv = _dfm1(method, u, lo, hi)
+    iterations = 0
+    while True:
+        iterations += 1
+        tmat = (x * (d * deriv)[:, None]).T @ x
+        misfit = t - sample - x.T @ (d * fm1)
+        deta = np.linalg.pinv(tmat, rcond=_EPS_GINV) @ misfit
+        eta = eta + deta
+        u = x @ eta
+        fm1 = _fm1(method, u, lo, hi)
+        deriv = _dfm1(method, u, lo, hi)
+        while iterations < max_iter and not (np.all(np.isfinite(fm1)) and np.all(np.isfinite(deriv))):
+            iterations += 1
+            deta = deta / 2
+            eta = eta - deta
+            u = x @ eta
+            fm1 = _fm1(method, u, lo, hi)
+            deriv = _dfm1(method, u, lo, hi)
+        misfit = t - sample - x.T @ (d * fm1)
+        if np.all(np.abs(misfit) / denom <= tol):
+            break
+        if iterations >= max_iter or not np.all(np.isfinite(misfit)):
+            break
+    g = 1.0 + fm1
+    if scale is not None:
+        g = g * scale
+    return g, iterations, scale
+
+
+# --------------------------------------------------------------------------- trimming
+
+
+def trim(
+    weights: Any,
+    lower: float | None = None,
+    upper: float | None = None,
+    strict: bool = False,
+    redistribute: str = "additive",
+    *,
+    max_iter: int = 1000,
+    name: str = "trim_wt",
+) -> WeightingResult:
+    """Trim weights to [lower, upper] and hand the trimmed amount to the other units.
+
+    ``"additive"`` is R's ``trimWeights``: the total trimmed is added in equal
+    parts to every weight that was inside the bounds; ``"proportional"`` adds it
+    in proportion to those weights. The sum of the weights is kept. With
+    ``strict=True`` this is repeated until no weight is outside the bounds (R's
+    ``strict = TRUE``). ``weights`` is a Series (its index is kept) or array.
+    """
+    where = "trim"
+    index = weights.index if isinstance(weights, pd.Series) else pd.RangeIndex(len(np.asarray(weights)))
+    w0 = _base_weights(pd.DataFrame(index=index), np.asarray(weights, dtype=float), where)
+    if redistribute not in ("additive", "proportional"):
+        raise WeightingError(f"unknown redistribution {redistribute!r}", where=where,
+                             fix="use 'additive' (R's trimWeights) or 'proportional'")
+    n, total = len(w0), float(w0.sum())
+    lo = np.broadcast_to(-np.inf if lower is None else np.asarray(lower, dtype=float), (n,))
+    hi = np.broadcast_to(np.inf if upper is None else np.asarray(upper, dtype=float), (n,))
+    if np.any(lo > hi):
+        raise WeightingError("lower bound above upper bound", where=where,
+                             got=f"rows {show_values(np.flatnonzero(lo > hi).tolist())}",
+                             fix="swap or correct the bounds")
+    if lo.sum() > total or hi.sum() < total:
+        raise WeightingError(
+            f"bounds ({_show_bound(lower)}, {_show_bound(upper)}) cannot hold the weight total "
+            f"{total:.6g} over {n} units (mean {total / n:.6g})",
+            where=where, fix="the mean weight must lie between the bounds",
+        )
+    w = w0.copy()
+    passes = 0
+    n_trimmed = 0
+    while True:
+        outside = (w < lo) | (w > hi)
+        if not outside.any():
+            break
+        if outside.all():
+            raise WeightingError("every weight is outside the bounds", where=where,
+                                 fix="widen the bounds")
+        passes += 1
+        n_trimmed += int(outside.sum())
+        new = np.clip(w, lo, hi)
+        trimmed = float((w - new).sum())
+        inside = ~outside
+        if redistribute == "additive":
+            new[inside] += trimmed / inside.sum()
+        else:
+            new[inside] *= 1.0 + trimmed / new[inside].sum()
+        w = new
+        if not strict:
+            break
+        if passes >= max_iter:
+            raise WeightingError(f"strict trimming did not settle in {max_iter} passes", where=where,
+                                 got=f"{int(((w < lo) | (w > hi)).sum())} weights still outside",
+                                 fix="widen the bounds")
+    left = int(((w < lo) | (w > hi)).sum())
+    params = {"lower": _show_bound(lower), "upper": _show_bound(upper), "strict": strict,
+              "redistribute": redistribute, "passes": passes, "trimmed_units": n_trimmed,
+              "outside_after": left}
+    return _result(w, index, "trim", w0, name=name, iterations=passes, params=params)
+
+
+def _show_bound(b: Any) -> str:
+    if b is None:
+        return "-"
+    arr = np.asarray(b, dtype=float)
+    if arr.ndim == 0:
+        return format_number(float(arr))
+    return f"per unit {arr.min():.6g}..{arr.max():.6g}"
+
+
+def trim_rake(
+    data: pd.DataFrame,
+    weight: str | Any,
+    margins: Any,
+    *,
+    lower: float | None = None,
+    upper: float | None = None,
+    within: str | Sequence[str] | None = None,
+    redistribute: str = "additive",
+    tol: float = 1e-10,
+    max_rounds: int = 200,
+    trim_tol: float = 1e-6,
+    name: str = "final_wt",
+) -> WeightingResult:
+    """Rake, trim, re-rake, ... until the margins hold and the weights are within the bounds.
+
+    The bounds may be exceeded by at most ``trim_tol`` (relative) after the last
+    raking; otherwise :class:`~sid.errors.WeightingError` says how far they are
+    apart. The record's calibration is that of the last raking.
+    """
+    where = "trim_rake"
+    w0 = _base_weights(data, weight, where)
+    res = rake(data, w0, margins, within=within, tol=tol, name=name)
+    rounds = 0
+    n = len(w0)
+    lo = np.broadcast_to(-np.inf if lower is None else np.asarray(lower, dtype=float), (n,))
+    hi = np.broadcast_to(np.inf if upper is None else np.asarray(upper, dtype=float), (n,))
+    trimmed_units = 0
+    while True:
+        w = res.weights.to_numpy()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            over = np.where(np.isfinite(hi), np.maximum(w - hi, 0) / hi, 0.0)
+            under = np.where(np.isfinite(lo) & (lo > 0), np.maximum(lo - w, 0) / lo, 0.0)
+        worst = float(max(over.max(), under.max()))
+        if worst <= trim_tol:
+            break
+        rounds += 1
+        if rounds > max_rounds:
+            raise WeightingError(
+                f"trimming and raking do not agree after {max_rounds} rounds",
+                where=where,
+                got=f"weights still {worst:.3g} (relative) outside ({_show_bound(lower)}, "
+                f"{_show_bound(upper)})",
+                fix="widen the trimming bounds or collapse margin categories",
+            )
+        t = trim(w, lower, upper, strict=True, redistribute=redistribute)
+        trimmed_units += int(t.record.params["trimmed_units"])
+        res = rake(data, t.weights.to_numpy(), margins, within=within, tol=tol, name=name)
+    rec = res.record
+    params = dict(rec.params) | {"lower": _show_bound(lower), "upper": _show_bound(upper),
+                                 "rounds": rounds, "redistribute": redistribute,
+                                 "trimmed_units": trimmed_units}
+    return _result(res.weights.to_numpy(), data.index, "trim_rake", w0, name=name,
+                   iterations=rounds, gaps=rec.gaps, params=params, calibration=rec.calibration)
+
+
+# --------------------------------------------------------------------------- variance link
+
+
+def design_calibration(*results: WeightingResult) -> tuple[Any, ...]:
+    """Calibration entries for :class:`sid.design.Design` (R's ``design$postStrata``).
+
+    Pass the weighting steps in the order they were applied (a step without
+    calibration information, such as nonresponse or trimming, adds nothing,
+    exactly as R keeps ``postStrata`` unchanged through ``trimWeights``). Build
+    the design on the final weights with ``calibration=design_calibration(...)``
+    and its Taylor variance uses the calibration residuals, as R does.
+    """
+    from sid.design import GregCalibration, PostStratification, Raking
+
+    out: list[Any] = []
+    for res in results:
+        for info in res.record.calibration:
+            if isinstance(info, PostStratInfo):
+                out.append(PostStratification(cells=info.index, weights=info.weights,
+                                              oldweights=info.old_weights))
+            elif isinstance(info, RakingInfo):
+                out.append(Raking(tuple((m.index, m.weights) for m in info.margins)))
+            else:
+                whalf = np.sqrt(info.base_weights)
+                out.append(GregCalibration(aux=info.model_matrix() * whalf[:, None],
+                                           w=info.g * whalf))
+    return tuple(out)
+
+
+# --------------------------------------------------------------------------- margins tables
+
+
+def margins_from_long(
+    table: pd.DataFrame,
+    margins: Sequence[str | Sequence[str]],
+    *,
+    count: str = "count",
+    within: str | Sequence[str] | None = None,
+    filters: Mapping[str, Any] | None = None,
+) -> dict[Hashable, Any]:
+    """Margins from a long population table (one row per cell, a count column).
+
+    ``margins`` lists variables or crosses to sum the counts over, e.g.
+    ``[("geslacht", "leeftijdsgroep"), "gewest"]``. ``filters`` keeps rows with
+    given values (e.g. ``{"ref_date": "2022-01-01"}``). With ``within``, returns
+    ``{group: {margin: {category: total}}}`` ready for ``rake(within=...)``.
+    """
+    where = "margins table"
+    t = table
+    for col, value in (filters or {}).items():
+        if col not in t.columns:
+            raise WeightingError(f"filter column {col!r} is not in the margins table", where=where,
+                                 got=show_values(list(t.columns)), fix="name an existing column")
+        t = t[t[col].astype(str) == str(value)]
+    if t.empty:
+        raise WeightingError("no rows left in the margins table after filtering", where=where,
+                             got=str(dict(filters or {})), fix="check the filter values (e.g. ref_date)")
+    specs = [(m,) if isinstance(m, str) else tuple(m) for m in margins]
+    gvars = () if within is None else ((within,) if isinstance(within, str) else tuple(within))
+    needed = {count, *gvars, *(v for s in specs for v in s)}
+    absent = sorted(c for c in needed if c not in t.columns)
+    if absent:
+        raise WeightingError(f"column(s) {show_values(absent)} not in the margins table", where=where,
+                             got=show_values(list(t.columns)), fix="use the table's column names")
+
+    def sums(frame: pd.DataFrame, spec: tuple[str, ...]) -> dict[Any, float]:
+        s = frame.groupby(list(spec), sort=True)[count].sum()
+        return {(k if len(spec) > 1 else (k[0] if isinstance(k, tuple) else k)): float(v)
+                for k, v in s.items()}
+
+    def key(spec: tuple[str, ...]) -> str | tuple[str, ...]:
+        return spec[0] if len(spec) == 1 else spec
+
+    if not gvars:
+        return {key(s): sums(t, s) for s in specs}
+    out: dict[Hashable, Any] = {}
+    for gkey, frame in t.groupby(list(gvars), sort=True):
+        g = gkey if len(gvars) > 1 else (gkey[0] if isinstance(gkey, tuple) else gkey)
+        out[g] = {key(s): sums(frame, s) for s in specs}
+    return out
+
+
+# --------------------------------------------------------------------------- weighting spec
+
+_SPEC_KEYS = {"name", "wave", "id", "design", "nonresponse", "margins", "method", "bounds",
+              "trim", "output", "group"}
+
+
+@dataclass(frozen=True)
+class ChainResult:
+    """The weighting chain of a spec: the final weights on the wave and every step's record."""
+
+    weights: pd.Series
+    steps: tuple[tuple[str, WeightingRecord], ...]
+    group: pd.Series | None
+    spec: Mapping[str, Any]
+
+
+def load_spec(path: str | Any) -> dict[str, Any]:
+    """Read and check a YAML weighting spec (see docs/weighting.md); all problems at once."""
+    import yaml
+
+    from sid.errors import CodebookError, InputError
+
+    p = str(path)
+    try:
+        with open(p, encoding="utf-8") as fh:
+            spec = yaml.safe_load(fh)
+    except OSError as exc:
+        raise InputError(f"cannot read the weighting spec: {exc.strerror}", where=p,
+                         fix="give an existing YAML file") from None
+    except yaml.YAMLError as exc:
+        raise CodebookError(f"the weighting spec is not valid YAML: {exc}".splitlines()[0],
+                            where=p, fix="correct the YAML syntax") from None
+    problems = []
+    if not isinstance(spec, dict):
+        raise CodebookError("the weighting spec must be a mapping", where=p,
+                            fix="see docs/weighting.md")
+    unknown = sorted(set(spec) - _SPEC_KEYS)
+    if unknown:
+        problems.append(f"unknown key(s) {show_values(unknown)} (allowed: {', '.join(sorted(_SPEC_KEYS))})")
+    design = spec.get("design") or {}
+    if not any(k in design for k in ("base_weight", "incl_prob", "frame_counts")):
+        problems.append("design: give base_weight, incl_prob or frame_counts")
+    m = spec.get("margins")
+    if not isinstance(m, dict) or "variables" not in m or "margins" not in m:
+        problems.append("margins: give source, variables and margins (see docs/weighting.md)")
+    method = spec.get("method", "rake")
+    if method not in ("rake", "linear", "raking", "logit"):
+        problems.append(f"method: {method!r} is not one of rake, linear, raking, logit")
+    if method == "logit" and not spec.get("bounds"):
+        problems.append("bounds: logit calibration needs bounds [L, U]")
+    nr = spec.get("nonresponse")
+    if nr is not None and (not isinstance(nr, dict) or "classes" not in nr):
+        problems.append("nonresponse: give classes (and respondent, default 'respons')")
+    tr = spec.get("trim")
+    if tr is not None and (not isinstance(tr, dict) or not ({"upper", "lower"} & set(tr))):
+        problems.append("trim: give upper and/or lower")
+    if problems:
+        raise CodebookError("the weighting spec is invalid", where=p, problems=tuple(problems),
+                            fix="see docs/weighting.md")
+    spec["_path"] = p
+    return spec
+
+
+def _derive(frame: pd.DataFrame, variables: Mapping[str, Any], where: str) -> pd.DataFrame:
+    """Columns named as in the margins table, taken or derived (age bands) from the wave."""
+    out = pd.DataFrame(index=frame.index)
+    for target, src in variables.items():
+        if isinstance(src, str):
+            col = src
+            breaks = None
+        else:
+            col = src.get("from")
+            breaks = src.get("breaks")
+        if col not in frame.columns:
+            raise WeightingError(f"variable {col!r} (for margin variable {target!r}) is not in the data",
+                                 where=where, fix="correct margins.variables in the spec")
+        values = pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype=float)
+        if breaks is not None:
+            band = (np.searchsorted(np.asarray(breaks, dtype=float), values, side="right") + 1).astype(float)
+            band[~np.isfinite(values)] = np.nan
+            values = band
+        out[target] = values
+    return out
+
+
+def run_spec(
+    spec: Mapping[str, Any],
+    data: pd.DataFrame,
+    *,
+    gross: pd.DataFrame | None = None,
+    margins_table: pd.DataFrame | None = None,
+    missing: Mapping[str, np.ndarray] | None = None,
+) -> ChainResult:
+    """Apply a weighting spec to the respondents in ``data``: design weights, nonresponse
+    adjustment on the gross sample, raking/calibration (within groups), trimming.
+
+    ``missing`` marks user-missing codes per column (set to NaN before weighting,
+    so a margin variable with missing codes is reported as missing).
+    """
+    where = f"weighting spec {spec.get('_path', '')}".strip()
+    data = data.copy()
+    for col, mask in (missing or {}).items():
+        if col in data.columns and mask.any():
+            data.loc[mask, col] = np.nan
+    steps: list[tuple[str, WeightingRecord]] = []
+    design = spec["design"]
+    idcol = spec.get("id")
+    nr = spec.get("nonresponse")
+    source = gross if (nr is not None or gross is not None) else data
+    if nr is not None and gross is None:
+        raise WeightingError("the spec asks for a nonresponse adjustment but no gross sample was given",
+                             where=where, fix="pass --gross with the gross sample file")
+
+    def base(frame: pd.DataFrame) -> WeightingResult:
+        if "base_weight" in design:
+            w = _base_weights(frame, design["base_weight"], where + " design.base_weight")
+            return _result(w, frame.index, "design", w, name="design_wt",
+                           params={"base_weight": design["base_weight"]})
+        if "incl_prob" in design:
+            return design_weights(frame, design["incl_prob"])
+        fc = design["frame_counts"]
+        table = pd.read_csv(fc["file"]) if isinstance(fc.get("file"), str) else pd.DataFrame(fc["table"])
+        return frame_weights(frame, fc["strata"], table[[*([fc["strata"]] if isinstance(fc["strata"], str) else fc["strata"]), fc.get("count", "count")]])
+
+    assert source is not None
+    b = base(source)
+    steps.append(("ontwerpgewicht", b.record))
+    w_source = b.weights.to_numpy()
+    if nr is not None:
+        n_res = nonresponse_adjust(source, w_source, nr.get("respondent", "respons"), nr["classes"])
+        steps.append(("nonrespons", n_res.record))
+        w_source = n_res.weights.to_numpy()
+    if source is data:
+        w = w_source
+    else:
+        if idcol is None or idcol not in data.columns or idcol not in source.columns:
+            raise WeightingError(f"id variable {idcol!r} must be in the wave and the gross sample",
+                                 where=where, fix="set id: in the spec")
+        lookup = pd.Series(w_source, index=pd.Index(source[idcol].to_numpy()))
+        if not lookup.index.is_unique:
+            raise WeightingError(f"id {idcol!r} is not unique in the gross sample", where=where,
+                                 fix="give a unique respondent id")
+        w = lookup.reindex(data[idcol].to_numpy()).to_numpy(dtype=float)
+        bad = ~np.isfinite(w) | (w <= 0)
+        if bad.any():
+            raise WeightingError(
+                f"{int(bad.sum())} respondent(s) of the wave are not respondents in the gross sample",
+                where=where, got=f"ids {show_values(data[idcol].to_numpy()[bad].tolist())}",
+                fix="use the gross sample that belongs to this wave",
+            )
+    mspec = spec["margins"]
+    work = _derive(data, mspec["variables"], where)
+    table = margins_table
+    if table is None:
+        src = mspec.get("source")
+        if src is None:
+            raise WeightingError("no margins table given", where=where,
+                                 fix="set margins.source in the spec or pass --margins")
+        table = pd.read_csv(src)
+    within = mspec.get("within")
+    margins = margins_from_long(table, [tuple(m) if isinstance(m, list) else m for m in mspec["margins"]],
+                                count=mspec.get("count", "count"), within=within,
+                                filters=mspec.get("filter"))
+    method = spec.get("method", "rake")
+    bounds = tuple(spec["bounds"]) if spec.get("bounds") else None
+    if method == "rake":
+        res = rake(work, w, margins, within=within)
+    else:
+        res = calibrate(work, w, margins, method=method, bounds=bounds, within=within)
+    steps.append((method, res.record))
+    tr = spec.get("trim")
+    group = work[within] if isinstance(within, str) else None
+    if tr is not None:
+        wr = res.weights.to_numpy()
+        rel = tr.get("relative_to", "absolute")
+        if rel == "absolute":
+            ref = np.ones_like(wr)
+        else:
+            grp = group if group is not None else pd.Series(0, index=work.index)
+            ref = pd.Series(wr, index=work.index).groupby(grp).transform(rel).to_numpy()
+        lower = None if tr.get("lower") is None else float(tr["lower"]) * ref
+        upper = None if tr.get("upper") is None else float(tr["upper"]) * ref
+        if method == "rake":
+            res = trim_rake(work, res.weights.to_numpy(), margins, lower=lower, upper=upper,
+                            within=within, redistribute=tr.get("redistribute", "additive"))
+        else:
+            t = trim(wr, lower, upper, strict=True, redistribute=tr.get("redistribute", "additive"))
+            res = calibrate(work, t.weights.to_numpy(), margins, method=method, bounds=bounds,
+                            within=within)
+        steps.append(("trimmen", res.record))
+    name = (spec.get("output") or {}).get("weight", "final_wt")
+    return ChainResult(pd.Series(res.weights.to_numpy(), index=data.index, name=name),
+                       tuple(steps), group, MappingProxyType(dict(spec)))
+
+
+# --------------------------------------------------------------------------- report
+
+
+def report_tables(chain: ChainResult) -> dict[str, pd.DataFrame]:
+    """The weighting report as tidy frames, one per sheet (Dutch sheet names)."""
+    steps = []
+    for label, rec in chain.steps:
+        steps.append({"stap": label, "methode": rec.method, "iteraties": rec.iterations,
+                      "geconvergeerd": rec.converged, "max_relatieve_afwijking": rec.max_gap,
+                      **{f"voor_{k}": v for k, v in rec.before.as_dict().items()},
+                      **{f"na_{k}": v for k, v in rec.after.as_dict().items()}})
+    w = chain.weights.to_numpy()
+    groups = summary_table(w, None if chain.group is None else chain.group.to_numpy())
+    margins = pd.concat([rec.gaps_frame().assign(stap=label) for label, rec in chain.steps
+                         if rec.gaps], ignore_index=True)
+    trims = pd.DataFrame([{"stap": label, **{k: (v if np.isscalar(v) or v is None else str(v))
+                                            for k, v in rec.params.items()}}
+                          for label, rec in chain.steps if label == "trimmen"])
+    import yaml
+
+    spec_text = yaml.safe_dump({k: v for k, v in chain.spec.items() if not k.startswith("_")},
+                               allow_unicode=True, sort_keys=False)
+    return {
+        "Stappen": pd.DataFrame(steps),
+        "Per herkomst": groups,
+        "Marges": margins,
+        "Trimmen": trims if not trims.empty else pd.DataFrame({"stap": [], "opmerking": []}),
+        "Spec": pd.DataFrame({"spec": spec_text.splitlines()}),
+    }
+
+
+def report_markdown(chain: ChainResult) -> str:
+    """A short Markdown summary of the weighting report."""
+    t = report_tables(chain)
+    lines = ["# Wegingsrapport", ""]
+    for _, row in t["Stappen"].iterrows():
+        lines.append(f"- **{row['stap']}** ({row['methode']}): {row['iteraties']} iteraties, "
+                     f"max. relatieve afwijking {row['max_relatieve_afwijking']:.2g}, "
+                     f"som gewichten {row['na_sum']:.6g}, ESS {row['na_ess']:.1f}, "
+                     f"deff_w {row['na_deff_w']:.3f}")
+    lines += ["", "| groep | n | ESS | deff_w | min | mediaan | max | som |", "|---|---|---|---|---|---|---|---|"]
+    for _, r in t["Per herkomst"].iterrows():
+        lines.append(f"| {r['group']} | {r['n']} | {r['ess']:.1f} | {r['deff_w']:.3f} | {r['min']:.4g} | "
+                     f"{r['median']:.4g} | {r['max']:.4g} | {r['sum']:.6g} |")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def write_report(chain: ChainResult, path: str | Any) -> tuple[str, str]:
+    """Write the Excel report (one sheet per part) and a Markdown summary beside it, atomically."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    out = Path(path)
+    tables = report_tables(chain)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".xlsx", dir=out.parent)
+    os.close(fd)
+    try:
+        with pd.ExcelWriter(tmp, engine="openpyxl") as xl:
+            for sheet, frame in tables.items():
+                frame.to_excel(xl, sheet_name=sheet[:31], index=False)
+        os.replace(tmp, out)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    md = out.with_suffix(".md")
+    fd, tmp = tempfile.mkstemp(prefix=f".{md.name}.", suffix=".tmp", dir=md.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(report_markdown(chain))
+        os.replace(tmp, md)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return str(out), str(md)

@@ -1,0 +1,585 @@
+"""Tests for sid.weighting: golden numbers from R's survey package, invariants, bad input.
+
+The golden numbers come from ``tests/reference/weighting_golden.R`` (R 4.x,
+survey 4.1-1) on the ``api`` data (apiclus1: one-stage cluster sample of
+school districts; apistrat: stratified by school type). R code per case::
+
+    ps_clus1_stype     postStratify(dclus1, ~stype, pop_table("stype"))
+    ps_strat_cross     postStratify(dstrat, ~stype + sch.wide, pop_table(c("stype", "sch.wide")))
+    rake_clus1         rake(dclus1, list(~stype, ~sch.wide, ~awards), ..., control = tight)
+    rake_strat_cross   rake(dstrat, list(~stype + awards, ~comp.imp), ..., control = tight)
+    rake_within        rake(dstrat, list(~stype + awards, ~stype + sch.wide), ..., control = tight)
+    cal_linear         calibrate(dclus1, ~stype + api99, pop)
+    cal_linear_bounded calibrate(..., calfun = "linear", bounds = c(0.5, 1.6))
+    cal_raking_cont    calibrate(..., calfun = "raking")
+    cal_raking_bounded calibrate(..., calfun = "raking", bounds = c(0.5, 1.6))
+    cal_logit          calibrate(..., calfun = "logit", bounds = c(0.5, 1.6))
+    cal_raking_cat     calibrate(dclus1, ~stype + sch.wide + awards, popcat, calfun = "raking")
+    cal_strat_linear   calibrate(dstrat, ~cell + meals, popsx)   # cell = stype x sch.wide
+    trim_upper         trimWeights(dvar, upper = 36)              # dvar: weights of cal_linear
+    trim_both          trimWeights(dvar, upper = 36, lower = 31)
+    trim_strict        trimWeights(dvar, upper = 36, lower = 31, strict = TRUE)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sid import weighting as wt
+from sid.errors import WeightingError
+
+REF = Path(__file__).parent / "reference"
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+def _data(name: str) -> pd.DataFrame:
+    return pd.read_csv(REF / "data" / f"weighting_{name}.csv")
+
+
+@pytest.fixture(scope="module")
+def clus1() -> pd.DataFrame:
+    return _data("apiclus1")
+
+
+@pytest.fixture(scope="module")
+def strat() -> pd.DataFrame:
+    return _data("apistrat")
+
+
+@pytest.fixture(scope="module")
+def golden_weights() -> pd.DataFrame:
+    return pd.read_csv(REF / "weighting_weights.csv")
+
+
+@pytest.fixture(scope="module")
+def targets_table() -> pd.DataFrame:
+    return pd.read_csv(REF / "weighting_targets.csv", keep_default_na=False)
+
+
+def _margins(targets: pd.DataFrame, case: str) -> dict:
+    """Targets of one case as {var or (vars): {category: total} or total}."""
+    out: dict = {}
+    for margin, block in targets[targets["case"] == case].groupby("margin", sort=False):
+        variables = tuple(margin.split("+"))
+        if block["category"].iloc[0] == "":
+            out[margin] = float(block["total"].iloc[0])
+            continue
+        cats = [tuple(c.split("|")) for c in block["category"]]
+        key = variables[0] if len(variables) == 1 else variables
+        out[key] = {
+            (c[0] if len(c) == 1 else c): float(t) for c, t in zip(cats, block["total"], strict=True)
+        }
+    return out
+
+
+def _expected(golden: pd.DataFrame, case: str) -> np.ndarray:
+    block = golden[golden["case"] == case].sort_values("row")
+    return block["weight"].to_numpy(dtype=float)
+
+
+def _close(actual, expected, rel=1e-8):
+    np.testing.assert_allclose(np.asarray(actual, dtype=float), expected, rtol=rel, atol=0)
+
+
+# --------------------------------------------------------------------------- golden: weights
+
+
+def test_poststratify_matches_r(clus1, golden_weights, targets_table):
+    m = _margins(targets_table, "ps_clus1_stype")
+    res = wt.poststratify(clus1, "pw", m)
+    _close(res.weights, _expected(golden_weights, "ps_clus1_stype"))
+
+
+def test_poststratify_full_cross_matches_r(strat, golden_weights, targets_table):
+    m = _margins(targets_table, "ps_strat_cross")
+    res = wt.poststratify(strat, "pw", m)
+    _close(res.weights, _expected(golden_weights, "ps_strat_cross"))
+    # final/base weight is constant within each cell
+    ratio = res.weights / strat["pw"]
+    spread = ratio.groupby([strat["stype"], strat["sch.wide"]]).agg(lambda s: s.max() - s.min())
+    assert (spread.abs() < 1e-12 * ratio.max()).all()
+    assert ratio.nunique() > 1
+
+
+def test_poststratify_accepts_r_style_table(strat, golden_weights, targets_table):
+    block = targets_table[targets_table["case"] == "ps_strat_cross"]
+    parts = block["category"].str.split("|", expand=True)
+    frame = pd.DataFrame({"stype": parts[0], "sch.wide": parts[1], "Freq": block["total"]})
+    res = wt.poststratify(strat, "pw", frame)
+    _close(res.weights, _expected(golden_weights, "ps_strat_cross"))
+
+
+@pytest.mark.parametrize(
+    ("case", "dataset"),
+    [("rake_clus1", "apiclus1"), ("rake_strat_cross", "apistrat"), ("rake_within", "apistrat")],
+)
+def test_rake_matches_r(case, dataset, golden_weights, targets_table):
+    data = _data(dataset)
+    res = wt.rake(data, "pw", _margins(targets_table, case))
+    _close(res.weights, _expected(golden_weights, case))
+    assert res.record.converged and res.record.max_gap <= 1e-10
+
+
+def test_rake_within_groups_equals_crossed_margins(strat, golden_weights, targets_table):
+    crossed = _margins(targets_table, "rake_within")
+    per_group: dict = {}
+    for (s, a), total in crossed[("stype", "awards")].items():
+        per_group.setdefault(s, {}).setdefault("awards", {})[a] = total
+    for (s, c), total in crossed[("stype", "sch.wide")].items():
+        per_group[s].setdefault("sch.wide", {})[c] = total
+    res = wt.rake(strat, "pw", per_group, within="stype")
+    _close(res.weights, _expected(golden_weights, "rake_within"))
+
+
+@pytest.mark.parametrize(
+    ("case", "dataset", "method", "bounds"),
+    [
+        ("cal_linear", "apiclus1", "linear", None),
+        ("cal_linear_bounded", "apiclus1", "linear", (0.5, 1.6)),
+        ("cal_raking_cont", "apiclus1", "raking", None),
+        ("cal_raking_bounded", "apiclus1", "raking", (0.5, 1.6)),
+        ("cal_logit", "apiclus1", "logit", (0.5, 1.6)),
+        ("cal_raking_cat", "apiclus1", "raking", None),
+        ("cal_strat_linear", "apistrat", "linear", None),
+    ],
+)
+def test_calibrate_matches_r(case, dataset, method, bounds, golden_weights, targets_table):
+    data = _data(dataset)
+    res = wt.calibrate(data, "pw", _margins(targets_table, case), method=method, bounds=bounds)
+    _close(res.weights, _expected(golden_weights, case))
+    if bounds is not None:
+        g = res.weights / data["pw"]
+        assert g.min() >= bounds[0] * (1 - 1e-12) and g.max() <= bounds[1] * (1 + 1e-12)
+
+
+def test_rake_equals_calibrate_raking(clus1, targets_table):
+    m = _margins(targets_table, "rake_clus1")
+    a = wt.rake(clus1, "pw", m).weights
+    b = wt.calibrate(clus1, "pw", m, method="raking").weights
+    _close(a, b.to_numpy(), rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("case", "kwargs"),
+    [
+        ("trim_upper", {"upper": 36}),
+        ("trim_both", {"upper": 36, "lower": 31}),
+        ("trim_strict", {"upper": 36, "lower": 31, "strict": True}),
+    ],
+)
+def test_trim_matches_r(case, kwargs, golden_weights):
+    base = _expected(golden_weights, "trim_base")
+    res = wt.trim(base, **kwargs)
+    _close(res.weights, _expected(golden_weights, case))
+    assert res.weights.sum() == pytest.approx(base.sum(), rel=1e-12)
+
+
+# --------------------------------------------------------------------------- golden: SEs
+
+design_mod = pytest.importorskip("sid.design")
+variance_mod = pytest.importorskip("sid.variance")
+needs_calibration = pytest.mark.skipif(
+    not hasattr(design_mod, "GregCalibration") or not hasattr(variance_mod, "vcov"),
+    reason="sid.design has no calibration support yet",
+)
+
+
+@pytest.fixture(scope="module")
+def golden_se() -> pd.DataFrame:
+    return pd.read_csv(REF / "weighting_se.csv")
+
+
+def _estimates(data: pd.DataFrame, weights, dataset: str, calibration) -> dict:
+    """Mean and total (estimate, SE) of api00 and enroll on the design of the R script."""
+    frame = data.assign(final_wt=np.asarray(weights, dtype=float))
+    if dataset == "apiclus1":
+        design = design_mod.Design(frame, weight="final_wt", psu="dnum", fpc="fpc",
+                                   calibration=calibration)
+    else:
+        # integer stratum codes: sid.design (pandas 3 string columns) is not our concern here
+        frame["stratum"] = pd.factorize(frame["stype"])[0].astype(float)
+        design = design_mod.Design(frame, weight="final_wt", strata="stratum", fpc="fpc",
+                                   calibration=calibration)
+    n = len(frame)
+    out = {}
+    for var in ("api00", "enroll"):
+        y = frame[var].to_numpy(dtype=float)
+        rows = np.arange(n)
+        for stat, den in (("mean", np.ones(n)), ("total", None)):
+            form = variance_mod.LinearForm(rows, np.zeros(n, dtype=np.int64), y, den, 1)
+            theta = form.estimate(design.w)
+            v = variance_mod.vcov(design, form, theta)
+            out[(stat, var)] = (float(theta[0]), float(np.sqrt(v[0, 0])))
+    return out
+
+
+SE_CASES = [
+    ("ps_clus1_stype", "apiclus1", "poststratify", {}),
+    ("ps_strat_cross", "apistrat", "poststratify", {}),
+    ("rake_clus1", "apiclus1", "rake", {}),
+    ("rake_strat_cross", "apistrat", "rake", {}),
+    ("rake_within", "apistrat", "rake", {}),
+    ("cal_linear", "apiclus1", "calibrate", {"method": "linear"}),
+    ("cal_linear_bounded", "apiclus1", "calibrate", {"method": "linear", "bounds": (0.5, 1.6)}),
+    ("cal_raking_cont", "apiclus1", "calibrate", {"method": "raking"}),
+    ("cal_raking_bounded", "apiclus1", "calibrate", {"method": "raking", "bounds": (0.5, 1.6)}),
+    ("cal_logit", "apiclus1", "calibrate", {"method": "logit", "bounds": (0.5, 1.6)}),
+    ("cal_raking_cat", "apiclus1", "calibrate", {"method": "raking"}),
+    ("cal_strat_linear", "apistrat", "calibrate", {"method": "linear"}),
+]
+
+
+@needs_calibration
+@pytest.mark.parametrize(("case", "dataset", "func", "kwargs"), SE_CASES)
+def test_standard_errors_after_weighting_match_r(case, dataset, func, kwargs, golden_se,
+                                                 targets_table):
+    data = _data(dataset)
+    res = getattr(wt, func)(data, "pw", _margins(targets_table, case), **kwargs)
+    got = _estimates(data, res.weights, dataset, wt.design_calibration(res))
+    block = golden_se[golden_se["case"] == case]
+    assert len(block) == 4
+    for row in block.itertuples():
+        est, se = got[(row.statistic, row.variable)]
+        assert est == pytest.approx(row.estimate, rel=1e-9), (row.statistic, row.variable)
+        assert se == pytest.approx(row.se, rel=1e-9), (row.statistic, row.variable)
+
+
+@needs_calibration
+@pytest.mark.parametrize(
+    ("case", "kwargs"),
+    [
+        ("trim_base", {}),
+        ("trim_upper", {"upper": 36}),
+        ("trim_both", {"upper": 36, "lower": 31}),
+        ("trim_strict", {"upper": 36, "lower": 31, "strict": True}),
+    ],
+)
+def test_standard_errors_after_trimming_match_r(case, kwargs, clus1, golden_weights, golden_se):
+    base = _expected(golden_weights, "trim_base")
+    weights = wt.trim(base, **kwargs).weights if kwargs else base
+    got = _estimates(clus1, weights, "apiclus1", ())
+    for row in golden_se[golden_se["case"] == case].itertuples():
+        est, se = got[(row.statistic, row.variable)]
+        assert est == pytest.approx(row.estimate, rel=1e-9)
+        assert se == pytest.approx(row.se, rel=1e-9)
+
+
+@needs_calibration
+def test_fixed_weights_overstate_the_raking_se(clus1, targets_table, golden_se):
+    res = wt.rake(clus1, "pw", _margins(targets_table, "rake_clus1"))
+    fixed = _estimates(clus1, res.weights, "apiclus1", ())
+    raked = _estimates(clus1, res.weights, "apiclus1", wt.design_calibration(res))
+    assert fixed[("mean", "api00")][1] > raked[("mean", "api00")][1]
+
+
+# --------------------------------------------------------------------------- invariants
+
+
+def _toy(n: int = 400, seed: int = 1) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({
+        "sex": rng.integers(1, 3, n).astype(float),
+        "age": rng.integers(1, 5, n).astype(float),
+        "reg": rng.integers(1, 3, n).astype(float),
+        "grp": rng.integers(1, 4, n).astype(float),
+        "w": rng.uniform(1, 5, n),
+        "y": rng.normal(size=n),
+    })
+
+
+TOY_MARGINS = {
+    "sex": {1: 5200.0, 2: 4800.0},
+    ("age", "reg"): {(a, r): 10000.0 / 8 + (a - 2.5) * 100 * (1 if r == 1 else -1)
+                     for a in range(1, 5) for r in (1, 2)},
+}
+
+
+def test_rake_invariants():
+    d = _toy()
+    res = wt.rake(d, "w", TOY_MARGINS)
+    w = res.weights
+    assert w.sum() == pytest.approx(10000.0, rel=1e-10)
+    assert w.groupby(d["sex"]).sum().to_dict() == pytest.approx({1.0: 5200.0, 2.0: 4800.0},
+                                                                 rel=1e-10)
+    assert w.nunique() > 1
+    assert res.record.max_gap <= 1e-10
+    assert res.record.after.sum == pytest.approx(10000.0)
+    assert len(res.record.gaps) == 2 + 8
+    gaps = res.record.gaps_frame()
+    assert (gaps["achieved"] - gaps["target"]).abs().max() < 1e-6
+    assert res.record.before.n == len(d)
+    assert w.index.equals(d.index)
+
+
+def test_rake_does_not_modify_input():
+    d = _toy()
+    before = d.copy()
+    wt.rake(d, "w", TOY_MARGINS)
+    pd.testing.assert_frame_equal(d, before)
+
+
+def test_string_and_integer_categories_match_float_codes():
+    d = _toy()
+    as_text = {"sex": {"1": 5200, "2": 4800}}
+    a = wt.poststratify(d, "w", as_text).weights
+    b = wt.poststratify(d, "w", {"sex": {1.0: 5200, 2.0: 4800}}).weights
+    _close(a, b.to_numpy(), rel=1e-15)
+
+
+def test_summary_and_ess():
+    w = np.array([1.0, 1.0, 2.0, 4.0])
+    s = wt.weight_summary(w)
+    assert s.ess == pytest.approx(64 / 22)
+    assert s.deff_w == pytest.approx(4 * 22 / 64)
+    assert s.sum == 8 and s.min == 1 and s.max == 4
+    table = wt.summary_table(w, groups=[1, 1, 2, 2])
+    assert list(table["group"]) == ["totaal", "1", "2"]
+    assert table["ess"].iloc[1] == pytest.approx(2.0)
+
+
+def test_design_and_frame_weights():
+    d = pd.DataFrame({"p": [0.5, 0.25, 0.25], "h": [1.0, 2.0, 2.0]})
+    assert wt.design_weights(d, "p").weights.tolist() == [2.0, 4.0, 4.0]
+    fw = wt.frame_weights(d, "h", {1: 10, 2: 30}).weights
+    assert fw.tolist() == [10.0, 15.0, 15.0]
+
+
+def test_nonresponse_adjustment_keeps_class_totals():
+    g = pd.DataFrame({"w": [2.0, 2.0, 3.0, 1.0, 1.0], "r": [1, 0, 1, 1, 1], "c": [1, 1, 1, 2, 2]})
+    res = wt.nonresponse_adjust(g, "w", "r", "c")
+    w = res.weights.to_numpy()
+    assert w[1] == 0
+    assert w[[0, 1, 2]].sum() == pytest.approx(7.0)
+    assert w[0] / 2.0 == pytest.approx(w[2] / 3.0)
+    assert res.record.params["response_rate"]["1"] == pytest.approx(2 / 3)
+
+
+def test_margins_from_long():
+    t = pd.DataFrame({
+        "ref_date": ["2022-01-01"] * 4 + ["2017-01-01"],
+        "h": [1, 1, 2, 2, 1], "s": [1, 2, 1, 2, 1], "count": [10, 20, 30, 40, 99],
+    })
+    m = wt.margins_from_long(t, ["s"], within="h", filters={"ref_date": "2022-01-01"})
+    assert m == {1: {"s": {1: 10.0, 2: 20.0}}, 2: {"s": {1: 30.0, 2: 40.0}}}
+
+
+def test_trim_rake_holds_margins_and_bounds():
+    d = _toy()
+    res = wt.trim_rake(d, "w", TOY_MARGINS, upper=50.0)
+    assert res.weights.max() <= 50.0 * (1 + 1e-6)
+    assert res.record.max_gap <= 1e-10
+    untrimmed = wt.rake(d, "w", TOY_MARGINS).weights
+    assert untrimmed.max() > 50.0  # the test case does need trimming
+
+
+def test_proportional_trimming_keeps_total():
+    w = np.array([1.0, 2.0, 3.0, 10.0])
+    res = wt.trim(w, upper=5, redistribute="proportional")
+    assert res.weights.sum() == pytest.approx(16.0)
+    assert res.weights[3] == 5
+    assert res.weights[1] / res.weights[0] == pytest.approx(2.0)
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+def _err(func, *args, **kwargs) -> str:
+    with pytest.raises(WeightingError) as info:
+        func(*args, **kwargs)
+    return str(info.value)
+
+
+def test_error_margins_disagree():
+    d = _toy()
+    msg = _err(wt.rake, d, "w", {"sex": {1: 5000, 2: 5000}, "reg": {1: 6000, 2: 5000}})
+    assert "disagree" in msg and "sex" in msg and "reg" in msg
+
+
+def test_error_within_groups_disagree():
+    d = _toy()
+    m = {"sex": {(g, s): 100.0 for g in (1, 2, 3) for s in (1, 2)},
+         ("grp", "reg"): {(g, r): 100.0 + (g == 2) * 5 for g in (1, 2, 3) for r in (1, 2)}}
+    m = {("grp", "sex"): m["sex"], ("grp", "reg"): m[("grp", "reg")]}
+    msg = _err(wt.rake, d, "w", m)
+    assert "grp = 2" in msg
+
+
+def test_error_target_category_without_respondents():
+    d = _toy()
+    msg = _err(wt.rake, d, "w", {"sex": {1: 5000, 2: 4000, 3: 1000}})
+    assert "no respondents" in msg and "3" in msg
+
+
+def test_error_sample_category_without_target():
+    d = _toy()
+    msg = _err(wt.poststratify, d, "w", {"age": {1: 1, 2: 1, 3: 1}})
+    assert "without a target" in msg and "4" in msg and "rows" in msg
+
+
+def test_error_missing_value_in_margin_variable():
+    d = _toy()
+    d.loc[[3, 7], "sex"] = np.nan
+    msg = _err(wt.rake, d, "w", TOY_MARGINS)
+    assert "missing" in msg and "3, 7" in msg
+
+
+@pytest.mark.parametrize("bad", [0.0, -1.0, np.nan])
+def test_error_bad_base_weights(bad):
+    d = _toy()
+    d.loc[5, "w"] = bad
+    for func in (wt.rake, wt.calibrate):
+        msg = _err(func, d, "w", TOY_MARGINS)
+        assert "base weight" in msg and "rows 5" in msg
+
+
+def test_error_infeasible_bounds_names_constraint():
+    d = _toy()
+    m = {"sex": {1: 9000, 2: 1000}}
+    msg = _err(wt.calibrate, d, "w", m, method="logit", bounds=(0.5, 1.5))
+    assert "infeasible" in msg and "sex, category" in msg
+
+
+def test_error_logit_needs_finite_bounds():
+    msg = _err(wt.calibrate, _toy(), "w", TOY_MARGINS, method="logit")
+    assert "finite bounds" in msg
+
+
+def test_error_non_convergence_reports_worst_margin():
+    d = _toy()
+    msg = _err(wt.rake, d, "w", TOY_MARGINS, max_iter=1)
+    assert "did not converge" in msg and "worst margin" in msg and "relative gap" in msg
+
+
+def test_error_structural_zero_never_returns_bad_weights():
+    # cell (sex 2, reg 2) is empty: margins are consistent but cannot be met jointly
+    d = pd.DataFrame({"sex": [1.0, 1.0, 2.0], "reg": [1.0, 2.0, 1.0], "w": [1.0, 1.0, 1.0]})
+    m = {"sex": {1: 10, 2: 90}, "reg": {1: 10, 2: 90}}
+    msg = _err(wt.rake, d, "w", m)
+    assert "did not converge" in msg
+    msg = _err(wt.calibrate, d, "w", m, method="raking")
+    assert "did not converge" in msg or "no finite" in msg
+
+
+def test_error_trim_bounds_cannot_hold_total():
+    msg = _err(wt.trim, np.array([1.0, 2.0, 3.0]), upper=1.5)
+    assert "cannot hold" in msg
+
+
+def test_error_nonresponse_class_without_respondents():
+    g = pd.DataFrame({"w": [1.0, 1.0, 1.0], "r": [1, 0, 0], "c": [1, 2, 2]})
+    msg = _err(wt.nonresponse_adjust, g, "w", "r", "c")
+    assert "fewer than 1" in msg and "2 (0 of 2)" in msg
+
+
+def test_error_reports_all_problems_at_once():
+    d = _toy()
+    d.loc[0, "reg"] = np.nan
+    msg = _err(wt.rake, d, "w", {"sex": {1: 1, 2: 1, 9: 1}, "reg": {1: 1, 2: 1}})
+    assert "2 problem(s)" in msg
+
+
+# --------------------------------------------------------------------------- property-based
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 10_000),
+    shares_a=st.lists(st.floats(0.1, 1.0), min_size=2, max_size=4),
+    shares_b=st.lists(st.floats(0.1, 1.0), min_size=2, max_size=3),
+    total=st.floats(1e3, 1e7),
+    method=st.sampled_from(["rake", "linear", "raking"]),
+)
+def test_random_consistent_margins_hold(seed, shares_a, shares_b, total, method):
+    rng = np.random.default_rng(seed)
+    n = 300
+    d = pd.DataFrame({
+        "a": rng.integers(0, len(shares_a), n).astype(float),
+        "b": rng.integers(0, len(shares_b), n).astype(float),
+        "w": rng.uniform(0.5, 3.0, n),
+    })
+    # every category must be present (the generator may miss one in rare draws)
+    if d["a"].nunique() < len(shares_a) or d["b"].nunique() < len(shares_b):
+        return
+    ma = {k: total * s / sum(shares_a) for k, s in enumerate(shares_a)}
+    mb = {k: total * s / sum(shares_b) for k, s in enumerate(shares_b)}
+    margins = {"a": ma, "b": mb}
+    try:
+        res = (wt.rake(d, "w", margins) if method == "rake"
+               else wt.calibrate(d, "w", margins, method=method))
+    except WeightingError as exc:  # a failure must be an explicit, explained error
+        assert "did not converge" in str(exc)
+        return
+    w = res.weights
+    assert w.sum() == pytest.approx(total, rel=1e-9)
+    for var, m in margins.items():
+        got = w.groupby(d[var]).sum()
+        for k, t in m.items():
+            assert got[float(k)] == pytest.approx(t, rel=1e-9)
+    assert w.nunique() > 1
+    if method != "linear":
+        assert (w > 0).all()
+
+
+# --------------------------------------------------------------------------- spec and CLI
+
+
+def test_cli_weight_writes_wave_and_report(tmp_path):
+    from click.testing import CliRunner
+
+    from sid.cli import main
+    from sid.io import make_wave, read_wave, write_wave
+
+    rng = np.random.default_rng(3)
+    n = 600
+    gross = pd.DataFrame({
+        "respid": np.arange(n, dtype=float),
+        "stratum": rng.integers(1, 3, n).astype(float) * 10 + 1,
+        "geslacht": rng.integers(1, 3, n).astype(float),
+        "lft": rng.integers(15, 86, n).astype(float),
+        "respons": (rng.random(n) < 0.6).astype(float),
+    })
+    gross["herkomst_frame"] = gross["stratum"] // 10
+    gross["base_wt"] = np.where(gross["herkomst_frame"] == 1, 100.0, 10.0)
+    write_wave(make_wave(gross), tmp_path / "gross.sav")
+    resp = gross[gross["respons"] == 1].drop(columns="respons").reset_index(drop=True)
+    write_wave(make_wave(resp, labels={"geslacht": "Geslacht"},
+                         value_labels={"geslacht": {1: "man", 2: "vrouw"}}), tmp_path / "w.sav")
+    rows = [{"ref_date": "2022-01-01", "herkomst": h, "geslacht": s, "leeftijdsgroep": a,
+             "count": 1000 * h + 10 * s + a} for h in (1, 2) for s in (1, 2) for a in (1, 2)]
+    pd.DataFrame(rows).to_csv(tmp_path / "m.csv", index=False)
+    (tmp_path / "spec.yaml").write_text(
+        "id: respid\ndesign: {base_weight: base_wt}\n"
+        "nonresponse: {respondent: respons, classes: [stratum, geslacht]}\n"
+        "margins:\n  filter: {ref_date: '2022-01-01'}\n  within: herkomst\n"
+        "  variables: {herkomst: herkomst_frame, geslacht: geslacht,"
+        " leeftijdsgroep: {from: lft, breaks: [50]}}\n"
+        "  margins: [[geslacht], [leeftijdsgroep]]\nmethod: rake\n", encoding="utf-8")
+    result = CliRunner().invoke(main, [
+        "weight", str(tmp_path / "w.sav"), "--spec", str(tmp_path / "spec.yaml"),
+        "--gross", str(tmp_path / "gross.sav"), "--margins", str(tmp_path / "m.csv"),
+        "--out", str(tmp_path / "out.sav"), "--report", str(tmp_path / "r.xlsx")])
+    assert result.exit_code == 0, result.output
+    back = read_wave(tmp_path / "out.sav")
+    assert back.meta.variable("geslacht").value_labels == {1.0: "man", 2.0: "vrouw"}
+    w = back.data["final_wt"]
+    assert w.sum() == pytest.approx(sum(r["count"] for r in rows), rel=1e-9)
+    by = w.groupby([back.data["herkomst_frame"], back.data["geslacht"]]).sum()
+    assert by[(2.0, 1.0)] == pytest.approx(2011 + 2012, rel=1e-9)
+    sheets = pd.ExcelFile(tmp_path / "r.xlsx").sheet_names
+    assert {"Stappen", "Per herkomst", "Marges", "Spec"} <= set(sheets)
+    assert (tmp_path / "r.md").read_text(encoding="utf-8").startswith("# Wegingsrapport")
+    # a bad spec gives one clear line and exit code 2
+    (tmp_path / "bad.yaml").write_text("design: {}\nmargins: {}\nmethod: foo\n", encoding="utf-8")
+    bad = CliRunner().invoke(main, [
+        "weight", str(tmp_path / "w.sav"), "--spec", str(tmp_path / "bad.yaml"),
+        "--margins", str(tmp_path / "m.csv"), "--out", str(tmp_path / "x.sav")])
+    assert bad.exit_code == 2 and "method" in bad.output
