@@ -1,0 +1,243 @@
+"""Tests of sid.export: the workbook read back with openpyxl, CSV/JSON, plots, provenance."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from sid.export import (
+    SUPPRESSED,
+    Provenance,
+    sheet_names,
+    write_forest_plots,
+    write_table_book,
+    write_table_files,
+)
+from sid.tables import TABLE_COLUMNS, Suppression, TableResult
+
+GROUPS = {1: "Belgisch", 2: "Marokkaans", 3: "Turks", 4: "Pools", 5: "Roemeens",
+          6: "Congolees", 7: "Afghaans"}
+
+
+def _frame(n, est, *, section="", section_label="", panel="2022", panel_label="2022",
+           kind="estimate", rule=Suppression(), seed=0):
+    rng = np.random.default_rng(seed)
+    k = len(n)
+    est = np.asarray(est, dtype=float)
+    se = rng.uniform(0.5, 3, k)
+    sup, flag = rule.apply(np.asarray(n))
+    p = rng.uniform(0, 0.2, k)
+    return pd.DataFrame({
+        "section": section, "section_label": section_label, "panel": panel,
+        "panel_label": panel_label, "kind": kind, "group": list(GROUPS)[:k],
+        "group_label": list(GROUPS.values())[:k], "is_reference": [True] + [False] * (k - 1),
+        "estimate": est, "se": se, "ci_low": est - 1.96 * se, "ci_high": est + 1.96 * se,
+        "ci_method": "logit", "conf_level": 0.95, "df": 100.0, "n": np.asarray(n, dtype=np.int64),
+        "n_weighted": np.asarray(n) * 10.5, "p_value": p, "significant": p < 0.05,
+        "suppressed": sup, "flagged": flag,
+    }, columns=list(TABLE_COLUMNS))
+
+
+def _tables():
+    t1 = TableResult(id="werk", title="Niet correct behandeld op het werk, naar herkomst",
+                     frame=_frame([500, 420, 29, 45, 300, 60, 10], [12.3, 25.1, 40.0, 18.2,
+                                                                    22.2, 38.9, 50.0]),
+                     reference_label="Belgisch", subtitle="Basis: personen aan het werk",
+                     footnotes=("Vraag: Bent u ... ?",))
+    a = _frame([200, 150, 90], [40.0, 55.5, 61.2], section="reden_herkomst",
+               section_label="herkomst")
+    b = _frame([200, 150, 90], [10.0, 20.5, 30.25], section="reden_taal",
+               section_label="taal", seed=1)
+    t2 = TableResult(id="redenen", title="Redenen", frame=pd.concat([a, b], ignore_index=True),
+                     reference_label="Belgisch", decimals=2)
+    p17 = _frame([400, 300, 40], [10.0, 20.0, 30.0], panel="2017", panel_label="2017")
+    p22 = _frame([410, 310, 20], [12.0, 24.0, 33.0], panel="2022", panel_label="2022", seed=3)
+    d = _frame([400, 300, 20], [2.0, 4.0, 3.0], panel="diff", panel_label="verschil",
+               kind="difference", seed=4)
+    d["suppressed"] = [False, False, True]
+    d["flagged"] = False
+    t3 = TableResult(id="werk_golven", title="Werk 2017 en 2022",
+                     frame=pd.concat([p17, p22, d], ignore_index=True),
+                     reference_label="Belgisch")
+    mean = _frame([500, 400], [6.1, 5.4])
+    t4 = TableResult(id="vertrouwen", title="Vertrouwen (gemiddelde 0-10)", frame=mean,
+                     unit="mean", decimals=2, reference_label="Belgisch")
+    return [t1, t2, t3, t4]
+
+
+@pytest.fixture()
+def inputs(tmp_path):
+    files = []
+    for role, name, text in (("data", "sid2022.sav", "data"), ("codebook", "sid.yaml", "cb"),
+                             ("spec", "spec.yaml", "spec")):
+        p = tmp_path / name
+        p.write_text(text)
+        files.append((role, p))
+    return files
+
+
+@pytest.fixture()
+def book(tmp_path, inputs):
+    prov = Provenance.from_files(inputs, weight="base_wt", command="sid tables spec.yaml")
+    path = write_table_book(_tables(), tmp_path / "book.xlsx", provenance=prov)
+    return path, prov
+
+
+def _sheet_rows(ws):
+    return [[c.value for c in row] for row in ws.iter_rows()]
+
+
+def test_every_value_equals_its_estimate(book):
+    path, _ = book
+    wb = load_workbook(path)
+    tables = _tables()
+    for t, name in zip(tables, sheet_names(tables), strict=True):
+        ws = wb[name]
+        panels = list(dict.fromkeys(t.frame["panel"]))
+        # locate rows: group labels in column A, sections as bold headers
+        section = ""
+        sections = set(t.frame["section"])
+        label_to_section = dict(zip(t.frame["section_label"], t.frame["section"], strict=False))
+        checked = 0
+        for r in range(6, ws.max_row + 1):
+            a = ws.cell(row=r, column=1).value
+            if a is None:
+                break
+            if a in label_to_section and sections != {""}:
+                section = label_to_section[a]
+                continue
+            group_label = a.replace(" (referentiegroep)", "")
+            for pi, p in enumerate(panels):
+                rec = t.frame[(t.frame["section"] == section) & (t.frame["panel"] == p)
+                              & (t.frame["group_label"] == group_label)]
+                assert len(rec) == 1, (name, r, a)
+                rec = rec.iloc[0]
+                c0 = 2 + 6 * pi
+                vals = [ws.cell(row=r, column=c0 + j).value for j in range(6)]
+                if rec["suppressed"]:
+                    assert vals[:3] == [SUPPRESSED] * 3
+                else:
+                    # openpyxl writes 16 significant digits: equal to the last ulp or so
+                    assert vals[0] == pytest.approx(rec["estimate"], rel=1e-14)
+                    assert vals[1] == pytest.approx(rec["ci_low"], rel=1e-14)
+                    assert vals[2] == pytest.approx(rec["ci_high"], rel=1e-14)
+                    fmt = ws.cell(row=r, column=c0).number_format
+                    assert fmt == ("0." + "0" * t.decimals)
+                if rec["kind"] == "estimate":
+                    assert vals[3] == rec["n"]
+                    assert (vals[5] == "(!)") == bool(rec["flagged"] and not rec["suppressed"])
+                elif not rec["suppressed"]:
+                    assert vals[3] == pytest.approx(rec["p_value"], rel=1e-14)
+                assert (vals[4] == "*") == bool(rec["significant"] and not rec["suppressed"])
+                checked += 1
+        assert checked == len(t.frame), name
+
+
+def test_suppression_rule_and_footnotes(book):
+    path, _ = book
+    wb = load_workbook(path)
+    ws = wb["werk"]
+    rows = _sheet_rows(ws)
+    by_label = {r[0]: r for r in rows if r and r[0] in GROUPS.values()}
+    assert by_label["Turks"][1:4] == [SUPPRESSED] * 3  # n = 29
+    assert by_label["Turks"][4] == 29
+    assert by_label["Pools"][6] == "(!)"  # n = 45
+    assert by_label["Congolees"][6] is None  # n = 60: neither
+    assert by_label["Afghaans"][1] == SUPPRESSED  # n = 10
+    text = "\n".join(str(r[0]) for r in rows if r and r[0])
+    assert "kleiner dan 30" in text
+    assert "30 tot 49" in text
+    assert "Vraag: Bent u ... ?" in text
+    assert ws.freeze_panes == "B6"
+    assert ws["A1"].value == "Niet correct behandeld op het werk, naar herkomst"
+    assert ws["B5"].value == "%"
+    assert ws["C5"].value == "95%-BI ondergrens"
+    assert ws["D5"].value == "95%-BI bovengrens"
+    assert ws["E5"].value == "n (ongewogen)"
+    assert len(ws._charts) == 1
+
+
+def test_suppression_rule_boundaries():
+    rule = Suppression(below=30, flag_below=50)
+    sup, flag = rule.apply(np.array([0, 29, 30, 49, 50, 1000]))
+    assert sup.tolist() == [True, True, False, False, False, False]
+    assert flag.tolist() == [False, False, True, True, False, False]
+
+
+def test_provenance_sheet_names_inputs_with_sha256(book, inputs):
+    path, prov = book
+    wb = load_workbook(path)
+    ws = wb["Herkomst van de cijfers"]
+    cells = {str(c.value) for row in ws.iter_rows() for c in row if c.value is not None}
+    for _, p in inputs:
+        assert str(p) in cells
+        assert hashlib.sha256(Path(p).read_bytes()).hexdigest() in cells
+    assert "base_wt" in cells
+    assert "sid tables spec.yaml" in cells
+    assert "Toelichting" in wb.sheetnames
+    assert wb.sheetnames[0] == "Inhoud"
+
+
+def test_no_respondent_level_rows(book):
+    """Every sheet is small: aggregates only (rows <= tables' rows + headers and notes)."""
+    path, _ = book
+    wb = load_workbook(path)
+    for ws in wb.worksheets:
+        assert ws.max_row < 60, ws.title
+
+
+def test_english_book(tmp_path, inputs):
+    prov = Provenance.from_files(inputs, weight="w", command="c")
+    path = write_table_book(_tables(), tmp_path / "en.xlsx", provenance=prov, lang="en")
+    wb = load_workbook(path)
+    assert {"Contents", "Method", "Provenance"} <= set(wb.sheetnames)
+    assert wb["werk"]["C5"].value == "95% CI lower"
+    assert wb["werk"]["E5"].value == "n (unweighted)"
+
+
+def test_atomic_write_leaves_no_temp_files(tmp_path, inputs):
+    prov = Provenance.from_files(inputs, weight="w", command="c")
+    write_table_book(_tables(), tmp_path / "out" / "b.xlsx", provenance=prov)
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["b.xlsx"]
+
+
+def test_csv_and_json(tmp_path, inputs):
+    tables = _tables()
+    paths = write_table_files(tables, tmp_path / "csv", fmt="csv")
+    assert len(paths) == len(tables)
+    back = pd.read_csv(paths[0])
+    t = tables[0].frame
+    ok = ~t["suppressed"].to_numpy()
+    np.testing.assert_array_equal(back["estimate"].to_numpy()[ok], t["estimate"].to_numpy()[ok])
+    assert back["estimate"].isna().to_numpy()[~ok].all()
+    prov = Provenance.from_files(inputs, weight="w", command="c")
+    jpaths = write_table_files(tables, tmp_path / "json", fmt="json", provenance=prov)
+    payload = json.loads(jpaths[1].read_text())
+    assert payload["id"] == "redenen"
+    assert len(payload["rows"]) == len(tables[1].frame)
+    assert payload["provenance"]["inputs"][0]["sha256"] == hashlib.sha256(b"data").hexdigest()
+
+
+def test_forest_plots(tmp_path):
+    paths = write_forest_plots(_tables(), tmp_path / "png")
+    assert len(paths) == 4
+    for p in paths:
+        assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) not installed")
+def test_libreoffice_converts_the_book(book, tmp_path):
+    path, _ = book
+    out = tmp_path / "pdf"
+    res = subprocess.run(["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(out),
+                          str(path)], capture_output=True, text=True, timeout=180)
+    assert res.returncode == 0, res.stderr
+    assert (out / "book.pdf").stat().st_size > 1000
