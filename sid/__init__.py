@@ -18,6 +18,16 @@ _LAZY = {
     "scan_wave": "sid.io",
     "make_wave": "sid.io",
     "Wave": "sid.io",
+    "load": "sid.harmonise",
+    "HarmonisedData": "sid.harmonise",
+    "read_codebook": "sid.codebook",
+    "Codebook": "sid.codebook",
+    "evaluate": "sid.expr",
+    "validate": "sid.validate",
+    "classify": "sid.origin",
+    "Design": "sid.design",
+    "estimate": "sid.estimate",
+    "compare": "sid.estimate",
 }
 
 
