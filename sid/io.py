@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
-import math
 import os
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
@@ -642,10 +641,14 @@ def _writer_kwargs(wave: Wave, fmt: str) -> dict[str, Any]:
     return kwargs
 
 
-def _same_value(a: Any, b: Any) -> bool:
-    if a is None or (isinstance(a, float) and math.isnan(a)):
-        return b is None or (isinstance(b, float) and math.isnan(b))
-    return a == b
+def _comparable_objects(series: pd.Series, trailing_blanks: bool) -> pd.Series:
+    """Strings (and dates) as comparable objects: missing as "", optionally right-stripped."""
+    values = series.astype(object).where(series.notna(), "")
+    if not trailing_blanks:
+        is_text = values.map(type).eq(str)
+        if is_text.any():
+            values = values.where(~is_text, values[is_text].str.rstrip(" "))
+    return values.reset_index(drop=True)
 
 
 def compare_waves(expected: Wave, actual: Wave, *, trailing_blanks: bool = True) -> list[str]:
@@ -668,14 +671,8 @@ def compare_waves(expected: Wave, actual: Wave, *, trailing_blanks: bool = True)
             ev, av = e.to_numpy(dtype=float), a.to_numpy(dtype=float)
             bad = ~((ev == av) | (np.isnan(ev) & np.isnan(av)))
         else:
-            ev = e.astype(object).where(e.notna(), None).to_numpy()
-            av = a.astype(object).where(a.notna(), None).to_numpy()
-            ev = np.array(["" if v is None else v for v in ev], dtype=object)
-            av = np.array(["" if v is None else v for v in av], dtype=object)
-            if not trailing_blanks:
-                ev = np.array([v.rstrip(" ") if isinstance(v, str) else v for v in ev], dtype=object)
-                av = np.array([v.rstrip(" ") if isinstance(v, str) else v for v in av], dtype=object)
-            bad = np.array([not _same_value(x, y) for x, y in zip(ev, av, strict=True)], dtype=bool)
+            ev, av = _comparable_objects(e, trailing_blanks), _comparable_objects(a, trailing_blanks)
+            bad = ~(ev == av).to_numpy(dtype=bool)
         if bad.any():
             rows = np.flatnonzero(bad)[:3]
             diffs.append(
@@ -768,6 +765,9 @@ def write_wave(
                 where=str(path),
                 fix="adapt the wave (or write .sav, which keeps most); nothing was written",
             )
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
         os.replace(tmp, path)
     finally:
         if tmp.exists():
