@@ -294,3 +294,455 @@ def demo(out: Path, seed: int) -> None:
     result = synthesise(out, seed=seed)
     click.echo(f"synthetic files in {result.out_dir} ({result.seconds['total']:.1f} s)")
     click.echo(summarise_waves(out))
+
+
+# --- estimation (sid/design.py, sid/variance.py, sid/estimate.py)
+
+
+@main.command()
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option("--codebook", "codebook_file", type=click.Path(path_type=Path), default=None,
+              help="Take the design variables from this codebook.")
+@click.option("--wave", "wave_id", default=None, help="Codebook wave whose design to use.")
+@click.option("--design", "design_file", type=click.Path(path_type=Path), default=None,
+              help="Design YAML with the keys of Design(...): weight, strata, psu, fpc, ...")
+@click.option("--weight", default=None, help="Weight column.")
+@click.option("--strata", default=None, help="Strata column.")
+@click.option("--psu", default=None, help="Primary sampling unit (cluster) column.")
+@click.option("--fpc", default=None, help="First-stage fpc column (population count or fraction).")
+@click.option("--psu2", default=None, help="Second-stage unit column.")
+@click.option("--fpc2", default=None, help="Second-stage fpc column.")
+@click.option("--repweights", default=None, help="Regular expression selecting replicate weights.")
+@click.option("--repmethod", type=click.Choice(["brr", "fay", "jk1", "jkn", "bootstrap"]),
+              default=None, help="Replicate method.")
+@click.option("--rho", type=float, default=None, help="Fay's rho.")
+@click.option("--scale", type=float, default=None, help="Replicate variance scale.")
+@click.option("--rscales", "rscales_file", type=click.Path(path_type=Path), default=None,
+              help="CSV with one column: the rscale of each replicate.")
+@click.option("--mse", is_flag=True, default=None, help="Centre replicates on the full estimate.")
+@click.option("--singleton", type=click.Choice(["fail", "adjust", "average", "remove", "certainty"]),
+              default=None, help="Strata with one PSU (R's survey.lonely.psu). Default fail.")
+@click.option("--mean", "mean_var", default=None, help="Mean of this variable.")
+@click.option("--total", "total_var", default=None, help="Total of this variable.")
+@click.option("--prop", "prop_var", default=None, help="Proportions of every category.")
+@click.option("--ratio", "ratio_var", default=None, help="Ratio NUM/DEN.")
+@click.option("--quantile", "quantile_var", default=None, help="Quantile of this variable (with --q).")
+@click.option("--q", "q_values", type=float, multiple=True, help="Quantile(s), e.g. --q 0.5.")
+@click.option("--by", "by_vars", multiple=True, help="Domain variable(s); repeat or comma-separate.")
+@click.option("--where", "where_expr", default=None, help="Subpopulation, e.g. \"werksituatie in [1, 2]\".")
+@click.option("--ci", "ci_method", type=click.Choice(["wald", "t", "logit", "xlogit", "asin", "beta"]),
+              default=None, help="CI method (default t; logit for proportions).")
+@click.option("--conf-level", type=float, default=0.95, show_default=True)
+@click.option("--deff", is_flag=True, help="Add design effects (R's deff=TRUE).")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+              show_default=True)
+@click.option("--out", "out_file", type=click.Path(path_type=Path), default=None,
+              help="Write the result to this file (atomically) instead of stdout.")
+@click.option("--encoding", default=None, help="Text encoding of DATA.")
+def estimate(data: Path, codebook_file: Path | None, wave_id: str | None, design_file: Path | None,
+             weight: str | None, strata: str | None, psu: str | None, fpc: str | None,
+             psu2: str | None, fpc2: str | None, repweights: str | None, repmethod: str | None,
+             rho: float | None, scale: float | None, rscales_file: Path | None, mse: bool | None,
+             singleton: str | None, mean_var: str | None, total_var: str | None,
+             prop_var: str | None, ratio_var: str | None, quantile_var: str | None,
+             q_values: tuple[float, ...], by_vars: tuple[str, ...], where_expr: str | None,
+             ci_method: str | None, conf_level: float, deff: bool, fmt: str,
+             out_file: Path | None, encoding: str | None) -> None:
+    """Design-based estimate (mean, total, proportions, ratio, quantile) of DATA with SE and CI."""
+    import pandas as pd
+    import yaml
+
+    from sid.design import Design
+    from sid.errors import DesignError, EstimationError, InputError
+    from sid.estimate import estimate as run
+    from sid.io import read_table
+
+    chosen = [(k, v) for k, v in (("mean", mean_var), ("total", total_var),
+                                  ("proportion", prop_var), ("ratio", ratio_var),
+                                  ("quantile", quantile_var)) if v]
+    if len(chosen) != 1:
+        raise EstimationError(
+            "give exactly one statistic", where="sid estimate",
+            got=", ".join(f"--{k}" for k, _ in chosen) or "none",
+            fix="use one of --mean V, --total V, --prop V, --ratio NUM/DEN, --quantile V --q Q")
+    stat, var = chosen[0]
+    if stat == "quantile" and not q_values:
+        raise EstimationError("--quantile needs --q", where="sid estimate", fix="e.g. --q 0.5")
+    wave = read_table(data, encoding=encoding)
+
+    def read_rscales(path: Path) -> list[float]:
+        if not path.exists():
+            raise InputError("rscales file not found", where=str(path),
+                             fix="give a CSV with one column of numbers")
+        return pd.read_csv(path).iloc[:, 0].astype(float).tolist()
+
+    spec: dict = {}
+    if design_file is not None:
+        if not design_file.exists():
+            raise InputError("design file not found", where=str(design_file),
+                             fix="give a YAML file with weight:, strata:, psu:, ...")
+        try:
+            loaded = yaml.safe_load(design_file.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise DesignError(f"design file is not valid YAML: {exc}".replace("\n", " "),
+                              where=str(design_file), fix="fix the YAML syntax") from None
+        if not isinstance(loaded, dict):
+            raise DesignError("design file must be a mapping", where=str(design_file),
+                              fix="write keys such as weight: base_wt")
+        spec.update(loaded.get("design", loaded))
+        if isinstance(spec.get("rscales"), str):
+            spec["rscales"] = read_rscales(design_file.parent / spec["rscales"])
+    flags = {"weight": weight, "strata": strata, "psu": psu, "fpc": fpc, "psu2": psu2,
+             "fpc2": fpc2, "repweights": repweights, "repmethod": repmethod, "rho": rho,
+             "scale": scale, "mse": mse or None, "singleton": singleton}
+    spec.update({k: v for k, v in flags.items() if v is not None})
+    if rscales_file is not None:
+        spec["rscales"] = read_rscales(rscales_file)
+    if codebook_file is not None:
+        from sid.codebook import load_codebook
+
+        design = Design.from_codebook(wave, load_codebook(codebook_file), wave=wave_id, **spec)
+    else:
+        if not spec:
+            raise DesignError("no design given", where="sid estimate",
+                              fix="give --weight (and --strata/--psu/...), --design FILE or "
+                                  "--codebook FILE")
+        design = Design.from_mapping(wave, spec)
+    by = [b.strip() for item in by_vars for b in item.split(",") if b.strip()]
+    q = (list(q_values) if len(q_values) > 1 else q_values[0]) if q_values else None
+    result = run(design, stat, var, by=by or None, where=where_expr, ci=ci_method,
+                 conf_level=conf_level, deff=deff, q=q)
+    for b in by:  # codes as R prints them (1, not 1.0)
+        col = result[b]
+        if pd.api.types.is_float_dtype(col) and col.notna().all() and (col % 1 == 0).all():
+            result[b] = col.astype("int64")
+    if fmt == "csv":
+        text = result.to_csv(index=False, na_rep="NA", lineterminator="\n")
+    elif fmt == "json":
+        text = result.to_json(orient="records", force_ascii=False, indent=2) + "\n"
+    else:
+        text = _estimate_table(result, wave, by)
+    if out_file is None:
+        click.echo(text, nl=False)
+        return
+    import os
+    import tempfile
+
+    out_file = Path(out_file)
+    fd, tmp = tempfile.mkstemp(dir=out_file.parent or Path("."), prefix=f".{out_file.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.replace(tmp, out_file)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    click.echo(f"wrote {out_file} ({len(result)} rows)")
+
+
+def _estimate_table(result, wave, by: list[str]) -> str:  # type: ignore[no-untyped-def]
+    """A readable table with Dutch headers and value labels (for the terminal)."""
+    def labels_of(name: str) -> dict:
+        try:
+            return dict(wave.meta.variable(name).value_labels)
+        except (KeyError, AttributeError, ValueError):
+            return {}
+
+    from sid.estimate import label
+
+    rows = []
+    var = result["variable"].iloc[0] if len(result) else ""
+    var_labels = labels_of(var)
+    for _, r in result.iterrows():
+        cells = [str(labels_of(b).get(r[b], label(r[b]))) for b in by]
+        cat = r["category"]
+        if cat != "" and r["statistic"] == "proportion":
+            code = next((k for k in var_labels if label(k) == cat), None)
+            cat = f"{cat} {var_labels[code]}" if code is not None else cat
+        pct = r["statistic"] == "proportion"
+        f = (lambda x: f"{100 * x:.1f}%") if pct else (lambda x: f"{x:.4g}")
+        rows.append([*cells, cat, f(r["estimate"]), f(r["se"]),
+                     f"[{f(r['ci_low'])}, {f(r['ci_high'])}]", str(int(r["n"])),
+                     str(int(r["n_missing"]))])
+    level = f"{100 * result['conf_level'].iloc[0]:g}%" if len(result) else ""
+    method = result["ci_method"].iloc[0] if len(result) else ""
+    head = [*by, "categorie", "schatting", "se", f"{level}-BI ({method})", "n", "ontbrekend"]
+    widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h)
+              for i, h in enumerate(head)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True))]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
+    stat = result["statistic"].iloc[0] if len(result) else ""
+    return f"{stat} van {var}\n" + "\n".join(lines) + "\n"
+
+
+# --- tables and crosstabs (sid/tables.py, sid/export.py)
+
+
+def _tables_design(wave, codebook_file, wave_id, design_file, options):  # type: ignore[no-untyped-def]
+    """A Design from --codebook/--design/--weight... as `sid estimate` takes them."""
+    import yaml
+
+    from sid.design import Design
+    from sid.errors import DesignError, InputError
+
+    spec: dict = {}
+    if design_file is not None:
+        if not Path(design_file).exists():
+            raise InputError("design file not found", where=str(design_file),
+                             fix="give a YAML file with weight:, strata:, psu:, ...")
+        try:
+            loaded = yaml.safe_load(Path(design_file).read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise DesignError(f"design file is not valid YAML: {exc}".replace("\n", " "),
+                              where=str(design_file), fix="fix the YAML syntax") from None
+        if not isinstance(loaded, dict):
+            raise DesignError("design file must be a mapping", where=str(design_file),
+                              fix="write keys such as weight: base_wt")
+        spec.update(loaded.get("design", loaded))
+    spec.update({k: v for k, v in options.items() if v is not None})
+    if codebook_file is not None:
+        from sid.codebook import load_codebook
+
+        return Design.from_codebook(wave, load_codebook(codebook_file), wave=wave_id, **spec)
+    if not spec:
+        raise DesignError("no design given", where="sid crosstab",
+                          fix="give --weight (and --strata/--psu/...), --design FILE or "
+                              "--codebook FILE")
+    return Design.from_mapping(wave, spec)
+
+
+def _atomic_text(path: Path, text: str) -> None:
+    import os
+    import tempfile
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+@main.command()
+@click.argument("data", type=click.Path(path_type=Path))
+@click.argument("row")
+@click.argument("col")
+@click.option("--where", "where_expr", default=None, help="Base (domain), e.g. \"werksituatie in [1, 2]\".")
+@click.option("--percent", type=click.Choice(["row", "col", "cell"]), default="row",
+              show_default=True, help="Base of the percentages.")
+@click.option("--ci", "ci_method", type=click.Choice(["logit", "t", "wald"]), default="logit",
+              show_default=True)
+@click.option("--conf-level", type=float, default=0.95, show_default=True)
+@click.option("--codebook", "codebook_file", type=click.Path(path_type=Path), default=None,
+              help="Take the design variables from this codebook.")
+@click.option("--wave", "wave_id", default=None, help="Codebook wave whose design to use.")
+@click.option("--design", "design_file", type=click.Path(path_type=Path), default=None,
+              help="Design YAML with the keys of Design(...): weight, strata, psu, fpc, ...")
+@click.option("--weight", default=None, help="Weight column.")
+@click.option("--strata", default=None, help="Strata column.")
+@click.option("--psu", default=None, help="Primary sampling unit (cluster) column.")
+@click.option("--fpc", default=None, help="First-stage fpc column.")
+@click.option("--psu2", default=None, help="Second-stage unit column.")
+@click.option("--fpc2", default=None, help="Second-stage fpc column.")
+@click.option("--repweights", default=None, help="Regular expression selecting replicate weights.")
+@click.option("--repmethod", type=click.Choice(["brr", "fay", "jk1", "jkn", "bootstrap"]),
+              default=None, help="Replicate method.")
+@click.option("--rho", type=float, default=None, help="Fay's rho.")
+@click.option("--scale", type=float, default=None, help="Replicate variance scale.")
+@click.option("--mse", is_flag=True, default=None, help="Centre replicates on the full estimate.")
+@click.option("--singleton", type=click.Choice(["fail", "adjust", "average", "remove", "certainty"]),
+              default=None, help="Strata with one PSU (R's survey.lonely.psu). Default fail.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+              show_default=True)
+@click.option("--out", "out_file", type=click.Path(path_type=Path), default=None,
+              help="Write the result to this file (atomically) instead of stdout.")
+@click.option("--encoding", default=None, help="Text encoding of DATA.")
+def crosstab(data: Path, row: str, col: str, where_expr: str | None, percent: str,
+             ci_method: str, conf_level: float, codebook_file: Path | None, wave_id: str | None,
+             design_file: Path | None, weight: str | None, strata: str | None, psu: str | None,
+             fpc: str | None, psu2: str | None, fpc2: str | None, repweights: str | None,
+             repmethod: str | None, rho: float | None, scale: float | None, mse: bool | None,
+             singleton: str | None, fmt: str, out_file: Path | None,
+             encoding: str | None) -> None:
+    """Weighted crosstab of ROW by COL in DATA with CIs and Rao-Scott tests (R's svychisq)."""
+    from sid.io import read_table
+    from sid.tables import crosstab as run
+
+    wave = read_table(data, encoding=encoding)
+    options = {"weight": weight, "strata": strata, "psu": psu, "fpc": fpc, "psu2": psu2,
+               "fpc2": fpc2, "repweights": repweights, "repmethod": repmethod, "rho": rho,
+               "scale": scale, "mse": mse or None, "singleton": singleton}
+    design = _tables_design(wave, codebook_file, wave_id, design_file, options)
+    labels = {}
+    for name in (row, col):
+        try:
+            labels[name] = dict(wave.meta.variable(name).value_labels)
+        except (KeyError, AttributeError):
+            labels[name] = {}
+    res = run(design, row, col, where=where_expr, percent=percent, ci=ci_method,
+              conf_level=conf_level, labels=labels)
+    if fmt == "csv":
+        text = res.cells.to_csv(index=False, lineterminator="\n") + "\n" + \
+            res.tests.to_csv(index=False, lineterminator="\n")
+    elif fmt == "json":
+        import json
+
+        text = json.dumps({"row": row, "col": col, "where": where_expr, "n_total": res.n_total,
+                           "design_effects": list(res.design_effects),
+                           "cells": json.loads(res.cells.to_json(orient="records")),
+                           "tests": json.loads(res.tests.to_json(orient="records"))},
+                          ensure_ascii=False, indent=2) + "\n"
+    else:
+        base = {"row": "rij", "col": "kolom", "cell": "totaal"}[percent]
+        lines = [f"{row} x {col}" + (f" (basis: {where_expr})" if where_expr else "")
+                 + f", percentages per {base}, {conf_level * 100:g}%-BI ({ci_method})"]
+        head = ["rij", "kolom", "%", "BI", "gewogen aantal", "n"]
+        rows_txt = [[str(r.row_label), str(r.col_label), f"{100 * r.estimate:.1f}",
+                     f"[{100 * r.ci_low:.1f}, {100 * r.ci_high:.1f}]", f"{r.count:.6g}",
+                     str(int(r.n))] for r in res.cells.itertuples()]
+        widths = [max(len(h), *(len(x[i]) for x in rows_txt)) for i, h in enumerate(head)]
+        lines.append("  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)))
+        lines += ["  ".join(c.ljust(w) for c, w in zip(x, widths, strict=True)) for x in rows_txt]
+        for t in res.tests.itertuples():
+            dfs = f"df = {t.df_num:.4g}" + (f", {t.df_den:.4g}" if t.test == "F" else "")
+            lines.append(f"{t.method}: {t.test} = {t.statistic:.6g}, {dfs}, p = {t.p_value:.4g}")
+        text = "\n".join(lines) + "\n"
+    if out_file is None:
+        click.echo(text, nl=False)
+        return
+    _atomic_text(out_file, text)
+    click.echo(f"wrote {out_file}")
+
+
+def _pairs(values: tuple[str, ...]) -> list[tuple[str | None, Path]]:
+    out = []
+    for v in values:
+        if "=" in v and not Path(v).exists():
+            w, p = v.split("=", 1)
+            out.append((w.strip(), Path(p)))
+        else:
+            out.append((None, Path(v)))
+    return out
+
+
+@main.command()
+@click.argument("spec_file", type=click.Path(path_type=Path))
+@click.option("--data", "data_files", multiple=True, required=True,
+              help="Wave file(s); repeat. WAVE=PATH to name the wave.")
+@click.option("--codebook", "codebook_file", required=True, type=click.Path(path_type=Path))
+@click.option("--weights", "weight_files", multiple=True,
+              help="Weighted wave(s) from `sid weight` (WAVE=PATH when several waves).")
+@click.option("--weight-var", default=None,
+              help="Weight column in the --weights file(s) (default: the one column the data "
+                   "file does not have).")
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path),
+              help="book.xlsx, or a folder with --format csv|json.")
+@click.option("--lang", type=click.Choice(["nl", "en"]), default="nl", show_default=True)
+@click.option("--plots", "plots_dir", type=click.Path(path_type=Path), default=None,
+              help="Also write a PNG forest plot per table into this folder.")
+@click.option("--format", "fmt", type=click.Choice(["xlsx", "csv", "json"]), default="xlsx",
+              show_default=True)
+@click.option("--no-chart", is_flag=True, help="Leave the native Excel charts out.")
+def tables(spec_file: Path, data_files: tuple[str, ...], codebook_file: Path,
+           weight_files: tuple[str, ...], weight_var: str | None, out: Path, lang: str,
+           plots_dir: Path | None, fmt: str, no_chart: bool) -> None:
+    """Compute the table book SPEC_FILE on the waves and write Excel (or CSV/JSON)."""
+    import shlex
+
+    from sid import __version__
+    from sid.codebook import load_codebook
+    from sid.errors import InputError
+    from sid.export import Provenance, write_forest_plots, write_table_book, write_table_files
+    from sid.harmonise import load
+    from sid.tables import read_spec
+
+    book = read_spec(spec_file)
+    cb = load_codebook(codebook_file)
+    pairs = _pairs(data_files)
+    missing = [str(p) for _, p in pairs if not p.is_file()]
+    if missing:
+        raise InputError("data file(s) not found", got=", ".join(missing),
+                         fix="give existing wave files with --data")
+    paths = [f"{w}={p}" if w else str(p) for w, p in pairs]
+    data = load(paths, cb)
+    weight_name = None
+    files: list[tuple[str, Path]] = [("data", p) for _, p in pairs]
+    files += [("codebook", Path(codebook_file)), ("spec", Path(spec_file))]
+    if weight_files:
+        data, weight_name = _merge_weights(data, cb, pairs, _pairs(weight_files), weight_var)
+        files += [("weights", p) for _, p in _pairs(weight_files)]
+    from sid.tables import build_tables
+
+    results = build_tables(book, data, lang=lang, weight=weight_name)
+    used_weight = weight_name or cb.design_variables(
+        str(data.data["wave"].astype(str).iloc[0])).get("weight", "-")
+    prov = Provenance.from_files(files, weight=used_weight, version=__version__,
+                                 command="sid " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
+    if fmt == "xlsx":
+        path = write_table_book(results, out, provenance=prov, lang=lang,
+                                book_title=book.spec.title.get(lang), chart=not no_chart)
+        click.echo(f"wrote {path} ({len(results)} tables)")
+    else:
+        written = write_table_files(results, out, fmt=fmt, provenance=prov)
+        click.echo(f"wrote {len(written)} {fmt} files to {out}")
+    if plots_dir is not None:
+        pngs = write_forest_plots(results, plots_dir, lang=lang)
+        click.echo(f"wrote {len(pngs)} plots to {plots_dir}")
+
+
+def _merge_weights(data, cb, data_pairs, weight_pairs, weight_var):  # type: ignore[no-untyped-def]
+    """Add the final weight of `sid weight` output files to harmonised data (by wave and id)."""
+    from dataclasses import replace as _replace
+
+    import numpy as np
+    import pandas as pd
+
+    from sid.errors import InputError, WeightingError
+    from sid.io import read_wave, scan_wave
+
+    loaded = [str(w) for w in data.data["wave"].cat.categories]
+    col = pd.Series(np.nan, index=data.data.index)
+    name = None
+    for w, p in weight_pairs:
+        if not p.is_file():
+            raise InputError("weights file not found", where=str(p), fix="give the output of sid weight")
+        wave_id = w or (loaded[0] if len(loaded) == 1 else None)
+        if wave_id is None:
+            raise InputError("several waves loaded: say which wave the weights belong to",
+                             where=str(p), fix=f"write --weights WAVE={p}")
+        wf = read_wave(p)
+        source_file = next((dp for dw, dp in data_pairs if (dw or cb.wave_for_file(dp)) == wave_id),
+                           None)
+        base_cols = set(scan_wave(source_file).columns) if source_file else set()
+        if weight_var is None:
+            new = [c for c in wf.data.columns if c not in base_cols
+                   and pd.api.types.is_numeric_dtype(wf.data[c])]
+            if len(new) != 1:
+                raise InputError("cannot tell which column of the weights file is the weight",
+                                 where=str(p), got=", ".join(new) or "no new column",
+                                 fix="give --weight-var NAME")
+            wname = new[0]
+        else:
+            wname = weight_var
+        if wname not in wf.data.columns:
+            raise InputError(f"weight column {wname!r} is not in the weights file", where=str(p),
+                             fix="check --weight-var")
+        id_source = cb.source(cb.wave(wave_id).id, wave_id)
+        ids = wf.data.set_index(id_source)[wname]
+        rows = data.data["wave"].astype(str) == wave_id
+        mapped = data.data.loc[rows, cb.wave(wave_id).id].map(ids)
+        if mapped.isna().any():
+            raise WeightingError(f"{int(mapped.isna().sum())} respondent(s) of wave {wave_id} have "
+                                 "no weight in the weights file", where=str(p),
+                                 fix="use the weights file made from the same wave")
+        col[rows] = mapped.to_numpy()
+        name = wname
+    if col.isna().any():
+        raise InputError("not every loaded wave has a --weights file",
+                         fix="give one --weights WAVE=PATH per --data wave")
+    frame = data.data.assign(**{f"_w_{name}": col.to_numpy()})
+    return _replace(data, data=frame), f"_w_{name}"

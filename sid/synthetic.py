@@ -515,15 +515,6 @@ def _items(p: dict[str, np.ndarray], g0: np.ndarray, rng: np.random.Generator, w
     p["contact_belgen"] = (6 - _ordered(contact, (-1.2, -0.3, 0.4, 1.2))).astype(np.int8)
 
 
-def _split_counts(total: int, shares: np.ndarray) -> np.ndarray:
-    """Integer counts summing to ``total`` in proportion to ``shares`` (largest remainder)."""
-    raw = total * np.asarray(shares, dtype=float) / np.sum(shares)
-    counts = np.floor(raw).astype(np.int64)
-    rest = total - counts.sum()
-    counts[np.argsort(-(raw - counts), kind="stable")[:rest]] += 1
-    return counts
-
-
 def make_population(wave: int = 2022, seed: int = DEFAULT_SEED, scale: float = 1.0) -> pd.DataFrame:
     """The synthetic population of one reference date, one row per record.
 
@@ -1026,8 +1017,8 @@ def make_wave_frame(n: int, seed: int = DEFAULT_SEED, wave: int = 2022) -> Wave:
     pop_n = {10 * g + r: POP_SIZE[wave][g] * (BRUSSELS_SHARE[g] if r == 2 else 1 - BRUSSELS_SHARE[g])
              for g in wave_groups(wave) for r in (1, 2)}
     stratum = frame["stratum"].to_numpy()
-    frame["incl_prob"] = np.minimum(1.0, stratum_map(counts.to_dict(), stratum)
-                                    / stratum_map(pop_n, stratum))
+    frame["incl_prob"] = np.minimum(1.0, _stratum_map(counts.to_dict(), stratum)
+                                    / _stratum_map(pop_n, stratum))
     frame["base_wt"] = 1.0 / frame["incl_prob"]
     frame["psu"] = frame["gemeente"]
     web, _ = _response_scores(frame)
@@ -1036,7 +1027,7 @@ def make_wave_frame(n: int, seed: int = DEFAULT_SEED, wave: int = 2022) -> Wave:
     return _wave_from_persons(frame, wave, rng)
 
 
-def stratum_map(values: Mapping[int, float], stratum: np.ndarray) -> np.ndarray:
+def _stratum_map(values: Mapping[int, float], stratum: np.ndarray) -> np.ndarray:
     """Map per-stratum values onto a stratum code array."""
     table = np.zeros(100)
     for h, v in values.items():
@@ -1064,6 +1055,7 @@ def _atomic_text(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; outputs are ordinary readable files
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
