@@ -206,23 +206,29 @@ variables:
 
 
 def test_five_errors_reported_at_once():
+    """A schema error and four cross-reference errors, all in one run, each with file:line: path."""
     with pytest.raises(CodebookError) as info:
         parse_codebook(FIVE_ERRORS, source="broken.yaml")
     problems = info.value.problems
     text = info.value.line()
-    # 1 schema: bad type (line 16)
-    assert any("broken.yaml:16: variables.werkbeh.type" in p for p in problems), text
-    # the schema pass stops before cross-references, so fix the type and check the other four
-    fixed = FIVE_ERRORS.replace("ordinaal", "ordinal")
-    with pytest.raises(CodebookError) as info:
-        parse_codebook(fixed, source="broken.yaml")
-    problems = info.value.problems
-    text = info.value.line()
-    assert len(problems) == 4, text
+    assert len(problems) == 5, text
+    assert any("broken.yaml:16: variables.werkbeh.type" in p and "ordinaal" in p for p in problems)
     assert any("broken.yaml:7: waves.2017.design.weight" in p and "gewicht" in p for p in problems)
-    assert any("variables.huur.asked_if" in p and "werksituatei" in p for p in problems)
+    assert any("broken.yaml:24: variables.huur.asked_if" in p and "werksituatei" in p for p in problems)
     assert any("broken.yaml:26: variables.huur.waves.2017.recode" in p and "5" in p for p in problems)
     assert any("broken.yaml:27: variables.huur.waves.2018" in p for p in problems)
+    # fixing the schema error leaves exactly the other four
+    with pytest.raises(CodebookError) as info:
+        parse_codebook(FIVE_ERRORS.replace("ordinaal", "ordinal"), source="broken.yaml")
+    assert len(info.value.problems) == 4
+
+
+def test_broken_entries_cause_no_follow_on_errors():
+    """A variable that fails the schema is not reported again where it is used."""
+    text = FIVE_ERRORS.replace("werksituatei", "werkbeh")
+    with pytest.raises(CodebookError) as info:
+        parse_codebook(text, source="b.yaml")
+    assert not any("asked_if" in p for p in info.value.problems), info.value.line()
 
 
 def test_schema_errors_all_listed_with_lines():
