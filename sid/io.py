@@ -18,11 +18,12 @@ widened), so a write/read round trip reproduces the data exactly.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import hashlib
 import os
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
@@ -641,6 +642,37 @@ def _writer_kwargs(wave: Wave, fmt: str) -> dict[str, Any]:
     return kwargs
 
 
+@contextlib.contextmanager
+def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success rename it into place.
+
+    A failure (an exception in the block) leaves no output and no temporary
+    file behind, and an existing file at ``path`` untouched. The file gets
+    the usual permissions (0666 less the umask), not mkstemp's 0600.
+    """
+    path = Path(path)
+    if not path.parent.exists():
+        raise InputError("output folder does not exist", where=str(path.parent), fix="create it first")
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
+    """Write a UTF-8 text file atomically."""
+    with atomic_output(path) as tmp:
+        tmp.write_text(text, encoding="utf-8", newline="")
+
+
 def _comparable_objects(series: pd.Series, trailing_blanks: bool) -> pd.Series:
     """Strings (and dates) as comparable objects: missing as "", optionally right-stripped."""
     values = series.astype(object).where(series.notna(), "")
@@ -733,8 +765,6 @@ def write_wave(
             where=str(path),
             fix="write to a new file name; input files are never modified",
         )
-    if not path.parent.exists():
-        raise InputError("output folder does not exist", where=str(path.parent), fix="create it first")
     allow = set(allow_loss)
     _check_writable(wave, fmt, path)
     import pyreadstat
@@ -742,10 +772,7 @@ def write_wave(
     writer = pyreadstat.write_dta if fmt == "dta" else pyreadstat.write_sav
     frame = _frame_for_writer(wave, fmt)
     kwargs = _writer_kwargs(wave, fmt)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{path.suffix}", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    with atomic_output(path) as tmp:
         try:
             writer(frame, str(tmp), **kwargs)
         except Exception as exc:  # pyreadstat raises several types
@@ -765,13 +792,6 @@ def write_wave(
                 where=str(path),
                 fix="adapt the wave (or write .sav, which keeps most); nothing was written",
             )
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return replace(back.meta, path=str(path), sha256=file_sha256(path))
 
 

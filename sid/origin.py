@@ -1081,14 +1081,7 @@ def read_origin_input(
 
 def write_csv_atomic(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
     """Write a CSV via a temporary file and ``os.replace``: never a half-written file."""
-    import tempfile
+    from sid.io import atomic_output
 
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            frame.to_csv(handle, index=False, lineterminator="\n")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_output(path) as tmp, open(tmp, "w", encoding="utf-8", newline="") as handle:
+        frame.to_csv(handle, index=False, lineterminator="\n")

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -31,7 +30,15 @@ import numpy as np
 import pandas as pd
 
 from sid.errors import InputError
-from sid.io import MissingSpec, Wave, make_wave, read_wave, to_stata_missing, write_wave
+from sid.io import (
+    MissingSpec,
+    Wave,
+    make_wave,
+    read_wave,
+    to_stata_missing,
+    write_text_atomic,
+    write_wave,
+)
 
 DEFAULT_SEED = 20260101
 WAVES = (2017, 2022)
@@ -1050,16 +1057,6 @@ class SynthResult:
     seconds: Mapping[str, float]
 
 
-def _atomic_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; outputs are ordinary readable files
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def synthesise(out_dir: str | os.PathLike[str], seed: int = DEFAULT_SEED) -> SynthResult:
@@ -1102,7 +1099,7 @@ def synthesise(out_dir: str | os.PathLike[str], seed: int = DEFAULT_SEED) -> Syn
             rows[name] = len(wave_obj.data)
         seconds[f"write_{wave}"] = time.perf_counter() - t0
     margins_frame = pd.concat(margins, ignore_index=True)
-    _atomic_text(out / "population_margins.csv", margins_frame.to_csv(index=False, lineterminator="\n"))
+    write_text_atomic(out / "population_margins.csv", margins_frame.to_csv(index=False, lineterminator="\n"))
     paths["population_margins.csv"] = str(out / "population_margins.csv")
     rows["population_margins.csv"] = len(margins_frame)
     doc = {
@@ -1111,7 +1108,7 @@ def synthesise(out_dir: str | os.PathLike[str], seed: int = DEFAULT_SEED) -> Syn
         "seed": seed,
         "waves": truths,
     }
-    _atomic_text(out / "truth.json", json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+    write_text_atomic(out / "truth.json", json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
     paths["truth.json"] = str(out / "truth.json")
     seconds["total"] = time.perf_counter() - t_all
     sizes = {name: os.path.getsize(p) for name, p in paths.items()}

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import difflib
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ import yaml
 from sid.codebook import CODED_TYPES, KIND_LABELS, Codebook, apply_recode, load_codebook
 from sid.errors import InputError, SidError, show_values
 from sid.harmonise import apply_filters, derive, harmonise_wave, label_differences
+from sid.io import atomic_output
 
 COLUMNS = ("severity", "wave", "variable", "check", "count", "examples", "fix")
 SEVERITIES = ("error", "warning", "info")
@@ -442,20 +442,14 @@ def export_codebook(codebook: Codebook | str | os.PathLike[str], out: str | os.P
     if not out.parent.exists():
         raise InputError("output folder does not exist", where=str(out.parent), fix="create it first")
     variables, values = codebook_tables(cb)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=f".tmp{suffix}", dir=out.parent)
-    os.close(fd)
-    try:
+    with atomic_output(out) as tmp:
         if suffix == ".xlsx":
             with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
                 variables.to_excel(writer, sheet_name="variabelen", index=False)
                 values.to_excel(writer, sheet_name="codes", index=False)
                 _mr_table(cb).to_excel(writer, sheet_name="meerkeuzesets", index=False)
         else:
-            Path(tmp).write_text(_markdown(cb, variables, values), encoding="utf-8")
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+            tmp.write_text(_markdown(cb, variables, values), encoding="utf-8")
     return out
 
 
