@@ -647,9 +647,11 @@ def _pairs(values: tuple[str, ...]) -> list[tuple[str | None, Path]]:
 @click.option("--format", "fmt", type=click.Choice(["xlsx", "csv", "json"]), default="xlsx",
               show_default=True)
 @click.option("--no-chart", is_flag=True, help="Leave the native Excel charts out.")
+@click.option("--skip-missing-waves", is_flag=True,
+              help="Leave out (and list) the tables that need a wave that was not loaded.")
 def tables(spec_file: Path, data_files: tuple[str, ...], codebook_file: Path,
            weight_files: tuple[str, ...], weight_var: str | None, out: Path, lang: str,
-           plots_dir: Path | None, fmt: str, no_chart: bool) -> None:
+           plots_dir: Path | None, fmt: str, no_chart: bool, skip_missing_waves: bool) -> None:
     """Compute the table book SPEC_FILE on the waves and write Excel (or CSV/JSON)."""
     import shlex
 
@@ -675,9 +677,16 @@ def tables(spec_file: Path, data_files: tuple[str, ...], codebook_file: Path,
     if weight_files:
         data, weight_name = _merge_weights(data, cb, pairs, _pairs(weight_files), weight_var)
         files += [("weights", p) for _, p in _pairs(weight_files)]
-    from sid.tables import build_tables
+    from sid.tables import build_tables, select_tables
 
+    if skip_missing_waves:
+        book, skipped = select_tables(book, data.data["wave"].astype(str).unique())
+        if skipped:
+            click.echo(f"skipped {len(skipped)} table(s) that need a wave not loaded: "
+                       f"{', '.join(skipped)}", err=True)
     results = build_tables(book, data, lang=lang, weight=weight_name)
+    if weight_name:
+        weight_name = weight_name.removeprefix("_w_")
     used_weight = weight_name or cb.design_variables(
         str(data.data["wave"].astype(str).iloc[0])).get("weight", "-")
     prov = Provenance.from_files(files, weight=used_weight, version=__version__,

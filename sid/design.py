@@ -204,7 +204,7 @@ class Design:
     ``survey.lonely.psu``) and ``calibration`` (R's ``design$postStrata``).
     """
 
-    data: pd.DataFrame
+    data: pd.DataFrame = field(repr=False)
     weight: str | None = None
     strata: str | None = None
     psu: str | None = None
@@ -309,6 +309,11 @@ class Design:
         if self.psu2 is not None and self.psu is None:
             raise DesignError("psu2 given without psu", where="design psu2",
                               fix="give the first-stage clusters as psu")
+        if self.psu2 is not None and self.fpc is not None and self.fpc2 is None:
+            raise DesignError(
+                "a two-stage design with fpc for the first stage only is ambiguous (R's "
+                "svydesign refuses it)", where="design fpc2",
+                fix="give fpc2 for the second stage, or drop psu2 (ultimate-cluster variance)")
         if self.fpc2 is not None and (self.fpc is None or self.psu2 is None):
             raise DesignError("fpc2 needs both fpc and psu2", where="design fpc2",
                               fix="give fpc for the first stage and psu2 for the second")
@@ -397,7 +402,7 @@ class Design:
                 "estimated",
                 where=f"design strata {self.strata!r}" if self.strata else "design",
                 got=f"strata {show_values(levels[lonely].tolist())}",
-                fix="choose singleton= 'adjust' (centre at the grand mean), 'average' (average "
+                fix="choose singleton (--singleton) 'adjust' (centre at the grand mean), 'average' (average "
                     "of the other strata), 'remove' or 'certainty' (contribute 0), or merge strata; "
                     "'fail' is the default",
             )
@@ -485,18 +490,46 @@ class Design:
         return cls(data, **dict(spec))
 
     @classmethod
-    def from_codebook(cls, data: Any, codebook: Any) -> Design:
-        """Take design variables from a codebook (its ``design`` section) or a mapping."""
-        spec = codebook
-        if not isinstance(codebook, Mapping):
-            spec = getattr(codebook, "design", None)
-        if isinstance(spec, Mapping) and "design" in spec and isinstance(spec["design"], Mapping):
-            spec = spec["design"]
+    def from_codebook(cls, data: Any, codebook: Any, wave: str | int | None = None,
+                      **overrides: Any) -> Design:
+        """Take the design variables from a codebook, then apply ``overrides``.
+
+        ``codebook`` is a :class:`sid.codebook.Codebook` (its waves' ``design``
+        sections; ``wave`` picks one, else the first wave whose design columns
+        are all in the data) or a plain mapping ``{"weight": ..., "strata": ...}``
+        (optionally under a ``design`` key).
+        """
+        frame = _data_frame(data)
+        spec: Any = None
+        waves = getattr(codebook, "waves", None)
+        if isinstance(codebook, Mapping):
+            spec = codebook.get("design", codebook)
+        elif isinstance(waves, Mapping):
+            keys = [str(wave)] if wave is not None else list(waves)
+            candidates = []
+            for key in keys:
+                if key not in waves:
+                    raise DesignError(f"wave {key!r} is not in the codebook", where="codebook",
+                                      got=show_values(list(waves)), fix="name a wave of the codebook")
+                d = waves[key].design
+                d = d.model_dump() if hasattr(d, "model_dump") else dict(d)
+                d = {k: v for k, v in d.items() if k in _DESIGN_KEYS and v is not None}
+                candidates.append(d)
+                if all(v in frame.columns for v in d.values()):
+                    spec = d
+                    break
+            if spec is None:
+                raise DesignError(
+                    "no wave of the codebook has its design variables in the data",
+                    where="codebook design",
+                    got=show_values([", ".join(c.values()) for c in candidates]),
+                    fix="harmonise the wave first, or give --weight/--strata/--psu")
         if not isinstance(spec, Mapping) or not spec:
             raise DesignError("the codebook has no design section", where="codebook design",
                               fix="add design: {weight: ..., strata: ..., psu: ...}")
-        spec = {k: v for k, v in dict(spec).items() if v is not None}
-        return cls.from_mapping(data, spec)
+        merged = {k: v for k, v in dict(spec).items() if v is not None}
+        merged.update({k: v for k, v in overrides.items() if v is not None})
+        return cls.from_mapping(data, merged)
 
     def degf(self, member: np.ndarray | None = None) -> float:
         """R's ``degf``: PSUs minus strata with nonzero weight (Taylor), or the rank

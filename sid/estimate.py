@@ -152,9 +152,17 @@ def _domain_df(design: Design, dom: np.ndarray, d: int) -> np.ndarray:
     dd = dom[inset]
     n_cl = int(design.cluster.max()) + 1
     n_h = design.n_strata
-    psu = np.unique(dd * n_cl + design.cluster[inset]) // n_cl
-    strata = np.unique(dd * n_h + design.stratum[inset]) // n_h
-    return (np.bincount(psu, minlength=d) - np.bincount(strata, minlength=d)).astype(float)
+
+    def distinct(codes: np.ndarray, k: int) -> np.ndarray:
+        key = dd * k + codes
+        if d * k <= 50_000_000:  # presence table: O(n), no sort
+            seen = np.flatnonzero(np.bincount(key, minlength=d * k)) // k
+        else:
+            seen = np.unique(key) // k
+        return np.bincount(seen, minlength=d)
+
+    return (distinct(design.cluster[inset], n_cl)
+            - distinct(design.stratum[inset], n_h)).astype(float)
 
 
 def _domain_nrow(design: Design, dom: np.ndarray, d: int) -> np.ndarray:
@@ -370,8 +378,8 @@ def _quantile_core(design: Design, var: str, domains: _Domains, q: Any, level: f
     se_p = np.sqrt(np.diag(cov))
     df_dom = _domain_df(design, dom, d)
     dom_of = np.repeat(np.arange(d), nq)
-    df = df_dom[dom_of] if (ci or "t") == "t" else np.full(d * nq, np.inf)
-    crit = _qcrit(df, level)
+    df = df_dom[dom_of]
+    crit = _qcrit(df if (ci or "t") == "t" else np.full(d * nq, np.inf), level)
     lo_p, hi_p = pm - crit * se_p, pm + crit * se_p
     lower = np.full(d * nq, np.nan)
     upper = np.full(d * nq, np.nan)

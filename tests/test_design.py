@@ -111,3 +111,28 @@ def test_from_codebook_mapping(strat: pd.DataFrame) -> None:
     assert d.strata == "stype" and d.psu is None
     with pytest.raises(DesignError, match="unknown design keys"):
         Design.from_mapping(strat, {"weights": "pw"})
+
+
+def test_wave_user_missing_codes_are_missing() -> None:
+    """A Wave's declared user-missing codes (e.g. -8 WN) are outside every domain."""
+    from sid.io import make_wave
+
+    frame = pd.DataFrame({"w": [1.0, 2, 3, 4, 5, 6], "h": [1, 1, 1, 2, 2, 2],
+                          "y": [1.0, 2, -8, 3, 4, -9]})
+    wave = make_wave(frame, missing={"y": [-8, -9]})
+    out = estimate(Design(wave, weight="w", strata="h"), "mean", "y")
+    assert out["n"].iloc[0] == 4 and out["n_missing"].iloc[0] == 2
+    assert out["estimate"].iloc[0] == pytest.approx((1 + 4 + 12 + 20) / (1 + 2 + 4 + 5))
+    assert frame["y"].min() == -9  # the input is not modified
+
+
+def test_two_stage_fpc_rules() -> None:
+    data = pd.read_csv(DATA / "estimate_apiclus2.csv")
+    with pytest.raises(DesignError, match="fpc for the first stage only"):
+        Design(data, weight="pw", psu="dnum", fpc="fpc1", psu2="snum")
+    # without any fpc R uses the ultimate-cluster (one-stage) variance: psu2 changes nothing
+    a = estimate(Design(data, weight="pw", psu="dnum", psu2="snum"), "mean", "api00")
+    b = estimate(Design(data, weight="pw", psu="dnum"), "mean", "api00")
+    assert a["se"].iloc[0] == b["se"].iloc[0]
+    # R: SE(svymean(~api00, svydesign(ids = ~dnum + snum, weights = ~pw, data = <this CSV>)))
+    assert a["se"].iloc[0] == pytest.approx(30.7115763093288, rel=1e-12)

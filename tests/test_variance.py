@@ -156,3 +156,22 @@ def test_replicate_vcov_formula() -> None:
     want = np.sum((reps - reps.mean()) ** 2) / (r - 1)
     assert replicate_vcov(design, form, theta)[0, 0] == pytest.approx(want, rel=1e-12)
     assert vcov(design, form)[0, 0] == pytest.approx(want, rel=1e-12)
+
+
+def test_row_order_does_not_matter() -> None:
+    data = _synthetic(6)
+    perm = np.random.default_rng(7).permutation(len(data))
+    a = estimate(Design(data, weight="w", strata="h", psu="psu"), "proportion", "cat", by="g")
+    b = estimate(Design(data.iloc[perm].reset_index(drop=True), weight="w", strata="h",
+                        psu="psu"), "proportion", "cat", by="g")
+    for col in ("estimate", "se", "ci_low", "ci_high", "df", "n"):
+        np.testing.assert_allclose(a[col], b[col], rtol=1e-11)
+
+
+def test_where_string_equals_mask() -> None:
+    data = _synthetic(8)
+    design = Design(data, weight="w", strata="h", psu="psu")
+    a = estimate(design, "mean", "y", by="g", where="cat in [1, 2] and y > 9")
+    mask = data["cat"].isin([1, 2]).to_numpy() & (data["y"] > 9).to_numpy()
+    b = estimate(design, "mean", "y", by="g", where=mask)
+    pd.testing.assert_frame_equal(a, b)
