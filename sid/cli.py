@@ -179,22 +179,48 @@ def weight(wave_file: Path, spec_file: Path, gross_file: Path | None, margins_fi
                          fix="pass --margins population_margins.csv")
     table = pd.read_csv(margins_file)
     missing = {v.name: wave.user_missing_mask(v.name) for v in wave.meta.variables if v.missing}
-    chain = run_spec(spec, wave.data, gross=gross, margins_table=table, missing=missing)
+    reported: list[int] = []
+
+    def progress(done: int, total: int) -> None:
+        tenth = done * 10 // total  # one line per 10% done
+        if tenth > (reported[-1] if reported else 0):
+            reported.append(tenth)
+            click.echo(f"replicaatgewichten: {done}/{total} ({100 * done // total}%)", err=True)
+
+    chain = run_spec(spec, wave.data, gross=gross, margins_table=table, missing=missing,
+                     progress=progress)
     name = chain.weights.name
-    if name in wave.data.columns:
-        raise InputError(f"the wave already has a column {name!r}", where=str(wave_file),
-                         fix="set output.weight in the spec to a new name")
-    data = wave.data.assign(**{name: chain.weights.to_numpy()})
+    new_cols = {name: chain.weights.to_numpy()}
+    label = f"Eindgewicht ({spec.get('name', 'weging')})"
+    new_meta = [VariableMeta(name=name, label=label, kind="numeric", format="F12.4",
+                             measure="scale")]
+    if chain.replicates is not None:
+        reps = chain.replicates
+        prefix = str((spec.get("replicates") or {}).get("prefix", "repw_"))
+        for k, col in enumerate(reps.names(prefix)):
+            new_cols[col] = reps.weights[:, k]
+            new_meta.append(VariableMeta(
+                name=col, label=f"Replicaatgewicht {k + 1} ({reps.method}, scale {reps.scale:.6g})",
+                kind="numeric", format="F12.4", measure="scale"))
+    clash = [c for c in new_cols if c in wave.data.columns]
+    if clash:
+        raise InputError(f"the wave already has column(s) {', '.join(map(repr, clash))}",
+                         where=str(wave_file),
+                         fix="set output.weight (or replicates.prefix) in the spec to a new name")
+    data = wave.data.assign(**new_cols)
     meta = _replace(wave.meta, n_rows=len(data), sha256=None, path=None,
-                    variables=wave.meta.variables + (VariableMeta(
-                        name=name, label=f"Eindgewicht ({spec.get('name', 'weging')})",
-                        kind="numeric", format="F12.4", measure="scale"),))
+                    variables=wave.meta.variables + tuple(new_meta))
     out_wave = _replace(wave, data=data, meta=meta)
     write_wave(out_wave, out_file)
     for label, rec in chain.steps:
         click.echo(f"{label:<15} {rec.method:<12} iterations {rec.iterations:>3}  "
                    f"max gap {rec.max_gap:.2g}  ESS {rec.after.ess:.1f}  deff_w {rec.after.deff_w:.3f}")
     click.echo(f"wrote {out_file} ({len(data)} rows, weight {name}, sum {chain.weights.sum():.6g})")
+    if chain.replicates is not None:
+        reps = chain.replicates
+        click.echo(f"replicate weights: {reps.replicates} x {reps.method} (scale {reps.scale:.6g}, "
+                   f"mse {reps.mse}); use Design(repweights='^{prefix}[0-9]+$', "
+                   f"repmethod='{reps.method}', scale=..., rscales=...)")
     if report_file is not None:
         xlsx, md = write_report(chain, report_file)
         click.echo(f"wrote {xlsx} and {md}")
@@ -512,19 +538,10 @@ def _tables_design(wave, codebook_file, wave_id, design_file, options):  # type:
 
 
 def _atomic_text(path: Path, text: str) -> None:
-    import os
-    import tempfile
+    from sid.io import write_text_atomic
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(path, text)
 
 
 @main.command()
@@ -556,6 +573,8 @@ def _atomic_text(path: Path, text: str) -> None:
 @click.option("--mse", is_flag=True, default=None, help="Centre replicates on the full estimate.")
 @click.option("--singleton", type=click.Choice(["fail", "adjust", "average", "remove", "certainty"]),
               default=None, help="Strata with one PSU (R's survey.lonely.psu). Default fail.")
+@click.option("--suppress-below", type=int, default=0, show_default=True,
+              help="Hide cells with an unweighted n below this (with complementary suppression).")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
               show_default=True)
 @click.option("--out", "out_file", type=click.Path(path_type=Path), default=None,
@@ -566,7 +585,7 @@ def crosstab(data: Path, row: str, col: str, where_expr: str | None, percent: st
              design_file: Path | None, weight: str | None, strata: str | None, psu: str | None,
              fpc: str | None, psu2: str | None, fpc2: str | None, repweights: str | None,
              repmethod: str | None, rho: float | None, scale: float | None, mse: bool | None,
-             singleton: str | None, fmt: str, out_file: Path | None,
+             singleton: str | None, suppress_below: int, fmt: str, out_file: Path | None,
              encoding: str | None) -> None:
     """Weighted crosstab of ROW by COL in DATA with CIs and Rao-Scott tests (R's svychisq)."""
     from sid.io import read_table
@@ -585,6 +604,10 @@ def crosstab(data: Path, row: str, col: str, where_expr: str | None, percent: st
             labels[name] = {}
     res = run(design, row, col, where=where_expr, percent=percent, ci=ci_method,
               conf_level=conf_level, labels=labels)
+    if suppress_below > 0:
+        from dataclasses import replace as _replace
+
+        res = _replace(res, cells=res.suppressed(suppress_below))
     if fmt == "csv":
         text = res.cells.to_csv(index=False, lineterminator="\n") + "\n" + \
             res.tests.to_csv(index=False, lineterminator="\n")
@@ -603,7 +626,9 @@ def crosstab(data: Path, row: str, col: str, where_expr: str | None, percent: st
         head = ["rij", "kolom", "%", "BI", "gewogen aantal", "n"]
         rows_txt = [[str(r.row_label), str(r.col_label), f"{100 * r.estimate:.1f}",
                      f"[{100 * r.ci_low:.1f}, {100 * r.ci_high:.1f}]", f"{r.count:.6g}",
-                     str(int(r.n))] for r in res.cells.itertuples()]
+                     f"{r.n:.0f}"] if r.n == r.n else [str(r.row_label), str(r.col_label),
+                                                       "x", "x", "x", "x"]
+                    for r in res.cells.itertuples()]
         widths = [max(len(h), *(len(x[i]) for x in rows_txt)) for i, h in enumerate(head)]
         lines.append("  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)))
         lines += ["  ".join(c.ljust(w) for c, w in zip(x, widths, strict=True)) for x in rows_txt]

@@ -19,7 +19,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +31,7 @@ from sid.errors import InputError
 from sid.tables import TableResult
 
 SUPPRESSED = "x"
+NO_CI = "-"
 FLAG = "(!)"
 SIGNIFICANT = "*"
 
@@ -50,6 +50,8 @@ TEXTS: Mapping[str, Mapping[str, str]] = {
         "notes": "Noten",
         "explain_x": "x: niet getoond, want de ongewogen basis is kleiner dan {below}.",
         "explain_flag": "(!): voorzichtig interpreteren, de ongewogen basis is {below} tot {flag}.",
+        "explain_no_ci": "-: geen betrouwbaarheidsinterval te berekenen (geschat percentage 0 of "
+                         "100, of te weinig variatie).",
         "explain_sig": "*: significant verschillend van {ref} (p < {alpha}).",
         "explain_sig_diff": "* bij het verschil: significante verandering tussen de golven "
                             "(p < {alpha}).",
@@ -93,6 +95,8 @@ TEXTS: Mapping[str, Mapping[str, str]] = {
         "notes": "Notes",
         "explain_x": "x: not shown, the unweighted base is below {below}.",
         "explain_flag": "(!): interpret with care, the unweighted base is {below} to {flag}.",
+        "explain_no_ci": "-: no confidence interval can be computed (estimated percentage 0 or "
+                         "100, or too little variation).",
         "explain_sig": "*: significantly different from {ref} (p < {alpha}).",
         "explain_sig_diff": "* on the difference: significant change between waves "
                             "(p < {alpha}).",
@@ -224,18 +228,14 @@ class Provenance:
 
 
 def _atomic(path: str | os.PathLike[str], write: Callable[[str], None]) -> Path:
-    """Call ``write(tmp_path)`` on a temp file beside ``path``, then rename it into place."""
+    """Call ``write(tmp_path)`` on a temp file beside ``path``, then rename it into place
+    (:func:`sid.io.atomic_output`); the folder is created when missing."""
+    from sid.io import atomic_output
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_output(path) as tmp:
+        write(str(tmp))
     return path
 
 
@@ -296,6 +296,9 @@ def table_footnotes(t: TableResult, lang: str) -> list[str]:
     if est["flagged"].any():
         notes.append(_t(lang, "explain_flag", below=t.suppression.below,
                         flag=t.suppression.flag_below - 1))
+    shown = f[~f["suppressed"].astype(bool)]
+    if (shown["ci_low"].isna() | shown["ci_high"].isna()).any():
+        notes.append(_t(lang, "explain_no_ci"))
     if t.reference_label and est["significant"].fillna(False).astype(bool).any():
         notes.append(_t(lang, "explain_sig", ref=t.reference_label, alpha=alpha))
     diff = f[f["kind"] == "difference"]
@@ -333,6 +336,12 @@ def write_table_book(tables: Sequence[TableResult], path: str | os.PathLike[str]
         _write_table_sheet(ws, t, lang, chart=chart)
     _write_method_sheet(wb.create_sheet(_t(lang, "toelichting")), lang)
     _write_provenance_sheet(wb.create_sheet(_t(lang, "herkomst")), provenance, lang)
+    for ws in wb.worksheets:  # print (and PDF) one sheet across one landscape page
+        ws.page_setup.orientation = "landscape"
+        ws.page_setup.paperSize = ws.PAPERSIZE_A4
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 1 if ws.title in names else 0
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
     return _atomic(path, wb.save)
 
 
@@ -452,7 +461,7 @@ def _write_table_sheet(ws, t: TableResult, lang: str, *, chart: bool) -> None:
                                                           for c in ws["A"][head2 - 1:last_data]) + 2))
     for pi in range(len(panels)):
         c0 = 2 + pi * ncol
-        for j, width in enumerate((11, 12, 12, 11, 6, 6)):
+        for j, width in enumerate((11, 12, 12, 13, 6, 6)):
             ws.column_dimensions[get_column_letter(c0 + j)].width = width
     ws.freeze_panes = ws.cell(row=head2 + 1, column=2)
     ws.sheet_view.showGridLines = False
@@ -478,7 +487,7 @@ def _write_cells(ws, r: int, c0: int, rec: pd.Series, fmt: str, st: Mapping[str,
     for j, v in enumerate(values):
         cell = ws.cell(row=r, column=c0 + j)
         if suppressed or v is None or not np.isfinite(float(v)):
-            cell.value = SUPPRESSED if suppressed else None
+            cell.value = SUPPRESSED if suppressed else NO_CI
             cell.alignment = st["right"]
         else:
             cell.value = float(v)
@@ -505,23 +514,24 @@ def _write_cells(ws, r: int, c0: int, rec: pd.Series, fmt: str, st: Mapping[str,
 def _add_chart(ws, t: TableResult, layout, sections, panels, panel_label, section_label,
                keyed, *, anchor_row: int, lang: str, multi_section: bool) -> None:
     """A clustered bar chart: one category per group, one series per (section, panel),
-    CI as custom error bars. Its data sit in a labelled block right of the table."""
+    CI as custom error bars. Its data sit in a labelled block under the chart."""
     from openpyxl.chart import BarChart, Reference, Series
     from openpyxl.chart.data_source import NumDataSource, NumRef
     from openpyxl.chart.error_bar import ErrorBars
-    from openpyxl.utils import get_column_letter
 
     groups = list(dict.fromkeys(g for _, g, _ in layout))
     group_label = dict(zip(t.frame["group"], t.frame["group_label"], strict=False))
     series_keys = [(s, p) for s in sections for p in panels]
     if not series_keys:
         return
-    c0 = 2 + 6 * len(set(t.frame["panel"])) + 1  # one empty column after the table
-    ws.cell(row=4, column=c0, value=_t(lang, "chart_data")).font = _styles()["bold"]
-    ws.cell(row=5, column=c0, value=t.group_title)
+    # the chart's data: a labelled block under the chart (aggregates only)
+    c0 = 1
+    top = anchor_row + 20
+    ws.cell(row=top, column=c0, value=_t(lang, "chart_data")).font = _styles()["bold"]
+    ws.cell(row=top + 1, column=c0, value=t.group_title)
+    first = top + 2
     for i, g in enumerate(groups):
-        ws.cell(row=6 + i, column=c0, value=group_label[g])
-    ws.column_dimensions[get_column_letter(c0)].width = 16
+        ws.cell(row=first + i, column=c0, value=group_label[g])
     chart = BarChart()
     chart.type = "col"
     chart.grouping = "clustered"
@@ -533,8 +543,8 @@ def _add_chart(ws, t: TableResult, layout, sections, panels, panel_label, sectio
     chart.y_axis.delete = False
     chart.height = 9
     chart.width = max(16, 1.2 * len(groups) * max(1, len(series_keys)) + 4)
-    last = 5 + len(groups)
-    cats = Reference(ws, min_col=c0, min_row=6, max_row=last)
+    last = first + len(groups) - 1
+    cats = Reference(ws, min_col=c0, min_row=first, max_row=last)
     for k, (s, p) in enumerate(series_keys):
         col = c0 + 1 + 3 * k
         name_parts = []
@@ -542,24 +552,24 @@ def _add_chart(ws, t: TableResult, layout, sections, panels, panel_label, sectio
             name_parts.append(str(section_label[s]))
         if len(panels) > 1 or not multi_section:
             name_parts.append(str(panel_label[p]))
-        ws.cell(row=5, column=col, value=" - ".join(name_parts))
-        ws.cell(row=5, column=col + 1, value=_t(lang, "plus"))
-        ws.cell(row=5, column=col + 2, value=_t(lang, "minus"))
+        ws.cell(row=top + 1, column=col, value=" - ".join(name_parts))
+        ws.cell(row=top + 1, column=col + 1, value=_t(lang, "plus"))
+        ws.cell(row=top + 1, column=col + 2, value=_t(lang, "minus"))
         for i, g in enumerate(groups):
             if (s, p, g) not in keyed.index:
                 continue
             rec = keyed.loc[(s, p, g)]
             if bool(rec["suppressed"]) or not np.isfinite(float(rec["estimate"])):
                 continue
-            ws.cell(row=6 + i, column=col, value=float(rec["estimate"]))
-            ws.cell(row=6 + i, column=col + 1, value=float(rec["ci_high"] - rec["estimate"]))
-            ws.cell(row=6 + i, column=col + 2, value=float(rec["estimate"] - rec["ci_low"]))
+            ws.cell(row=first + i, column=col, value=float(rec["estimate"]))
+            ws.cell(row=first + i, column=col + 1, value=float(rec["ci_high"] - rec["estimate"]))
+            ws.cell(row=first + i, column=col + 2, value=float(rec["estimate"] - rec["ci_low"]))
             for j in range(3):
-                ws.cell(row=6 + i, column=col + j).number_format = _number_format(t.decimals)
-        values = Reference(ws, min_col=col, min_row=5, max_row=last)
+                ws.cell(row=first + i, column=col + j).number_format = _number_format(t.decimals)
+        values = Reference(ws, min_col=col, min_row=top + 1, max_row=last)
         series = Series(values, title_from_data=True)
-        plus = NumDataSource(numRef=NumRef(f=_ref(ws.title, col + 1, 6, last)))
-        minus = NumDataSource(numRef=NumRef(f=_ref(ws.title, col + 2, 6, last)))
+        plus = NumDataSource(numRef=NumRef(f=_ref(ws.title, col + 1, first, last)))
+        minus = NumDataSource(numRef=NumRef(f=_ref(ws.title, col + 2, first, last)))
         series.errBars = ErrorBars(errDir="y", errBarType="both", errValType="cust",
                                    noEndCap=False, plus=plus, minus=minus)
         chart.series.append(series)

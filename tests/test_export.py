@@ -28,7 +28,8 @@ GROUPS = {1: "Belgisch", 2: "Marokkaans", 3: "Turks", 4: "Pools", 5: "Roemeens",
 
 
 def _frame(n, est, *, section="", section_label="", panel="2022", panel_label="2022",
-           kind="estimate", rule=Suppression(), seed=0):
+           kind="estimate", rule=None, seed=0):
+    rule = rule or Suppression()
     rng = np.random.default_rng(seed)
     k = len(n)
     est = np.asarray(est, dtype=float)
@@ -68,6 +69,7 @@ def _tables():
                      frame=pd.concat([p17, p22, d], ignore_index=True),
                      reference_label="Belgisch")
     mean = _frame([500, 400], [6.1, 5.4])
+    mean.loc[1, ["ci_low", "ci_high"]] = np.nan  # no CI computable
     t4 = TableResult(id="vertrouwen", title="Vertrouwen (gemiddelde 0-10)", frame=mean,
                      unit="mean", decimals=2, reference_label="Belgisch")
     return [t1, t2, t3, t4]
@@ -124,6 +126,9 @@ def test_every_value_equals_its_estimate(book):
                 vals = [ws.cell(row=r, column=c0 + j).value for j in range(6)]
                 if rec["suppressed"]:
                     assert vals[:3] == [SUPPRESSED] * 3
+                elif np.isnan(rec["ci_low"]):
+                    assert vals[0] == pytest.approx(rec["estimate"], rel=1e-14)
+                    assert vals[1:3] == ["-", "-"]
                 else:
                     # openpyxl writes 16 significant digits: equal to the last ulp or so
                     assert vals[0] == pytest.approx(rec["estimate"], rel=1e-14)
@@ -146,7 +151,8 @@ def test_suppression_rule_and_footnotes(book):
     wb = load_workbook(path)
     ws = wb["werk"]
     rows = _sheet_rows(ws)
-    by_label = {r[0]: r for r in rows if r and r[0] in GROUPS.values()}
+    table_rows = rows[: [r[0] for r in rows].index("Noten")]
+    by_label = {r[0]: r for r in table_rows if r and r[0] in GROUPS.values()}
     assert by_label["Turks"][1:4] == [SUPPRESSED] * 3  # n = 29
     assert by_label["Turks"][4] == 29
     assert by_label["Pools"][6] == "(!)"  # n = 45
@@ -163,6 +169,15 @@ def test_suppression_rule_and_footnotes(book):
     assert ws["D5"].value == "95%-BI bovengrens"
     assert ws["E5"].value == "n (ongewogen)"
     assert len(ws._charts) == 1
+
+
+def test_no_ci_is_explained(book):
+    path, _ = book
+    ws = load_workbook(path)["vertrouwen"]
+    text = [str(r[0]) for r in _sheet_rows(ws) if r and r[0]]
+    assert any(t.startswith("-: geen betrouwbaarheidsinterval") for t in text)
+    assert not any(t.startswith("-: geen") for t in
+                   (str(r[0]) for r in _sheet_rows(load_workbook(path)["werk"]) if r and r[0]))
 
 
 def test_suppression_rule_boundaries():

@@ -105,3 +105,331 @@ def test_labels_and_errors():
         crosstab(design, "stype", "nope")
     with pytest.raises(EstimationError, match="two categories"):
         crosstab(design, "stype", "sch_wide", where="stype == 1")
+
+
+# --------------------------------------------------------------------------- identities
+
+
+def test_row_percentages_equal_estimate_engine():
+    """crosstab's row percentages = estimate(proportion of col, by=row) incl. logit CI."""
+    from sid.estimate import estimate
+
+    data = pd.read_csv(REF / "data" / "crosstab_apiclus1.csv")
+    design = Design(data, psu="dnum", weight="pw", fpc="fpc")
+    res = crosstab(design, "stype", "mealcat", where="comp_imp == 2", percent="row")
+    est = estimate(design, "proportion", "mealcat", by="stype", where="comp_imp == 2",
+                   ci="logit")
+    est = est.sort_values(["stype", "category"]).reset_index(drop=True)
+    for c in ("estimate", "se", "ci_low", "ci_high", "df"):
+        np.testing.assert_allclose(res.cells[c], est[c], rtol=1e-10, err_msg=c)
+
+
+def test_complementary_suppression():
+    from sid.tables import complementary_suppression
+
+    counts = np.array([[5, 40, 60], [50, 45, 70], [80, 90, 100]])
+    primary = counts < 30
+    mask = complementary_suppression(counts, primary)
+    assert mask[0, 0]
+    # no row or column has exactly one hidden cell, so none can be recovered from totals
+    assert set(mask.sum(axis=0)) <= {0, 2, 3} and set(mask.sum(axis=1)) <= {0, 2, 3}
+    assert mask[0, 1]  # smallest other cell of row 0
+    assert mask[1, 0]  # smallest other cell of column 0
+    assert not complementary_suppression(counts, np.zeros_like(primary)).any()
+
+
+# --------------------------------------------------------------------------- specs
+
+SPEC = Path(__file__).parent.parent / "codebooks" / "tables" / "sid_kerntabellen.yaml"
+CODEBOOK = Path(__file__).parent.parent / "codebooks" / "sid.yaml"
+
+
+def test_spec_reports_every_problem_at_once():
+    from sid.errors import CodebookError
+    from sid.tables import parse_spec
+
+    text = """
+title: {nl: Test}
+defaults: {waves: [2022], by: [herkomst], colour: red}
+tables:
+  - id: a
+    title: {nl: A}
+    indicator: {variable: werkbeh, mr_set: reden}
+  - id: 3b
+    title: B
+    indicator: {variable: werkbeh}
+    ci: {method: magic}
+"""
+    with pytest.raises(CodebookError) as err:
+        parse_spec(text, source="test.yaml")
+    msg = err.value.line()
+    assert msg.startswith("test.yaml: 4 problem(s)")
+    assert "defaults: unknown key(s) 'colour'" in msg
+    assert "tables[0].indicator (table 'a')" in msg and "exactly one of" in msg
+    assert "tables[1].id (table '3b')" in msg
+    assert "tables[1].ci.method" in msg and "'magic'" in msg
+
+
+def test_shipped_spec_is_valid_and_checks_against_codebook():
+    from sid.codebook import load_codebook
+    from sid.tables import check_spec, read_spec
+
+    book = read_spec(SPEC)
+    assert len(book.tables) >= 12
+    assert check_spec(book, load_codebook(CODEBOOK)) == []
+    ids = {t.id for t in book.tables}
+    assert {"werk_niet_correct", "reden_herkomst", "redenen", "huur_geweigerd", "vertrouwen",
+            "thuis_belgie", "taal_thuis", "werk_golven"} <= ids
+
+
+def test_spec_cross_check_against_codebook():
+    from sid.codebook import load_codebook
+    from sid.tables import check_spec, parse_spec
+
+    book = parse_spec("""
+title: T
+defaults: {waves: [2022]}
+tables:
+  - id: a
+    title: A
+    indicator: {variable: werkbeh, codes: [2, 9]}
+    base: {where: "werk_situatie in [1, 2]"}
+    by: [herkomst, generatie]
+    waves: [2019]
+  - id: b
+    title: B
+    indicator: {mr_set: redenen}
+    reference: 8
+""")
+    problems = check_spec(book, load_codebook(CODEBOOK))
+    text = "\n".join(problems)
+    assert "codes: 9 are not codes of 'werkbeh'" in text
+    assert "'werk_situatie'" in text
+    assert "'generatie' is not in the codebook" in text
+    assert "'2019' is not a wave" in text
+    assert "'redenen' is not a multiple-response set" in text
+    assert "reference: 8 is not a code of 'herkomst'" in text
+
+
+# --------------------------------------------------------------------------- the book on synthetic data
+
+
+@pytest.fixture(scope="module")
+def synth(tmp_path_factory):
+    from sid.synthetic import synthesise
+
+    out = tmp_path_factory.mktemp("synth")
+    synthesise(out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def harmonised(synth):
+    from sid.harmonise import load
+
+    return load([synth / "sid2017.sav", synth / "sid2022.sav"], CODEBOOK)
+
+
+@pytest.fixture(scope="module")
+def book_tables(harmonised):
+    from sid.tables import build_tables, read_spec
+
+    return {t.id: t for t in build_tables(read_spec(SPEC), harmonised)}
+
+
+def _wave_design(harmonised, wave):
+    frame = harmonised.data[harmonised.data["wave"].astype(str) == wave].reset_index(drop=True)
+    return Design(frame, weight="base_wt", strata="stratum", psu="psu")
+
+
+def test_book_values_equal_direct_estimates(harmonised, book_tables):
+    """Each table equals an estimate computed here from the harmonised columns directly."""
+    from sid.estimate import estimate
+
+    design = _wave_design(harmonised, "2022")
+    d = design.data
+    checks = {
+        "werk_niet_correct": (np.where(d["werkbeh"].isna(), np.nan, d["werkbeh"].isin([2, 3])),
+                              "werksituatie in [1, 2]"),
+        "huur_geweigerd": (np.where(d["huur_geweigerd"].isna(), np.nan, d["huur_geweigerd"] == 1),
+                           "huur_gezocht == 1"),
+        "thuis_belgie": (np.where(d["thuis_belgie"].isna(), np.nan,
+                                  d["thuis_belgie"].isin([4, 5])), None),
+    }
+    for tid, (ind, where) in checks.items():
+        dd = Design(d.assign(_ind=ind.astype(float)), weight="base_wt", strata="stratum",
+                    psu="psu")
+        ref = estimate(dd, "proportion", "_ind", by="herkomst", where=where)
+        ref = ref[ref["category"] == "1"].sort_values("herkomst").reset_index(drop=True)
+        got = book_tables[tid].frame.sort_values("group").reset_index(drop=True)
+        np.testing.assert_allclose(got["estimate"], 100 * ref["estimate"], rtol=1e-10)
+        np.testing.assert_allclose(got["ci_low"], 100 * ref["ci_low"], rtol=1e-10)
+        np.testing.assert_allclose(got["ci_high"], 100 * ref["ci_high"], rtol=1e-10)
+        np.testing.assert_array_equal(got["n"], ref["n"])
+    ref = estimate(design, "mean", "vertrouwen", by="herkomst", ci="t")
+    got = book_tables["vertrouwen"].frame.sort_values("group").reset_index(drop=True)
+    np.testing.assert_allclose(got["estimate"], ref.sort_values("herkomst")["estimate"],
+                               rtol=1e-10)
+
+
+def test_groups_in_codebook_order_and_reference(book_tables):
+    t = book_tables["werk_niet_correct"]
+    assert t.frame["group_label"].tolist() == ["Belgisch", "Marokkaans", "Turks", "Pools",
+                                               "Roemeens", "Congolees", "Afghaans"]
+    assert t.frame["is_reference"].tolist() == [True] + [False] * 6
+    assert t.frame["p_value"].iloc[0] != t.frame["p_value"].iloc[0]  # NaN for the reference
+    assert t.reference_label == "Belgisch"
+    assert any(n.startswith("Vraag: ") for n in t.footnotes)
+    assert any("personen aan het werk" in n for n in t.footnotes)
+
+
+def test_suppression_follows_rule(book_tables):
+    for t in book_tables.values():
+        f = t.frame[t.frame["kind"] == "estimate"]
+        np.testing.assert_array_equal(f["suppressed"], f["n"] < t.suppression.below)
+        np.testing.assert_array_equal(f["flagged"], (f["n"] >= t.suppression.below)
+                                      & (f["n"] < t.suppression.flag_below))
+
+
+def test_multiple_response_set_is_one_table(book_tables, harmonised):
+    t = book_tables["redenen"]
+    items = harmonised.mr_set("reden")
+    assert list(dict.fromkeys(t.frame["section"])) == items
+    assert t.frame["section_label"].iloc[0] == "herkomst"
+    single = book_tables["reden_herkomst"].frame
+    first = t.frame[t.frame["section"] == "reden_herkomst"].reset_index(drop=True)
+    np.testing.assert_allclose(first["estimate"], single["estimate"], rtol=1e-12)
+
+
+def test_wave_change(book_tables):
+    f = book_tables["werk_golven"].frame
+    for _g, grp in f.groupby("group"):
+        by_panel = grp.set_index("panel")
+        if "2017" not in by_panel.index:
+            assert "diff" not in by_panel.index  # Afghaans only in 2022
+            continue
+        diff = by_panel.loc["diff"]
+        assert diff["estimate"] == pytest.approx(by_panel.loc["2022", "estimate"]
+                                                 - by_panel.loc["2017", "estimate"], rel=1e-9)
+        # independent waves: var(diff) = var(2022) + var(2017)
+        assert diff["se"] == pytest.approx(np.hypot(by_panel.loc["2022", "se"],
+                                                    by_panel.loc["2017", "se"]), rel=1e-9)
+        assert diff["significant"] == (diff["p_value"] < 0.05)
+
+
+def test_cli_tables_book_and_provenance(synth, tmp_path, book_tables):
+    from click.testing import CliRunner
+    from openpyxl import load_workbook
+
+    from sid.cli import main
+
+    out = tmp_path / "book.xlsx"
+    args = ["tables", str(SPEC), "--data", str(synth / "sid2022.sav"), "--codebook",
+            str(CODEBOOK), "--out", str(out), "--skip-missing-waves", "--lang", "en"]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    wb = load_workbook(out)
+    assert "werk_golven" not in wb.sheetnames and "werk_niet_correct" in wb.sheetnames
+    # the sheet's numbers are the estimates (one wave loaded here, two in book_tables: same
+    # domain estimates, as the waves are independent strata)
+    ws = wb["werk_niet_correct"]
+    frame = book_tables["werk_niet_correct"].frame
+    for i, rec in enumerate(frame.itertuples()):
+        row = [c.value for c in ws[6 + i]]
+        assert row[0].startswith({"Belgisch": "Belgian", "Marokkaans": "Moroccan"}.get(
+            rec.group_label, row[0]))
+        assert row[1] == pytest.approx(rec.estimate, rel=1e-12)
+        assert row[2] == pytest.approx(rec.ci_low, rel=1e-12)
+        assert row[3] == pytest.approx(rec.ci_high, rel=1e-12)
+        assert row[4] == rec.n
+        assert (row[5] == "*") == bool(pd.notna(rec.significant) and rec.significant)
+    prov = {str(c.value) for row in wb["Provenance"].iter_rows() for c in row if c.value}
+    import hashlib
+
+    for f in (synth / "sid2022.sav", SPEC, CODEBOOK):
+        assert str(f) in prov
+        assert hashlib.sha256(f.read_bytes()).hexdigest() in prov
+    # no respondent-level data: every sheet is far smaller than the wave
+    for ws in wb.worksheets:
+        assert ws.max_row < 120, ws.title
+    bad = CliRunner().invoke(main, ["tables", str(SPEC), "--data", str(synth / "sid2022.sav"),
+                                    "--codebook", str(CODEBOOK), "--out", str(out)])
+    assert bad.exit_code == 2
+    assert "wave 2017 was not loaded" in bad.output
+
+
+def test_cli_crosstab(tmp_path):
+    from click.testing import CliRunner
+
+    from sid.cli import main
+
+    res = CliRunner().invoke(main, ["crosstab", str(REF / "data" / "crosstab_apistrat.csv"),
+                                    "stype", "sch_wide", "--strata", "stype", "--weight", "pw",
+                                    "--fpc", "fpc", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    import json
+
+    payload = json.loads(res.output)
+    f = next(t for t in payload["tests"] if t["test"] == "F")
+    assert f["statistic"] == pytest.approx(_gold("strat_stype_schwide", "F")[0], rel=RTOL)
+
+
+def test_crosstab_suppression_is_complementary():
+    data = pd.read_csv(REF / "data" / "crosstab_apiclus1.csv")
+    design = Design(data, psu="dnum", weight="pw", fpc="fpc")
+    res = crosstab(design, "stype", "mealcat")
+    out = res.suppressed(below=10)
+    primary = res.cells["n"] < 10
+    assert primary.any()
+    assert out.loc[primary, "suppressed"].all()
+    hidden = out.pivot(index="row", columns="col", values="suppressed")
+    assert set(hidden.sum(axis=0)) <= {0, 2, 3} and set(hidden.sum(axis=1)) <= {0, 2, 3}
+    assert out.loc[out["suppressed"], ["n", "count", "estimate"]].isna().all().all()
+    assert out.loc[~out["suppressed"], "n"].notna().all()
+
+
+def test_cli_tables_with_weights_file(synth, tmp_path):
+    """--weights: the weight column of a `sid weight` output is merged by respondent id."""
+    import hashlib
+    from dataclasses import replace
+
+    from click.testing import CliRunner
+    from openpyxl import load_workbook
+
+    from sid.cli import main
+    from sid.io import VariableMeta, read_wave, write_wave
+
+    wave = read_wave(synth / "sid2022.sav")
+    rng = np.random.default_rng(1)
+    w = wave.data["base_wt"].to_numpy() * rng.uniform(0.5, 1.5, len(wave.data))
+    data = wave.data.assign(final_wt=w)
+    meta = replace(wave.meta, n_rows=len(data), sha256=None, path=None,
+                   variables=wave.meta.variables + (VariableMeta(name="final_wt"),))
+    weighted = tmp_path / "weighted2022.sav"
+    write_wave(replace(wave, data=data, meta=meta), weighted)
+    out = tmp_path / "csv"
+    res = CliRunner().invoke(main, ["tables", str(SPEC), "--data", str(synth / "sid2022.sav"),
+                                    "--weights", str(weighted), "--codebook", str(CODEBOOK),
+                                    "--out", str(out), "--format", "csv",
+                                    "--skip-missing-waves"])
+    assert res.exit_code == 0, res.output
+    got = pd.read_csv(out / "werk_niet_correct.csv")
+    # expected: the proportion with the new weight, computed here from the raw codes
+    d = wave.data
+    work = d["werksituatie"].isin([1, 2]).to_numpy()
+    valid = d["werkbeh"].isin([1, 2, 3]).to_numpy()  # 2022 codes: 1 vaak, 2 soms, 3 nooit
+    yes = d["werkbeh"].isin([1, 2]).to_numpy()
+    g = d["herkomst_frame"].to_numpy()
+    for _, r in got.iterrows():
+        m = work & valid & (g == r["group"])
+        assert r["estimate"] == pytest.approx(100 * np.sum(w[m] * yes[m]) / np.sum(w[m]),
+                                              rel=1e-10)
+    xlsx = tmp_path / "b.xlsx"
+    res = CliRunner().invoke(main, ["tables", str(SPEC), "--data", str(synth / "sid2022.sav"),
+                                    "--weights", str(weighted), "--codebook", str(CODEBOOK),
+                                    "--out", str(xlsx), "--skip-missing-waves", "--no-chart"])
+    assert res.exit_code == 0, res.output
+    cells = {str(c.value) for row in load_workbook(xlsx)["Herkomst van de cijfers"].iter_rows()
+             for c in row if c.value}
+    assert "final_wt" in cells
+    assert hashlib.sha256(weighted.read_bytes()).hexdigest() in cells
