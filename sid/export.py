@@ -466,6 +466,12 @@ def _write_table_sheet(ws, t: TableResult, lang: str, *, chart: bool) -> None:
     ws.freeze_panes = ws.cell(row=head2 + 1, column=2)
     ws.sheet_view.showGridLines = False
     ws.print_title_rows = f"{head1}:{head2}"
+    # Print as it reads on screen: landscape, all columns on one page width.
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
 
     if chart and first_data <= last_data:
         est_panels = [p for p in panels if panel_kind[p] == "estimate"]

@@ -729,14 +729,16 @@ def stacked_design(data: Any, weight: str | None = None) -> Design:
 
 
 def build_tables(book: BookSpecFile, data: Any, *, lang: str = "nl", weight: str | None = None,
-                 design: Design | None = None) -> tuple[TableResult, ...]:
+                 design: Design | None = None,
+                 weight_label: str | None = None) -> tuple[TableResult, ...]:
     """Compute every table of ``book`` on harmonised ``data`` (:class:`sid.harmonise.HarmonisedData`).
 
     All waves share one design (:func:`stacked_design`: strata unique per wave),
     so a wave is a domain like any other; the table base is a ``where`` domain
     (zero-weighting). Each estimate comes from :func:`sid.estimate.estimate`,
     significance against the reference group and the change between waves
-    from :func:`sid.estimate.compare`.
+    from :func:`sid.estimate.compare`. ``weight_label`` names the weight in the
+    footnotes (default: the weight column).
     """
     from sid.errors import CodebookError
 
@@ -761,7 +763,7 @@ def build_tables(book: BookSpecFile, data: Any, *, lang: str = "nl", weight: str
     base = stacked_design(data, weight=weight) if design is None else design
     full = base.data.assign(**columns)
     design = _with_data(base, full)
-    weight_name = weight or cb.design_variables(loaded[0]).get("weight") or "-"
+    weight_name = weight_label or weight or cb.design_variables(loaded[0]).get("weight") or "-"
     results = []
     for t in book.tables:
         results.append(_build_one(t, design, cb, sections[t.id], lang, weight_name,

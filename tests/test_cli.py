@@ -1,0 +1,63 @@
+"""The `sid demo` pipeline end to end: synthesise, validate, weight, table book."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from sid.cli import main
+from sid.io import file_sha256, read_wave
+
+
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("demo")
+    result = CliRunner().invoke(main, ["demo", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "[4/4] table book" in result.output
+    assert "0 error(s)" in result.output
+    return out
+
+
+def test_demo_writes_every_output(demo_dir: Path) -> None:
+    for name in ["sid_kerntabellen.xlsx", "sid2017_gewogen.sav", "sid2022_gewogen.sav",
+                 "weegrapport_2017.xlsx", "weegrapport_2022.md", "data/truth.json"]:
+        assert (demo_dir / name).is_file(), name
+    assert len(list((demo_dir / "figuren").glob("*.png"))) >= 12
+
+
+@pytest.mark.parametrize("year", [2017, 2022])
+def test_demo_weights_reproduce_the_population_margins(demo_dir: Path, year: int) -> None:
+    wave = read_wave(demo_dir / f"sid{year}_gewogen.sav")
+    margins = pd.read_csv(demo_dir / "data" / "population_margins.csv")
+    margins = margins[margins["ref_date"] == f"{year}-01-01"]
+    data = wave.data
+    group = "herkomst" if year == 2017 else "herkomst_frame"
+    age = "leeftijd" if year == 2017 else "lft"
+    band = np.searchsorted([25, 35, 45, 55, 65], data[age].to_numpy(), side="right") + 1
+    achieved = data.assign(band=band).groupby([group, "geslacht", "band"])["final_wt"].sum()
+    target = margins.groupby(["herkomst", "geslacht", "leeftijdsgroep"])["count"].sum()
+    target = target[target.index.get_level_values(0).isin(data[group].unique())]
+    np.testing.assert_allclose(achieved.to_numpy(), target.to_numpy(), rtol=1e-8)
+    # labels and missing codes of the input wave survive in the weighted file
+    source = read_wave(demo_dir / "data" / f"sid{year}.sav")
+    werk = "werk_behandeld" if year == 2017 else "werkbeh"
+    assert wave.meta.variable(werk).missing == source.meta.variable(werk).missing
+    assert wave.meta.variable(werk).value_labels == source.meta.variable(werk).value_labels
+
+
+def test_demo_book_provenance_names_the_inputs(demo_dir: Path) -> None:
+    book = openpyxl.load_workbook(demo_dir / "sid_kerntabellen.xlsx")
+    assert book.sheetnames[-2:] == ["Toelichting", "Herkomst van de cijfers"]
+    text = "\n".join(str(c.value) for row in book["Herkomst van de cijfers"].iter_rows()
+                     for c in row if c.value is not None)
+    for name in ["data/sid2017.sav", "data/sid2022.sav", "sid2022_gewogen.sav"]:
+        assert file_sha256(demo_dir / name) in text, name
+    table = book["werk_niet_correct"]
+    notes = [c.value for row in table.iter_rows() for c in row if isinstance(c.value, str)]
+    assert any(v.startswith("Gewicht: final_wt") for v in notes)
