@@ -193,7 +193,7 @@ class _Core:
     n_missing: np.ndarray
     deff: np.ndarray
     ci: tuple[np.ndarray, np.ndarray] | None = None  # quantiles bring their own CI
-    se_logit: np.ndarray | None = None  # replicate designs: SE of logit(p) from replicates
+    logit: LogitFit | None = None  # ci="logit": R's svyglm fit (svyciprop's estimate and CI)
 
 
 def _deff(design: Design, form: LinearForm, theta: np.ndarray, v: np.ndarray,
@@ -293,18 +293,12 @@ def _core(design: Design, stat: str, var: str, by: Any, where: Any, deff: bool,
         _warn_empty(domains, np.flatnonzero(n_dom == 0))
     dv = (_deff(design, form, theta, cov, stat) if deff
           else np.full(form.k, np.nan))
-    se_logit = None
-    if design.is_replicate and stat == "proportion":
-        # svyciprop(method="logit") refits the logistic model on every replicate
-        v_eta = replicate_vcov(design, form, theta, transform=_logit)
-        se_logit = np.sqrt(np.diag(v_eta))
+    logit = None
+    if stat == "proportion" and ci == "logit":
+        # svyciprop(method="logit"): svyglm on each domain design (R's nrow(domain design))
+        logit = svyglm_logit(design, form, present=present)
     return _Core(domains, var, stat, cats, dom_of, theta, cov, df_dom[dom_of], nrow_dom[dom_of],
-                 n_dom[dom_of], nw_dom[dom_of], nmiss_dom[dom_of], dv, se_logit=se_logit)
-
-
-def _logit(p: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.log(p / (1 - p))
+                 n_dom[dom_of], nw_dom[dom_of], nmiss_dom[dom_of], dv, logit=logit)
 
 
 def _warn_empty(domains: _Domains, idx: np.ndarray) -> None:
@@ -315,6 +309,208 @@ def _warn_empty(domains: _Domains, idx: np.ndarray) -> None:
         names = ["the whole (sub)population"]
     warnings.warn(f"empty domain (no rows with a valid value and a weight > 0): "
                   f"{', '.join(names)}; estimate set to NaN", stacklevel=4)
+
+
+# --------------------------------------------------------------------------- svyglm logit
+#
+# R's svyciprop(method="logit") fits svyglm(y ~ 1, design, family=quasibinomial) with
+# glm.fit's IRLS and takes a Wald interval on the logit scale. glm.fit stops as soon as
+# |dev - devold| / (|dev| + 0.1) < 1e-8, so R's coefficient (and CI) carries a convergence
+# error of up to ~1e-8 relative. We run the same iterations (same start, same stopping rule,
+# per column) so that the numbers equal R's default output, not the exact fixed point.
+
+GLM_EPSILON = 1e-8  # glm.control() defaults
+GLM_MAXIT = 25
+_DBL_EPS = float(np.finfo(float).eps)
+_THRESH = 30.0
+
+
+def _linkinv(eta: np.ndarray) -> np.ndarray:
+    """R's C ``logit_linkinv`` (clamped beyond |eta| > 30)."""
+    with np.errstate(over="ignore"):
+        tmp = np.where(eta < -_THRESH, _DBL_EPS,
+                       np.where(eta > _THRESH, 1 / _DBL_EPS, np.exp(eta)))
+    return tmp / (1 + tmp)
+
+
+def _mu_eta(eta: np.ndarray) -> np.ndarray:
+    """R's C ``logit_mu_eta``."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        opexp = 1 + np.exp(eta)
+        out = np.exp(eta) / (opexp * opexp)
+    return np.where((eta > _THRESH) | (eta < -_THRESH), _DBL_EPS, out)
+
+
+def _dev_resid(y: np.ndarray, mu: np.ndarray, wt: np.ndarray) -> np.ndarray:
+    """R's C ``binomial_dev_resids``: ``2 wt (y log(y/mu) + (1-y) log((1-y)/(1-mu)))``."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t1 = np.where(y != 0, y * np.log(y / mu), 0.0)
+        t0 = np.where(1 - y != 0, (1 - y) * np.log((1 - y) / (1 - mu)), 0.0)
+    return 2 * wt * (t1 + t0)
+
+
+def _r_expit(x: np.ndarray) -> np.ndarray:
+    """survey's ``expit``: ``exp(x) / (1 + exp(x))`` (accurate for small results)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.exp(x) / (1 + np.exp(x))
+
+
+@dataclass(frozen=True)
+class _Irls:
+    coef: np.ndarray  # per column
+    work: np.ndarray  # per entry: working weight w^2 of the last iteration (glm's $weights)
+    iterations: np.ndarray  # per column
+    converged: np.ndarray  # per column
+
+
+def _irls(y: np.ndarray, a: np.ndarray, cols: np.ndarray, k: int) -> _Irls:
+    """glm.fit(x = 1, y, weights = a, family = quasibinomial()) for k columns at once.
+
+    Each column (a domain x category) iterates until its own deviance test passes,
+    exactly where R's would stop; the loop runs over iterations only.
+    """
+    mu = (a * y + 0.5) / (a + 1)  # binomial()$initialize
+    with np.errstate(divide="ignore"):
+        eta = np.log(mu / (1 - mu))
+    mu = _linkinv(eta)
+    devold = np.bincount(cols, weights=_dev_resid(y, mu, a), minlength=k)
+    coef = np.full(k, np.nan)
+    work = np.zeros(len(y))
+    iters = np.zeros(k, dtype=np.int64)
+    active = np.ones(k, dtype=bool)
+    good = a > 0
+    for it in range(1, GLM_MAXIT + 1):
+        on = active[cols]
+        mueta = _mu_eta(eta)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ww = np.where(good, a * mueta**2 / (mu * (1 - mu)), 0.0)
+            z = np.where(good, eta + (y - mu) / mueta, 0.0)
+            beta = (np.bincount(cols, weights=ww * z, minlength=k)
+                    / np.bincount(cols, weights=ww, minlength=k))
+        work = np.where(on, ww, work)
+        coef = np.where(active, beta, coef)
+        iters = np.where(active, it, iters)
+        eta = np.where(on, coef[cols], eta)
+        mu = np.where(on, _linkinv(eta), mu)
+        dev = np.bincount(cols, weights=_dev_resid(y, mu, a), minlength=k)
+        with np.errstate(invalid="ignore"):
+            done = np.abs(dev - devold) / (0.1 + np.abs(dev)) < GLM_EPSILON
+        active &= ~done & np.isfinite(beta)
+        devold = np.where(active, dev, devold)
+        if not active.any():
+            break
+    converged = ~active & np.isfinite(coef)
+    return _Irls(coef, work, iters, converged)
+
+
+def _newton_from(start: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """glm.fit(start = coef) on normalised replicate weights, for many replicates at once.
+
+    With an intercept-only model every row shares one eta, so the fit only needs the
+    replicate's weighted share ``q`` of ones: IRLS is Newton's method on the logit
+    scale and the deviance is ``2 (q log(1/mu) + (1-q) log(1/(1-mu)))``.
+    """
+    beta = np.broadcast_to(start, q.shape).astype(float)
+    one = np.ones_like(q)
+
+    def dev(m: np.ndarray) -> np.ndarray:
+        return _dev_resid(one, m, q) + _dev_resid(0 * one, m, 1 - q)
+
+    mu = _linkinv(beta)
+    devold = dev(mu)
+    active = np.isfinite(q) & np.isfinite(beta)
+    for _ in range(GLM_MAXIT):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            step = beta + (q - mu) / _mu_eta(beta)
+        beta = np.where(active, step, beta)
+        mu = np.where(active, _linkinv(beta), mu)
+        d = dev(mu)
+        with np.errstate(invalid="ignore"):
+            done = np.abs(d - devold) / (0.1 + np.abs(d)) < GLM_EPSILON
+        active &= ~done & np.isfinite(beta)
+        devold = np.where(active, d, devold)
+        if not active.any():
+            break
+    return np.where(np.isfinite(q), beta, np.nan)
+
+
+@dataclass(frozen=True)
+class LogitFit:
+    """R's ``svyglm(y ~ 1, design, family = quasibinomial)`` for k proportions.
+
+    ``coef`` is the logit of the proportion as glm.fit leaves it (including its
+    convergence error), ``var`` its design-based variance (``vcov(svyglm)``).
+    """
+
+    coef: np.ndarray
+    var: np.ndarray
+    iterations: np.ndarray
+    converged: np.ndarray
+
+    @property
+    def estimate(self) -> np.ndarray:
+        """svyciprop's point estimate: ``expit(coef)``."""
+        return _r_expit(self.coef)
+
+    def interval(self, df: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+        """svyciprop's CI: ``expit(confint(m, method = "Wald", ddf = df))``."""
+        df = np.broadcast_to(np.asarray(df, dtype=float), self.coef.shape)
+        a = (1 - level) / 2
+        with np.errstate(divide="ignore", invalid="ignore"):
+            tlevel = 1 - 2 * st.norm.cdf(st.t.ppf(a, df))  # confint.svyglm
+            b = (1 - tlevel) / 2  # confint.default
+            se = np.sqrt(self.var)
+            lo = self.coef + se * st.norm.ppf(b)
+            hi = self.coef + se * st.norm.ppf(1 - b)
+        bad = ~(df > 0)
+        return (np.where(bad, np.nan, _r_expit(lo)), np.where(bad, np.nan, _r_expit(hi)))
+
+
+def svyglm_logit(design: Design, form: LinearForm, nrow: np.ndarray | None = None,
+                 present: Any = None) -> LogitFit:
+    """Fit R's intercept-only quasibinomial ``svyglm`` for each column of ``form``.
+
+    ``form`` holds proportions (``num`` 0/1, ``den`` 1; one entry per row of each
+    column's domain design). ``nrow`` is, per column, the number of rows of R's domain
+    design, over which svyglm rescales the weights (``w / mean(w)``; rows with weight 0
+    count): by default the entries of the column, or every row for a calibrated
+    design (R keeps them with weight 0). ``present``: as for :func:`sid.variance.vcov`.
+    Taylor designs: the variance of the glm's estimating function (``svy.varcoef``)
+    through :func:`sid.variance.vcov`; replicate designs: every replicate refitted from
+    the full-sample coefficient (``svyglm.svyrep.design``) through
+    :func:`sid.variance.replicate_vcov`.
+    """
+    k = form.k
+    cols = form.cols
+    w = design.w[form.rows]
+    if nrow is None:
+        nrow = (np.full(k, float(design.n)) if design.calibration and not design.is_replicate
+                else np.bincount(cols, minlength=k).astype(float))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean_w = np.bincount(cols, weights=w, minlength=k) / nrow
+        a = w / mean_w[cols]
+    y = np.where(a == 0, 0.0, np.asarray(form.num, dtype=float))  # initialize: y[weights == 0] <- 0
+    fit = _irls(y, a, cols, k)
+    if design.is_replicate:
+        ones = np.ones(len(cols)) if form.den is None else form.den
+        share = LinearForm(form.rows, cols, y, ones, k)
+
+        def refit(p: np.ndarray) -> np.ndarray:
+            # full sample: glm's own coef; replicates: refits started at it
+            return fit.coef if p.ndim == 1 else _newton_from(fit.coef, p)
+
+        v = replicate_vcov(design, share, share.estimate(design.w), transform=refit)
+    else:
+        # svy.varcoef: estfun = resid(working) * weights(working), times Ainv = 1/sum(weights)
+        eta = fit.coef[cols]
+        mu = _linkinv(eta)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ainv = 1 / np.bincount(cols, weights=fit.work, minlength=k)
+            # the engine takes scores as w * u, so u = estfun * Ainv / w
+            u = np.where(fit.work > 0,
+                         (fit.work / w) * (y - mu) / _mu_eta(eta) * ainv[cols], 0.0)
+        v = vcov(design, LinearForm(form.rows, cols, u, None, k), present=present)
+    return LogitFit(fit.coef, np.diag(v).copy(), fit.iterations, fit.converged)
 
 
 # --------------------------------------------------------------------------- quantiles
@@ -409,9 +605,9 @@ def _quantile_core(design: Design, var: str, domains: _Domains, q: Any, level: f
 
 
 def _intervals(method: str, est: np.ndarray, se: np.ndarray, df: np.ndarray, nrow: np.ndarray,
-               level: float, se_logit: np.ndarray | None = None
-               ) -> tuple[np.ndarray, np.ndarray]:
-    """Confidence limits as R: ``confint(df=)`` for wald/t, ``svyciprop`` for the rest."""
+               level: float) -> tuple[np.ndarray, np.ndarray]:
+    """Confidence limits as R: ``confint(df=)`` for wald/t, ``svyciprop`` for the rest
+    (``logit`` here is the closed form; :func:`estimate` uses :class:`LogitFit`)."""
     a = (1 - level) / 2
     with np.errstate(divide="ignore", invalid="ignore"):
         if method == "wald":
@@ -424,9 +620,7 @@ def _intervals(method: str, est: np.ndarray, se: np.ndarray, df: np.ndarray, nro
         if method in ("logit", "xlogit"):
             eta = np.log(p / (1 - p))
             s = se / (p * (1 - p))
-            if method == "logit" and se_logit is not None:
-                s = se_logit
-            return _expit(eta - crit * s), _expit(eta + crit * s)
+            return _r_expit(eta - crit * s), _r_expit(eta + crit * s)
         if method == "asin":
             eta = np.arcsin(np.sqrt(p))
             s = se / (2 * np.sqrt(p * (1 - p)))
@@ -439,10 +633,6 @@ def _intervals(method: str, est: np.ndarray, se: np.ndarray, df: np.ndarray, nro
             return lo, hi
     raise EstimationError(f"unknown CI method {method!r}", where="ci",
                           fix=f"use one of {', '.join(CI_METHODS)}")
-
-
-def _expit(x: np.ndarray) -> np.ndarray:
-    return 1 - 1 / (1 + np.exp(x))
 
 
 def _check_ci(stat: str, ci: str | None, level: float) -> str:
@@ -482,21 +672,27 @@ def estimate(design: Design, stat: str, var: str, by: str | Sequence[str] | None
 def _table(core: _Core, method: str, level: float) -> pd.DataFrame:
     se = np.sqrt(np.diag(core.cov))
     df = core.df.copy()
+    est = core.est
     if core.ci is not None:
         lo, hi = core.ci
+    elif method == "logit" and core.logit is not None:
+        # svyciprop(method="logit") as R prints it: estimate expit(coef), the Wald CI of
+        # coef on df, se of the proportion (svymean)
+        est = np.where(np.isnan(core.est), np.nan, core.logit.estimate)
+        lo, hi = core.logit.interval(df, level)
     else:
-        lo, hi = _intervals(method, core.est, se, df, core.nrow, level, core.se_logit)
+        lo, hi = _intervals(method, core.est, se, df, core.nrow, level)
     k = len(core.est)
     c = len(core.categories)
     out = core.domains.levels.iloc[core.dom_of].reset_index(drop=True) if core.domains.by \
         else pd.DataFrame(index=range(k))
     with np.errstate(divide="ignore", invalid="ignore"):
-        cv = se / core.est
+        cv = se / est
     cols = {
         "variable": core.variable,
         "category": [core.categories[j % c] for j in range(k)],
         "statistic": core.statistic,
-        "estimate": core.est,
+        "estimate": est,
         "se": se,
         "ci_low": lo,
         "ci_high": hi,
@@ -584,5 +780,5 @@ def estimate_vcov(design: Design, stat: str, var: str, by: Any = None,
                   where: Any = None) -> tuple[pd.DataFrame, np.ndarray]:
     """The estimates (as :func:`estimate`, default CIs) and their full covariance matrix."""
     method = _check_ci(stat, None, 0.95)
-    core = _core(design, stat, var, by, where, False)
+    core = _core(design, stat, var, by, where, False, ci=method)
     return _table(core, method, 0.95), core.cov

@@ -145,9 +145,51 @@ def test_where_equals_by_row(strat: Design) -> None:
 
 
 def test_proportions_sum_to_one(strat: Design) -> None:
-    out = estimate(strat, "proportion", "mealcat", by="awards")
+    out = estimate(strat, "proportion", "mealcat", by="awards", ci="xlogit")
     sums = out.groupby("awards")["estimate"].sum()
     np.testing.assert_allclose(sums, 1.0, rtol=1e-12)
+    # logit: svyciprop's estimate expit(coef) keeps glm's convergence error (< 1e-7)
+    lg = estimate(strat, "proportion", "mealcat", by="awards")
+    np.testing.assert_allclose(lg.groupby("awards")["estimate"].sum(), 1.0, rtol=1e-7)
+    np.testing.assert_allclose(lg["estimate"], out["estimate"], rtol=1e-7)
+    np.testing.assert_array_equal(lg["se"], out["se"])  # svyciprop's var is svymean's
+
+
+# --------------------------------------------------------------------------- logit (svyglm)
+
+
+def test_logit_stops_where_glm_stops(strat: Design) -> None:
+    """R's IRLS stops per domain at |dev - devold| / (|dev| + 0.1) < 1e-8: the logit CI
+    differs from the exact fixed point (the closed form, xlogit) by more than 1e-9 in the
+    small H domain, and one more Newton step lands on the fixed point."""
+    from sid.estimate import _irls, svyglm_logit
+    from sid.variance import LinearForm
+
+    h = strat.data["stype"].eq("H").to_numpy()
+    lg = estimate(strat, "proportion", "mealcat", where=h)
+    xl = estimate(strat, "proportion", "mealcat", where=h, ci="xlogit")
+    rel = np.abs(lg["ci_low"] - xl["ci_low"]) / xl["ci_low"]
+    assert rel.max() > 1e-9 and rel.max() < 1e-7
+    rows = np.flatnonzero(h)
+    y = (strat.data["mealcat"].to_numpy()[rows] == 3).astype(float)
+    form = LinearForm(rows, np.zeros(len(rows), dtype=np.int64), y, np.ones(len(rows)), 1)
+    fit = svyglm_logit(strat, form)
+    assert fit.converged.all() and fit.iterations[0] == 4  # R: svyglm(...)$iter == 4
+    p = np.sum(strat.w[rows] * y) / np.sum(strat.w[rows])
+    assert abs(fit.coef[0] - np.log(p / (1 - p))) > 1e-9
+    a = strat.w[rows] / strat.w[rows].mean()
+    assert _irls(y, a, np.zeros(len(y), dtype=np.int64), 1).coef[0] == fit.coef[0]
+
+
+def test_logit_domains_fit_independently(strat: Design) -> None:
+    """All domains and categories are fitted at once, each stopping at its own iteration:
+    the same numbers as fitting one domain at a time."""
+    by = estimate(strat, "proportion", "mealcat", by="stype")
+    for g in ("E", "H", "M"):
+        one = estimate(strat, "proportion", "mealcat", where=strat.data["stype"].eq(g).to_numpy())
+        sub = by[by["stype"] == g].reset_index(drop=True)
+        for col in ("estimate", "ci_low", "ci_high"):
+            np.testing.assert_allclose(sub[col], one[col], rtol=1e-14, err_msg=f"{g} {col}")
 
 
 def test_zero_weight_rows_do_not_change_estimates() -> None:

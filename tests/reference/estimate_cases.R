@@ -197,3 +197,19 @@ add_case("rep_boot_mean_api00_by_awards_asin", "bootstrap, proportion asin", "re
          "hiapi", ci = "asin")
 add_case("rep_brr_mean_api00_by_awards_deff", "BRR, domain means, deff", "rep_brr", "mean", "api00",
          by = "awards", deff = TRUE)
+
+# --- logit CI where glm's early stop (IRLS epsilon 1e-8) matters most ---------------------------
+# svyciprop's estimate and CI differ from the converged values by 1e-8 .. 4e-8 relative here:
+# small domains and proportions near 0, Taylor and replicate designs.
+add_case("strat_prop_mealcat_logit_small_domain", "logit, small domain (50 rows), a category at 10%",
+         "strat", "proportion", "mealcat", where = "stype == 'H'", where_r = 'stype == "H"')
+add_case("clus1_prop_hiapi_logit_near_zero", "logit, cluster design, proportion near 0 (4.7%)",
+         "clus1", "proportion", "hiapi", where = "meals >= 50", where_r = "meals >= 50")
+add_case("rep_jk1_prop_hiapi_logit_near_zero", "logit, JK1 replicate refits, proportion near 0",
+         "rep_jk1", "proportion", "hiapi", where = "meals >= 50", where_r = "meals >= 50")
+add_case("rep_boot_prop_mealcat_logit_small_domain", "logit, bootstrap refits, small domain",
+         "rep_boot", "proportion", "mealcat", where = "stype == 'H'", where_r = 'stype == "H"')
+add_case("clus1_prop_yr_rnd_logit_90", "logit at conf_level 0.90, proportion near 0 in the whole sample",
+         "clus1", "proportion", "yr_rnd", conf_level = 0.90)
+add_case("strat_prop_hiapi_logit_zero_one", "logit where a category is absent (0) and the other is 1: glm runs to |logit| ~ 25, as R's svyciprop",
+         "strat", "proportion", "hiapi", where = "api99 >= 750", where_r = "api99 >= 750")
