@@ -30,7 +30,7 @@ respondents.
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -59,6 +59,9 @@ __all__ = [
     "trim_rake",
     "margins_from_long",
     "design_calibration",
+    "ReplicateWeights",
+    "replicate_weights",
+    "apply_chain_to_replicates",
 ]
 
 INTERCEPT = "(Intercept)"
@@ -198,9 +201,14 @@ class WeightingResult:
 
 
 def weight_summary(weights: Any) -> WeightSummary:
-    """Summary of a weight vector: min, 1st percentile, median, 99th, max, sum, ESS, deff_w."""
+    """Summary of a weight vector: min, 1st percentile, median, 99th, max, sum, ESS, deff_w.
+
+    Percentiles are numpy's default (linear interpolation), found with one
+    ``np.partition`` rather than a sort.
+    """
     w = np.asarray(weights, dtype=float)
-    pos = w[w > 0]
+    positive = w > 0
+    pos = w if positive.all() else w[positive]
     n = int(w.size)
     if pos.size == 0:
         nan = float("nan")
@@ -208,22 +216,50 @@ def weight_summary(weights: Any) -> WeightSummary:
     s1 = float(pos.sum())
     s2 = float(np.dot(pos, pos))
     mean = s1 / pos.size
-    sd = float(pos.std(ddof=1)) if pos.size > 1 else 0.0
-    p01, med, p99 = np.percentile(pos, [1, 50, 99])
+    (p01, med, p99), lo, hi = _percentiles(pos, (0.01, 0.5, 0.99))
+    # sd from the power sums (no n-sized temporary); exact 0 for constant weights.
+    # Relative error about 1e-16 / cv^2: negligible for a report (cv >= 1e-4 gives < 1e-8).
+    if pos.size > 1 and hi > lo:
+        sd = float(np.sqrt(max(s2 - s1 * mean, 0.0) / (pos.size - 1)))
+    else:
+        sd = 0.0
     return WeightSummary(
         n=n,
         n_positive=int(pos.size),
-        min=float(pos.min()),
-        p01=float(p01),
-        median=float(med),
-        p99=float(p99),
-        max=float(pos.max()),
+        min=lo,
+        p01=p01,
+        median=med,
+        p99=p99,
+        max=hi,
         sum=float(w.sum()),
         mean=mean,
         cv=sd / mean,
         ess=s1 * s1 / s2,
         deff_w=pos.size * s2 / (s1 * s1),
     )
+
+
+def _percentiles(x: np.ndarray, qs: Sequence[float]) -> tuple[list[float], float, float]:
+    """Percentiles (numpy's linear rule), minimum and maximum from one partition."""
+    n = x.size
+    at = [q * (n - 1) for q in qs]
+    below = [int(np.floor(a)) for a in at]
+    kth = np.unique(below)
+    y = np.partition(x, kth)
+    out = []
+    for a, k in zip(at, below, strict=True):
+        frac = a - k
+        lo = float(y[k])
+        if frac == 0.0 or k + 1 >= n:
+            out.append(lo)
+            continue
+        later = kth[kth > k]
+        # the next order statistic is the smallest value right of position k
+        nxt = float(y[k + 1]) if later.size and later[0] == k + 1 else float(
+            y[k + 1 : (later[0] + 1 if later.size else n)].min())
+        diff = nxt - lo
+        out.append(nxt - diff * (1.0 - frac) if frac >= 0.5 else lo + diff * frac)
+    return out, float(y[: kth[0] + 1].min()), float(y[kth[-1] :].max())
 
 
 def summary_table(weights: Any, groups: Any = None, *, label: str = "totaal") -> pd.DataFrame:
@@ -412,8 +448,9 @@ def _resolve_margin(
     per_var_uniques = []
     missing = np.zeros(n, dtype=bool)
     for v in variables:
-        codes, uniques = pd.factorize(data[v], sort=False)
-        missing |= codes < 0
+        codes, uniques = _column_codes(data[v])
+        if codes.size and codes.min() < 0:
+            missing |= codes < 0
         per_var_codes.append(codes)
         per_var_uniques.append(uniques)
     if missing.any():
@@ -424,14 +461,20 @@ def _resolve_margin(
             "with its own target"
         )
         return None
-    combined = np.zeros(n, dtype=np.int64)
-    for codes, uniques in zip(per_var_codes, per_var_uniques, strict=True):
-        combined = combined * len(uniques) + codes
-    cells, first, inverse = _unique_codes(combined)
+    sizes = [len(u) for u in per_var_uniques]
+    if len(per_var_codes) == 1:
+        combined = per_var_codes[0]
+    else:
+        combined = per_var_codes[0].astype(np.int64)  # a fresh array, updated in place
+        for codes, size in zip(per_var_codes[1:], sizes[1:], strict=True):
+            combined *= size
+            combined += codes
+    cells, inverse = _dense_codes(combined)
     cell_to_target = np.full(len(cells), -1, dtype=np.int64)
     unmatched = []
-    for j, row in enumerate(first):
-        key = tuple(_norm_key(u[c[row]]) for u, c in zip(per_var_uniques, per_var_codes, strict=True))
+    per_cell = _decode(cells, sizes)
+    for j in range(len(cells)):
+        key = tuple(_norm_key(u[c[j]]) for u, c in zip(per_var_uniques, per_cell, strict=True))
         k = lookup.get(key, -1)
         if k < 0:
             unmatched.append((key, int((inverse == j).sum())))
@@ -464,22 +507,54 @@ def _resolve_margin(
     return _Margin(name, tuple(variables), tuple(keys), tarr, code)
 
 
-def _unique_codes(combined: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """np.unique(return_index, return_inverse) without sorting when the codes are dense."""
+def _column_codes(values: pd.Series) -> tuple[np.ndarray, Any]:
+    """Integer codes of a column and the value of each code (-1: missing).
+
+    Fast path: a numeric column of small non-negative whole numbers (the usual
+    SPSS category codes) is its own code, with ``uniques = 0..max``; anything
+    else goes through ``pd.factorize``.
+    """
+    if values.dtype.kind in "iuf" and len(values):
+        v = values.to_numpy()
+        if v.dtype.kind in "iu":
+            lo, hi = int(v.min()), int(v.max())
+            if lo >= 0 and hi <= 4 * len(v) + 1024:
+                return v.astype(np.int64), np.arange(hi + 1, dtype=float)
+        else:
+            with np.errstate(invalid="ignore"):
+                lo, hi = float(np.min(v)), float(np.max(v))  # NaN propagates: slow path
+            if lo >= 0 and hi <= 4 * len(v) + 1024:
+                iv = v.astype(np.int64)
+                if np.array_equal(iv, v):
+                    return iv, np.arange(int(hi) + 1, dtype=float)
+    codes, uniques = pd.factorize(values, sort=False)
+    return codes.astype(np.int64, copy=False), uniques
+
+
+def _dense_codes(combined: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of non-negative int codes (sorted) and each row's index into them."""
     n = len(combined)
     top = int(combined.max()) + 1 if n else 0
     if top > 4 * n + 1024:
-        cells, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
-        return cells, first, inverse.reshape(-1)
-    present = np.zeros(top, dtype=bool)
-    present[combined] = True
+        cells, inverse = np.unique(combined, return_inverse=True)
+        return cells, inverse.reshape(-1)
+    present = np.bincount(combined, minlength=top) > 0
     cells = np.flatnonzero(present)
+    if len(cells) == top:
+        return cells, combined
     remap = np.full(top, -1, dtype=np.int64)
     remap[cells] = np.arange(len(cells))
-    inverse = remap[combined]
-    first_rev = np.empty(len(cells), dtype=np.int64)
-    first_rev[inverse[::-1]] = np.arange(n - 1, -1, -1)
-    return cells, first_rev, inverse
+    return cells, remap[combined]
+
+
+def _decode(cells: np.ndarray, sizes: Sequence[int]) -> list[np.ndarray]:
+    """Mixed-radix digits of combined codes: per variable, each cell's code."""
+    out = []
+    rest = np.asarray(cells, dtype=np.int64)
+    for size in reversed(list(sizes)):
+        out.append(rest % size)
+        rest = rest // size
+    return out[::-1]
 
 
 def _check_consistency(margins: list[_Margin], rel_tol: float, problems: list[str]) -> None:
@@ -803,18 +878,19 @@ def poststratify(
 
 def _cells(margins: list[_Margin]) -> tuple[np.ndarray, np.ndarray]:
     """Cells of the cross of all margins: row -> cell, and cell -> category per margin."""
-    n = len(margins[0].code)
     sizes = [len(m.keys) for m in margins]
     if float(np.prod(np.asarray(sizes, dtype=float))) < 2.0**62:
-        combined = np.zeros(n, dtype=np.int64)
-        for m in margins:
-            combined = combined * len(m.keys) + m.code
-        _, first, cell = _unique_codes(combined)
+        combined = margins[0].code.astype(np.int64)  # a fresh array, updated in place
+        for m in margins[1:]:
+            combined *= len(m.keys)
+            combined += m.code
+        cells, cell = _dense_codes(combined)
+        cell_codes = np.stack(_decode(cells, sizes), axis=0)
     else:  # pragma: no cover - astronomically many categories
         stacked = np.stack([m.code for m in margins], axis=1)
         _, first, cell = np.unique(stacked, axis=0, return_index=True, return_inverse=True)
         cell = cell.reshape(-1)
-    cell_codes = np.stack([m.code[first] for m in margins], axis=0)
+        cell_codes = np.stack([m.code[first] for m in margins], axis=0)
     return cell, cell_codes
 
 
@@ -862,7 +938,7 @@ def rake(
         if gap <= tol:
             break
     out = w * f[cell]
-    gaps = _gaps(ms, out)
+    gaps = _cell_gaps(ms, cell_codes, cw * f)
     worst = max(gaps, key=lambda g: abs(g.rel_gap))
     if not abs(worst.rel_gap) <= tol:
         raise WeightingError(
@@ -878,6 +954,18 @@ def rake(
               "within": within, "cells": int(len(cw))}
     return _result(out, data.index, "rake", w, name=name, iterations=iterations, gaps=gaps,
                    params=params, calibration=(info,))
+
+
+def _cell_gaps(ms: list[_Margin], cell_codes: np.ndarray, cw: np.ndarray) -> tuple[MarginGap, ...]:
+    """Achieved versus target per margin category, summed over cells (same totals as rows)."""
+    out = []
+    for j, m in enumerate(ms):
+        ach = np.bincount(cell_codes[j], weights=cw, minlength=len(m.keys))
+        for k in range(len(m.keys)):
+            t = float(m.targets[k])
+            out.append(MarginGap(m.name, m.label(k), t, float(ach[k]),
+                                 float((ach[k] - t) / (abs(t) if t != 0 else 1.0))))
+    return tuple(out)
 
 
 def _max_cell_gap(ms: list[_Margin], cell_codes: np.ndarray, cw: np.ndarray) -> float:
@@ -1368,10 +1456,236 @@ def margins_from_long(
     return out
 
 
+# --------------------------------------------------------------------------- replicate weights
+
+REP_METHODS = ("jk1", "jkn", "bootstrap")
+
+
+@dataclass(frozen=True)
+class ReplicateWeights:
+    """Replicate weights (n x R, aligned with ``index``) and how to turn them into variances.
+
+    ``weights`` are full replicate weights (R's ``combined.weights = TRUE``): a
+    dropped PSU has weight 0. ``scale`` and ``rscales`` are R's; variances are
+    ``scale * sum_r rscales_r (theta_r - centre)^2`` with the centre the mean of
+    the replicates (``mse=False``) or the full-sample estimate (``mse=True``).
+    """
+
+    weights: np.ndarray
+    method: str
+    scale: float
+    rscales: np.ndarray
+    index: pd.Index
+    mse: bool = False
+    notes: tuple[str, ...] = ()
+
+    @property
+    def replicates(self) -> int:
+        return int(self.weights.shape[1])
+
+    def names(self, prefix: str = "repw_") -> list[str]:
+        """Column names ``repw_001``, ``repw_002``, ... (at least three digits)."""
+        width = max(3, len(str(self.replicates)))
+        return [f"{prefix}{r + 1:0{width}d}" for r in range(self.replicates)]
+
+    def frame(self, prefix: str = "repw_") -> pd.DataFrame:
+        """The replicate weights as columns of a DataFrame on ``index``."""
+        return pd.DataFrame(self.weights, index=self.index, columns=self.names(prefix))
+
+    def design_kwargs(self, prefix: str = "repw_") -> dict[str, Any]:
+        """Keyword arguments for :class:`sid.design.Design` on a frame holding :meth:`frame`."""
+        return {"repweights": f"^{prefix}[0-9]+$", "repmethod": self.method,
+                "scale": self.scale, "rscales": self.rscales.copy(), "mse": self.mse}
+
+
+def _rep_result(weights: np.ndarray, method: str, scale: float, rscales: np.ndarray,
+                index: pd.Index, mse: bool = False, notes: tuple[str, ...] = ()) -> ReplicateWeights:
+    weights = np.ascontiguousarray(weights, dtype=float)
+    rscales = np.asarray(rscales, dtype=float).copy()
+    weights.setflags(write=False)
+    rscales.setflags(write=False)
+    return ReplicateWeights(weights, method, float(scale), rscales, index, mse, notes)
+
+
+def replicate_weights(
+    design_or_data: Any,
+    method: str = "bootstrap",
+    *,
+    weight: str | Any = None,
+    strata: str | None = None,
+    psu: str | None = None,
+    replicates: int = 200,
+    seed: int | None = None,
+    mse: bool = False,
+) -> ReplicateWeights:
+    """Replicate base weights from a sample design, as R's ``as.svrepdesign``.
+
+    ``design_or_data`` is a :class:`sid.design.Design` (its weight, strata and
+    psu are used) or a DataFrame with ``weight`` (a column or an array; None
+    means 1), ``strata`` and ``psu`` columns (None: one stratum, every row its
+    own PSU). PSUs are taken within strata, in order of first appearance, as R.
+
+    * ``"jk1"``: unstratified; replicate g drops PSU g and multiplies the others
+      by G/(G-1); ``scale = (G-1)/G`` (R's ``jk1weights``).
+    * ``"jkn"``: one replicate per PSU, dropping it and multiplying the other
+      PSUs of its stratum by n_h/(n_h-1); ``rscales = (n_h-1)/n_h`` (``jknweights``).
+    * ``"bootstrap"``: Rao-Wu rescaling bootstrap as R's ``bootweights``: in every
+      stratum draw n_h PSUs with replacement; a PSU's weight is multiplied by the
+      number of times it was drawn; ``scale = m / ((m-1)(R-1))`` with m the
+      harmonic mean of n_h. Reproducible with ``seed`` (numpy's generator, not R's).
+
+    No finite population correction is applied (as R without ``fpc``).
+    """
+    where = f"replicate_weights(method={method!r})"
+    if method not in REP_METHODS:
+        raise WeightingError(f"unknown replicate method {method!r}", where=where,
+                             fix=f"use one of {', '.join(REP_METHODS)}")
+    if getattr(design_or_data, "is_replicate", False):
+        raise WeightingError("the design already has replicate weights", where=where,
+                             fix="pass the design with strata/psu (a Taylor design)")
+    if hasattr(design_or_data, "psu") and hasattr(design_or_data, "data") and not isinstance(
+            design_or_data, pd.DataFrame):
+        des = design_or_data
+        if getattr(des, "psu2", None) is not None:
+            raise WeightingError("replicate weights use the first stage only", where=where,
+                                 fix="build the design without psu2", got=f"psu2={des.psu2!r}")
+        data, weight, strata, psu = des.data, des.weight, des.strata, des.psu
+    else:
+        data = design_or_data
+    n = len(data)
+    w = np.ones(n) if weight is None else _base_weights(data, weight, where)
+    for role, col in (("strata", strata), ("psu", psu)):
+        if col is not None and col not in data.columns:
+            raise WeightingError(f"{role} variable {col!r} is not in the data", where=where,
+                                 got=show_values(list(data.columns)), fix="name an existing column")
+        if col is not None and data[col].isna().any():
+            bad = data[col].isna().to_numpy()
+            raise WeightingError(f"{role} variable {col!r} has {int(bad.sum())} missing value(s)",
+                                 where=where, got=f"rows {_row_labels(data.index, bad)}",
+                                 fix=f"give every row a {role} value")
+    s_code = (np.zeros(n, dtype=np.int64) if strata is None
+              else pd.factorize(data[strata], sort=False)[0].astype(np.int64))
+    s_levels = ([None] if strata is None else list(pd.unique(data[strata])))
+    if psu is None:
+        p_key = np.arange(n, dtype=np.int64)
+    else:
+        p_key = pd.factorize(data[psu], sort=False)[0].astype(np.int64)
+    # PSU = (stratum, psu) in order of first appearance
+    psu_code, first = pd.factorize(s_code * (int(p_key.max()) + 1 if n else 1) + p_key, sort=False)
+    psu_code = psu_code.astype(np.int64)
+    n_psu_total = len(first)
+    psu_first = np.full(n_psu_total, n, dtype=np.int64)
+    np.minimum.at(psu_first, psu_code, np.arange(n))
+    psu_stratum = s_code[psu_first]
+    n_h = np.bincount(psu_stratum, minlength=len(s_levels))
+    if method == "jk1" and len(s_levels) > 1:
+        raise WeightingError("JK1 is for unstratified designs", where=where,
+                             got=f"{len(s_levels)} strata in {strata!r}",
+                             fix="use method 'jkn' (or 'bootstrap') for a stratified design")
+    lonely = np.flatnonzero(n_h < 2)
+    if lonely.size:
+        shown = show_values([s_levels[k] for k in lonely])
+        raise WeightingError(
+            f"{lonely.size} stratum/strata with a single PSU: replicate weights are undefined",
+            where=where, got=f"strata {shown}",
+            fix="collapse single-PSU strata with a neighbouring stratum")
+    if method in ("jk1", "jkn"):
+        # replicate j drops PSU j (PSUs ordered by stratum, then first appearance: R's order)
+        order = np.lexsort((np.arange(n_psu_total), psu_stratum))
+        rep_of_psu = np.empty(n_psu_total, dtype=np.int64)
+        rep_of_psu[order] = np.arange(n_psu_total)
+        factor_h = n_h / (n_h - 1.0)
+        rep_stratum = psu_stratum[order]
+        row_rep = rep_of_psu[psu_code]
+        same = s_code[:, None] == rep_stratum[None, :]
+        mult = np.where(same, factor_h[s_code][:, None], 1.0)
+        mult[np.arange(n), row_rep] = 0.0
+        out = w[:, None] * mult
+        if method == "jk1":
+            g = n_psu_total
+            return _rep_result(out, "jk1", (g - 1.0) / g, np.ones(g), data.index, mse)
+        rscales = ((n_h - 1.0) / n_h)[rep_stratum]
+        return _rep_result(out, "jkn", 1.0, rscales, data.index, mse)
+    if replicates < 2:
+        raise WeightingError(f"{replicates} bootstrap replicate(s)", where=where,
+                             fix="ask for at least 2 replicates (R's default is 50; 200+ is usual)")
+    rng = np.random.default_rng(seed)
+    # PSU slots grouped by stratum: each stratum draws n_h of its own PSUs per replicate
+    order = np.lexsort((np.arange(n_psu_total), psu_stratum))
+    start = np.concatenate(([0], np.cumsum(n_h)[:-1]))
+    slot_stratum = psu_stratum[order]
+    u = rng.random((n_psu_total, replicates))
+    pick = start[slot_stratum][:, None] + np.floor(u * n_h[slot_stratum][:, None]).astype(np.int64)
+    counts = np.bincount((pick + n_psu_total * np.arange(replicates)[None, :]).ravel(),
+                         minlength=n_psu_total * replicates).reshape(replicates, n_psu_total).T
+    mult_psu = np.empty_like(counts, dtype=float)
+    mult_psu[order] = counts
+    m = 1.0 / np.mean(1.0 / n_h)
+    scale = m / ((m - 1.0) * (replicates - 1.0))
+    out = w[:, None] * mult_psu[psu_code]
+    return _rep_result(out, "bootstrap", scale, np.ones(replicates), data.index, mse)
+
+
+def apply_chain_to_replicates(
+    data: pd.DataFrame,
+    replicates: ReplicateWeights,
+    chain: Any,
+    *,
+    out_index: pd.Index | None = None,
+    progress: Any = None,
+) -> ReplicateWeights:
+    """Run a weighting chain on every replicate's base weights (R: ``rake()`` etc. on a
+    replicate design), giving final replicate weights.
+
+    ``chain(frame, weights)`` is the chain for one set of base weights: it gets
+    the rows of ``data`` whose replicate weight is positive (a dropped PSU keeps
+    weight 0 and takes no part, exactly as its zero weight does in R) and their
+    weights, and returns the final weights as a Series (or a
+    :class:`WeightingResult`) indexed by rows of ``out_index`` (default
+    ``data.index``); rows it does not return get 0. ``progress(done, total)``
+    is called after each replicate. A replicate whose chain fails raises
+    :class:`~sid.errors.WeightingError` naming the replicate.
+    """
+    if replicates.weights.shape[0] != len(data) or not replicates.index.equals(data.index):
+        raise WeightingError(
+            f"replicate weights are for {replicates.weights.shape[0]} rows, the data has {len(data)}",
+            where="apply_chain_to_replicates",
+            fix="make the replicate weights on the same rows (the gross sample when the chain "
+                "starts with a nonresponse adjustment)")
+    target = data.index if out_index is None else out_index
+    if not target.is_unique:
+        raise WeightingError("the output rows have a duplicated index", where="apply_chain_to_replicates",
+                             fix="reset the index of the data")
+    k = replicates.replicates
+    out = np.zeros((len(target), k))
+    for r in range(k):
+        wr = replicates.weights[:, r]
+        pos = wr > 0
+        try:
+            res = chain(data.loc[pos] if not pos.all() else data, wr[pos])
+        except WeightingError as exc:
+            raise WeightingError(
+                f"the weighting chain fails on replicate {r + 1} of {k} ({replicates.method})",
+                where="apply_chain_to_replicates", got=str(exc).splitlines()[0],
+                fix="collapse small categories or classes so that every replicate keeps "
+                    "respondents in each (a JK replicate drops a whole PSU)") from None
+        series = res.weights if isinstance(res, WeightingResult) else res
+        rows = target.get_indexer(series.index)
+        if (rows < 0).any():
+            raise WeightingError("the chain returned rows that are not output rows",
+                                 where="apply_chain_to_replicates",
+                                 fix="return weights indexed by the output rows")
+        out[rows, r] = series.to_numpy(dtype=float)
+        if progress is not None:
+            progress(r + 1, k)
+    return _rep_result(out, replicates.method, replicates.scale, replicates.rscales, target,
+                       replicates.mse, replicates.notes)
+
+
 # --------------------------------------------------------------------------- weighting spec
 
 _SPEC_KEYS = {"name", "wave", "id", "design", "nonresponse", "margins", "method", "bounds",
-              "trim", "output", "group"}
+              "trim", "output", "group", "replicates"}
 
 
 @dataclass(frozen=True)
@@ -1382,6 +1696,7 @@ class ChainResult:
     steps: tuple[tuple[str, WeightingRecord], ...]
     group: pd.Series | None
     spec: Mapping[str, Any]
+    replicates: ReplicateWeights | None = None
 
 
 def load_spec(path: str | Any) -> dict[str, Any]:
@@ -1424,6 +1739,20 @@ def load_spec(path: str | Any) -> dict[str, Any]:
     tr = spec.get("trim")
     if tr is not None and (not isinstance(tr, dict) or not ({"upper", "lower"} & set(tr))):
         problems.append("trim: give upper and/or lower")
+    rp = spec.get("replicates")
+    if rp is not None:
+        if not isinstance(rp, dict):
+            problems.append("replicates: give {method: jk1|jkn|bootstrap, replicates: 200, seed: 1}")
+        else:
+            if rp.get("method", "bootstrap") not in REP_METHODS:
+                problems.append(f"replicates.method: {rp.get('method')!r} is not one of "
+                                f"{', '.join(REP_METHODS)}")
+            if not isinstance(rp.get("replicates", 200), int) or rp.get("replicates", 200) < 2:
+                problems.append("replicates.replicates: give a whole number >= 2")
+            bad_keys = sorted(set(rp) - {"method", "replicates", "seed", "strata", "psu", "mse",
+                                         "prefix"})
+            if bad_keys:
+                problems.append(f"replicates: unknown key(s) {show_values(bad_keys)}")
     if problems:
         raise CodebookError("the weighting spec is invalid", where=p, problems=tuple(problems),
                             fix="see docs/weighting.md")
@@ -1460,12 +1789,17 @@ def run_spec(
     gross: pd.DataFrame | None = None,
     margins_table: pd.DataFrame | None = None,
     missing: Mapping[str, np.ndarray] | None = None,
+    progress: Any = None,
 ) -> ChainResult:
     """Apply a weighting spec to the respondents in ``data``: design weights, nonresponse
     adjustment on the gross sample, raking/calibration (within groups), trimming.
 
     ``missing`` marks user-missing codes per column (set to NaN before weighting,
-    so a margin variable with missing codes is reported as missing).
+    so a margin variable with missing codes is reported as missing). With a
+    ``replicates`` key, replicate base weights are made from the design (on the
+    gross sample when there is a nonresponse step) and the whole chain is run on
+    every replicate (:func:`apply_chain_to_replicates`); ``progress(done, total)``
+    reports on them.
     """
     where = f"weighting spec {spec.get('_path', '')}".strip()
     data = data.copy()
@@ -1495,29 +1829,6 @@ def run_spec(
     assert source is not None
     b = base(source)
     steps.append(("ontwerpgewicht", b.record))
-    w_source = b.weights.to_numpy()
-    if nr is not None:
-        n_res = nonresponse_adjust(source, w_source, nr.get("respondent", "respons"), nr["classes"])
-        steps.append(("nonrespons", n_res.record))
-        w_source = n_res.weights.to_numpy()
-    if source is data:
-        w = w_source
-    else:
-        if idcol is None or idcol not in data.columns or idcol not in source.columns:
-            raise WeightingError(f"id variable {idcol!r} must be in the wave and the gross sample",
-                                 where=where, fix="set id: in the spec")
-        lookup = pd.Series(w_source, index=pd.Index(source[idcol].to_numpy()))
-        if not lookup.index.is_unique:
-            raise WeightingError(f"id {idcol!r} is not unique in the gross sample", where=where,
-                                 fix="give a unique respondent id")
-        w = lookup.reindex(data[idcol].to_numpy()).to_numpy(dtype=float)
-        bad = ~np.isfinite(w) | (w <= 0)
-        if bad.any():
-            raise WeightingError(
-                f"{int(bad.sum())} respondent(s) of the wave are not respondents in the gross sample",
-                where=where, got=f"ids {show_values(data[idcol].to_numpy()[bad].tolist())}",
-                fix="use the gross sample that belongs to this wave",
-            )
     mspec = spec["margins"]
     work = _derive(data, mspec["variables"], where)
     table = margins_table
@@ -1533,34 +1844,109 @@ def run_spec(
                                 filters=mspec.get("filter"))
     method = spec.get("method", "rake")
     bounds = tuple(spec["bounds"]) if spec.get("bounds") else None
-    if method == "rake":
-        res = rake(work, w, margins, within=within)
-    else:
-        res = calibrate(work, w, margins, method=method, bounds=bounds, within=within)
-    steps.append((method, res.record))
     tr = spec.get("trim")
-    group = work[within] if isinstance(within, str) else None
-    if tr is not None:
-        wr = res.weights.to_numpy()
-        rel = tr.get("relative_to", "absolute")
-        if rel == "absolute":
-            ref = np.ones_like(wr)
-        else:
-            grp = group if group is not None else pd.Series(0, index=work.index)
-            ref = pd.Series(wr, index=work.index).groupby(grp).transform(rel).to_numpy()
-        lower = None if tr.get("lower") is None else float(tr["lower"]) * ref
-        upper = None if tr.get("upper") is None else float(tr["upper"]) * ref
+    if source is not data:
+        if idcol is None or idcol not in data.columns or idcol not in source.columns:
+            raise WeightingError(f"id variable {idcol!r} must be in the wave and the gross sample",
+                                 where=where, fix="set id: in the spec")
+        if not source[idcol].is_unique:
+            raise WeightingError(f"id {idcol!r} is not unique in the gross sample", where=where,
+                                 fix="give a unique respondent id")
+        # position in the gross sample of every respondent of the wave (-1: not there)
+        gross_pos = pd.Index(source[idcol].to_numpy()).get_indexer(data[idcol].to_numpy())
+
+    base_src = b.weights.to_numpy()
+    state: dict[str, Any] = {}
+
+    def to_data(src: pd.DataFrame, values: np.ndarray) -> np.ndarray:
+        """Values on rows of ``src`` (source rows) as values on the wave's rows (NaN: absent)."""
+        if source is data:
+            out = np.full(len(data), np.nan)
+            out[data.index.get_indexer(src.index)] = values
+            return out
+        full = np.full(len(source), np.nan)
+        full[source.index.get_indexer(src.index)] = values
+        return np.where(gross_pos >= 0, full[np.maximum(gross_pos, 0)], np.nan)
+
+    def chain(src: pd.DataFrame, w_src: np.ndarray, record: bool) -> pd.Series:
+        """Nonresponse, calibration and trimming for one set of base weights on ``src``."""
+        # replicate multiplier of each unit (1 for the full sample): scales its trim bounds
+        mult = to_data(src, w_src / base_src[source.index.get_indexer(src.index)])
+        if nr is not None:
+            n_res = nonresponse_adjust(src, w_src, nr.get("respondent", "respons"), nr["classes"])
+            if record:
+                steps.append(("nonrespons", n_res.record))
+            w_src = n_res.weights.to_numpy()
+        w = to_data(src, w_src)
+        bad = ~np.isfinite(w) | (w <= 0)
+        if record and bad.any() and source is not data:
+            raise WeightingError(
+                f"{int(bad.sum())} respondent(s) of the wave are not respondents in the gross sample",
+                where=where, got=f"ids {show_values(data[idcol].to_numpy()[bad].tolist())}",
+                fix="use the gross sample that belongs to this wave",
+            )
+        keep = ~bad
+        sub = work if keep.all() else work.loc[keep]
+        wk = w[keep]
         if method == "rake":
-            res = trim_rake(work, res.weights.to_numpy(), margins, lower=lower, upper=upper,
-                            within=within, redistribute=tr.get("redistribute", "additive"))
+            res = rake(sub, wk, margins, within=within)
         else:
-            t = trim(wr, lower, upper, strict=True, redistribute=tr.get("redistribute", "additive"))
-            res = calibrate(work, t.weights.to_numpy(), margins, method=method, bounds=bounds,
-                            within=within)
-        steps.append(("trimmen", res.record))
+            res = calibrate(sub, wk, margins, method=method, bounds=bounds, within=within)
+        if record:
+            steps.append((method, res.record))
+        if tr is not None:
+            wr = res.weights.to_numpy()
+            rel = tr.get("relative_to", "absolute")
+            if record:
+                if rel == "absolute":
+                    ref = np.ones_like(wr)
+                else:
+                    grp = sub[within] if isinstance(within, str) else pd.Series(0, index=sub.index)
+                    ref = pd.Series(wr, index=sub.index).groupby(grp).transform(rel).to_numpy()
+                state["ref"] = ref
+            else:
+                # a replicate trims at the full sample's bounds times its own multiplier, so a
+                # PSU drawn twice in a bootstrap replicate may carry twice the weight
+                ref = state["ref"][keep] * mult[keep]
+            lower = None if tr.get("lower") is None else float(tr["lower"]) * ref
+            upper = None if tr.get("upper") is None else float(tr["upper"]) * ref
+            if method == "rake":
+                try:
+                    res = trim_rake(sub, wr, margins, lower=lower, upper=upper, within=within,
+                                    redistribute=tr.get("redistribute", "additive"))
+                except WeightingError as exc:
+                    # margins are hard, trimming bounds a variance device: a replicate whose
+                    # bounds cannot hold together with the margins keeps its raked weights
+                    if record or "do not agree" not in str(exc):
+                        raise
+                    state["untrimmed"] = state.get("untrimmed", 0) + 1
+            else:
+                t = trim(wr, lower, upper, strict=True, redistribute=tr.get("redistribute", "additive"))
+                res = calibrate(sub, t.weights.to_numpy(), margins, method=method, bounds=bounds,
+                                within=within)
+            if record:
+                steps.append(("trimmen", res.record))
+        return res.weights
+
+    final = chain(source, b.weights.to_numpy(), True)
+    group = work[within] if isinstance(within, str) else None
     name = (spec.get("output") or {}).get("weight", "final_wt")
-    return ChainResult(pd.Series(res.weights.to_numpy(), index=data.index, name=name),
-                       tuple(steps), group, MappingProxyType(dict(spec)))
+    reps = None
+    rspec = spec.get("replicates")
+    if rspec:
+        start = replicate_weights(source, rspec.get("method", "bootstrap"),
+                                  weight=b.weights.to_numpy(), strata=rspec.get("strata"),
+                                  psu=rspec.get("psu"), replicates=int(rspec.get("replicates", 200)),
+                                  seed=rspec.get("seed"), mse=bool(rspec.get("mse", False)))
+        reps = apply_chain_to_replicates(source, start, lambda f, w: chain(f, w, False),
+                                         out_index=data.index, progress=progress)
+        untrimmed = int(state.get("untrimmed", 0))
+        if untrimmed:
+            reps = replace(reps, notes=reps.notes + (
+                f"{untrimmed} of {reps.replicates} replicates cannot hold the trimming bounds "
+                "together with the margins; they keep their raked (untrimmed) weights",))
+    return ChainResult(pd.Series(final.reindex(data.index).to_numpy(), index=data.index, name=name),
+                       tuple(steps), group, MappingProxyType(dict(spec)), reps)
 
 
 # --------------------------------------------------------------------------- report
@@ -1585,11 +1971,26 @@ def report_tables(chain: ChainResult) -> dict[str, pd.DataFrame]:
 
     spec_text = yaml.safe_dump({k: v for k, v in chain.spec.items() if not k.startswith("_")},
                                allow_unicode=True, sort_keys=False)
+    reps = chain.replicates
+    if reps is None:
+        rep_table = pd.DataFrame({"methode": ["geen replicaatgewichten"]})
+    else:
+        rspec = dict(chain.spec.get("replicates") or {})
+        sums = reps.weights.sum(axis=0)
+        rep_table = pd.DataFrame([{
+            "methode": reps.method, "replicaten": reps.replicates, "scale": reps.scale,
+            "rscales_min": float(reps.rscales.min()), "rscales_max": float(reps.rscales.max()),
+            "mse": reps.mse, "seed": rspec.get("seed"), "strata": rspec.get("strata"),
+            "psu": rspec.get("psu"), "som_min": float(sums.min()), "som_max": float(sums.max()),
+            "opmerking": "; ".join(("volledige wegingsketen (nonrespons, kalibratie, trimmen) "
+                                    "per replicaat", *reps.notes)),
+        }])
     return {
         "Stappen": pd.DataFrame(steps),
         "Per herkomst": groups,
         "Marges": margins,
         "Trimmen": trims if not trims.empty else pd.DataFrame({"stap": [], "opmerking": []}),
+        "Replicaten": rep_table,
         "Spec": pd.DataFrame({"spec": spec_text.splitlines()}),
     }
 
@@ -1603,6 +2004,10 @@ def report_markdown(chain: ChainResult) -> str:
                      f"max. relatieve afwijking {row['max_relatieve_afwijking']:.2g}, "
                      f"som gewichten {row['na_sum']:.6g}, ESS {row['na_ess']:.1f}, "
                      f"deff_w {row['na_deff_w']:.3f}")
+    if chain.replicates is not None:
+        r = chain.replicates
+        lines.append(f"- **replicaatgewichten**: {r.replicates} x {r.method} (scale {r.scale:.6g}), "
+                     "volledige wegingsketen per replicaat")
     lines += ["", "| groep | n | ESS | deff_w | min | mediaan | max | som |", "|---|---|---|---|---|---|---|---|"]
     for _, r in t["Per herkomst"].iterrows():
         lines.append(f"| {r['group']} | {r['n']} | {r['ess']:.1f} | {r['deff_w']:.3f} | {r['min']:.4g} | "

@@ -583,3 +583,249 @@ def test_cli_weight_writes_wave_and_report(tmp_path):
         "weight", str(tmp_path / "w.sav"), "--spec", str(tmp_path / "bad.yaml"),
         "--margins", str(tmp_path / "m.csv"), "--out", str(tmp_path / "x.sav")])
     assert bad.exit_code == 2 and "method" in bad.output
+
+
+# --------------------------------------------------------------------------- replicate weights
+# Golden numbers from tests/reference/weighting_replicates.R: JK1 and bootstrap replicate
+# designs on apiclus1 (no fpc), JKn on 20 schools per type of apistrat; each case runs R's
+# rake / postStratify / calibrate on the replicate design (R code in the `call` column).
+
+REP_CASES = {
+    # case: (starting design, data, chain on (frame, weights), targets case)
+    "jk1_rake": ("jk1", "rake", {}, "rake_clus1", ("stype", "sch.wide")),
+    "jk1_ps": ("jk1", "poststratify", {}, "ps_clus1_stype", None),
+    "jk1_linear": ("jk1", "calibrate", {"method": "linear"}, "cal_linear", None),
+    "jk1_raking": ("jk1", "calibrate", {"method": "raking"}, "cal_linear", None),
+    "boot_rake": ("boot", "rake", {}, "rake_clus1", ("stype", "sch.wide")),
+    "boot_linear": ("boot", "calibrate", {"method": "linear"}, "cal_linear", None),
+    "boot_logit": ("boot", "calibrate", {"method": "logit", "bounds": (0.2, 5)}, "cal_linear", None),
+    "jkn_rake": ("jkn", "rake", {}, ("ps_clus1_stype", "rake_strat_cross"), ("stype", "comp.imp")),
+    "jkn_ps": ("jkn", "poststratify", {}, "ps_strat_cross", None),
+}
+REP_METHOD = {"jk1": "jk1", "boot": "bootstrap", "jkn": "jkn"}
+
+
+@pytest.fixture(scope="module")
+def rep_golden() -> dict[str, pd.DataFrame]:
+    return {name: pd.read_csv(REF / f"weighting_rep_{name}.csv")
+            for name in ("start", "final", "se", "designs")}
+
+
+def _rep_data(design: str, rows: np.ndarray) -> pd.DataFrame:
+    data = _data("apiclus1" if design in ("jk1", "boot") else "apistrat")
+    return data.set_index("row").loc[rows].reset_index()
+
+
+def _wide(block: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+    return block.pivot(index="row", columns="rep", values="weight").loc[rows].to_numpy()
+
+
+def _start(rep_golden, design: str) -> tuple[pd.DataFrame, wt.ReplicateWeights]:
+    block = rep_golden["start"][rep_golden["start"]["design"] == design]
+    rows = block["row"].unique()
+    data = _rep_data(design, rows)
+    info = rep_golden["designs"][rep_golden["designs"]["design"] == design]
+    reps = wt._rep_result(_wide(block, rows), REP_METHOD[design], info["scale"].iloc[0],
+                          info["rscales"].to_numpy(), data.index)
+    return data, reps
+
+
+@pytest.mark.parametrize("design", ["jk1", "jkn"])
+def test_jackknife_replicate_weights_match_r(design, rep_golden):
+    data, golden = _start(rep_golden, design)
+    kw = {"psu": "dnum"} if design == "jk1" else {"strata": "stype"}
+    reps = wt.replicate_weights(data, design, weight="pw", **kw)
+    _close(reps.weights, golden.weights)
+    assert reps.scale == pytest.approx(golden.scale, rel=1e-12)
+    _close(reps.rscales, golden.rscales, rel=1e-12)
+
+
+def test_bootstrap_replicate_weights_are_rao_wu_multiplicities(rep_golden):
+    data, golden = _start(rep_golden, "boot")
+    reps = wt.replicate_weights(data, "bootstrap", weight="pw", psu="dnum", replicates=20, seed=7)
+    assert reps.scale == pytest.approx(golden.scale, rel=1e-12)  # R's bootweights scale
+    mult = reps.weights / data["pw"].to_numpy()[:, None]
+    assert np.allclose(mult, np.round(mult)) and (mult >= 0).all()
+    # constant within a PSU, and n_PSU draws per replicate (15 districts)
+    per_psu = pd.DataFrame(mult).groupby(data["dnum"].to_numpy())
+    assert (per_psu.nunique() == 1).all().all()
+    assert (per_psu.first().sum(axis=0) == 15).all()
+    again = wt.replicate_weights(data, "bootstrap", weight="pw", psu="dnum", replicates=20, seed=7)
+    assert np.array_equal(again.weights, reps.weights)
+
+
+@needs_calibration
+@pytest.mark.parametrize("case", list(REP_CASES))
+def test_chain_on_replicates_matches_r(case, rep_golden, targets_table):
+    from sid.estimate import estimate
+
+    design, func, kwargs, tcase, keep = REP_CASES[case]
+    data, start = _start(rep_golden, design)
+    margins = {}
+    for one in (tcase,) if isinstance(tcase, str) else tcase:
+        margins |= _margins(targets_table, one)
+    if keep:
+        margins = {k: v for k, v in margins.items() if k in keep}
+
+    def chain(frame, w):
+        return getattr(wt, func)(frame, w, margins, **kwargs)
+
+    final = wt.apply_chain_to_replicates(data, start, chain)
+    full = chain(data, data["pw"].to_numpy())
+    block = rep_golden["final"][rep_golden["final"]["case"] == case]
+    expected = _wide(block, data["row"].to_numpy())
+    _close(full.weights.to_numpy(), expected[:, 0])
+    _close(final.weights, expected[:, 1:])
+    frame = pd.concat([data.assign(final_wt=full.weights.to_numpy()), final.frame()], axis=1)
+    des = design_mod.Design(frame, weight="final_wt", **final.design_kwargs())
+    se = rep_golden["se"][rep_golden["se"]["case"] == case]
+    assert len(se) == 4
+    for row in se.itertuples():
+        got = estimate(des, row.statistic, row.variable)
+        assert got["estimate"].iloc[0] == pytest.approx(row.estimate, rel=1e-9)
+        assert got["se"].iloc[0] == pytest.approx(row.se, rel=1e-9), (case, row.statistic)
+
+
+def test_replicate_chain_failure_names_the_replicate(clus1):
+    reps = wt.replicate_weights(clus1, "jk1", weight="pw", psu="dnum")
+    # a category present in one district only cannot be raked in the replicate dropping it
+    lone = clus1["dnum"] == clus1["dnum"].iloc[0]
+    data = clus1.assign(flag=np.where(lone, 1.0, 2.0))
+    margins = {"flag": {1.0: 100.0, 2.0: 6094.0}}
+    msg = _err(wt.apply_chain_to_replicates, data, reps, lambda f, w: wt.rake(f, w, margins))
+    assert "replicate 1 of 15" in msg and "flag" in msg
+
+
+def test_replicate_weights_bad_input(clus1, strat):
+    assert "JK1" in _err(wt.replicate_weights, strat, "jk1", weight="pw", strata="stype")
+    one = clus1.assign(s=np.where(clus1["dnum"] == clus1["dnum"].iloc[0], 1.0, 2.0))
+    assert "single PSU" in _err(wt.replicate_weights, one, "jkn", strata="s", psu="dnum")
+    assert "unknown replicate method" in _err(wt.replicate_weights, clus1, "brr")
+    assert "not in the data" in _err(wt.replicate_weights, clus1, "jk1", psu="nope")
+
+
+def test_cli_weight_writes_replicate_weights_with_the_chain_per_replicate(tmp_path, synthetic_dir):
+    """sid weight with a replicates key: every replicate runs nonresponse, raking within origin
+    and trimming, so every replicate holds the margins; progress goes to stderr."""
+    from click.testing import CliRunner
+
+    from sid.cli import main
+    from sid.io import read_wave
+
+    spec = (Path(__file__).parents[1] / "codebooks" / "weighting" / "sid2022.yaml").read_text(
+        encoding="utf-8")
+    spec += "replicates: {method: bootstrap, replicates: 10, seed: 1, strata: stratum, psu: psu}\n"
+    (tmp_path / "spec.yaml").write_text(spec, encoding="utf-8")
+    result = CliRunner().invoke(main, [
+        "weight", str(synthetic_dir / "sid2022.sav"), "--spec", str(tmp_path / "spec.yaml"),
+        "--gross", str(synthetic_dir / "sid2022_gross.sav"),
+        "--margins", str(synthetic_dir / "population_margins.csv"),
+        "--out", str(tmp_path / "out.sav"), "--report", str(tmp_path / "r.xlsx")])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.count("replicaatgewichten:") == 10
+    back = read_wave(tmp_path / "out.sav").data
+    cols = [f"repw_{k:03d}" for k in range(1, 11)]
+    assert set(cols) <= set(back.columns)
+    reps = back[cols].to_numpy()
+    assert (reps >= 0).all() and (reps == 0).any()  # PSUs not drawn keep weight 0
+    table = pd.read_csv(synthetic_dir / "population_margins.csv")
+    table = table[table["ref_date"].astype(str) == "2022-01-01"]
+    target = table.groupby(["herkomst", "geslacht"])["count"].sum()
+    for k in range(10):
+        got = pd.Series(reps[:, k]).groupby([back["herkomst_frame"], back["geslacht"]]).sum()
+        got.index.names = ["herkomst", "geslacht"]
+        _close(got.sort_index().to_numpy(), target.sort_index().to_numpy(), rel=1e-8)
+    # a replicate differs from the full-sample weights, and the report names the method
+    assert not np.allclose(reps[:, 0], back["final_wt"].to_numpy())
+    rep_sheet = pd.read_excel(tmp_path / "r.xlsx", sheet_name="Replicaten")
+    assert rep_sheet["methode"].iloc[0] == "bootstrap"
+    assert "bootstrap" in (tmp_path / "r.md").read_text(encoding="utf-8")
+
+
+@needs_calibration
+def test_fixed_final_weights_overstate_the_se_on_synthetic_sid(synthetic_dir):
+    """Share in work (werksituatie 1 or 2) after raking the SID 2022 design weights on sex,
+    age band, origin and province: treating the final weights as fixed overstates the SE
+    (issue 5). The bootstrap with the chain re-run per replicate agrees with the
+    calibrated linearisation, not with the fixed-weight SE."""
+    from sid.estimate import estimate
+    from sid.io import read_wave
+    from sid.synthetic import age_band, make_population
+
+    wave = read_wave(synthetic_dir / "sid2022.sav")
+    work = wave.data["werksituatie"].where(~wave.user_missing_mask("werksituatie"))
+    data = wave.data.assign(
+        werk=np.where(work.isna(), np.nan, work.isin([1, 2]).astype(float)),
+        lftgrp=age_band(wave.data["lft"].to_numpy()))
+    pop = make_population(2022)
+    pop["lftgrp"] = age_band(pop["leeftijd"].to_numpy())
+    margins = {var: pop.groupby(col)["persons"].sum().astype(float).to_dict()
+               for var, col in (("geslacht", "geslacht"), ("lftgrp", "lftgrp"),
+                                ("herkomst_frame", "herkomst"), ("provincie", "provincie"))}
+    res = wt.rake(data, "base_wt", margins)
+    frame = data.assign(final_wt=res.weights.to_numpy())
+    taylor = {"weight": "final_wt", "strata": "stratum", "psu": "psu"}
+    calibrated = estimate(design_mod.Design(frame, **taylor,
+                                            calibration=wt.design_calibration(res)), "mean", "werk")
+    fixed = estimate(design_mod.Design(frame, **taylor), "mean", "werk")
+    assert fixed["estimate"].iloc[0] == pytest.approx(calibrated["estimate"].iloc[0], rel=1e-12)
+    se_cal, se_fixed = calibrated["se"].iloc[0], fixed["se"].iloc[0]
+    assert se_fixed > 1.1 * se_cal  # measured: 1.31 with the default synthetic seed
+    reps = wt.replicate_weights(data, "bootstrap", weight="base_wt", strata="stratum", psu="psu",
+                                replicates=100, seed=1)
+    final = wt.apply_chain_to_replicates(data, reps, lambda f, w: wt.rake(f, w, margins))
+    boot = estimate(design_mod.Design(pd.concat([frame, final.frame()], axis=1),
+                                      weight="final_wt", **final.design_kwargs()), "mean", "werk")
+    se_boot = boot["se"].iloc[0]
+    assert abs(se_boot - se_cal) < abs(se_boot - se_fixed)
+
+
+def test_replicate_weights_from_a_design_equal_those_from_columns(clus1):
+    des = design_mod.Design(clus1, weight="pw", psu="dnum")
+    a = wt.replicate_weights(des, "bootstrap", replicates=5, seed=3)
+    b = wt.replicate_weights(clus1, "bootstrap", weight="pw", psu="dnum", replicates=5, seed=3)
+    assert np.array_equal(a.weights, b.weights) and a.scale == b.scale
+    assert a.names()[:2] == ["repw_001", "repw_002"]
+
+
+def test_spec_with_jk1_replicates_runs_the_chain_per_replicate():
+    data = _toy(300, seed=5).assign(psu=lambda f: np.arange(len(f)) % 12)
+    spec = {"design": {"base_weight": "w"}, "margins": {
+        "variables": {"sex": "sex", "age": "age"}, "margins": ["sex", "age"]},
+        "method": "rake", "replicates": {"method": "jk1", "psu": "psu"}}
+    table = pd.DataFrame([{"sex": s, "age": a, "count": 100.0 * s + a}
+                          for s in (1, 2) for a in (1, 2, 3, 4)])
+    chain = wt.run_spec(spec, data, margins_table=table)
+    reps = chain.replicates
+    assert reps.method == "jk1" and reps.replicates == 12
+    assert reps.scale == pytest.approx(11 / 12)
+    for r in range(12):
+        dropped = data["psu"].to_numpy() == r
+        assert (reps.weights[dropped, r] == 0).all() and (reps.weights[~dropped, r] > 0).all()
+        expected = wt.rake(data[~dropped], data["w"].to_numpy()[~dropped] * 12 / 11,
+                           {"sex": {1: 410.0, 2: 810.0},
+                            "age": {a: 300.0 + 2 * a for a in (1, 2, 3, 4)}})
+        _close(reps.weights[~dropped, r], expected.weights.to_numpy(), rel=1e-12)
+
+
+def test_replicate_that_cannot_hold_trim_bounds_keeps_raked_weights_with_a_note():
+    # sex 2: four rows in PSU 0 and one in PSU 1; dropping PSU 0 (JK1 replicate 1) leaves one
+    # row that must carry 100 > 50 * 10/9: trimming and raking cannot both hold there
+    sex = np.r_[np.ones(95), np.full(5, 2.0)]
+    psu = np.r_[np.arange(95) % 10, [0, 0, 0, 0, 1]].astype(float)
+    data = pd.DataFrame({"sex": sex, "psu": psu, "w": 1.0})
+    spec = {"design": {"base_weight": "w"},
+            "margins": {"variables": {"sex": "sex"}, "margins": ["sex"]}, "method": "rake",
+            "trim": {"upper": 50, "relative_to": "absolute"},
+            "replicates": {"method": "jk1", "psu": "psu"}}
+    table = pd.DataFrame({"sex": [1, 2], "count": [900.0, 100.0]})
+    chain = wt.run_spec(spec, data, margins_table=table)
+    reps = chain.replicates
+    assert chain.weights.max() <= 50
+    assert len(reps.notes) == 1 and reps.notes[0].startswith("1 of 10 replicates")
+    for r in range(reps.replicates):  # every replicate holds the margins
+        got = pd.Series(reps.weights[:, r]).groupby(sex).sum().to_numpy()
+        _close(got, np.array([900.0, 100.0]), rel=1e-9)
+    assert reps.weights[:, 0].max() == pytest.approx(100.0)  # raked, not trimmed
+    assert reps.weights[:, 1:].max() <= 50 * 10 / 9 * (1 + 1e-6)  # the others are trimmed
+    assert "1 of 10" in wt.report_tables(chain)["Replicaten"]["opmerking"].iloc[0]
