@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -223,6 +225,8 @@ def weight(wave_file: Path, spec_file: Path, gross_file: Path | None, margins_fi
         click.echo(f"replicate weights: {reps.replicates} x {reps.method} (scale {reps.scale:.6g}, "
                    f"mse {reps.mse}); use Design(repweights='^{prefix}[0-9]+$', "
                    f"repmethod='{reps.method}', scale=..., rscales=...)")
+        for note in reps.notes:
+            click.echo(f"note: {note}", err=True)
     if report_file is not None:
         xlsx, md = write_report(chain, report_file)
         click.echo(f"wrote {xlsx} and {md}")
@@ -377,32 +381,102 @@ def demo(out: Path, seed: int) -> None:
     click.echo(f"  {'data/':<28} synthetic waves, gross samples, margins, truth.json")
 
 
+# --- survey design options shared by estimate and crosstab
+
+
+_DESIGN_OPTIONS = (
+    click.option("--codebook", "codebook_file", type=click.Path(path_type=Path), default=None,
+                 help="Take the design variables from this codebook."),
+    click.option("--wave", "wave_id", default=None, help="Codebook wave whose design to use."),
+    click.option("--design", "design_file", type=click.Path(path_type=Path), default=None,
+                 help="Design YAML with the keys of Design(...): weight, strata, psu, fpc, ..."),
+    click.option("--weight", default=None, help="Weight column."),
+    click.option("--strata", default=None, help="Strata column."),
+    click.option("--psu", default=None, help="Primary sampling unit (cluster) column."),
+    click.option("--fpc", default=None,
+                 help="First-stage fpc column (population count or fraction)."),
+    click.option("--psu2", default=None, help="Second-stage unit column."),
+    click.option("--fpc2", default=None, help="Second-stage fpc column."),
+    click.option("--repweights", default=None, help="Regular expression selecting replicate weights."),
+    click.option("--repmethod", type=click.Choice(["brr", "fay", "jk1", "jkn", "bootstrap"]),
+                 default=None, help="Replicate method."),
+    click.option("--rho", type=float, default=None, help="Fay's rho."),
+    click.option("--scale", type=float, default=None, help="Replicate variance scale."),
+    click.option("--rscales", "rscales_file", type=click.Path(path_type=Path), default=None,
+                 help="CSV with one column: the rscale of each replicate."),
+    click.option("--mse", is_flag=True, default=None,
+                 help="Centre replicates on the full estimate."),
+    click.option("--singleton", type=click.Choice(["fail", "adjust", "average", "remove",
+                                                   "certainty"]),
+                 default=None, help="Strata with one PSU (R's survey.lonely.psu). Default fail."),
+)
+
+
+def design_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add the survey design options (the keys of ``Design(...)``) to a command."""
+    for option in reversed(_DESIGN_OPTIONS):
+        command = option(command)
+    return command
+
+
+def design_from_options(wave: Any, command: str, *, codebook_file: Path | None,
+                        wave_id: str | None, design_file: Path | None,
+                        rscales_file: Path | None, **flags: Any) -> Any:
+    """The Design that --codebook / --design FILE / --weight, --strata, ... describe.
+
+    Flags override the design file; with --codebook the codebook's design
+    variables are the base.
+    """
+    import pandas as pd
+    import yaml
+
+    from sid.design import Design
+    from sid.errors import DesignError, InputError
+
+    def read_rscales(path: Path) -> list[float]:
+        if not path.exists():
+            raise InputError("rscales file not found", where=str(path),
+                             fix="give a CSV with one column of numbers")
+        return pd.read_csv(path).iloc[:, 0].astype(float).tolist()
+
+    spec: dict = {}
+    if design_file is not None:
+        design_file = Path(design_file)
+        if not design_file.exists():
+            raise InputError("design file not found", where=str(design_file),
+                             fix="give a YAML file with weight:, strata:, psu:, ...")
+        try:
+            loaded = yaml.safe_load(design_file.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise DesignError(f"design file is not valid YAML: {exc}".replace("\n", " "),
+                              where=str(design_file), fix="fix the YAML syntax") from None
+        if not isinstance(loaded, dict):
+            raise DesignError("design file must be a mapping", where=str(design_file),
+                              fix="write keys such as weight: base_wt")
+        spec.update(loaded.get("design", loaded))
+        if isinstance(spec.get("rscales"), str):
+            spec["rscales"] = read_rscales(design_file.parent / spec["rscales"])
+    flags["mse"] = flags.get("mse") or None
+    spec.update({k: v for k, v in flags.items() if v is not None})
+    if rscales_file is not None:
+        spec["rscales"] = read_rscales(Path(rscales_file))
+    if codebook_file is not None:
+        from sid.codebook import load_codebook
+
+        return Design.from_codebook(wave, load_codebook(codebook_file), wave=wave_id, **spec)
+    if not spec:
+        raise DesignError("no design given", where=command,
+                          fix="give --weight (and --strata/--psu/...), --design FILE or "
+                              "--codebook FILE")
+    return Design.from_mapping(wave, spec)
+
+
 # --- estimation (sid/design.py, sid/variance.py, sid/estimate.py)
 
 
 @main.command()
 @click.argument("data", type=click.Path(path_type=Path))
-@click.option("--codebook", "codebook_file", type=click.Path(path_type=Path), default=None,
-              help="Take the design variables from this codebook.")
-@click.option("--wave", "wave_id", default=None, help="Codebook wave whose design to use.")
-@click.option("--design", "design_file", type=click.Path(path_type=Path), default=None,
-              help="Design YAML with the keys of Design(...): weight, strata, psu, fpc, ...")
-@click.option("--weight", default=None, help="Weight column.")
-@click.option("--strata", default=None, help="Strata column.")
-@click.option("--psu", default=None, help="Primary sampling unit (cluster) column.")
-@click.option("--fpc", default=None, help="First-stage fpc column (population count or fraction).")
-@click.option("--psu2", default=None, help="Second-stage unit column.")
-@click.option("--fpc2", default=None, help="Second-stage fpc column.")
-@click.option("--repweights", default=None, help="Regular expression selecting replicate weights.")
-@click.option("--repmethod", type=click.Choice(["brr", "fay", "jk1", "jkn", "bootstrap"]),
-              default=None, help="Replicate method.")
-@click.option("--rho", type=float, default=None, help="Fay's rho.")
-@click.option("--scale", type=float, default=None, help="Replicate variance scale.")
-@click.option("--rscales", "rscales_file", type=click.Path(path_type=Path), default=None,
-              help="CSV with one column: the rscale of each replicate.")
-@click.option("--mse", is_flag=True, default=None, help="Centre replicates on the full estimate.")
-@click.option("--singleton", type=click.Choice(["fail", "adjust", "average", "remove", "certainty"]),
-              default=None, help="Strata with one PSU (R's survey.lonely.psu). Default fail.")
+@design_options
 @click.option("--mean", "mean_var", default=None, help="Mean of this variable.")
 @click.option("--total", "total_var", default=None, help="Total of this variable.")
 @click.option("--prop", "prop_var", default=None, help="Proportions of every category.")
@@ -420,21 +494,15 @@ def demo(out: Path, seed: int) -> None:
 @click.option("--out", "out_file", type=click.Path(path_type=Path), default=None,
               help="Write the result to this file (atomically) instead of stdout.")
 @click.option("--encoding", default=None, help="Text encoding of DATA.")
-def estimate(data: Path, codebook_file: Path | None, wave_id: str | None, design_file: Path | None,
-             weight: str | None, strata: str | None, psu: str | None, fpc: str | None,
-             psu2: str | None, fpc2: str | None, repweights: str | None, repmethod: str | None,
-             rho: float | None, scale: float | None, rscales_file: Path | None, mse: bool | None,
-             singleton: str | None, mean_var: str | None, total_var: str | None,
+def estimate(data: Path, mean_var: str | None, total_var: str | None,
              prop_var: str | None, ratio_var: str | None, quantile_var: str | None,
              q_values: tuple[float, ...], by_vars: tuple[str, ...], where_expr: str | None,
              ci_method: str | None, conf_level: float, deff: bool, fmt: str,
-             out_file: Path | None, encoding: str | None) -> None:
+             out_file: Path | None, encoding: str | None, **design_args: Any) -> None:
     """Design-based estimate (mean, total, proportions, ratio, quantile) of DATA with SE and CI."""
     import pandas as pd
-    import yaml
 
-    from sid.design import Design
-    from sid.errors import DesignError, EstimationError, InputError
+    from sid.errors import EstimationError
     from sid.estimate import estimate as run
     from sid.io import read_table
 
@@ -450,45 +518,7 @@ def estimate(data: Path, codebook_file: Path | None, wave_id: str | None, design
     if stat == "quantile" and not q_values:
         raise EstimationError("--quantile needs --q", where="sid estimate", fix="e.g. --q 0.5")
     wave = read_table(data, encoding=encoding)
-
-    def read_rscales(path: Path) -> list[float]:
-        if not path.exists():
-            raise InputError("rscales file not found", where=str(path),
-                             fix="give a CSV with one column of numbers")
-        return pd.read_csv(path).iloc[:, 0].astype(float).tolist()
-
-    spec: dict = {}
-    if design_file is not None:
-        if not design_file.exists():
-            raise InputError("design file not found", where=str(design_file),
-                             fix="give a YAML file with weight:, strata:, psu:, ...")
-        try:
-            loaded = yaml.safe_load(design_file.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise DesignError(f"design file is not valid YAML: {exc}".replace("\n", " "),
-                              where=str(design_file), fix="fix the YAML syntax") from None
-        if not isinstance(loaded, dict):
-            raise DesignError("design file must be a mapping", where=str(design_file),
-                              fix="write keys such as weight: base_wt")
-        spec.update(loaded.get("design", loaded))
-        if isinstance(spec.get("rscales"), str):
-            spec["rscales"] = read_rscales(design_file.parent / spec["rscales"])
-    flags = {"weight": weight, "strata": strata, "psu": psu, "fpc": fpc, "psu2": psu2,
-             "fpc2": fpc2, "repweights": repweights, "repmethod": repmethod, "rho": rho,
-             "scale": scale, "mse": mse or None, "singleton": singleton}
-    spec.update({k: v for k, v in flags.items() if v is not None})
-    if rscales_file is not None:
-        spec["rscales"] = read_rscales(rscales_file)
-    if codebook_file is not None:
-        from sid.codebook import load_codebook
-
-        design = Design.from_codebook(wave, load_codebook(codebook_file), wave=wave_id, **spec)
-    else:
-        if not spec:
-            raise DesignError("no design given", where="sid estimate",
-                              fix="give --weight (and --strata/--psu/...), --design FILE or "
-                                  "--codebook FILE")
-        design = Design.from_mapping(wave, spec)
+    design = design_from_options(wave, "sid estimate", **design_args)
     by = [b.strip() for item in by_vars for b in item.split(",") if b.strip()]
     q = (list(q_values) if len(q_values) > 1 else q_values[0]) if q_values else None
     result = run(design, stat, var, by=by or None, where=where_expr, ci=ci_method,
@@ -506,18 +536,9 @@ def estimate(data: Path, codebook_file: Path | None, wave_id: str | None, design
     if out_file is None:
         click.echo(text, nl=False)
         return
-    import os
-    import tempfile
+    from sid.io import write_text_atomic
 
-    out_file = Path(out_file)
-    fd, tmp = tempfile.mkstemp(dir=out_file.parent or Path("."), prefix=f".{out_file.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, out_file)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    write_text_atomic(out_file, text)
     click.echo(f"wrote {out_file} ({len(result)} rows)")
 
 
@@ -559,39 +580,6 @@ def _estimate_table(result, wave, by: list[str]) -> str:  # type: ignore[no-unty
 # --- tables and crosstabs (sid/tables.py, sid/export.py)
 
 
-def _tables_design(wave, codebook_file, wave_id, design_file, options):  # type: ignore[no-untyped-def]
-    """A Design from --codebook/--design/--weight... as `sid estimate` takes them."""
-    import yaml
-
-    from sid.design import Design
-    from sid.errors import DesignError, InputError
-
-    spec: dict = {}
-    if design_file is not None:
-        if not Path(design_file).exists():
-            raise InputError("design file not found", where=str(design_file),
-                             fix="give a YAML file with weight:, strata:, psu:, ...")
-        try:
-            loaded = yaml.safe_load(Path(design_file).read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise DesignError(f"design file is not valid YAML: {exc}".replace("\n", " "),
-                              where=str(design_file), fix="fix the YAML syntax") from None
-        if not isinstance(loaded, dict):
-            raise DesignError("design file must be a mapping", where=str(design_file),
-                              fix="write keys such as weight: base_wt")
-        spec.update(loaded.get("design", loaded))
-    spec.update({k: v for k, v in options.items() if v is not None})
-    if codebook_file is not None:
-        from sid.codebook import load_codebook
-
-        return Design.from_codebook(wave, load_codebook(codebook_file), wave=wave_id, **spec)
-    if not spec:
-        raise DesignError("no design given", where="sid crosstab",
-                          fix="give --weight (and --strata/--psu/...), --design FILE or "
-                              "--codebook FILE")
-    return Design.from_mapping(wave, spec)
-
-
 def _atomic_text(path: Path, text: str) -> None:
     from sid.io import write_text_atomic
 
@@ -609,25 +597,7 @@ def _atomic_text(path: Path, text: str) -> None:
 @click.option("--ci", "ci_method", type=click.Choice(["logit", "t", "wald"]), default="logit",
               show_default=True)
 @click.option("--conf-level", type=float, default=0.95, show_default=True)
-@click.option("--codebook", "codebook_file", type=click.Path(path_type=Path), default=None,
-              help="Take the design variables from this codebook.")
-@click.option("--wave", "wave_id", default=None, help="Codebook wave whose design to use.")
-@click.option("--design", "design_file", type=click.Path(path_type=Path), default=None,
-              help="Design YAML with the keys of Design(...): weight, strata, psu, fpc, ...")
-@click.option("--weight", default=None, help="Weight column.")
-@click.option("--strata", default=None, help="Strata column.")
-@click.option("--psu", default=None, help="Primary sampling unit (cluster) column.")
-@click.option("--fpc", default=None, help="First-stage fpc column.")
-@click.option("--psu2", default=None, help="Second-stage unit column.")
-@click.option("--fpc2", default=None, help="Second-stage fpc column.")
-@click.option("--repweights", default=None, help="Regular expression selecting replicate weights.")
-@click.option("--repmethod", type=click.Choice(["brr", "fay", "jk1", "jkn", "bootstrap"]),
-              default=None, help="Replicate method.")
-@click.option("--rho", type=float, default=None, help="Fay's rho.")
-@click.option("--scale", type=float, default=None, help="Replicate variance scale.")
-@click.option("--mse", is_flag=True, default=None, help="Centre replicates on the full estimate.")
-@click.option("--singleton", type=click.Choice(["fail", "adjust", "average", "remove", "certainty"]),
-              default=None, help="Strata with one PSU (R's survey.lonely.psu). Default fail.")
+@design_options
 @click.option("--suppress-below", type=int, default=0, show_default=True,
               help="Hide cells with an unweighted n below this (with complementary suppression).")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
@@ -636,21 +606,14 @@ def _atomic_text(path: Path, text: str) -> None:
               help="Write the result to this file (atomically) instead of stdout.")
 @click.option("--encoding", default=None, help="Text encoding of DATA.")
 def crosstab(data: Path, row: str, col: str, where_expr: str | None, percent: str,
-             ci_method: str, conf_level: float, codebook_file: Path | None, wave_id: str | None,
-             design_file: Path | None, weight: str | None, strata: str | None, psu: str | None,
-             fpc: str | None, psu2: str | None, fpc2: str | None, repweights: str | None,
-             repmethod: str | None, rho: float | None, scale: float | None, mse: bool | None,
-             singleton: str | None, suppress_below: int, fmt: str, out_file: Path | None,
-             encoding: str | None) -> None:
+             ci_method: str, conf_level: float, suppress_below: int, fmt: str,
+             out_file: Path | None, encoding: str | None, **design_args: Any) -> None:
     """Weighted crosstab of ROW by COL in DATA with CIs and Rao-Scott tests (R's svychisq)."""
     from sid.io import read_table
     from sid.tables import crosstab as run
 
     wave = read_table(data, encoding=encoding)
-    options = {"weight": weight, "strata": strata, "psu": psu, "fpc": fpc, "psu2": psu2,
-               "fpc2": fpc2, "repweights": repweights, "repmethod": repmethod, "rho": rho,
-               "scale": scale, "mse": mse or None, "singleton": singleton}
-    design = _tables_design(wave, codebook_file, wave_id, design_file, options)
+    design = design_from_options(wave, "sid crosstab", **design_args)
     labels = {}
     for name in (row, col):
         try:

@@ -15,7 +15,6 @@ renamed (``os.replace``), so a reader never sees half a file.
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
 import os
 import re
@@ -28,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from sid.errors import InputError
+from sid.io import file_sha256
 from sid.tables import TableResult
 
 SUPPRESSED = "x"
@@ -186,15 +186,6 @@ def _t(lang: str, key: str, **kw: Any) -> str:
 # --------------------------------------------------------------------------- provenance
 
 
-def sha256_file(path: str | os.PathLike[str]) -> str:
-    """The sha256 of a file, read in blocks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 @dataclass(frozen=True)
 class Provenance:
     """Where the figures come from: inputs (role, path, sha256), weight, version, command."""
@@ -218,7 +209,7 @@ class Provenance:
         if missing:
             raise InputError("provenance: input files not found", got=", ".join(missing),
                              fix="pass existing files")
-        inputs = tuple((role, str(p), sha256_file(p)) for role, p in files)
+        inputs = tuple((role, str(p), file_sha256(p)) for role, p in files)
         created = created or _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
         return cls(inputs=inputs, weight=weight, version=str(version), created=created,
                    command=command)
