@@ -2018,29 +2018,15 @@ def report_markdown(chain: ChainResult) -> str:
 
 def write_report(chain: ChainResult, path: str | Any) -> tuple[str, str]:
     """Write the Excel report (one sheet per part) and a Markdown summary beside it, atomically."""
-    import os
-    import tempfile
     from pathlib import Path
+
+    from sid.io import atomic_output, write_text_atomic
 
     out = Path(path)
     tables = report_tables(chain)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".xlsx", dir=out.parent)
-    os.close(fd)
-    try:
-        with pd.ExcelWriter(tmp, engine="openpyxl") as xl:
-            for sheet, frame in tables.items():
-                frame.to_excel(xl, sheet_name=sheet[:31], index=False)
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_output(out) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as xl:
+        for sheet, frame in tables.items():
+            frame.to_excel(xl, sheet_name=sheet[:31], index=False)
     md = out.with_suffix(".md")
-    fd, tmp = tempfile.mkstemp(prefix=f".{md.name}.", suffix=".tmp", dir=md.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(report_markdown(chain))
-        os.replace(tmp, md)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    write_text_atomic(md, report_markdown(chain))
     return str(out), str(md)
