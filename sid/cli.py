@@ -228,7 +228,12 @@ def weight(wave_file: Path, spec_file: Path, gross_file: Path | None, margins_fi
         for note in reps.notes:
             click.echo(f"note: {note}", err=True)
     if report_file is not None:
-        xlsx, md = write_report(chain, report_file)
+        mspec = spec.get("margins") or {}
+        within = mspec.get("within")
+        column = (mspec.get("variables") or {}).get(within, within) if isinstance(within, str) else None
+        labels = (dict(wave.meta.variable(column).value_labels)
+                  if isinstance(column, str) and column in wave.meta.columns else None)
+        xlsx, md = write_report(chain, report_file, labels)
         click.echo(f"wrote {xlsx} and {md}")
 
 

@@ -262,11 +262,14 @@ def _percentiles(x: np.ndarray, qs: Sequence[float]) -> tuple[list[float], float
     return out, float(y[: kth[0] + 1].min()), float(y[kth[-1] :].max())
 
 
-def summary_table(weights: Any, groups: Any = None, *, label: str = "totaal") -> pd.DataFrame:
+def summary_table(weights: Any, groups: Any = None, *, label: str = "totaal",
+                  labels: Mapping[Any, str] | None = None) -> pd.DataFrame:
     """Weight summaries overall and per group (e.g. origin group) as a tidy frame.
 
-    Columns: ``group`` then the fields of :class:`WeightSummary`.
+    Columns: ``group`` then the fields of :class:`WeightSummary`. ``labels``
+    maps group codes to names, shown as ``"1 Belgisch"``.
     """
+    names = {_norm_key(k): v for k, v in (labels or {}).items()}
     w = np.asarray(weights, dtype=float)
     rows = [{"group": label, **weight_summary(w).as_dict()}]
     if groups is not None:
@@ -276,7 +279,9 @@ def summary_table(weights: Any, groups: Any = None, *, label: str = "totaal") ->
         bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
         for k, value in enumerate(uniques):
             idx = order[bounds[k] : bounds[k + 1]]
-            rows.append({"group": format_number(value), **weight_summary(w[idx]).as_dict()})
+            name = names.get(_norm_key(value))
+            shown = format_number(value) + (f" {name}" if name else "")
+            rows.append({"group": shown, **weight_summary(w[idx]).as_dict()})
     return pd.DataFrame(rows)
 
 
@@ -1952,8 +1957,12 @@ def run_spec(
 # --------------------------------------------------------------------------- report
 
 
-def report_tables(chain: ChainResult) -> dict[str, pd.DataFrame]:
-    """The weighting report as tidy frames, one per sheet (Dutch sheet names)."""
+def report_tables(chain: ChainResult,
+                  labels: Mapping[Any, str] | None = None) -> dict[str, pd.DataFrame]:
+    """The weighting report as tidy frames, one per sheet (Dutch sheet names).
+
+    ``labels`` names the groups (e.g. the value labels of the origin variable).
+    """
     steps = []
     for label, rec in chain.steps:
         steps.append({"stap": label, "methode": rec.method, "iteraties": rec.iterations,
@@ -1961,7 +1970,8 @@ def report_tables(chain: ChainResult) -> dict[str, pd.DataFrame]:
                       **{f"voor_{k}": v for k, v in rec.before.as_dict().items()},
                       **{f"na_{k}": v for k, v in rec.after.as_dict().items()}})
     w = chain.weights.to_numpy()
-    groups = summary_table(w, None if chain.group is None else chain.group.to_numpy())
+    groups = summary_table(w, None if chain.group is None else chain.group.to_numpy(),
+                           labels=labels)
     margins = pd.concat([rec.gaps_frame().assign(stap=label) for label, rec in chain.steps
                          if rec.gaps], ignore_index=True)
     trims = pd.DataFrame([{"stap": label, **{k: (v if np.isscalar(v) or v is None else str(v))
@@ -1995,9 +2005,9 @@ def report_tables(chain: ChainResult) -> dict[str, pd.DataFrame]:
     }
 
 
-def report_markdown(chain: ChainResult) -> str:
+def report_markdown(chain: ChainResult, labels: Mapping[Any, str] | None = None) -> str:
     """A short Markdown summary of the weighting report."""
-    t = report_tables(chain)
+    t = report_tables(chain, labels)
     lines = ["# Wegingsrapport", ""]
     for _, row in t["Stappen"].iterrows():
         lines.append(f"- **{row['stap']}** ({row['methode']}): {row['iteraties']} iteraties, "
@@ -2016,17 +2026,18 @@ def report_markdown(chain: ChainResult) -> str:
     return "\n".join(lines)
 
 
-def write_report(chain: ChainResult, path: str | Any) -> tuple[str, str]:
+def write_report(chain: ChainResult, path: str | Any,
+                 labels: Mapping[Any, str] | None = None) -> tuple[str, str]:
     """Write the Excel report (one sheet per part) and a Markdown summary beside it, atomically."""
     from pathlib import Path
 
     from sid.io import atomic_output, write_text_atomic
 
     out = Path(path)
-    tables = report_tables(chain)
+    tables = report_tables(chain, labels)
     with atomic_output(out) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as xl:
         for sheet, frame in tables.items():
             frame.to_excel(xl, sheet_name=sheet[:31], index=False)
     md = out.with_suffix(".md")
-    write_text_atomic(md, report_markdown(chain))
+    write_text_atomic(md, report_markdown(chain, labels))
     return str(out), str(md)

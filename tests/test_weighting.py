@@ -829,3 +829,9 @@ def test_replicate_that_cannot_hold_trim_bounds_keeps_raked_weights_with_a_note(
     assert reps.weights[:, 0].max() == pytest.approx(100.0)  # raked, not trimmed
     assert reps.weights[:, 1:].max() <= 50 * 10 / 9 * (1 + 1e-6)  # the others are trimmed
     assert "1 of 10" in wt.report_tables(chain)["Replicaten"]["opmerking"].iloc[0]
+
+
+def test_summary_table_names_groups_by_their_labels() -> None:
+    table = wt.summary_table([1.0, 2.0, 3.0, 5.0], [2, 1, 2, 3], labels={1.0: "Belgisch", 2: "Marokkaans"})
+    assert table["group"].tolist() == ["totaal", "1 Belgisch", "2 Marokkaans", "3"]
+    assert table["sum"].tolist() == [11.0, 2.0, 4.0, 5.0]
