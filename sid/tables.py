@@ -255,26 +255,30 @@ def rao_scott(p: np.ndarray, vcov_p: np.ndarray, nr: int, nc: int, n_total: int,
     return tests, eig
 
 
-def _prop_ci(p: np.ndarray, se: np.ndarray, df: np.ndarray, method: str,
-             conf_level: float) -> tuple[np.ndarray, np.ndarray]:
-    """CI of proportions: ``logit`` (R ``svyciprop(method="logit")``, t on the domain df),
-    ``t`` (p +/- t * se) or ``wald`` (p +/- z * se)."""
+def _prop_ci(design: Design, form: Any, domain_of: np.ndarray, p: np.ndarray, se: np.ndarray,
+             df: np.ndarray, method: str, conf_level: float) -> tuple[np.ndarray, np.ndarray]:
+    """CI of the proportions of ``form``: ``logit`` is R's ``svyciprop(method="logit")``
+    (:func:`sid.estimate.svyglm_logit`, the one implementation: glm's IRLS with its early
+    stop, Wald on the logit scale with t on the domain df); ``t`` (p +/- t * se) or
+    ``wald`` (p +/- z * se)."""
     from scipy import stats
 
+    if method == "logit":
+        import scipy.sparse as sp
+
+        from sid.estimate import svyglm_logit
+
+        present = None
+        if design.singleton == "average" and not design.is_replicate:  # as sid.estimate
+            present = sp.coo_matrix((np.ones(len(form.rows)), (form.rows, form.cols)),
+                                    shape=(design.n, form.k))
+        fit = svyglm_logit(design, form, present=present, domain_of=domain_of)
+        return fit.interval(df, conf_level)
     alpha = 1.0 - conf_level
     with np.errstate(divide="ignore", invalid="ignore"):
         q = (stats.norm.ppf(1 - alpha / 2) if method == "wald"
              else stats.t.ppf(1 - alpha / 2, df))
-        if method == "logit":
-            eta = np.log(p / (1 - p))
-            se_eta = se / (p * (1 - p))
-            lo = 1 / (1 + np.exp(-(eta - q * se_eta)))
-            hi = 1 / (1 + np.exp(-(eta + q * se_eta)))
-            lo = np.where(p == 0, 0.0, np.where(p == 1, 1.0, lo))
-            hi = np.where(p == 0, 0.0, np.where(p == 1, 1.0, hi))
-        else:
-            lo, hi = p - q * se, p + q * se
-    return lo, hi
+        return p - q * se, p + q * se
 
 
 def crosstab(
@@ -359,6 +363,7 @@ def crosstab(
     if percent == "cell":
         est, se = p_cell, np.sqrt(np.diag(v_cell))
         df = np.full(k, design.degf(member))
+        form, group_of_cell = form_cell, np.zeros(k, dtype=np.int64)
     else:
         own, other, n_own = (ri, ci_, nc) if percent == "row" else (ci_, ri, nr)
         # each member row enters every cell of its own row (col) group
@@ -375,7 +380,7 @@ def crosstab(
         df_group = np.array([design.degf(_mask_rows(design.n, idx[group_of_row == g]))
                              for g in range(nr if percent == "row" else nc)])
         df = df_group[group_of_cell]
-    lo, hi = _prop_ci(est, se, df, ci, conf_level)
+    lo, hi = _prop_ci(design, form, group_of_cell, est, se, df, ci, conf_level)
 
     n_unw = np.bincount(cell, minlength=k)
     lab_r = dict((labels or {}).get(row, {}))

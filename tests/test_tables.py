@@ -120,8 +120,37 @@ def test_row_percentages_equal_estimate_engine():
     est = estimate(design, "proportion", "mealcat", by="stype", where="comp_imp == 2",
                    ci="logit")
     est = est.sort_values(["stype", "category"]).reset_index(drop=True)
-    for c in ("estimate", "se", "ci_low", "ci_high", "df"):
+    for c in ("se", "ci_low", "ci_high", "df"):
         np.testing.assert_allclose(res.cells[c], est[c], rtol=1e-10, err_msg=c)
+    # the percentage is the share (svymean), estimate's logit estimate is expit(coef)
+    np.testing.assert_allclose(res.cells["estimate"], est["estimate"], rtol=1e-7)
+
+
+def test_crosstab_logit_ci_is_svyciprop_with_early_stop():
+    """Crosstab logit CIs come from the same svyglm fit as estimate(ci="logit"), glm's early
+    stop included: in the small yr_rnd == 2 row (21 schools, p = 0.104) the stop moves the CI
+    by ~1e-8 from the closed form, so the closed form would fail here at 1e-10. The
+    percentage itself stays the share (svyby(~col, ~row, svymean))."""
+    from sid.estimate import estimate
+
+    data = pd.read_csv(REF / "data" / "crosstab_apistrat.csv")
+    design = Design(data, strata="stype", weight="pw", fpc="fpc")
+    lg = estimate(design, "proportion", "mealcat", by="yr_rnd", ci="logit")
+    share = estimate(design, "proportion", "mealcat", by="yr_rnd", ci="xlogit")
+    lg, share = (x.sort_values(["yr_rnd", "category"]).reset_index(drop=True) for x in (lg, share))
+    early = np.abs(lg["ci_low"] - share["ci_low"]) / share["ci_low"]
+    assert early.max() > 1e-9  # the closed form (xlogit) differs: the test can fail
+    assert lg.loc[early.idxmax(), "yr_rnd"] == 2
+    assert abs(lg.loc[early.idxmax(), "estimate"] - 0.104) < 1e-3
+    rows = crosstab(design, "yr_rnd", "mealcat", percent="row").cells
+    cols = crosstab(design, "mealcat", "yr_rnd", percent="col").cells
+    cols = cols.sort_values(["col", "row"]).reset_index(drop=True)
+    for res in (rows, cols):
+        for c in ("ci_low", "ci_high"):
+            np.testing.assert_allclose(res[c], lg[c], rtol=1e-10, err_msg=c)
+        for c in ("estimate", "se", "df"):
+            np.testing.assert_allclose(res[c], share[c], rtol=1e-12, err_msg=c)
+        assert set(res["ci_method"]) == {"logit"}
 
 
 def test_complementary_suppression():
