@@ -32,7 +32,7 @@ from scipy import stats as st
 
 from sid.design import Design, ensure_sequence
 from sid.errors import EstimationError, show_values
-from sid.variance import LinearForm, replicate_vcov, vcov
+from sid.variance import LinearForm, domain_presence, replicate_vcov, vcov
 
 STATS = ("mean", "total", "proportion", "ratio", "quantile")
 CI_METHODS = ("wald", "t", "logit", "xlogit", "asin", "beta")
@@ -273,10 +273,7 @@ def _core(design: Design, stat: str, var: str, by: Any, where: Any, deff: bool,
     form, cats, missing, valid = _form(design, stat, var, dom, d)
     c = len(cats)
     theta = form.estimate(design.w)
-    present = None
-    if design.singleton == "average" and not design.is_replicate:
-        present = sp.coo_matrix((np.ones(len(form.rows)), (form.rows, form.cols)),
-                                shape=(design.n, form.k))
+    present = domain_presence(design, form)
     logit = None
     if stat == "proportion" and ci == "logit":
         # svyciprop(method="logit"): svyglm on each domain design (R's nrow(domain design));
@@ -785,10 +782,7 @@ def _quantile_core(design: Design, var: str, domains: _Domains, q: Any, level: f
     num = (y[rows] <= qhat.ravel()[cols]).astype(float)
     form = LinearForm(rows, cols, num, np.ones(len(rows)), d * nq)
     pm = form.estimate(design.w)
-    present = None
-    if design.singleton == "average" and not design.is_replicate:
-        present = sp.coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(design.n, d * nq))
-    cov = vcov(design, form, pm, present=present)
+    cov = vcov(design, form, pm, present=domain_presence(design, form))
     se_p = np.sqrt(np.diag(cov))
     df_dom = _domain_df(design, dom, d)
     dom_of = np.repeat(np.arange(d), nq)

@@ -264,15 +264,11 @@ def _prop_ci(design: Design, form: Any, domain_of: np.ndarray, p: np.ndarray, se
     from scipy import stats
 
     if method == "logit":
-        import scipy.sparse as sp
-
         from sid.estimate import svyglm_logit
+        from sid.variance import domain_presence
 
-        present = None
-        if design.singleton == "average" and not design.is_replicate:  # as sid.estimate
-            present = sp.coo_matrix((np.ones(len(form.rows)), (form.rows, form.cols)),
-                                    shape=(design.n, form.k))
-        fit = svyglm_logit(design, form, present=present, domain_of=domain_of)
+        fit = svyglm_logit(design, form, present=domain_presence(design, form),
+                           domain_of=domain_of)
         return fit.interval(df, conf_level)
     alpha = 1.0 - conf_level
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -303,7 +299,7 @@ def crosstab(
     variable to {code: label}. Tests match R's ``svychisq`` on
     ``subset(design, where)``.
     """
-    from sid.variance import LinearForm, vcov
+    from sid.variance import LinearForm, domain_presence, vcov
 
     if percent not in PERCENT_BASES:
         raise EstimationError(f"unknown percent base {percent!r}", where="crosstab percent",
@@ -345,7 +341,7 @@ def crosstab(
     form_cell = LinearForm(rows=rows_all, cols=cols_all, num=num_all,
                            den=np.ones(m * k), k=k)
     p_cell = form_cell.estimate(w)
-    v_cell = vcov(design, form_cell, p_cell)
+    v_cell = vcov(design, form_cell, p_cell, present=domain_presence(design, form_cell))
 
     n_total = int(dom.sum())
     if design.is_replicate:
@@ -357,7 +353,8 @@ def crosstab(
     # weighted counts
     form_tot = LinearForm(rows=idx, cols=cell, num=np.ones(m), den=None, k=k)
     tot = form_tot.estimate(w)
-    tot_se = np.sqrt(np.diag(vcov(design, form_tot, tot)))
+    tot_se = np.sqrt(np.diag(vcov(design, form_tot, tot,
+                                  present=domain_presence(design, form_tot))))
 
     # percentages on the chosen base
     if percent == "cell":
@@ -374,7 +371,7 @@ def crosstab(
         num = (np.repeat(other, n_own) == j_other).astype(float)
         form = LinearForm(rows=rep_rows, cols=cols, num=num, den=np.ones(len(cols)), k=k)
         est = form.estimate(w)
-        se = np.sqrt(np.diag(vcov(design, form, est)))
+        se = np.sqrt(np.diag(vcov(design, form, est, present=domain_presence(design, form))))
         group_of_cell = (np.arange(k) % nr) if percent == "row" else (np.arange(k) // nr)
         group_of_row = ri if percent == "row" else ci_
         df_group = np.array([design.degf(_mask_rows(design.n, idx[group_of_row == g]))

@@ -294,6 +294,20 @@ def replicate_vcov(design: Design, form: LinearForm, theta: np.ndarray,
 # --------------------------------------------------------------------------- front door
 
 
+def domain_presence(design: Design, form: LinearForm) -> sp.spmatrix | None:
+    """Which rows belong to each column's domain, where the variance needs to know.
+
+    R's ``survey.lonely.psu = "average"`` averages over the strata that have
+    members in the domain, so a Taylor design with that rule needs the rows
+    of each column (the entries of ``form``); for every other design the
+    answer does not depend on it and this returns None.
+    """
+    if design.singleton != "average" or design.is_replicate:
+        return None
+    return sp.coo_matrix((np.ones(len(form.rows)), (form.rows, form.cols)),
+                         shape=(design.n, form.k))
+
+
 def vcov(design: Design, form: LinearForm, theta: np.ndarray | None = None,
          present: np.ndarray | sp.spmatrix | None = None) -> np.ndarray:
     """Covariance (k x k) of the k estimates of ``form``: Taylor or replicate, per design."""

@@ -126,6 +126,23 @@ def test_row_percentages_equal_estimate_engine():
     np.testing.assert_allclose(res.cells["estimate"], est["estimate"], rtol=1e-7)
 
 
+def test_row_percentages_equal_estimate_engine_with_lonely_psu_average():
+    """With R's lonely-PSU rule "average", a domain's variance averages over the strata
+    with members in the domain: crosstab must use the same domain rows as estimate()."""
+    from sid.estimate import estimate
+
+    data = pd.read_csv(REF / "data" / "estimate_apistrat_lonely.csv")
+    design = Design(data, weight="pw", strata="stype", fpc="fpc", singleton="average")
+    res = crosstab(design, "mealcat", "hiapi", percent="row", ci="t")
+    est = estimate(design, "proportion", "hiapi", by="mealcat", ci="t")
+    est = est.sort_values(["mealcat", "category"]).reset_index(drop=True)
+    for c in ("estimate", "se", "ci_low", "ci_high", "df"):
+        np.testing.assert_allclose(res.cells[c], est[c], rtol=1e-10, err_msg=c)
+    plain = crosstab(Design(data, weight="pw", strata="stype", fpc="fpc", singleton="adjust"),
+                     "mealcat", "hiapi", percent="row", ci="t")
+    assert not np.allclose(plain.cells["se"], res.cells["se"], rtol=1e-6)  # the rule matters
+
+
 def test_crosstab_logit_ci_is_svyciprop_with_early_stop():
     """Crosstab logit CIs come from the same svyglm fit as estimate(ci="logit"), glm's early
     stop included: in the small yr_rnd == 2 row (21 schools, p = 0.104) the stop moves the CI
