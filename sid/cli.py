@@ -666,17 +666,6 @@ def crosstab(data: Path, row: str, col: str, where_expr: str | None, percent: st
     click.echo(f"wrote {out_file}")
 
 
-def _pairs(values: tuple[str, ...]) -> list[tuple[str | None, Path]]:
-    out = []
-    for v in values:
-        if "=" in v and not Path(v).exists():
-            w, p = v.split("=", 1)
-            out.append((w.strip(), Path(p)))
-        else:
-            out.append((None, Path(v)))
-    return out
-
-
 @main.command()
 @click.argument("spec_file", type=click.Path(path_type=Path))
 @click.option("--data", "data_files", multiple=True, required=True,
@@ -703,16 +692,15 @@ def tables(spec_file: Path, data_files: tuple[str, ...], codebook_file: Path,
     """Compute the table book SPEC_FILE on the waves and write Excel (or CSV/JSON)."""
     import shlex
 
-    from sid import __version__
     from sid.codebook import load_codebook
     from sid.errors import InputError
     from sid.export import Provenance, write_forest_plots, write_table_book, write_table_files
-    from sid.harmonise import load
+    from sid.harmonise import load, split_wave_arg
     from sid.tables import read_spec
 
     book = read_spec(spec_file)
     cb = load_codebook(codebook_file)
-    pairs = _pairs(data_files)
+    pairs = [split_wave_arg(f) for f in data_files]
     missing = [str(p) for _, p in pairs if not p.is_file()]
     if missing:
         raise InputError("data file(s) not found", got=", ".join(missing),
@@ -723,8 +711,9 @@ def tables(spec_file: Path, data_files: tuple[str, ...], codebook_file: Path,
     files: list[tuple[str, Path]] = [("data", p) for _, p in pairs]
     files += [("codebook", Path(codebook_file)), ("spec", Path(spec_file))]
     if weight_files:
-        data, weight_name = _merge_weights(data, cb, pairs, _pairs(weight_files), weight_var)
-        files += [("weights", p) for _, p in _pairs(weight_files)]
+        weight_pairs = [split_wave_arg(f) for f in weight_files]
+        data, weight_name = _merge_weights(data, cb, pairs, weight_pairs, weight_var)
+        files += [("weights", p) for _, p in weight_pairs]
     from sid.tables import build_tables, select_tables
 
     if skip_missing_waves:
@@ -734,8 +723,7 @@ def tables(spec_file: Path, data_files: tuple[str, ...], codebook_file: Path,
                        f"{', '.join(skipped)}", err=True)
     shown_weight = weight_name.removeprefix("_w_") if weight_name else None
     results = build_tables(book, data, lang=lang, weight=weight_name, weight_label=shown_weight)
-    weight_name = shown_weight
-    used_weight = weight_name or cb.design_variables(
+    used_weight = shown_weight or cb.design_variables(
         str(data.data["wave"].astype(str).iloc[0])).get("weight", "-")
     prov = Provenance.from_files(files, weight=used_weight, version=__version__,
                                  command="sid " + " ".join(shlex.quote(a) for a in sys.argv[1:]))

@@ -30,7 +30,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sid.errors import CodebookError, InputError, show_values
-from sid.expr import FUNCTIONS, parse
+from sid.expr import FUNCTIONS, parse, with_close_matches
 
 MISSING_KINDS: tuple[str, ...] = ("NVT", "WN", "GA", "WZ")
 """Missing kinds a codebook can assign codes to (NVT niet van toepassing, WN weet niet,
@@ -48,6 +48,7 @@ KIND_CODES: Mapping[str, float] = MappingProxyType(
     {"NVT": -1.0, "WN": -8.0, "GA": -9.0, "WZ": -7.0, "SYS": -99.0}
 )
 """Codes used when a table keeps a missing kind as a category (see HarmonisedData.column)."""
+_KIND_BY_LABEL = MappingProxyType({v["nl"]: k for k, v in KIND_LABELS.items()})
 VARIABLE_TYPES = ("categorical", "ordinal", "continuous", "count", "id", "weight", "design", "text")
 CODED_TYPES = ("categorical", "ordinal")
 DESIGN_ROLES = ("weight", "strata", "psu", "fpc", "incl_prob")
@@ -329,6 +330,18 @@ class Codebook:
         return _where(self.path, self.lines, tuple(str(p) for p in path))
 
 
+def kind_of_label(text: Any) -> str | None:
+    """The missing kind a file's value label names ("Weet niet " -> WN), or None."""
+    return _KIND_BY_LABEL.get(str(text).strip().lower()) if text is not None else None
+
+
+def format_rule(rule: tuple[tuple[float, float], float]) -> str:
+    """A recode rule as ``3->1`` or ``1-5->1`` (for reports and exported codebooks)."""
+    (lo, hi), to = rule
+    src = f"{lo:g}" if lo == hi else f"{lo:g}-{hi:g}"
+    return f"{src}->{to:g}"
+
+
 def apply_recode(values: np.ndarray, rules: Sequence[tuple[tuple[float, float], float]]) -> np.ndarray:
     """Recode a float array; every rule reads the original codes (so swaps work). Vectorised."""
     out = values.copy()
@@ -351,9 +364,8 @@ def _line_map(node: yaml.Node, path: tuple[str, ...], out: dict[tuple[str, ...],
             if name in seen:
                 dups.append(((*path, name), key.start_mark.line + 1))
             seen.add(name)
-            out[(*path, name)] = key.start_mark.line + 1
             _line_map(value, (*path, name), out, dups)
-            out[(*path, name)] = key.start_mark.line + 1
+            out[(*path, name)] = key.start_mark.line + 1  # the key's line, not its value's
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
             _line_map(item, (*path, str(i)), out, dups)
@@ -401,9 +413,14 @@ def _where(file: str | None, lines: Mapping[tuple[str, ...], int], path: tuple[s
 def read_codebook(path: str | os.PathLike[str]) -> Codebook:
     """Read and validate a codebook file; all problems are reported in one CodebookError."""
     path = Path(path)
-    if not path.exists():
-        raise InputError("codebook not found", where=str(path), fix="check the path (shipped: codebooks/sid.yaml)")
-    text = path.read_text(encoding="utf-8")
+    if not path.is_file():
+        what = "is a folder, not a codebook file" if path.is_dir() else "codebook not found"
+        raise InputError(what, where=str(path), fix="check the path (shipped: codebooks/sid.yaml)")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"codebook is not UTF-8 text (byte {exc.start})", where=str(path),
+                         fix="save the YAML file as UTF-8") from None
     return parse_codebook(text, source=str(path))
 
 
@@ -592,14 +609,9 @@ def _check_expression(cb: Codebook, path: tuple[str, ...], text: str, known: set
         return
     unknown = sorted(expr.variables - known)
     if unknown:
-        import difflib
-
-        hints = []
-        for name in unknown:
-            close = difflib.get_close_matches(name, sorted(known), n=2)
-            hints.append(f"{name} (did you mean {', '.join(close)}?)" if close else name)
         problems.append(f"{cb.where(*path)}: expression {text!r} uses unknown variable(s) "
-                        f"{'; '.join(hints)}. Expected harmonised names defined above")
+                        f"{with_close_matches(unknown, sorted(known), n=2)}. "
+                        "Expected harmonised names defined above")
 
 
 def load_codebook(codebook: Codebook | str | os.PathLike[str]) -> Codebook:

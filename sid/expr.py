@@ -237,18 +237,24 @@ def variables(expression: str | Expr) -> set[str]:
     return set(parse(expression).variables)
 
 
+def with_close_matches(names: Iterable[str], available: Iterable[str], n: int = 3) -> str:
+    """``name (did you mean a, b?)`` for each unknown name, joined by ``; ``."""
+    available = list(available)
+    hints = []
+    for name in names:
+        close = difflib.get_close_matches(name, available, n=n)
+        hints.append(f"{name} (did you mean {', '.join(close)}?)" if close else name)
+    return "; ".join(hints)
+
+
 def check_names(expression: str | Expr, available: Iterable[str]) -> Expr:
     """Parse and check that every variable is in ``available``; lists all unknown names."""
     expr = parse(expression)
     available = list(available)
     unknown = sorted(expr.variables - set(available))
     if unknown:
-        hints = []
-        for name in unknown:
-            close = difflib.get_close_matches(name, available, n=3)
-            hints.append(f"{name} (did you mean {', '.join(close)}?)" if close else name)
         raise CodebookError(
-            f"unknown variable(s): {'; '.join(hints)}",
+            f"unknown variable(s): {with_close_matches(unknown, available)}",
             where=f"expression {expr.text!r}",
             fix=f"use one of: {show_values(sorted(available), 20)}",
         )
@@ -440,8 +446,9 @@ class _Evaluator:
             a, b = self.run(args[1]), self.run(args[2])
             if _is_text(a) != _is_text(b):
                 raise _error(self.text, "ifelse() branches mix text and numbers", node)
-            if not _is_text(a):
-                a, b = _as_number(self.text, a, args[1]), _as_number(self.text, b, args[2])
+            if _is_text(a):  # as object arrays: numpy would make '<U1' of two constants
+                return np.where(cond, np.asarray(a, dtype=object), np.asarray(b, dtype=object))
+            a, b = _as_number(self.text, a, args[1]), _as_number(self.text, b, args[2])
             return np.where(cond, a, b)
         raise _error(self.text, f"unknown function {name!r}", node)  # pragma: no cover
 

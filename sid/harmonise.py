@@ -44,6 +44,8 @@ from sid.codebook import (
     KIND_LABELS,
     Codebook,
     apply_recode,
+    format_rule,
+    kind_of_label,
     load_codebook,
 )
 from sid.errors import CodebookError, InputError, show_values
@@ -108,6 +110,15 @@ def _empty_report() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="int64" if c == "count" else object) for c in REPORT_COLUMNS})
 
 
+def split_wave_arg(item: str | os.PathLike[str]) -> tuple[str | None, Path]:
+    """``"2017=path"`` -> ``("2017", path)``; a plain path (or an existing file with '=') -> ``(None, path)``."""
+    text = str(item)
+    if "=" in text and not Path(text).exists():
+        wave, _, file = text.partition("=")
+        return wave.strip(), Path(file.strip())
+    return None, Path(item)
+
+
 def resolve_files(paths: Sequence[str | os.PathLike[str]] | Mapping[str, Any], cb: Codebook) -> dict[str, Path]:
     """Map wave id to file: from ``{wave: path}``, ``"2017=path"`` items, or the file name patterns."""
     if isinstance(paths, Mapping):
@@ -115,12 +126,8 @@ def resolve_files(paths: Sequence[str | os.PathLike[str]] | Mapping[str, Any], c
     else:
         items = []
         for p in paths:
-            text = str(p)
-            if "=" in text and not Path(text).exists():
-                wave, _, file = text.partition("=")
-                items.append((wave.strip(), Path(file.strip())))
-            else:
-                items.append((cb.wave_for_file(p), Path(p)))
+            wave, path = split_wave_arg(p)
+            items.append((wave if wave is not None else cb.wave_for_file(path), path))
     out: dict[str, Path] = {}
     for wave, path in items:
         cb.wave(wave)
@@ -155,12 +162,12 @@ def _extended_kinds(wave: Any, var_meta: Any, source: str, n: int,
     ext = wave.extended_missing.get(source)
     if ext is None or not len(ext):
         return None
-    by_label = {v["nl"]: k for k, v in KIND_LABELS.items()}
     by_code = sorted((c, k) for k, codes in missing.items() for c in codes)
     letters = {chr(ord("a") + i): kind for i, (_, kind) in enumerate(by_code)}
     for letter, lab in var_meta.value_labels.items():
-        if isinstance(letter, str) and str(lab).strip().lower() in by_label:
-            letters[letter] = by_label[str(lab).strip().lower()]
+        kind = kind_of_label(lab) if isinstance(letter, str) else None
+        if kind is not None:
+            letters[letter] = kind
     kinds = np.zeros(n, dtype=np.int8)
     pos = wave.data.index.get_indexer(ext.index)
     kinds[pos] = ext.map(lambda c: _KIND_INDEX[letters.get(c, "SYS")]).to_numpy(dtype=np.int8)
@@ -179,8 +186,9 @@ def harmonise_wave(wave: Any, wave_id: str, cb: Codebook, skip: Iterable[str] = 
     columns: dict[str, Any] = {}
     kinds: dict[str, np.ndarray] = {}
     report: list[tuple] = []
-    absent = [(name, cb.source(name, wave_id)) for name in cb.variables
-              if cb.source(name, wave_id) is not None and name not in skip and cb.source(name, wave_id) not in wave.data.columns]
+    sources = {name: cb.source(name, wave_id) for name in cb.variables if name not in skip}
+    absent = [(name, src) for name, src in sources.items()
+              if src is not None and src not in wave.data.columns]
     if absent:
         raise InputError(
             f"{len(absent)} codebook variable(s) are not in the file",
@@ -215,18 +223,12 @@ def harmonise_wave(wave: Any, wave_id: str, cb: Codebook, skip: Iterable[str] = 
             changed = int(np.count_nonzero((out != values) & (k == 0)))
             if changed:
                 report.append((wave_id, name, "recoded", changed,
-                               "; ".join(f"{_fmt_rule(r)}" for r in rules)))
+                               "; ".join(format_rule(r) for r in rules)))
         if source != name:
             report.append((wave_id, name, "renamed", n, f"{source} -> {name}"))
         columns[name] = out
         kinds[name] = k
     return columns, kinds, report
-
-
-def _fmt_rule(rule: tuple[tuple[float, float], float]) -> str:
-    (lo, hi), to = rule
-    src = f"{lo:g}" if lo == hi else f"{lo:g}-{hi:g}"
-    return f"{src}->{to:g}"
 
 
 def _filter_order(cb: Codebook) -> list[str]:

@@ -471,14 +471,14 @@ def read_wave(
         kwargs["encoding"] = encoding
     if columns is not None:
         columns = list(columns)
-        header = scan_wave(path, encoding=encoding)
-        absent = [c for c in columns if c not in header.columns]
+        _, header = _call_reader(path, fmt, **kwargs, metadataonly=True)  # names only: no hash
+        absent = [c for c in columns if c not in header.column_names]
         if absent:
             raise InputError(
                 "columns not in the file",
                 where=str(path),
                 got=show_values(absent),
-                fix=f"choose from: {show_values(header.columns, 12)}",
+                fix=f"choose from: {show_values(header.column_names, 12)}",
             )
         kwargs["usecols"] = columns
     data, meta = _call_reader(path, fmt, **kwargs)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,9 +25,22 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from sid.codebook import CODED_TYPES, KIND_LABELS, Codebook, apply_recode, load_codebook
-from sid.errors import InputError, SidError, show_values
-from sid.harmonise import apply_filters, derive, harmonise_wave, label_differences
+from sid.codebook import (
+    CODED_TYPES,
+    Codebook,
+    apply_recode,
+    format_rule,
+    kind_of_label,
+    load_codebook,
+)
+from sid.errors import InputError, SidError, format_number, show_values
+from sid.harmonise import (
+    apply_filters,
+    derive,
+    harmonise_wave,
+    label_differences,
+    split_wave_arg,
+)
 from sid.io import atomic_output
 
 COLUMNS = ("severity", "wave", "variable", "check", "count", "examples", "fix")
@@ -89,14 +103,12 @@ def validate(paths: Sequence[str | os.PathLike[str]] | Mapping[str, Any],
     cb = load_codebook(codebook)
     rows = _Rows()
     files: dict[str, Path] = {}
-    items = list(paths.items()) if isinstance(paths, Mapping) else [(None, p) for p in paths]
+    items = ([(str(k), Path(v)) for k, v in paths.items()] if isinstance(paths, Mapping)
+             else [split_wave_arg(p) for p in paths])
     for wave_id, path in items:
         text = str(path)
         try:
-            if wave_id is None and "=" in text and not Path(text).exists():
-                wave_id, _, text = text.partition("=")
-                path = Path(text)
-            wid = str(wave_id) if wave_id is not None else cb.wave_for_file(path)
+            wid = wave_id if wave_id is not None else cb.wave_for_file(path)
             cb.wave(wid)
         except SidError as exc:
             rows.add("error", "?", "", "file matches a wave", 1, [Path(text).name],
@@ -215,8 +227,10 @@ def _check_harmonised(wave: Any, wid: str, cb: Codebook, rows: _Rows, *, skip: s
                       origin: bool) -> None:
     spec = cb.wave(wid)
     id_var = spec.id
-    if id_var not in skip:
-        ids = wave.data[cb.source(id_var, wid)]
+    if id_var in skip:  # reported as absent; examples then name rows (1-based)
+        ids, id_word = pd.Series(np.arange(1, len(wave.data) + 1)), "row"
+    else:
+        ids, id_word = wave.data[cb.source(id_var, wid)], "id"
         dup = ids[ids.duplicated(keep=False) & ids.notna()]
         if len(dup):
             rows.add("error", wid, id_var, "unique ids", int(dup.nunique()), _examples(dup),
@@ -232,7 +246,6 @@ def _check_harmonised(wave: Any, wid: str, cb: Codebook, rows: _Rows, *, skip: s
     index = pd.RangeIndex(len(wave.data))
     before = {n: k.copy() for n, k in kinds.items()}
     filter_rows = apply_filters(columns, kinds, wid, cb, index)
-    ids = wave.data[cb.source(id_var, wid)]
     for _, name, action, count, detail in filter_rows:
         not_asked = "not asked" in action
         changed = np.flatnonzero(before[name] != kinds[name]) if not_asked else np.array([], int)
@@ -243,7 +256,8 @@ def _check_harmonised(wave: Any, wid: str, cb: Codebook, rows: _Rows, *, skip: s
         check = {"answered though not asked -> NVT": "filter: answered though not asked",
                  "WN/GA/WZ though not asked -> NVT": "filter: WN/GA/WZ though not asked",
                  "NVT though asked": "filter: not answered (NVT) though asked"}[action]
-        example_ids = [f"id {_fmt_id(v)}" for v in ids.to_numpy()[changed[:5]]]
+        # format_number: id 10300001, not 1.03e+07
+        example_ids = [f"{id_word} {format_number(v)}" for v in ids.to_numpy()[changed[:5]]]
         rows.add("warning", wid, name, check, count, example_ids or detail,
                  f"{detail}; loading sets these to NVT" if not_asked else f"{detail}; check the routing")
     if origin and cb.origin is not None:
@@ -253,7 +267,6 @@ def _check_harmonised(wave: Any, wid: str, cb: Codebook, rows: _Rows, *, skip: s
 
 def _check_missing_labels(wave: Any, wid: str, cb: Codebook, rows: _Rows, skip: set[str]) -> None:
     """Warn where the file labels a missing code as another kind than the codebook (e.g. WZ vs GA)."""
-    by_label = {v["nl"]: k for k, v in KIND_LABELS.items()}
     for name in cb.variables:
         source = cb.source(name, wid)
         if source is None or name in skip:
@@ -262,7 +275,7 @@ def _check_missing_labels(wave: Any, wid: str, cb: Codebook, rows: _Rows, skip: 
         for kind, codes in cb.missing_codes(name, wid).items():
             for code in codes:
                 text = labels.get(code)
-                file_kind = by_label.get(str(text).strip().lower()) if text else None
+                file_kind = kind_of_label(text)
                 if file_kind and file_kind != kind:
                     rows.add("warning", wid, name, "missing code kind differs from file label", 1,
                              f"{code:g} is {kind} in the codebook, labelled {text!r} in the file",
@@ -300,10 +313,6 @@ def origin_check(columns: Mapping[str, Any], wid: str, cb: Codebook, rows: _Rows
         rows.add("warning", wid, spec.frame, f"frame group differs from origin ({spec.rule})",
                  int(differ.sum()), f"{top}; e.g. ids {show_values(list(ex))}",
                  "expected for some (naturalisation, mixed parents); check the frame if many")
-
-
-def _fmt_id(value: Any) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _dt_from_year(year: int) -> str:
@@ -407,21 +416,19 @@ def _identifier(name: str) -> str:
 
 
 def _guess_wave(meta: Any) -> str:
-    import re
-
     match = re.search(r"(19|20)\d\d", Path(meta.path or "").name)
     return match.group(0) if match else "1"
 
 
 def _guess_kinds(codes: Sequence[float], meta: Any, var: Any = None) -> dict[str, list[Any]]:
     """Missing kinds from value labels (weet niet -> WN ...), else by order NVT, WN, GA."""
-    by_label = {v["nl"]: k for k, v in KIND_LABELS.items()}
     labels: dict[float, str] = {}
     sources = [var] if var is not None else list(meta.variables)
     for v in sources:
         for k, t in v.value_labels.items():
-            if not isinstance(k, str) and float(k) in codes and str(t).strip().lower() in by_label:
-                labels.setdefault(float(k), by_label[str(t).strip().lower()])
+            kind = kind_of_label(t) if not isinstance(k, str) and float(k) in codes else None
+            if kind is not None:
+                labels.setdefault(float(k), kind)
     out: dict[str, list[Any]] = {}
     fallback = iter(("NVT", "WN", "GA", "WZ"))
     ordered = sorted(codes, key=lambda c: abs(c))
@@ -439,8 +446,6 @@ def export_codebook(codebook: Codebook | str | os.PathLike[str], out: str | os.P
     suffix = out.suffix.lower()
     if suffix not in (".xlsx", ".md"):
         raise InputError("unknown output type", where=str(out), fix="use --out codebook.xlsx or codebook.md")
-    if not out.parent.exists():
-        raise InputError("output folder does not exist", where=str(out.parent), fix="create it first")
     variables, values = codebook_tables(cb)
     with atomic_output(out) as tmp:
         if suffix == ".xlsx":
@@ -472,8 +477,7 @@ def codebook_tables(cb: Codebook) -> tuple[pd.DataFrame, pd.DataFrame]:
                 continue
             row[f"bron_{w}"] = cb.source(name, w) or ""
             row[f"missing_{w}"] = "; ".join(f"{k} {show_values(v)}" for k, v in cb.missing_codes(name, w).items())
-            row[f"hercodering_{w}"] = "; ".join(
-                (f"{lo:g}" if lo == hi else f"{lo:g}-{hi:g}") + f"->{to:g}" for (lo, hi), to in cb.recode_rules(name, w))
+            row[f"hercodering_{w}"] = "; ".join(format_rule(r) for r in cb.recode_rules(name, w))
         var_rows.append(row)
         for code, text in d.values.items():
             code_rows.append({"naam": name, "code": _num(code), "label": text.nl, "label_en": text.en or ""})

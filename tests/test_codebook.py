@@ -550,3 +550,54 @@ def test_where_expression_on_harmonised(harmonised, truths):
     mask = evaluate("werkt == 1 and leeftijdsgroep in [1, 2]", harmonised.data)
     expected = both["werksituatie"].isin([1, 2]) & (both["leeftijd"] < 35)
     np.testing.assert_array_equal(mask, expected)
+
+
+def test_validate_file_without_id_column_reports_rows(tmp_path):
+    """An absent id variable used to crash validate (KeyError) after being reported."""
+    from sid.validate import validate
+
+    truth = build_truth(60, 3)
+    wave = to_wave(truth, 2017)
+    data = wave.data.drop(columns=["resp_id"])
+    not_working = np.flatnonzero(~truth["werksituatie"].isin([1, 2]))[:2]
+    data.loc[not_working, "werk_behandeld"] = 1.0  # answered though not asked
+    missing = {v.name: v.missing for v in wave.meta.variables if v.missing}
+    path = tmp_path / "sid2017.sav"
+    write_wave(make_wave(data, missing=missing), path)
+    result = validate([path], CODEBOOK, origin=False)
+    rows = result.table.set_index(["variable", "check"])
+    assert rows.loc[("respid", "variable present (id variable)"), "severity"] == "error"
+    examples = rows.loc[("werkbeh", "filter: answered though not asked"), "examples"]
+    assert examples == ", ".join(f"'row {i + 1}'" for i in not_working)
+
+
+def test_validate_shows_long_ids_in_full(tmp_path):
+    """Example ids were formatted with :g, so 10300001 showed as 1.03e+07."""
+    from sid.validate import validate
+
+    truth = build_truth(60, 3)
+    truth["id"] = truth["id"] + 10_000_000
+    wave = to_wave(truth, 2017)
+    data = wave.data.copy()
+    not_working = np.flatnonzero(~truth["werksituatie"].isin([1, 2]))[:2]
+    data.loc[not_working, "werk_behandeld"] = 1.0
+    path = tmp_path / "sid2017.sav"
+    write_wave(wave.replace_data(data), path)
+    result = validate([path], CODEBOOK, origin=False)
+    rows = result.table.set_index(["variable", "check"])
+    examples = rows.loc[("werkbeh", "filter: answered though not asked"), "examples"]
+    ids = truth["id"].to_numpy()[not_working].astype(int)
+    assert ids.min() > 10_000_000
+    assert examples == ", ".join(f"'id {i}'" for i in ids)
+
+
+def test_read_codebook_unreadable_file_is_one_clear_error(tmp_path):
+    """A non-UTF-8 codebook or a folder used to end in a traceback, not an InputError."""
+    latin = tmp_path / "latin.yaml"
+    latin.write_bytes("name: café\n".encode("latin-1"))
+    with pytest.raises(InputError, match="latin.yaml: codebook is not UTF-8 text.*Fix: save"):
+        read_codebook(latin)
+    with pytest.raises(InputError, match="is a folder"):
+        read_codebook(tmp_path)
+    with pytest.raises(InputError, match="codebook not found"):
+        read_codebook(tmp_path / "absent.yaml")

@@ -106,6 +106,14 @@ def test_cut_matches_pandas_cut_right_false(xs, breaks):
     np.testing.assert_array_equal(got, expected)
 
 
+def test_ifelse_with_text_branches(df):
+    """Two text constants used to give a numpy '<U' array that evaluate() cast to float (crash)."""
+    got = evaluate("ifelse(werksituatie in [1, 2], 'werkt', 'werkt niet')", df)
+    assert got.tolist() == ["werkt", "werkt", "werkt niet", "werkt niet", "werkt niet"]
+    assert values("isna(ifelse(w > 0, nat, 'x'))", df) == [False, False, True, False, False]
+    assert values("ifelse(1 == 1, 'a', 'b')", df) == ["a"] * 5
+
+
 def test_scalar_broadcast(df):
     assert values("1 == 1", df) == [True] * 5
     assert values("3", df) == [3.0] * 5
