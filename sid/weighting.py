@@ -1142,9 +1142,11 @@ def calibrate(
     keep = _independent_columns(unit_x, d)
     x = unit_x[:, keep]
     t = targets[keep]
+    cont_sample = [float(unit_x[:, columns.index(v)] @ w) for v, _ in cont]  # cont: a unit per row
+    scale = _r_rescale(cat, w, intercept, [total for _, total in cont], cont_sample)
     if cat:
-        _check_bounds(cat, w, lo, hi, where)
-    g_unit, iterations, scale = _newton(x, d, t, method, lo, hi, tol, max_iter)
+        _check_bounds(cat, w if scale is None else w * scale, lo, hi, where)
+    g_unit, iterations = _newton(x, d, t, method, lo, hi, tol, max_iter, scale)
     out = w * g_unit[unit]
     gaps = _gaps(cat, out) + tuple(
         MarginGap(vname, "", float(total), float(ach), float((ach - total) / (abs(total) or 1.0)))
@@ -1195,17 +1197,51 @@ def _check_bounds(cat: list[_Margin], w: np.ndarray, lo: float, hi: float, where
                     "widen the bounds or collapse the category with a neighbour")
 
 
+def _r_rescale(cat: list[_Margin], w: np.ndarray, intercept: float | None,
+               cont_targets: list[float], cont_sample: list[float]) -> float | None:
+    """R's grake rescaling factor: ``mean(population / sample.total)`` when every ratio
+    exceeds 20, else None.
+
+    The ratios are those of R's model matrix for ``~ m1 + m2 + ... + x``: the
+    intercept (when a categorical margin or ``(Intercept)`` carries it), every
+    category of each margin but its first level (R's treatment contrasts) and
+    each continuous auxiliary. The factor changes the solution only through
+    the bounds, which R applies to the rescaled weights.
+    """
+    pop: list[float] = []
+    sample: list[float] = []
+    if cat or intercept is not None:
+        pop.append(float(cat[0].targets.sum()) if cat else float(intercept))
+        sample.append(float(w.sum()))
+    for m in cat:
+        totals = np.bincount(m.code, weights=w, minlength=len(m.keys))
+        order = sorted(range(len(m.keys)), key=lambda k: _level_order(m.keys[k]))
+        pop += [float(m.targets[k]) for k in order[1:]]
+        sample += [float(totals[k]) for k in order[1:]]
+    pop += cont_targets
+    sample += cont_sample
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scales = np.asarray(pop, dtype=float) / np.asarray(sample, dtype=float)
+    if scales.size and np.all(np.isfinite(scales)) and scales.min() > 20:
+        return float(scales.mean())
+    return None
+
+
+def _level_order(key: tuple[Any, ...]) -> tuple[tuple[int, Any], ...]:
+    """Sort key of a category as R orders factor levels: numbers before text, then by
+    value; in a crossed margin the first variable varies fastest (R's ``interaction``)."""
+    return tuple((0, k) if isinstance(k, int | float) else (1, str(k))
+                 for k in reversed([_norm_key(v) for v in key]))
+
+
 def _newton(
     x: np.ndarray, d: np.ndarray, t: np.ndarray, method: str, lo: float, hi: float,
-    tol: float, max_iter: int,
-) -> tuple[np.ndarray, int, float | None]:
-    """R's grake: Newton-Raphson with a generalised inverse and step halving."""
+    tol: float, max_iter: int, scale: float | None = None,
+) -> tuple[np.ndarray, int]:
+    """R's grake: Newton-Raphson with a generalised inverse and step halving, on the
+    input weights times ``scale`` (R's rescaling, see :func:`_r_rescale`)."""
     sample = x.T @ d
-    scale = None
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scales = t / sample
-    if np.all(np.isfinite(scales)) and scales.min() > 20:
-        scale = float(scales.mean())
+    if scale is not None:
         d = d * scale
         sample = sample * scale
     denom = np.where(t != 0, np.abs(t), 1.0)
@@ -1238,7 +1274,7 @@ def _newton(
     g = 1.0 + fm1
     if scale is not None:
         g = g * scale
-    return g, iterations, scale
+    return g, iterations
 
 
 # --------------------------------------------------------------------------- trimming

@@ -158,6 +158,24 @@ def test_calibrate_matches_r(case, dataset, method, bounds, golden_weights, targ
         assert g.min() >= bounds[0] * (1 - 1e-12) and g.max() <= bounds[1] * (1 + 1e-12)
 
 
+@pytest.mark.parametrize("method", ["linear", "raking", "logit"])
+def test_calibrate_rescaled_matches_r(method, clus1, targets_table):
+    """Unit weights, population totals: R rescales the weights by mean(population/sample)
+    (over R's model-matrix columns) and applies the bounds after rescaling. Before the fix
+    the bounds check ran on the unscaled weights and refused (weighting_rescale.R)."""
+    cat = _margins(targets_table, "cal_raking_cat")
+    margins = {"stype": cat["stype"], "sch.wide": cat["sch.wide"]}
+    golden = pd.read_csv(REF / "weighting_rescale.csv")
+    res = wt.calibrate(clus1, np.ones(len(clus1)), margins, method=method, bounds=(0.6, 1.5))
+    _close(res.weights, _expected(golden, f"rescaled_{method}"))
+    scale = res.record.params["rescaled_by"]
+    assert scale is not None and scale > 20
+    g = res.weights.to_numpy() / scale
+    assert g.min() >= 0.6 * (1 - 1e-12) and g.max() <= 1.5 * (1 + 1e-12)
+    if method != "logit":  # logit only approaches its bounds
+        assert g.max() > 1.5 * (1 - 1e-9)  # the upper bound binds: the scale matters
+
+
 def test_rake_equals_calibrate_raking(clus1, targets_table):
     m = _margins(targets_table, "rake_clus1")
     a = wt.rake(clus1, "pw", m).weights
