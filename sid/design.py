@@ -120,12 +120,13 @@ def _pair_codes(outer: np.ndarray, inner: pd.Series | np.ndarray) -> np.ndarray:
     return codes.astype(np.int64)
 
 
-def _first_per_group(codes: np.ndarray, values: np.ndarray, k: int) -> np.ndarray:
-    """The value on the first row of each group (groups are constant by contract)."""
-    out = np.full(k, np.nan)
-    order = np.arange(len(codes))[::-1]
-    out[codes[order]] = values[order]
-    return out
+def _per_group(codes: np.ndarray, values: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The smallest and largest value of each group (equal when the group is constant)."""
+    lo = np.full(k, np.inf)
+    hi = np.full(k, -np.inf)
+    np.minimum.at(lo, codes, values)
+    np.maximum.at(hi, codes, values)
+    return lo, hi
 
 
 def _count_unique_within(group: np.ndarray, unit: np.ndarray, n_groups: int) -> np.ndarray:
@@ -356,8 +357,16 @@ class Design:
             is_count = True
 
         def popsize(values: np.ndarray, group: np.ndarray, k: int, sampsize: np.ndarray,
-                    role: str) -> np.ndarray:
-            per = _first_per_group(group, values, k)
+                    role: str, names: np.ndarray, unit: str) -> np.ndarray:
+            per, top = _per_group(group, values, k)
+            varies = np.flatnonzero(per != top)
+            if len(varies):  # R warns ("fpc varies within strata"); a count is per stratum
+                raise DesignError(
+                    f"{role} {getattr(self, role)!r} is not constant within {len(varies)} "
+                    f"{unit}(s)", where=f"design {role}",
+                    got=f"{unit} {show_values(names[varies].tolist())}: from "
+                        f"{show_values(per[varies].tolist())} to {show_values(top[varies].tolist())}",
+                    fix=f"give every row of a {unit} the same population count (or fraction)")
             big_n = per if is_count else sampsize / per
             if np.any(big_n < sampsize):
                 bad = np.flatnonzero(big_n < sampsize)
@@ -370,7 +379,7 @@ class Design:
             return big_n
 
         if "fpc" in fpcs:
-            pop1 = popsize(fpcs["fpc"], stratum, n_strata, n_psu, "fpc")
+            pop1 = popsize(fpcs["fpc"], stratum, n_strata, n_psu, "fpc", levels, "stratum")
             with np.errstate(divide="ignore", invalid="ignore"):
                 f1 = np.where(np.isinf(pop1), 1.0, (pop1 - n_psu) / pop1)
         else:
@@ -381,7 +390,8 @@ class Design:
         if self.psu2 is not None and "fpc2" in fpcs:
             ssu = _pair_codes(cluster, data[self.psu2])
             n_ssu = _count_unique_within(cluster, ssu, n_clusters).astype(float)
-            pop2 = popsize(fpcs["fpc2"], cluster, n_clusters, n_ssu, "fpc2")
+            pop2 = popsize(fpcs["fpc2"], cluster, n_clusters, n_ssu, "fpc2",
+                           np.arange(1, n_clusters + 1), "PSU")
             with np.errstate(divide="ignore", invalid="ignore"):
                 f2 = np.where(np.isinf(pop2), 1.0, (pop2 - n_ssu) / pop2)
             # R multiplies the stage-2 variance of PSU i by nPSU_h / popsize_h

@@ -76,7 +76,9 @@ class _Domains:
         return len(self.levels)
 
 
-def _where_mask(design: Design, where: Any) -> np.ndarray:
+def where_mask(design: Design, where: Any) -> np.ndarray:
+    """The subpopulation as a boolean per row: a sid.expr expression or a mask
+    (None: every row). Missing (NaN/NA) is outside, never inside."""
     n = design.n
     if where is None:
         return np.ones(n, dtype=bool)
@@ -264,7 +266,7 @@ def _core(design: Design, stat: str, var: str, by: Any, where: Any, deff: bool,
         raise EstimationError(f"unknown statistic {stat!r}", where="stat",
                               fix=f"use one of {', '.join(STATS)}")
     by = ensure_sequence(by)
-    wmask = _where_mask(design, where)
+    wmask = where_mask(design, where)
     domains = _domains(design, by, wmask)
     d = domains.count
     dom = domains.code
@@ -968,7 +970,7 @@ def compare(design: Design, stat: str, var: str, by: str, reference: Any,
     diff = core.est[jg] - core.est[jr]
     var_d = cov[jg, jg] + cov[jr, jr] - 2 * cov[jg, jr]
     se = np.sqrt(var_d)
-    member = _where_mask(design, where)
+    member = where_mask(design, where)
     for name in (var.split("/") if stat == "ratio" else [var]):
         member &= design.data[name.strip()].notna().to_numpy()
     df = float(design.degf(member))  # R: degf(subset(design, where & !is.na(var)))

@@ -346,7 +346,6 @@ def _styles():
         "italic": Font(italic=True, size=9),
         "small": Font(size=9),
         "head_fill": PatternFill("solid", fgColor="DDEBF7"),
-        "ref_fill": PatternFill("solid", fgColor="F2F2F2"),
         "wrap": Alignment(wrap_text=True, vertical="center", horizontal="center"),
         "right": Alignment(horizontal="right"),
         "center": Alignment(horizontal="center"),
@@ -456,13 +455,7 @@ def _write_table_sheet(ws, t: TableResult, lang: str, *, chart: bool) -> None:
             ws.column_dimensions[get_column_letter(c0 + j)].width = width
     ws.freeze_panes = ws.cell(row=head2 + 1, column=2)
     ws.sheet_view.showGridLines = False
-    ws.print_title_rows = f"{head1}:{head2}"
-    # Print as it reads on screen: landscape, all columns on one page width.
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = f"{head1}:{head2}"  # page setup: write_table_book, for every sheet
 
     if chart and first_data <= last_data:
         est_panels = [p for p in panels if panel_kind[p] == "estimate"]

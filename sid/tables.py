@@ -175,11 +175,10 @@ class Crosstab:
 
 
 def _domain_mask(design: Design, where: str | None) -> np.ndarray:
-    if where is None or not str(where).strip():
-        return np.ones(design.n, dtype=bool)
-    from sid.expr import evaluate
+    """The ``where`` domain as :func:`sid.estimate.estimate` reads it (missing: outside)."""
+    from sid.estimate import where_mask
 
-    return evaluate(where, design.data).to_numpy(dtype=bool)
+    return where_mask(design, where if where is not None and str(where).strip() else None)
 
 
 def _numeric(design: Design, name: str, role: str) -> np.ndarray:

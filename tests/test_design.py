@@ -136,3 +136,24 @@ def test_two_stage_fpc_rules() -> None:
     assert a["se"].iloc[0] == b["se"].iloc[0]
     # R: SE(svymean(~api00, svydesign(ids = ~dnum + snum, weights = ~pw, data = <this CSV>)))
     assert a["se"].iloc[0] == pytest.approx(30.7115763093288, rel=1e-12)
+
+
+def test_fpc_varying_within_stratum_is_an_error(strat: pd.DataFrame) -> None:
+    # the population count belongs to the stratum: two values in one stratum is bad input
+    # (it used to take the first row's value silently)
+    data = strat.copy()
+    first_e = data.index[data["stype"] == "E"][0]
+    data.loc[first_e, "fpc"] = data.loc[first_e, "fpc"] + 100
+    with pytest.raises(DesignError) as err:
+        Design(data, weight="pw", strata="stype", fpc="fpc")
+    msg = str(err.value)
+    assert "not constant within 1 stratum" in msg and "'E'" in msg and "Fix:" in msg
+
+
+def test_fpc2_varying_within_psu_is_an_error() -> None:
+    data = pd.read_csv(DATA / "estimate_apiclus2.csv")
+    Design(data, weight="pw", psu="dnum", fpc="fpc1", psu2="snum", fpc2="fpc2")
+    row = data.index[data["dnum"] == 83][0]  # district 83: three sampled schools
+    data.loc[row, "fpc2"] = data.loc[row, "fpc2"] + 1
+    with pytest.raises(DesignError, match="fpc2 'fpc2' is not constant within 1 PSU"):
+        Design(data, weight="pw", psu="dnum", fpc="fpc1", psu2="snum", fpc2="fpc2")

@@ -479,3 +479,17 @@ def test_cli_tables_with_weights_file(synth, tmp_path):
              for c in row if c.value}
     assert "final_wt" in cells
     assert hashlib.sha256(weighted.read_bytes()).hexdigest() in cells
+
+
+def test_crosstab_where_missing_is_outside_the_domain():
+    """A numeric where (a 0/1 flag) with missing values: missing is not in the domain, as in
+    estimate() (the mask used to turn NaN into True)."""
+    data = pd.read_csv(REF / "data" / "crosstab_apiclus1.csv")
+    flag = (data["comp_imp"] == 2).astype(float).where(data.index % 5 != 0)
+    data = data.assign(flag=flag, is_one=flag == 1)
+    design = Design(data, psu="dnum", weight="pw", fpc="fpc")
+    a = crosstab(design, "stype", "mealcat", where="flag")
+    b = crosstab(design, "stype", "mealcat", where="is_one")
+    assert a.n_total == b.n_total == int((flag == 1).sum())
+    np.testing.assert_array_equal(a.cells["n"], b.cells["n"])
+    np.testing.assert_allclose(a.cells["se"], b.cells["se"], rtol=1e-12)
