@@ -746,7 +746,7 @@ def _merge_weights(data, cb, data_pairs, weight_pairs, weight_var):  # type: ign
     import numpy as np
     import pandas as pd
 
-    from sid.errors import InputError, WeightingError
+    from sid.errors import InputError, WeightingError, show_values
     from sid.io import read_wave, scan_wave
 
     loaded = [str(w) for w in data.data["wave"].cat.categories]
@@ -777,6 +777,11 @@ def _merge_weights(data, cb, data_pairs, weight_pairs, weight_var):  # type: ign
             raise InputError(f"weight column {wname!r} is not in the weights file", where=str(p),
                              fix="check --weight-var")
         id_source = cb.source(cb.wave(wave_id).id, wave_id)
+        dupes = wf.data[id_source][wf.data[id_source].duplicated()]
+        if len(dupes):
+            raise WeightingError(f"respondent id {id_source!r} is not unique in the weights file",
+                                 where=str(p), got=show_values(pd.unique(dupes).tolist()),
+                                 fix="give the output of sid weight for this wave (one row each)")
         ids = wf.data.set_index(id_source)[wname]
         rows = data.data["wave"].astype(str) == wave_id
         mapped = data.data.loc[rows, cb.wave(wave_id).id].map(ids)

@@ -207,8 +207,8 @@ class Provenance:
             from sid import __version__ as version
         missing = [str(p) for _, p in files if not Path(p).is_file()]
         if missing:
-            raise InputError("provenance: input files not found", got=", ".join(missing),
-                             fix="pass existing files")
+            raise InputError("input files not found", where="provenance of the table book",
+                             got=", ".join(missing), fix="pass existing files")
         inputs = tuple((role, str(p), file_sha256(p)) for role, p in files)
         created = created or _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
         return cls(inputs=inputs, weight=weight, version=str(version), created=created,

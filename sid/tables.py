@@ -720,11 +720,16 @@ def stacked_design(data: Any, weight: str | None = None) -> Design:
     strata = roles.get("strata")
     psu = roles.get("psu")
     extra = {}
-    wave_code = frame["wave"].astype(str).map({w: i for i, w in enumerate(waves)}).astype(float)
+    wave = frame["wave"].astype(str)
     if strata:
-        extra["_stratum"] = wave_code * 1e6 + frame[strata].astype(float)
+        # (wave, stratum) pairs: any stratum codes or text, never colliding across waves;
+        # a missing stratum stays missing, so Design names those rows
+        codes, _ = pd.factorize(pd.MultiIndex.from_arrays([wave, frame[strata]]))
+        stratum = codes.astype(float)
+        stratum[frame[strata].isna().to_numpy()] = np.nan
+        extra["_stratum"] = stratum
     else:
-        extra["_stratum"] = wave_code
+        extra["_stratum"] = wave.map({w: i for i, w in enumerate(waves)}).astype(float)
     frame = frame.assign(**extra)
     return Design(frame, weight=wcol, strata="_stratum", psu=psu)
 

@@ -493,3 +493,25 @@ def test_crosstab_where_missing_is_outside_the_domain():
     assert a.n_total == b.n_total == int((flag == 1).sum())
     np.testing.assert_array_equal(a.cells["n"], b.cells["n"])
     np.testing.assert_allclose(a.cells["se"], b.cells["se"], rtol=1e-12)
+
+
+def test_stacked_design_keeps_waves_strata_apart_whatever_their_codes():
+    """Strata of different waves never share a code, for text or large stratum codes alike."""
+    from types import SimpleNamespace
+
+    from sid.tables import stacked_design
+
+    frame = pd.DataFrame({
+        "wave": pd.Categorical(["2017"] * 4 + ["2022"] * 4),
+        "stratum": ["A", "A", "B", "B"] * 2,
+        "psu": [1, 2, 1, 2] * 2,
+        "w": np.arange(1.0, 9.0),
+    })
+    roles = {"weight": "w", "strata": "stratum", "psu": "psu"}
+    data = SimpleNamespace(data=frame, codebook=SimpleNamespace(design_variables=lambda _: roles))
+    design = stacked_design(data)
+    assert design.data["_stratum"].tolist() == [0.0, 0.0, 1.0, 1.0, 2.0, 2.0, 3.0, 3.0]
+    # wave * 1e6 + stratum made 2017's 1_000_001 and 2022's 1 the same stratum
+    big = frame.assign(stratum=[1_000_001] * 2 + [5] * 2 + [1] * 2 + [5] * 2)
+    codes = stacked_design(SimpleNamespace(data=big, codebook=data.codebook)).data["_stratum"]
+    assert codes.nunique() == 4
