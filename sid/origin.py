@@ -83,6 +83,20 @@ class OriginWarning(UserWarning):
 #   ("any", (cond, ...)), ("all", (cond, ...)), ("not", cond)
 
 
+def _names(
+    obj: Mapping, key: str, allowed: tuple[str, ...], what: str, path: str, problems: list[str]
+) -> tuple[str, ...] | None:
+    """The names under ``obj[key]`` (one or a list); None, with a problem noted, if any is not
+    one of ``allowed`` (non-strings included: they are reported, not hashed)."""
+    raw = obj[key] if isinstance(obj[key], list) else [obj[key]]
+    bad = [v for v in raw if not isinstance(v, str) or v not in allowed]
+    if bad or not raw:
+        problems.append(f"{path}.{key}: unknown {what}(s) {bad or raw!r} "
+                        f"(choose from {', '.join(allowed)})")
+        return None
+    return tuple(raw)
+
+
 def _parse_cond(
     obj: Any,
     path: str,
@@ -129,15 +143,10 @@ def _parse_cond(
             problems.append(f"{path}.field: {role!r} is not a field of this rule set "
                             f"(choose from {sorted(fields)})")
             ok = False
-    preds: tuple[str, ...] = ()
-    if "is" in obj:
-        raw = obj["is"] if isinstance(obj["is"], list) else [obj["is"]]
-        bad = [p for p in raw if p not in PREDICATES]
-        if bad or not raw:
-            problems.append(f"{path}.is: unknown predicate(s) {bad or raw!r} "
-                            f"(choose from {', '.join(PREDICATES)})")
-            ok = False
-        preds = tuple(raw)
+    preds = _names(obj, "is", PREDICATES, "predicate", path, problems) if "is" in obj else ()
+    regions = _names(obj, "region", REGIONS, "region", path, problems) if "region" in obj else None
+    if preds is None or ("region" in obj and regions is None):
+        ok = False
     code_set = None
     if "in" in obj:
         raw = obj["in"]
@@ -149,16 +158,9 @@ def _parse_cond(
             if bad:
                 problems.append(f"{path}.in: not in the country table: {show_values(bad, 20)}")
                 ok = False
-            code_set = frozenset(raw)
-    region_set = None
-    if "region" in obj:
-        raw = obj["region"] if isinstance(obj["region"], list) else [obj["region"]]
-        bad = [r for r in raw if r not in REGIONS]
-        if bad or not raw:
-            problems.append(f"{path}.region: unknown region(s) {bad or raw!r} "
-                            f"(choose from {', '.join(REGIONS)})")
-            ok = False
-        region_set = frozenset(raw)
+            else:
+                code_set = frozenset(raw)
+    region_set = None if regions is None else frozenset(regions)
     return ("leaf", role, preds, code_set, region_set) if ok else None
 
 

@@ -879,6 +879,17 @@ def wave_name(name: str, wave: int) -> str:
     return RENAMED.get(name, name) if wave == 2022 else name
 
 
+def werk_behandeld_codes(codes: Any, wave: int) -> np.ndarray:
+    """``werk_behandeld`` answer codes of a wave from the 2017 codes (1 nooit, 2 soms, 3 vaak).
+
+    2022 reorders them (1 vaak, 2 soms, 3 nooit); other values (missing codes) pass through.
+    """
+    codes = np.asarray(codes, dtype=float)
+    if wave == 2017:
+        return codes
+    return np.where(np.isin(codes, (1, 2, 3)), 4 - codes, codes)
+
+
 def _code(kind: str, name: str, wave: int) -> int:
     if wave == 2017 and name == "vertrouwen":
         return TRUST_MISSING_2017[kind]
@@ -897,7 +908,8 @@ def _metadata(columns: tuple[str, ...], wave: int, *, mode_missing: bool = False
         if name == "herkomst":
             vl = {g: vl[g] for g in wave_groups(wave)}
         if name == "werk_behandeld" and wave == 2022:
-            vl = {4 - code: label for code, label in vl.items()}
+            vl = dict(zip(werk_behandeld_codes(list(vl), wave).astype(int).tolist(),
+                          vl.values(), strict=True))
         if name in kinds:
             codes = [_code(k, name, wave) for k in kinds[name]]
             missing[out] = MissingSpec(values=tuple(float(c) for c in codes))
@@ -931,9 +943,7 @@ def _apply_item_nonresponse(frame: pd.DataFrame, wave: int, rng: np.random.Gener
     treated = frame["werk_behandeld"].to_numpy().astype(float)
     treated = np.where(in_work, with_nonresponse("werk_behandeld", treated), nvt)
     asked_reason = np.isin(treated, (2, 3))
-    if wave == 2022:
-        treated = np.where(np.isin(treated, (1, 2, 3)), 4 - treated, treated)
-    out["werk_behandeld"] = treated
+    out["werk_behandeld"] = werk_behandeld_codes(treated, wave)
     for r in REASONS:
         name = f"reden_{r}"
         # Item nonresponse only replaces answers, so a recorded soms/vaak is the true answer
@@ -961,48 +971,44 @@ def respondent_wave(sample: pd.DataFrame, wave: int, seed: int = DEFAULT_SEED) -
     return _wave_from_persons(resp, wave, rng)
 
 
+def _file_wave(columns: tuple[str, ...], values: Mapping[str, Any], wave: int, *,
+               file_label: str, mode_missing: bool = False) -> Wave:
+    """A wave file's Wave: ``columns`` (2017 names) in that order, named and labelled for ``wave``."""
+    frame = pd.DataFrame({wave_name(k, wave): values[k] for k in columns})
+    return make_wave(frame, file_label=file_label,
+                     **_metadata(columns, wave, mode_missing=mode_missing))
+
+
+def _sample_values(sample: pd.DataFrame, wave: int) -> dict[str, Any]:
+    """Id, design and register columns of sampled persons (shared by respondent and gross files)."""
+    prefix = 170_000 if wave == 2017 else 220_000
+    values: dict[str, Any] = {"resp_id": prefix + sample["id"].to_numpy()}
+    for name in ("stratum", "psu", "incl_prob", "base_wt", *REGISTER_COLUMNS):
+        values[name] = sample[name].to_numpy()
+    return values
+
+
 def _wave_from_persons(resp: pd.DataFrame, wave: int, rng: np.random.Generator) -> Wave:
     recorded = _apply_item_nonresponse(resp, wave, rng)
-    prefix = 170_000 if wave == 2017 else 220_000
-    data: dict[str, Any] = {
-        "resp_id": prefix + resp["id"].to_numpy(),
-        "stratum": resp["stratum"].to_numpy(),
-        "psu": resp["psu"].to_numpy(),
-        "incl_prob": resp["incl_prob"].to_numpy(),
-        "base_wt": resp["base_wt"].to_numpy(),
-        "mode": resp["mode"].to_numpy(),
-    }
-    for name in REGISTER_COLUMNS:
-        data[name] = resp[name].to_numpy()
-    data["opleiding"] = recorded["opleiding"].to_numpy()
+    values = _sample_values(resp, wave)
+    values["mode"] = resp["mode"].to_numpy()
     for name in NATIONALITY_COLUMNS:
-        data[name] = _strings(resp[name])
-    for name in _ITEM_COLUMNS[1:]:
-        data[name] = recorded[name].to_numpy()
-    frame = pd.DataFrame({wave_name(k, wave): v for k, v in data.items()})
-    meta = _metadata(RESPONDENT_COLUMNS, wave)
-    return make_wave(frame, file_label=f"SID {wave} respondenten (synthetisch)", **meta)
+        values[name] = _strings(resp[name])
+    for name in recorded.columns:
+        values[name] = recorded[name].to_numpy()
+    return _file_wave(RESPONDENT_COLUMNS, values, wave,
+                      file_label=f"SID {wave} respondenten (synthetisch)")
 
 
 def gross_wave(sample: pd.DataFrame, wave: int) -> Wave:
     """The gross sample file of a wave: every sampled person with design and response."""
     _check_wave(wave)
-    prefix = 170_000 if wave == 2017 else 220_000
     nvt = float(MISSING_CODES[wave]["NVT"])
-    data: dict[str, Any] = {
-        "resp_id": prefix + sample["id"].to_numpy(),
-        "stratum": sample["stratum"].to_numpy(),
-        "psu": sample["psu"].to_numpy(),
-        "incl_prob": sample["incl_prob"].to_numpy(),
-        "base_wt": sample["base_wt"].to_numpy(),
-    }
-    for name in REGISTER_COLUMNS:
-        data[name] = sample[name].to_numpy()
-    data["respons"] = sample["respons"].to_numpy()
-    data["mode"] = np.where(sample["respons"].to_numpy() == 1, sample["mode"].to_numpy(), nvt)
-    frame = pd.DataFrame({wave_name(k, wave): v for k, v in data.items()})
-    meta = _metadata(GROSS_COLUMNS, wave, mode_missing=True)
-    return make_wave(frame, file_label=f"SID {wave} bruto steekproef (synthetisch)", **meta)
+    values = _sample_values(sample, wave)
+    values["respons"] = sample["respons"].to_numpy()
+    values["mode"] = np.where(sample["respons"].to_numpy() == 1, sample["mode"].to_numpy(), nvt)
+    return _file_wave(GROSS_COLUMNS, values, wave, mode_missing=True,
+                      file_label=f"SID {wave} bruto steekproef (synthetisch)")
 
 
 def make_wave_frame(n: int, seed: int = DEFAULT_SEED, wave: int = 2022) -> Wave:
@@ -1058,8 +1064,6 @@ class SynthResult:
     rows: Mapping[str, int]
     bytes: Mapping[str, int]
     seconds: Mapping[str, float]
-
-
 
 
 def synthesise(out_dir: str | os.PathLike[str], seed: int = DEFAULT_SEED) -> SynthResult:
@@ -1134,7 +1138,7 @@ def summarise_waves(out_dir: str | os.PathLike[str]) -> str:
         w = read_wave(path)
         group = w.data[wave_name("herkomst", wave)]
         item = w.data[wave_name("werk_behandeld", wave)]
-        incorrect_codes = (2, 3) if wave == 2017 else (1, 2)
+        incorrect_codes = werk_behandeld_codes([2, 3], wave)  # soms, vaak
         valid = ~w.missing_mask(wave_name("werk_behandeld", wave))
         lines.append(f"{path.name}: {len(w.data)} respondenten")
         lines.append(f"  {'herkomst':<12} {'n':>5} {'werkenden':>9} {'niet correct':>12}")

@@ -251,6 +251,7 @@ def test_country_table_covers_iso():
     names = dict(zip(frame["code"], frame["name_nl"], strict=True))
     assert names["MA"] == "Marokko"
     assert names["TR"] == "Turkije"
+    assert names["GE"] == "Georgië"  # Dutch labels, not the English name
 
 
 def test_country_table_groups_on_dates():
@@ -479,6 +480,36 @@ def test_rule_yaml_validation_reports_all(tmp_path):
                   "classes[2].when.field: 'uncle'", "'QQ'", "take_country_from[0].region",
                   "atlantis", "take_country_from[1].param", "default_country: 'XY'",
                   "generation[0]"):
+        assert token in msg, token
+
+
+def test_rule_yaml_nested_lists_are_reported_not_a_crash(tmp_path):
+    # a list inside 'in', 'region' or 'is' (e.g. [[MA], TR]) is a clear CodebookError naming
+    # each place, not a TypeError (unhashable list) from building the code/region sets
+    path = tmp_path / "nested.yaml"
+    path.write_text("""
+name: nested
+countries: countries_v1.csv
+groupings: groupings.yaml
+grouping: sid
+country_grouping: vlaams
+fields: [current, first, father, mother]
+classes:
+  - category: x
+    foreign_origin: true
+    when: {any: [{field: current, in: [[MA], TR]}, {field: first, region: [[europe]]},
+                 {field: father, is: [[foreign]]}]}
+  - category: y
+    foreign_origin: false
+take_country_from:
+  - {field: father, is: foreign}
+default_country: BE
+""", encoding="utf-8")
+    with pytest.raises(CodebookError) as info:
+        load_rules(path)
+    msg = str(info.value)
+    for token in ("classes[0].when.any[0].in", "classes[0].when.any[1].region",
+                  "classes[0].when.any[2].is"):
         assert token in msg, token
 
 

@@ -346,8 +346,9 @@ def test_truth_values_plausible(synthetic_dir: Path) -> None:
 
 
 def test_sample_answers_are_population_answers(waves: dict, synthetic_dir: Path) -> None:
-    # Design-weighted respondent share is close to the population truth (loose bound: ~750 cases,
-    # nonresponse related to the answers).
+    # Design-weighted respondent share is close to the population truth (loose bound: ~750 cases
+    # in a clustered sample; response depends on group, age and region, which base weights
+    # do not fully correct).
     doc = json.loads((synthetic_dir / "truth.json").read_text(encoding="utf-8"))
     d = waves["sid2022.sav"].data
     for g in (1, 6):
