@@ -401,9 +401,13 @@ def _first_step(a: np.ndarray, y: np.ndarray, cols: np.ndarray, k: int
     return coef, devold, sum_y, sum_0, const
 
 
-def _irls_columns(coef: np.ndarray, devold: np.ndarray, sum_y: np.ndarray, sum_0: np.ndarray,
-                  const: np.ndarray) -> _Irls:
+def _irls_columns(coef: np.ndarray, devold: np.ndarray | None, sum_y: np.ndarray,
+                  sum_0: np.ndarray, const: np.ndarray, *, from_start: bool = False) -> _Irls:
     """glm.fit's iterations after the first, from the column sums only.
+
+    ``coef`` is the coefficient after glm's first step and ``devold`` the deviance
+    before it; with ``from_start=True``, ``coef`` is a start value (R's ``start=``),
+    the first step is taken from it and ``devold`` (None) is its deviance.
 
     After iteration 1 every row of a column shares one eta, so each IRLS step,
     deviance and convergence test needs only ``Sy = sum(a y)`` and ``S0 = sum(a (1-y))``:
@@ -439,8 +443,10 @@ def _irls_columns(coef: np.ndarray, devold: np.ndarray, sum_y: np.ndarray, sum_0
     iters = np.ones(k, dtype=np.int64)
     active = np.isfinite(coef)
     beta = coef
+    if devold is None:
+        devold = deviance(coef)
     for it in range(1, GLM_MAXIT + 1):
-        if it > 1:  # IRLS step from the column's common eta = coef
+        if it > 1 or from_start:  # IRLS step from the column's common eta = coef
             mu = _linkinv(coef)
             with np.errstate(divide="ignore", invalid="ignore"):
                 beta = coef + (sum_y * (1 - mu) - sum_0 * mu) / (_mu_eta(coef) * sum_a)
@@ -472,31 +478,14 @@ def _newton_from(start: np.ndarray, q: np.ndarray) -> np.ndarray:
     """glm.fit(start = coef) on normalised replicate weights, for many replicates at once.
 
     With an intercept-only model every row shares one eta, so the fit only needs the
-    replicate's weighted share ``q`` of ones: IRLS is Newton's method on the logit
-    scale and the deviance is ``2 (q log(1/mu) + (1-q) log(1/(1-mu)))``.
+    replicate's weighted share ``q`` of ones: the column-sum IRLS of
+    :func:`_irls_columns` with ``Sy = q`` and ``S0 = 1 - q``, stepping first from ``start``.
     """
-    beta = np.broadcast_to(start, q.shape).astype(float)
-    one = np.ones_like(q)
-
-    def dev(m: np.ndarray) -> np.ndarray:
-        return _dev_resid(one, m, q) + _dev_resid(0 * one, m, 1 - q)
-
-    mu = _linkinv(beta)
-    devold = dev(mu)
-    active = np.isfinite(q) & np.isfinite(beta)
-    for _ in range(GLM_MAXIT):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            step = beta + (q - mu) / _mu_eta(beta)
-        beta = np.where(active, step, beta)
-        mu = np.where(active, _linkinv(beta), mu)
-        d = dev(mu)
-        with np.errstate(invalid="ignore"):
-            done = np.abs(d - devold) / (0.1 + np.abs(d)) < GLM_EPSILON
-        active &= ~done & np.isfinite(beta)
-        devold = np.where(active, d, devold)
-        if not active.any():
-            break
-    return np.where(np.isfinite(q), beta, np.nan)
+    q = np.asarray(q, dtype=float)
+    share = q.ravel()
+    begin = np.broadcast_to(start, q.shape).astype(float).ravel()
+    fit = _irls_columns(begin, None, share, 1 - share, np.zeros_like(share), from_start=True)
+    return np.where(np.isfinite(q), fit.coef.reshape(q.shape), np.nan)
 
 
 @dataclass(frozen=True)
