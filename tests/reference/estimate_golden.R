@@ -395,6 +395,13 @@ domain_rows <- function(cs, d, lvl, cl, allv = d$variables[[cs$var]]) {
   do.call(rbind, rows)
 }
 
+# Rows in the case's `where` subpopulation (a missing condition is outside it).
+where_rows <- function(cs, dat) {
+  if (is.null(cs$where_r)) return(rep(TRUE, nrow(dat)))
+  w <- eval(parse(text = cs$where_r), dat)
+  !is.na(w) & w
+}
+
 run_case <- function(cs) {
   dz <- designs[[cs$design]]
   if (!is.null(dz$singleton)) {
@@ -406,11 +413,7 @@ run_case <- function(cs) {
   lvl <- if (is.null(cs$conf_level)) 0.95 else cs$conf_level
   cl <- if (is.null(cs$ci)) ci_default(cs$stat) else cs$ci
   vars <- if (cs$stat == "ratio") strsplit(cs$var, "/")[[1]] else cs$var
-  base <- rep(TRUE, nrow(dat))
-  if (!is.null(cs$where_r)) {
-    w <- eval(parse(text = cs$where_r), dat)
-    base <- !is.na(w) & w
-  }
+  base <- where_rows(cs, dat)
   nonmiss <- stats::complete.cases(dat[vars])
   if (is.null(cs$by)) {
     keys <- rep("", nrow(dat))
@@ -461,11 +464,7 @@ run_contrast <- function(cs) {
   des <- dz$obj
   dat <- des$variables
   vars <- if (cs$stat == "ratio") strsplit(cs$var, "/")[[1]] else cs$var
-  base <- rep(TRUE, nrow(dat))
-  if (!is.null(cs$where_r)) {
-    w <- eval(parse(text = cs$where_r), dat)
-    base <- !is.na(w) & w
-  }
+  base <- where_rows(cs, dat)
   nonmiss <- stats::complete.cases(dat[vars])
   dsub <- des[base & nonmiss, ]
   byf <- make.formula(cs$by)
