@@ -30,7 +30,7 @@ def main(n: int = 1_000_000) -> None:
     from sid.io import write_wave
     from sid.synthetic import make_wave_frame
 
-    codebook = ROOT / "codebooks" / "sid.yaml"
+    codebook = ROOT / "sid" / "data" / "sid.yaml"
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "sid2022.sav"
         t0 = time.perf_counter()

@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SPEC = ROOT / "codebooks" / "tables" / "sid_kerntabellen.yaml"
-CODEBOOK = ROOT / "codebooks" / "sid.yaml"
+SPEC = ROOT / "sid" / "data" / "tables" / "sid_kerntabellen.yaml"
+CODEBOOK = ROOT / "sid" / "data" / "sid.yaml"
 TARGET = 3.0
 
 

@@ -17,7 +17,7 @@ import click
 
 from sid import __version__
 
-CODEBOOKS = Path(__file__).resolve().parents[1] / "codebooks"
+from sid.resources import DATA_DIR as CODEBOOKS
 
 
 class SidGroup(click.Group):
@@ -95,7 +95,7 @@ def info(file: Path, as_json: bool, encoding: str | None) -> None:
 @main.command()
 @click.argument("files", nargs=-1, required=True)
 @click.option("--codebook", "-c", "codebook", required=True, type=click.Path(path_type=Path),
-              help="Codebook YAML (e.g. codebooks/sid.yaml).")
+              help="Codebook YAML (e.g. sid/data/sid.yaml).")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 @click.option("--no-origin", is_flag=True, help="Skip the frame-versus-origin check.")
 def validate(files: tuple[str, ...], codebook: Path, as_json: bool, no_origin: bool) -> None:
@@ -352,7 +352,7 @@ def demo(out: Path, seed: int) -> None:
 
     codebook_file = CODEBOOKS / "sid.yaml"
     waves = {year: data_dir / f"sid{year}.sav" for year in (2017, 2022)}
-    step(2, f"validate the waves against {codebook_file.relative_to(CODEBOOKS.parent)}")
+    step(2, "validate the waves against the shipped codebook (sid/data/sid.yaml)")
     checked = run_validate([str(p) for p in waves.values()], codebook_file, origin=True)
     click.echo(format_table(checked))
     if not checked.ok:

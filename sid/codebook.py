@@ -415,7 +415,7 @@ def read_codebook(path: str | os.PathLike[str]) -> Codebook:
     path = Path(path)
     if not path.is_file():
         what = "is a folder, not a codebook file" if path.is_dir() else "codebook not found"
-        raise InputError(what, where=str(path), fix="check the path (shipped: codebooks/sid.yaml)")
+        raise InputError(what, where=str(path), fix="check the path (shipped: sid/data/sid.yaml)")
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
@@ -440,7 +440,7 @@ def parse_codebook(text: str, source: str | None = None) -> Codebook:
         ) from None
     if not isinstance(raw, dict) or node is None:
         raise CodebookError("a codebook must be a YAML mapping", where=name,
-                            fix="start from `sid codebook init FILE` or codebooks/sid.yaml")
+                            fix="start from `sid codebook init FILE` or sid/data/sid.yaml")
     lines: dict[tuple[str, ...], int] = {}
     dups: list[tuple[tuple[str, ...], int]] = []
     _line_map(node, (), lines, dups)

@@ -1,6 +1,6 @@
 """Origin (herkomst) from nationalities: one engine, rule sets written as data.
 
-A rule set (``codebooks/origin/<name>.yaml``) says, in a small rule language,
+A rule set (``sid/data/origin/<name>.yaml``) says, in a small rule language,
 who is of foreign origin, which field's country is the origin country, and the
 generation. The engine interprets it, vectorised: a new definition needs a new
 YAML file, not new code. Shipped rule sets:
@@ -15,10 +15,10 @@ YAML file, not new code. Shipped rule sets:
   parent's).
 
 Countries are ISO 3166-1 alpha-2 codes, looked up in a versioned CSV
-(``codebooks/countries/countries_v1.csv``) that carries each country's region,
+(``sid/data/countries/countries_v1.csv``) that carries each country's region,
 EU15 membership and EU membership dates, so groupings such as EU13 or
 "Overige EU27" are keyed on a reference date (UK out from 2020-02-01, Croatia in
-from 2013-07-01). Groupings (``codebooks/origin/groupings.yaml``) are tables
+from 2013-07-01). Groupings (``sid/data/origin/groupings.yaml``) are tables
 or ordered rules too. See ``docs/origin.md`` for the rule language.
 
 Every classification returns one row per input row (same index, nothing
@@ -43,7 +43,7 @@ import yaml
 
 from sid.errors import CodebookError, InputError, show_values
 
-CODEBOOKS = Path(__file__).resolve().parent.parent / "codebooks"
+from sid.resources import DATA_DIR as CODEBOOKS
 RULES_DIR = CODEBOOKS / "origin"
 COUNTRIES_DIR = CODEBOOKS / "countries"
 
@@ -282,7 +282,7 @@ def load_countries(
 ) -> CountryTable:
     """Read and validate a country lookup table (and its alias table); all problems at once.
 
-    Bare file names are looked up in ``codebooks/countries/``.
+    Bare file names are looked up in ``sid/data/countries/``.
     """
     path = _resolve(table, COUNTRIES_DIR)
     alias_path = None if aliases is None else _resolve(aliases, COUNTRIES_DIR)

@@ -18,7 +18,7 @@ from sid.harmonise import load
 from sid.io import MissingSpec, make_wave, write_wave
 
 ROOT = Path(__file__).resolve().parents[1]
-CODEBOOK = ROOT / "codebooks" / "sid.yaml"
+CODEBOOK = ROOT / "sid" / "data" / "sid.yaml"
 
 WERKBEH_2017 = {1.0: "nooit", 2.0: "soms", 3.0: "vaak"}
 WERKBEH_2022 = {1.0: "vaak", 2.0: "soms", 3.0: "nooit"}

@@ -186,8 +186,8 @@ def test_complementary_suppression():
 
 # --------------------------------------------------------------------------- specs
 
-SPEC = Path(__file__).parent.parent / "codebooks" / "tables" / "sid_kerntabellen.yaml"
-CODEBOOK = Path(__file__).parent.parent / "codebooks" / "sid.yaml"
+SPEC = Path(__file__).parent.parent / "sid" / "data" / "tables" / "sid_kerntabellen.yaml"
+CODEBOOK = Path(__file__).parent.parent / "sid" / "data" / "sid.yaml"
 
 
 def test_spec_reports_every_problem_at_once():

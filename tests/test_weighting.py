@@ -730,7 +730,7 @@ def test_cli_weight_writes_replicate_weights_with_the_chain_per_replicate(tmp_pa
     from sid.cli import main
     from sid.io import read_wave
 
-    spec = (Path(__file__).parents[1] / "codebooks" / "weighting" / "sid2022.yaml").read_text(
+    spec = (Path(__file__).parents[1] / "sid" / "data" / "weighting" / "sid2022.yaml").read_text(
         encoding="utf-8")
     spec += "replicates: {method: bootstrap, replicates: 10, seed: 1, strata: stratum, psu: psu}\n"
     (tmp_path / "spec.yaml").write_text(spec, encoding="utf-8")
