@@ -16,7 +16,6 @@ from typing import Any
 import click
 
 from sid import __version__
-
 from sid.resources import DATA_DIR as CODEBOOKS
 
 

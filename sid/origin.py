@@ -42,8 +42,8 @@ import pandas as pd
 import yaml
 
 from sid.errors import CodebookError, InputError, show_values
-
 from sid.resources import DATA_DIR as CODEBOOKS
+
 RULES_DIR = CODEBOOKS / "origin"
 COUNTRIES_DIR = CODEBOOKS / "countries"
 
