@@ -1,0 +1,90 @@
+"""Tests for the one YAML loader (sid.yamlio): limits, line numbers, schema problems."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel, ConfigDict
+
+from sid.errors import CodebookError, InputError
+from sid.resources import DATA_DIR
+from sid.yamlio import MAX_DEPTH, parse_yaml, read_yaml, validate_model
+
+
+@pytest.mark.parametrize("path", sorted(DATA_DIR.rglob("*.yaml")), ids=lambda p: p.name)
+def test_every_shipped_yaml_loads(path: Path) -> None:
+    doc = read_yaml(path)
+    assert doc.data and doc.lines[()] >= 1 and not doc.duplicates
+
+
+def _bomb(levels: int) -> str:
+    text = "a0: &a0 [x, x, x, x, x, x, x, x, x]\n"
+    for i in range(1, levels):
+        refs = ", ".join([f"*a{i - 1}"] * 9)
+        text += f"a{i}: &a{i} [{refs}]\n"
+    return text
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    (_bomb(9), "expands to more than"),
+    ("a: " + "[" * 1000 + "]" * 1000, f"nests deeper than {MAX_DEPTH}"),
+    ("".join("  " * i + f"k{i}:\n" for i in range(200)), "nests deeper"),
+    ("a: " + "9" * 5000, "a number of 5,000 characters"),
+    ("a: &x [1, *x]", "refers to itself"),
+    ("a: [1, 2", "not valid YAML"),
+    ("a: \x01", "not valid YAML"),
+])
+def test_hostile_yaml_is_one_clear_error(text: str, message: str) -> None:
+    with pytest.raises(CodebookError, match=message) as info:
+        parse_yaml(text, source="spec.yaml")
+    assert info.value.line().startswith("spec.yaml")
+
+
+def test_small_aliases_are_fine_and_duplicates_found() -> None:
+    doc = parse_yaml("base: &b {x: 1}\nuse: *b\nk: 1\nk: 2\n", source="s.yaml")
+    assert doc.data["use"] == {"x": 1}
+    assert doc.duplicates == ((("k",), 4),)
+    assert doc.where("use") == "s.yaml:2: use"
+    assert doc.where("use", "x") == "s.yaml:1: use.x"  # the anchor defines it
+
+
+def test_not_utf8_and_missing_file(tmp_path: Path) -> None:
+    latin = tmp_path / "latin.yaml"
+    latin.write_bytes("naam: Zoë\n".encode("latin-1"))
+    with pytest.raises(InputError, match="not UTF-8"):
+        read_yaml(latin)
+    with pytest.raises(InputError, match="not found"):
+        read_yaml(tmp_path / "absent.yaml")
+    with pytest.raises(InputError, match="folder"):
+        read_yaml(tmp_path)
+
+
+class _Trim(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    upper: float = 5.0
+    relative_to: str = "median"
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    method: str
+    trim: _Trim | None = None
+
+
+def test_validate_model_reports_every_problem_with_line_and_hint() -> None:
+    doc = parse_yaml("method: 3\ntrim:\n  uper: 2\n  relative_to: [1]\nmethd: x\n", source="w.yaml")
+    with pytest.raises(CodebookError) as info:
+        validate_model(doc, _Spec, what="weighting spec", fix="see docs/weighting.md")
+    problems = info.value.problems
+    assert len(problems) == 4
+    assert "w.yaml:1: method: Input should be a valid string (got 3)" in problems
+    assert any(p.startswith("w.yaml:3: trim.uper: unknown key; did you mean 'upper'?") for p in problems)
+    assert any(p.startswith("w.yaml:5: methd: unknown key; did you mean 'method'?") for p in problems)
+    assert any(p.startswith("w.yaml:4: trim.relative_to:") for p in problems)
+
+
+def test_validate_model_returns_the_model() -> None:
+    doc = parse_yaml("method: rake\ntrim: {upper: 3}\n", source="w.yaml")
+    spec = validate_model(doc, _Spec, what="weighting spec", fix="")
+    assert spec.trim is not None and spec.trim.upper == 3.0
