@@ -1,0 +1,96 @@
+"""``sid synth`` and ``sid demo``: synthetic data and the whole pipeline on it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from sid.cli.app import main
+from sid.cli.tables_cmd import tables
+from sid.cli.weight_cmd import weight
+from sid.resources import DATA_DIR as CODEBOOKS
+
+# --- synthetic data (sid/synthetic.py)
+
+
+@main.command()
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path),
+              help="Folder to write the synthetic files into (created if absent).")
+@click.option("--seed", default=20260101, show_default=True, type=int, help="Random seed.")
+def synth(out: Path, seed: int) -> None:
+    """Write the synthetic SID population margins, gross samples, waves and truth."""
+    from sid.synthetic import synthesise
+
+    result = synthesise(out, seed=seed)
+    for name, path in result.paths.items():
+        rows = result.rows.get(name)
+        size = result.bytes[name] / 1e6
+        click.echo(f"{path}  {'' if rows is None else f'{rows} rows, '}{size:.2f} MB")
+    click.echo(f"seed {seed}, {result.seconds['total']:.1f} s")
+
+
+@main.command()
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path),
+              help="Folder for the demo files (created if absent).")
+@click.option("--seed", default=20260101, show_default=True, type=int, help="Random seed.")
+def demo(out: Path, seed: int) -> None:
+    """Run the whole pipeline on synthetic SID data into OUT.
+
+    Synthesise the population and the 2017 and 2022 waves, validate them
+    against the shipped codebook, weight both waves (with weighting reports),
+    and write the Dutch table book with a forest plot per table.
+    """
+    import time
+
+    from sid.errors import CodebookError
+    from sid.synthetic import summarise_waves, synthesise
+    from sid.validate import format_table
+    from sid.validate import validate as run_validate
+
+    ctx = click.get_current_context()
+    start = time.perf_counter()
+    out = Path(out)
+    data_dir = out / "data"
+
+    def step(number: int, text: str) -> None:
+        click.echo(f"\n[{number}/4] {text} ({time.perf_counter() - start:.1f} s)")
+
+    step(1, f"synthetic SID population and waves -> {data_dir}")
+    synthesise(data_dir, seed=seed)
+    click.echo(summarise_waves(data_dir))
+
+    codebook_file = CODEBOOKS / "sid.yaml"
+    waves = {year: data_dir / f"sid{year}.sav" for year in (2017, 2022)}
+    step(2, "validate the waves against the shipped codebook (sid/data/sid.yaml)")
+    checked = run_validate([str(p) for p in waves.values()], codebook_file, origin=True)
+    click.echo(format_table(checked))
+    if not checked.ok:
+        raise CodebookError(f"validation found {checked.n_errors} error(s); the demo stops here",
+                            where=str(codebook_file), fix="see the table above")
+
+    step(3, "weight both waves: design weights, nonresponse, raking within origin groups, trimming")
+    weighted = {}
+    for year, wave_file in waves.items():
+        weighted[year] = out / f"sid{year}_gewogen.sav"
+        ctx.invoke(weight, wave_file=wave_file, spec_file=CODEBOOKS / "weighting" / f"sid{year}.yaml",
+                   gross_file=data_dir / f"sid{year}_gross.sav",
+                   margins_file=data_dir / "population_margins.csv", out_file=weighted[year],
+                   report_file=out / f"weegrapport_{year}.xlsx")
+
+    book = out / "sid_kerntabellen.xlsx"
+    step(4, f"table book (nl) with forest plots -> {book}")
+    ctx.invoke(tables, spec_file=CODEBOOKS / "tables" / "sid_kerntabellen.yaml",
+               data_files=tuple(f"{y}={p}" for y, p in waves.items()),
+               codebook_file=codebook_file,
+               weight_files=tuple(f"{y}={p}" for y, p in weighted.items()),
+               weight_var="final_wt", out=book, lang="nl", plots_dir=out / "figuren",
+               fmt="xlsx", no_chart=False, skip_missing_waves=False)
+
+    click.echo(f"\ndone in {time.perf_counter() - start:.1f} s. Outputs in {out}/:")
+    click.echo(f"  {book.name:<28} the table book for policy answers (open in Excel/LibreOffice)")
+    click.echo(f"  {'figuren/':<28} a forest plot per table (PNG)")
+    for year in waves:
+        click.echo(f"  {weighted[year].name:<28} weighted {year} wave (final_wt), "
+                   f"report weegrapport_{year}.xlsx/.md")
+    click.echo(f"  {'data/':<28} synthetic waves, gross samples, margins, truth.json")
