@@ -191,7 +191,7 @@ def _check_events(text: str, source: str, what: str) -> None:
             if event.anchor:
                 sizes[event.anchor], depths[event.anchor] = 1, 1
             add(1, 1, line)
-        elif isinstance(event, yaml.AliasEvent):
+        elif isinstance(event, yaml.AliasEvent) and event.anchor is not None:
             if event.anchor in open_anchors:
                 raise CodebookError(f"alias *{event.anchor} refers to itself", where=f"{source}:{line}",
                                     fix="remove the recursive alias")
