@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from sid.errors import WeightingError, format_number, show_values
+from sid.linalg import R_QR_TOL, qr_rank
 
 __all__ = [
     "WeightSummary",
@@ -1015,16 +1016,8 @@ def _dfm1(method: str, u: np.ndarray, lo: float, hi: float) -> np.ndarray:
 
 
 def _independent_columns(x: np.ndarray, d: np.ndarray) -> np.ndarray:
-    """Indices of a maximal set of linearly independent columns of sqrt(d) X."""
-    from scipy.linalg import qr
-
-    xs = x * np.sqrt(d)[:, None]
-    norms = np.linalg.norm(xs, axis=0)
-    norms[norms == 0] = 1.0
-    _, r, piv = qr(xs / norms, mode="economic", pivoting=True)
-    diag = np.abs(np.diag(r))
-    rank = int(np.sum(diag > diag[0] * max(x.shape) * np.finfo(float).eps * 16)) if diag.size else 0
-    return np.sort(piv[:rank])
+    """Indices of the columns of sqrt(d) X that R's ``qr()`` keeps (in column order)."""
+    return qr_rank(x * np.sqrt(d)[:, None], R_QR_TOL).independent
 
 
 def calibrate(
