@@ -82,6 +82,15 @@ Cell = Annotated[str | int | float, BeforeValidator(_cell)]
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _mapping(cls, value: object) -> object:
+        """A section must be a mapping: one clear problem otherwise."""
+        if isinstance(value, dict | BaseModel):
+            return value
+        keys = ", ".join(f.alias or k for k, f in cls.model_fields.items())
+        raise ValueError(f"give a mapping with keys {keys}")
+
 
 class FrameCountsSpec(_Model):
     """Frame sizes N_h per stratum: a CSV file or an inline table, strata and count column."""
@@ -131,10 +140,11 @@ class BandSpec(_Model):
 
     @model_validator(mode="before")
     @classmethod
-    def _column_name(cls, value: object) -> object:
+    def _mapping(cls, value: object) -> object:
+        """A wave column name is the column itself; a mapping gives bands."""
         if isinstance(value, str):
             return {"from": value}
-        if isinstance(value, dict):
+        if isinstance(value, dict | BaseModel):
             return value
         raise ValueError("give a wave column, or {from: column, breaks: [...]} for bands")
 
@@ -240,8 +250,9 @@ class WeightingSpec(_Model):
     design: DesignSpec
     nonresponse: NonresponseSpec | None = None
     margins: MarginsSpec
-    method: Literal["rake", "linear", "raking", "logit"] = "rake"
     bounds: tuple[float, float] | None = None
+    method: Literal["rake", "linear", "raking", "logit"] = Field(default="rake",
+                                                                 validate_default=True)
     trim: TrimSpec | None = None
     output: OutputSpec = OutputSpec()
     replicates: ReplicatesSpec | None = None
@@ -259,14 +270,18 @@ class WeightingSpec(_Model):
             raise ValueError(f"bounds [{v[0]:g}, {v[1]:g}] must satisfy lower <= 1 <= upper")
         return v
 
-    @model_validator(mode="after")
-    def _logit_needs_bounds(self) -> WeightingSpec:
-        if self.method == "logit" and self.bounds is None:
-            raise ValueError("method logit needs bounds [L, U] with L < 1 < U")
-        if self.method == "rake" and self.bounds is not None:
+    @field_validator("method")
+    @classmethod
+    def _bounds_fit_method(cls, v: str, info: ValidationInfo) -> str:
+        if "bounds" not in info.data:  # bounds itself is wrong: reported there
+            return v
+        bounds = info.data["bounds"]
+        if v == "logit" and bounds is None:
+            raise ValueError("logit calibration needs bounds: [L, U] with L < 1 < U")
+        if v == "rake" and bounds is not None:
             raise ValueError("bounds apply to calibration (method linear, raking or logit), "
                              "not to rake")
-        return self
+        return v
 
     def as_dict(self) -> dict[str, Any]:
         """The spec as plain data (what the user set), e.g. for the report."""
