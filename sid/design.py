@@ -439,6 +439,7 @@ class Design:
 
     # ---------------------------------------------------------------- replicate
     def _init_replicate(self, data: pd.DataFrame) -> None:
+        assert self.repweights is not None  # only called for replicate designs
         try:
             pattern = re.compile(self.repweights)
         except re.error as exc:

@@ -58,7 +58,7 @@ def qr_rank(x: np.ndarray, tol: float = R_QR_TOL) -> QRRank:
     if not np.isfinite(a).all():
         raise ValueError("qr_rank: the matrix has missing or infinite values (R: NA/NaN/Inf)")
     if n > p:
-        a = np.linalg.qr(a, mode="r")
+        a = np.asarray(np.linalg.qr(a, mode="r"))
     return _dqrdc2(np.asfortranarray(a), float(tol), n)
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from sid.errors import WeightingError, format_number, show_values
-from sid.weighting.checks import check_base_weights, raise_problems, row_labels, show_key
+from sid.weighting.checks import WeightArg, check_base_weights, raise_problems, row_labels, show_key
 from sid.weighting.margins import margin_gaps, resolve_margin, targets_from_frame
 from sid.weighting.records import MarginGap, WeightingResult, make_result
 
@@ -82,7 +82,7 @@ def frame_weights(
 
 def nonresponse_adjust(
     gross: pd.DataFrame,
-    weight: str | Any,
+    weight: WeightArg,
     respondent: str,
     classes: str | Sequence[str],
     *,
@@ -122,8 +122,8 @@ def nonresponse_adjust(
         problems.append(f"{int(miss.sum())} row(s) with a missing class value (rows {row_labels(gross.index, miss)})")
         raise_problems("nonresponse classes", problems, where, "give every sampled unit a class")
     code = key.groupby(list(cvars), sort=True).ngroup().to_numpy()
-    labels = key.drop_duplicates().sort_values(list(cvars)).itertuples(index=False, name=None)
-    labels = [show_key(t) for t in labels]
+    labels = [show_key(t) for t in
+              key.drop_duplicates().sort_values(list(cvars)).itertuples(index=False, name=None)]
     resp = r == 1.0
     tot = np.bincount(code, weights=w)
     rtot = np.bincount(code, weights=w * resp, minlength=len(tot))

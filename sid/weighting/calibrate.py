@@ -14,9 +14,10 @@ import pandas as pd
 from sid.design import GregCalibration
 from sid.errors import WeightingError, format_number
 from sid.linalg import R_QR_TOL, qr_rank
-from sid.weighting.checks import check_base_weights, norm_key, raise_problems, row_labels
+from sid.weighting.checks import WeightArg, check_base_weights, norm_key, raise_problems, row_labels
 from sid.weighting.margins import (
     Margin,
+    Margins,
     apply_within,
     check_consistency,
     cross_cells,
@@ -69,8 +70,8 @@ def _independent_columns(x: np.ndarray, d: np.ndarray) -> np.ndarray:
 
 def calibrate(
     data: pd.DataFrame,
-    weight: str | Any,
-    margins: Any,
+    weight: WeightArg,
+    margins: Margins,
     *,
     method: str = "linear",
     bounds: tuple[float, float] | None = None,
@@ -211,7 +212,7 @@ def calibrate(
     params = {"method": method, "bounds": None if bounds is None else [lo, hi], "tol": tol,
               "max_iter": max_iter, "columns": [columns[k] for k in keep], "units": int(len(d)),
               "rescaled_by": scale}
-    notes = ()
+    notes: tuple[str, ...] = ()
     if scale is not None:
         notes = (f"input weights rescaled by {scale:.6g} before calibration (as R does when "
                  "every population/sample ratio exceeds 20); bounds apply after rescaling",)
@@ -230,7 +231,7 @@ def _check_bounds(cat: list[Margin], w: np.ndarray, lo: float, hi: float, where:
             ratio = m.targets / sample
         for k in np.flatnonzero((ratio < lo * (1 - 1e-12)) | (ratio > hi * (1 + 1e-12))):
             problems.append(
-                f"margin {m.name}, category {m.label(k)}: target {format_number(m.targets[k])} is "
+                f"margin {m.name}, category {m.label(int(k))}: target {format_number(m.targets[k])} is "
                 f"{ratio[k]:.4g} times the weighted sample total {sample[k]:.6g}, outside the "
                 f"bounds ({format_number(lo)}, {format_number(hi)})"
             )
@@ -252,7 +253,7 @@ def _r_rescale(cat: list[Margin], w: np.ndarray, intercept: float | None,
     pop: list[float] = []
     sample: list[float] = []
     if cat or intercept is not None:
-        pop.append(float(cat[0].targets.sum()) if cat else float(intercept))
+        pop.append(float(cat[0].targets.sum()) if cat else float(intercept or 0.0))
         sample.append(float(w.sum()))
     for m in cat:
         totals = np.bincount(m.code, weights=w, minlength=len(m.keys))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -9,7 +10,13 @@ import pandas as pd
 
 from sid.errors import WeightingError, format_number, show_values
 
-__all__ = ["check_base_weights", "norm_key", "raise_problems", "row_labels", "show_key"]
+__all__ = ["WeightArg", "WeightVector", "check_base_weights", "norm_key", "raise_problems",
+           "row_labels", "show_key"]
+
+# a vector of weights, one per row
+WeightVector = np.ndarray | pd.Series | Sequence[float]
+# a weight column of the data, or the weights themselves
+WeightArg = str | WeightVector
 
 
 def norm_key(value: Any) -> Any:
@@ -40,7 +47,7 @@ def row_labels(index: pd.Index, mask: np.ndarray, limit: int = 8) -> str:
     return show_values(list(index[np.flatnonzero(mask)]), limit)
 
 
-def check_base_weights(data: pd.DataFrame, weight: Any, where: str) -> np.ndarray:
+def check_base_weights(data: pd.DataFrame, weight: WeightArg, where: str) -> np.ndarray:
     """The input weights as float64, refusing zero, negative, NaN or infinite values."""
     if isinstance(weight, str):
         if weight not in data.columns:

@@ -24,6 +24,7 @@ from sid.weighting.records import MarginGap
 
 __all__ = [
     "Margin",
+    "Margins",
     "apply_within",
     "check_consistency",
     "column_codes",
@@ -38,6 +39,11 @@ __all__ = [
     "targets_from_frame",
     "within_names",
 ]
+
+
+# {variable or (variables): {category: total} or a total}, an R-style population table,
+# or a list of them; with within=, {group: such margins}
+Margins = Mapping[Any, Any] | pd.DataFrame | Sequence[pd.DataFrame]
 
 
 def within_names(within: str | Sequence[str] | None) -> tuple[str, ...]:
@@ -69,7 +75,7 @@ def targets_from_frame(frame: pd.DataFrame) -> tuple[tuple[str, ...], dict[tuple
     return variables, dict(zip(keys, frame[count].astype(float).tolist(), strict=True))
 
 
-def normalise_margins(margins: Any, where: str) -> list[tuple[tuple[str, ...], Any]]:
+def normalise_margins(margins: Margins, where: str) -> list[tuple[tuple[str, ...], Any]]:
     """Margins as a list of (variables, targets) with targets a mapping or a number."""
     out: list[tuple[tuple[str, ...], Any]] = []
     if isinstance(margins, pd.DataFrame):
@@ -223,11 +229,11 @@ def column_codes(values: pd.Series) -> tuple[np.ndarray, Any]:
                 return v.astype(np.int64), np.arange(hi + 1, dtype=float)
         else:
             with np.errstate(invalid="ignore"):
-                lo, hi = float(np.min(v)), float(np.max(v))  # NaN propagates: slow path
-            if lo >= 0 and hi <= 4 * len(v) + 1024:
+                flo, fhi = float(np.min(v)), float(np.max(v))  # NaN propagates: slow path
+            if flo >= 0 and fhi <= 4 * len(v) + 1024:
                 iv = v.astype(np.int64)
                 if np.array_equal(iv, v):
-                    return iv, np.arange(int(hi) + 1, dtype=float)
+                    return iv, np.arange(int(fhi) + 1, dtype=float)
     codes, uniques = pd.factorize(values, sort=False)
     return codes.astype(np.int64, copy=False), uniques
 
@@ -289,11 +295,11 @@ def _collapse(m: Margin, shared: list[str]) -> dict[tuple, float]:
 
 
 
-def apply_within(margins: Any, within: str | Sequence[str] | None, where: str) -> Any:
+def apply_within(margins: Margins, within: str | Sequence[str] | None, where: str) -> Margins:
     """``within=g``: margins per group {group: {var: {cat: total}}} -> crossed margins."""
     if within is None:
         return margins
-    gvars = (within,) if isinstance(within, str) else tuple(within)
+    gvars = within_names(within)
     if not isinstance(margins, Mapping) or not margins:
         raise WeightingError(
             "with within=, margins must map each group to its own margins",
@@ -348,7 +354,7 @@ def margin_gaps(margins: list[Margin], w: np.ndarray) -> tuple[MarginGap, ...]:
 
 
 def resolve_margins(
-    data: pd.DataFrame, margins: Any, where: str, total_tol: float, categorical_only: bool = True
+    data: pd.DataFrame, margins: Margins, where: str, total_tol: float
 ) -> list[Margin]:
     problems: list[str] = []
     out = []
@@ -413,7 +419,7 @@ def margins_from_long(
         raise WeightingError("no rows left in the margins table after filtering", where=where,
                              got=str(dict(filters or {})), fix="check the filter values (e.g. ref_date)")
     specs = [(m,) if isinstance(m, str) else tuple(m) for m in margins]
-    gvars = () if within is None else ((within,) if isinstance(within, str) else tuple(within))
+    gvars = within_names(within)
     needed = {count, *gvars, *(v for s in specs for v in s)}
     absent = sorted(c for c in needed if c not in t.columns)
     if absent:

@@ -10,7 +10,7 @@ import pandas as pd
 
 from sid.design import PostStratification
 from sid.errors import WeightingError
-from sid.weighting.checks import check_base_weights
+from sid.weighting.checks import WeightArg, check_base_weights
 from sid.weighting.margins import margin_gaps, resolve_margins
 from sid.weighting.records import WeightingResult, make_result
 
@@ -19,7 +19,7 @@ __all__ = ["poststratify"]
 
 def poststratify(
     data: pd.DataFrame,
-    weight: str | Any,
+    weight: WeightArg,
     cells: Mapping[Any, Any] | pd.DataFrame,
     *,
     name: str = "ps_wt",

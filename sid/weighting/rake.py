@@ -4,15 +4,14 @@ cells of the cross of the margins; R's ``rake()`` run to convergence."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from sid.design import Raking
 from sid.errors import WeightingError
-from sid.weighting.checks import check_base_weights
-from sid.weighting.margins import Margin, apply_within, cross_cells, resolve_margins
+from sid.weighting.checks import WeightArg, check_base_weights
+from sid.weighting.margins import Margin, Margins, apply_within, cross_cells, resolve_margins
 from sid.weighting.records import MarginGap, WeightingResult, make_result
 
 __all__ = ["cell_gaps", "rake"]
@@ -20,8 +19,8 @@ __all__ = ["cell_gaps", "rake"]
 
 def rake(
     data: pd.DataFrame,
-    weight: str | Any,
-    margins: Any,
+    weight: WeightArg,
+    margins: Margins,
     *,
     within: str | Sequence[str] | None = None,
     tol: float = 1e-10,

@@ -21,7 +21,7 @@ import pandas as pd
 
 from sid.design import Calibration
 from sid.errors import format_number
-from sid.weighting.checks import norm_key
+from sid.weighting.checks import WeightVector, norm_key
 
 __all__ = [
     "MarginGap",
@@ -108,7 +108,7 @@ class WeightingResult:
 # --------------------------------------------------------------------------- summaries
 
 
-def weight_summary(weights: Any) -> WeightSummary:
+def weight_summary(weights: WeightVector) -> WeightSummary:
     """Summary of a weight vector: min, 1st percentile, median, 99th, max, sum, ESS, deff_w.
 
     Percentiles are numpy's default (linear interpolation), found with one
@@ -170,7 +170,7 @@ def _percentiles(x: np.ndarray, qs: Sequence[float]) -> tuple[list[float], float
     return out, float(y[: kth[0] + 1].min()), float(y[kth[-1] :].max())
 
 
-def summary_table(weights: Any, groups: Any = None, *, label: str = "totaal",
+def summary_table(weights: WeightVector, groups: np.ndarray | pd.Series | Sequence[Any] | None = None, *, label: str = "totaal",
                   labels: Mapping[Any, str] | None = None) -> pd.DataFrame:
     """Weight summaries overall and per group (e.g. origin group) as a tidy frame.
 

@@ -188,7 +188,7 @@ def replicate_weights(
                          minlength=n_psu_total * replicates).reshape(replicates, n_psu_total).T
     mult_psu = np.empty_like(counts, dtype=float)
     mult_psu[order] = counts
-    m = 1.0 / np.mean(1.0 / n_h)
+    m = float(1.0 / np.mean(1.0 / n_h))
     scale = m / ((m - 1.0) * (replicates - 1.0))
     out = w[:, None] * mult_psu[psu_code]
     return as_replicate_weights(out, "bootstrap", scale, np.ones(replicates), data.index, mse)

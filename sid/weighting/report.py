@@ -15,6 +15,7 @@ import yaml
 from sid.io import atomic_output, write_text_atomic
 from sid.weighting.chain import ChainResult
 from sid.weighting.records import summary_table
+from sid.weighting.spec import ReplicatesSpec
 
 __all__ = ["report_markdown", "report_tables", "write_report"]
 
@@ -44,8 +45,7 @@ def report_tables(chain: ChainResult,
     if reps is None:
         rep_table = pd.DataFrame({"methode": ["geen replicaatgewichten"]})
     else:
-        rspec = chain.spec.replicates
-        assert rspec is not None
+        rspec = chain.spec.replicates or ReplicatesSpec()
         sums = reps.weights.sum(axis=0)
         rep_table = pd.DataFrame([{
             "methode": reps.method, "replicaten": reps.replicates, "scale": reps.scale,
@@ -75,9 +75,9 @@ def report_markdown(chain: ChainResult, labels: Mapping[Any, str] | None = None)
                      f"som gewichten {row['na_sum']:.6g}, ESS {row['na_ess']:.1f}, "
                      f"deff_w {row['na_deff_w']:.3f}")
     if chain.replicates is not None:
-        r = chain.replicates
-        lines.append(f"- **replicaatgewichten**: {r.replicates} x {r.method} (scale {r.scale:.6g}), "
-                     "volledige wegingsketen per replicaat")
+        reps = chain.replicates
+        lines.append(f"- **replicaatgewichten**: {reps.replicates} x {reps.method} "
+                     f"(scale {reps.scale:.6g}), volledige wegingsketen per replicaat")
     lines += ["", "| groep | n | ESS | deff_w | min | mediaan | max | som |", "|---|---|---|---|---|---|---|---|"]
     for _, r in t["Per herkomst"].iterrows():
         lines.append(f"| {r['group']} | {r['n']} | {r['ess']:.1f} | {r['deff_w']:.3f} | {r['min']:.4g} | "

@@ -10,11 +10,15 @@ import numpy as np
 import pandas as pd
 
 from sid.errors import WeightingError, format_number, show_values
-from sid.weighting.checks import check_base_weights
+from sid.weighting.checks import WeightArg, WeightVector, check_base_weights
+from sid.weighting.margins import Margins
 from sid.weighting.rake import rake
 from sid.weighting.records import WeightingResult, make_result
 
-__all__ = ["TrimBoundsConflict", "show_bound", "trim", "trim_rake"]
+__all__ = ["Bound", "TrimBoundsConflict", "show_bound", "trim", "trim_rake"]
+
+# one bound for every unit, or one per unit (None: no bound)
+Bound = float | np.ndarray | None
 
 
 class TrimBoundsConflict(WeightingError):
@@ -32,9 +36,9 @@ class TrimBoundsConflict(WeightingError):
 
 
 def trim(
-    weights: Any,
-    lower: float | None = None,
-    upper: float | None = None,
+    weights: WeightVector,
+    lower: Bound = None,
+    upper: Bound = None,
     strict: bool = False,
     redistribute: str = "additive",
     *,
@@ -101,7 +105,7 @@ def trim(
     return make_result(w, index, "trim", w0, name=name, iterations=passes, params=params)
 
 
-def show_bound(b: Any) -> str:
+def show_bound(b: Bound) -> str:
     if b is None:
         return "-"
     arr = np.asarray(b, dtype=float)
@@ -112,11 +116,11 @@ def show_bound(b: Any) -> str:
 
 def trim_rake(
     data: pd.DataFrame,
-    weight: str | Any,
-    margins: Any,
+    weight: WeightArg,
+    margins: Margins,
     *,
-    lower: float | None = None,
-    upper: float | None = None,
+    lower: Bound = None,
+    upper: Bound = None,
     within: str | Sequence[str] | None = None,
     redistribute: str = "additive",
     tol: float = 1e-10,
