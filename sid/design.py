@@ -12,7 +12,7 @@ variance engine (:mod:`sid.variance`) needs:
   all values are <= 1.
 * **Replicate designs** (R's ``svrepdesign(type=..., combined.weights=TRUE)``):
   replicate-weight columns chosen by a regular expression, with R's ``scale``,
-  ``rscales`` and ``mse`` defaults per method, and R's ``degf`` (:func:`design_df`).
+  ``rscales`` and ``mse`` defaults per method, and R's ``degf`` (:func:`design_df`, :func:`domain_df`).
 * **Calibration information** (:class:`PostStratification`, :class:`Raking`,
   :class:`GregCalibration`) mirroring what R stores in ``design$postStrata``,
   so that calibrated weights get R's calibrated (residual) variances.
@@ -597,17 +597,40 @@ def design_df(design: Design, member: np.ndarray | None = None) -> float:
       (:func:`sid.linalg.qr_rank`).
 
     ``member`` (a boolean mask over the rows) restricts the count to a domain;
-    NaN when a replicate domain has no rows.
+    NaN when a replicate domain has no rows. :func:`domain_df` gives the same
+    for many domains at once.
     """
     keep = np.ones(design.n, dtype=bool) if member is None else np.asarray(member, dtype=bool)
+    return float(domain_df(design, np.where(keep, 0, -1), 1)[0])
+
+
+def domain_df(design: Design, dom: np.ndarray, d: int) -> np.ndarray:
+    """:func:`design_df` of each of ``d`` domains: ``dom`` gives each row's domain
+    (0..d-1, -1 for rows in none). Taylor designs count PSUs and strata of all
+    domains in one pass (a presence table, no sort)."""
+    dom = np.asarray(dom, dtype=np.int64)
     if design.is_replicate:
         assert design.rep_w is not None
-        rep = design.rep_w[keep]
-        if rep.shape[0] == 0:
-            return float("nan")
-        return float(qr_rank(rep, R_DEGF_TOL).rank - 1)
-    inset = keep & (design.w != 0)
-    return float(len(np.unique(design.cluster[inset])) - len(np.unique(design.stratum[inset])))
+        out = np.full(d, np.nan)
+        for j in range(d):
+            rep = design.rep_w[dom == j]
+            if rep.shape[0]:
+                out[j] = qr_rank(rep, R_DEGF_TOL).rank - 1
+        return out
+    inset = (dom >= 0) & (design.w != 0)
+    dd = dom[inset]
+
+    def distinct(codes: np.ndarray, k: int) -> np.ndarray:
+        key = dd * k + codes
+        if d * k <= 50_000_000:
+            seen = np.flatnonzero(np.bincount(key, minlength=d * k)) // k
+        else:
+            seen = np.unique(key) // k
+        return np.bincount(seen, minlength=d)
+
+    n_cl = int(design.cluster.max()) + 1
+    return (distinct(design.cluster[inset], n_cl)
+            - distinct(design.stratum[inset], design.n_strata)).astype(float)
 
 
 def design_spec(design: Design) -> dict[str, Any]:

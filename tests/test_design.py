@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sid.design import Design, PostStratification, design_df
+from sid.design import Design, PostStratification, design_df, domain_df
 from sid.errors import DesignError
 from sid.estimate import estimate
 from sid.linalg import qr_rank
@@ -237,3 +237,22 @@ def test_replicate_design_refuses_calibration() -> None:
     with pytest.raises(DesignError, match="replicate design cannot take calibration") as err:
         Design(data, weight="pw", repweights="^repw", repmethod="brr", calibration=(cal,))
     assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("kind", ["taylor", "replicate"])
+def test_domain_df_equals_design_df_per_domain(strat: pd.DataFrame, kind: str) -> None:
+    if kind == "taylor":
+        d = Design(strat.assign(pw=np.where(np.arange(len(strat)) % 7 == 0, 0.0, strat["pw"])),
+                   weight="pw", strata="stype", psu="snum")
+    else:
+        case = next(c for c in _rank_cases() if c["case"] == "jk1_apiclus1")
+        x = case["x"]
+        d = Design(pd.DataFrame({f"repw{k:02d}": x[:, k] for k in range(x.shape[1])}),
+                   repweights="^repw", repmethod="jk1")
+    rng = np.random.default_rng(4)
+    dom = rng.integers(-1, 5, d.n)
+    dom[dom == 4] = -1  # domain 4 is empty
+    got = domain_df(d, dom, 5)
+    want = [design_df(d, dom == j) for j in range(5)]
+    np.testing.assert_array_equal(got, want)
+    assert (np.isnan(got[4]) if kind == "replicate" else got[4] == 0)
