@@ -31,6 +31,7 @@ __all__ = [
     "merge_weights",
     "missing_masks",
     "read_weight_files",
+    "replicate_prefix",
     "report_labels",
     "weighted_wave",
 ]
