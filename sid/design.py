@@ -12,7 +12,7 @@ variance engine (:mod:`sid.variance`) needs:
   all values are <= 1.
 * **Replicate designs** (R's ``svrepdesign(type=..., combined.weights=TRUE)``):
   replicate-weight columns chosen by a regular expression, with R's ``scale``,
-  ``rscales`` and ``mse`` defaults per method, and R's ``degf``.
+  ``rscales`` and ``mse`` defaults per method, and R's ``degf`` (:func:`design_df`, :func:`domain_df`).
 * **Calibration information** (:class:`PostStratification`, :class:`Raking`,
   :class:`GregCalibration`) mirroring what R stores in ``design$postStrata``,
   so that calibrated weights get R's calibrated (residual) variances.
@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from sid.errors import DesignError, show_values
+from sid.linalg import R_DEGF_TOL, qr_rank
 
 SINGLETON_RULES = ("fail", "adjust", "average", "remove", "certainty")
 REP_METHODS = ("brr", "fay", "jk1", "jkn", "bootstrap")
@@ -268,6 +269,14 @@ class Design:
 
         is_rep = self.repweights is not None
         object.__setattr__(self, "is_replicate", is_rep)
+        if is_rep and self.calibration:
+            raise DesignError(
+                f"a replicate design cannot take calibration= ({len(self.calibration)} "
+                "calibration step(s) given); its variance comes from the replicate weights only",
+                where="design calibration",
+                fix="calibrate every replicate instead (sid.weighting.apply_chain_to_replicates, "
+                    "or replicates: in a weighting spec), or use a Taylor design (strata/psu) "
+                    "with calibration=")
         if is_rep:
             if any(v is not None for v in (self.strata, self.psu, self.fpc, self.psu2, self.fpc2)):
                 raise DesignError(
@@ -430,6 +439,7 @@ class Design:
 
     # ---------------------------------------------------------------- replicate
     def _init_replicate(self, data: pd.DataFrame) -> None:
+        assert self.repweights is not None  # only called for replicate designs
         try:
             pattern = re.compile(self.repweights)
         except re.error as exc:
@@ -542,17 +552,8 @@ class Design:
         return cls.from_mapping(data, merged)
 
     def degf(self, member: np.ndarray | None = None) -> float:
-        """R's ``degf``: PSUs minus strata with nonzero weight (Taylor), or the rank
-        of the replicate-weight matrix minus 1 (replicate); within ``member`` rows
-        when given (R's ``degf(subset(design, ...))``)."""
-        keep = np.ones(self.n, dtype=bool) if member is None else np.asarray(member, dtype=bool)
-        if self.is_replicate:
-            rep = self.rep_w[keep]
-            if rep.shape[0] == 0:
-                return float("nan")
-            return float(_r_rank(rep) - 1)
-        inset = keep & (self.w != 0)
-        return float(len(np.unique(self.cluster[inset])) - len(np.unique(self.stratum[inset])))
+        """R's ``degf``, within ``member`` rows when given: see :func:`design_df`."""
+        return design_df(self, member)
 
     @property
     def n_strata(self) -> int:
@@ -585,19 +586,51 @@ class _Stage:
     mult: np.ndarray
 
 
-def _r_rank(m: np.ndarray, tol: float = 1e-5) -> int:
-    """Rank as R's ``qr(m, tol=1e-5)$rank`` would find it (column-pivoted QR)."""
-    from scipy.linalg import qr
+def design_df(design: Design, member: np.ndarray | None = None) -> float:
+    """The design degrees of freedom, as R's ``degf``: the one df rule.
 
-    m = np.asarray(m, dtype=float)
-    if m.size == 0:
-        return 0
-    # R's dqrdc2 drops a column when its remaining norm is below tol * its original norm
-    _, r, _ = qr(m, mode="economic", pivoting=True)
-    d = np.abs(np.diag(r))
-    if len(d) == 0 or d[0] == 0:
-        return 0
-    return int(np.sum(d > tol * d[0]))
+    * Taylor designs: the number of PSUs minus the number of strata, counting
+      only rows with a nonzero weight (R's ``degf(subset(design, ...))`` keeps
+      the zero-weighted rows out).
+    * Replicate designs: the rank of the replicate-weight matrix minus 1, with
+      R's rank rule ``qr(weights(design, "analysis"), tol = 1e-5)$rank``
+      (:func:`sid.linalg.qr_rank`).
+
+    ``member`` (a boolean mask over the rows) restricts the count to a domain;
+    NaN when a replicate domain has no rows. :func:`domain_df` gives the same
+    for many domains at once.
+    """
+    keep = np.ones(design.n, dtype=bool) if member is None else np.asarray(member, dtype=bool)
+    return float(domain_df(design, np.where(keep, 0, -1), 1)[0])
+
+
+def domain_df(design: Design, dom: np.ndarray, d: int) -> np.ndarray:
+    """:func:`design_df` of each of ``d`` domains: ``dom`` gives each row's domain
+    (0..d-1, -1 for rows in none). Taylor designs count PSUs and strata of all
+    domains in one pass (a presence table, no sort)."""
+    dom = np.asarray(dom, dtype=np.int64)
+    if design.is_replicate:
+        assert design.rep_w is not None
+        out = np.full(d, np.nan)
+        for j in range(d):
+            rep = design.rep_w[dom == j]
+            if rep.shape[0]:
+                out[j] = qr_rank(rep, R_DEGF_TOL).rank - 1
+        return out
+    inset = (dom >= 0) & (design.w != 0)
+    dd = dom[inset]
+
+    def distinct(codes: np.ndarray, k: int) -> np.ndarray:
+        key = dd * k + codes
+        if d * k <= 50_000_000:
+            seen = np.flatnonzero(np.bincount(key, minlength=d * k)) // k
+        else:
+            seen = np.unique(key) // k
+        return np.bincount(seen, minlength=d)
+
+    n_cl = int(design.cluster.max()) + 1
+    return (distinct(design.cluster[inset], n_cl)
+            - distinct(design.stratum[inset], design.n_strata)).astype(float)
 
 
 def design_spec(design: Design) -> dict[str, Any]:

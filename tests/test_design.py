@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from sid.design import Design
+from sid.design import Design, PostStratification, design_df, domain_df
 from sid.errors import DesignError
 from sid.estimate import estimate
+from sid.linalg import qr_rank
 
 DATA = Path(__file__).parent / "reference" / "data"
 
@@ -157,3 +159,100 @@ def test_fpc2_varying_within_psu_is_an_error() -> None:
     data.loc[row, "fpc2"] = data.loc[row, "fpc2"] + 1
     with pytest.raises(DesignError, match="fpc2 'fpc2' is not constant within 1 PSU"):
         Design(data, weight="pw", psu="dnum", fpc="fpc1", psu2="snum", fpc2="fpc2")
+
+
+# --------------------------------------------------------------------------- rank and df rule
+# Golden ranks, pivots and degf from tests/reference/rank_golden.R (R's qr(), LINPACK dqrdc2).
+
+RANK_GOLDEN = Path(__file__).parent / "reference" / "rank_golden.csv"
+
+
+def _rank_cases() -> list[dict[str, Any]]:
+    table = pd.read_csv(RANK_GOLDEN)  # a missing reference file fails here, never skips
+    out = []
+    for row in table.to_dict("records"):
+        values = np.array(row["values"].split(), dtype=float)
+        row["x"] = values.reshape(int(row["ncol"]), int(row["nrow"])).T  # R is column-major
+        row["pivot"] = np.array(str(row["pivot"]).split(), dtype=int) - 1
+        out.append(row)
+    return out
+
+
+def test_rank_golden_file_has_every_kind_of_case() -> None:
+    cases = {c["case"] for c in _rank_cases()}
+    assert {"column_scaled", "near_collinear_below_tol", "near_collinear_above_tol", "wide",
+            "indicators_column_scaled", "jk1_apiclus1_high_schools"} <= cases
+
+
+@pytest.mark.parametrize("case", _rank_cases(), ids=lambda c: c["case"])
+def test_qr_rank_matches_r(case: dict[str, Any]) -> None:
+    got = qr_rank(case["x"], case["tol"])
+    assert got.rank == case["rank"]
+    np.testing.assert_array_equal(got.pivot, case["pivot"])
+    np.testing.assert_array_equal(got.independent, case["pivot"][: case["rank"]])
+
+
+def test_qr_rank_ignores_column_scale() -> None:
+    """R's qr(tol = 1e-5) gives 3 here; a rule relative to the largest diagonal of R gave 1."""
+    case = next(c for c in _rank_cases() if c["case"] == "column_scaled")
+    assert qr_rank(case["x"], 1e-5).rank == 3
+    assert qr_rank(case["x"] * np.array([1e-8, 1.0, 1e3]), 1e-5).rank == 3
+
+
+@pytest.mark.parametrize("case", [c for c in _rank_cases() if not np.isnan(c["degf"])],
+                         ids=lambda c: c["case"])
+def test_replicate_design_df_matches_r_degf(case: dict[str, Any]) -> None:
+    x = case["x"]
+    cols = {f"repw{k + 1:02d}": x[:, k] for k in range(x.shape[1])}
+    frame = pd.DataFrame({"pw": x[:, 0], **cols})
+    d = Design(frame, weight="pw", repweights="^repw", repmethod="bootstrap")
+    assert design_df(d) == case["degf"]
+    assert d.degf() == case["degf"]
+
+
+def test_replicate_design_df_in_a_domain() -> None:
+    """degf(subset(jk1, stype == "H")) in R: the rank of the domain rows' replicate weights."""
+    full = next(c for c in _rank_cases() if c["case"] == "jk1_apiclus1")
+    sub = next(c for c in _rank_cases() if c["case"] == "jk1_apiclus1_high_schools")
+    x = full["x"]
+    frame = pd.DataFrame({"pw": 1.0, **{f"repw{k:02d}": x[:, k] for k in range(x.shape[1])}})
+    d = Design(frame, weight="pw", repweights="^repw", repmethod="jk1")
+    # rank_golden.R used apiclus1 in the row order of data/weighting_apiclus1.csv
+    member = (pd.read_csv(DATA / "weighting_apiclus1.csv")["stype"] == "H").to_numpy()
+    assert member.sum() == sub["nrow"]
+    assert design_df(d, member) == sub["degf"]
+
+
+def test_taylor_design_df_is_psus_minus_strata(strat: pd.DataFrame) -> None:
+    d = Design(strat, weight="pw", strata="stype", psu="snum")
+    assert design_df(d) == strat["snum"].nunique() - strat["stype"].nunique()
+    member = (strat["stype"] == "E").to_numpy()
+    assert design_df(d, member) == int(member.sum()) - 1
+
+
+def test_replicate_design_refuses_calibration() -> None:
+    data = pd.read_csv(DATA / "estimate_rep_brr.csv")
+    cal = PostStratification(cells=np.zeros(len(data), dtype=np.int64),
+                             weights=data["pw"].to_numpy())
+    with pytest.raises(DesignError, match="replicate design cannot take calibration") as err:
+        Design(data, weight="pw", repweights="^repw", repmethod="brr", calibration=(cal,))
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("kind", ["taylor", "replicate"])
+def test_domain_df_equals_design_df_per_domain(strat: pd.DataFrame, kind: str) -> None:
+    if kind == "taylor":
+        d = Design(strat.assign(pw=np.where(np.arange(len(strat)) % 7 == 0, 0.0, strat["pw"])),
+                   weight="pw", strata="stype", psu="snum")
+    else:
+        case = next(c for c in _rank_cases() if c["case"] == "jk1_apiclus1")
+        x = case["x"]
+        d = Design(pd.DataFrame({f"repw{k:02d}": x[:, k] for k in range(x.shape[1])}),
+                   repweights="^repw", repmethod="jk1")
+    rng = np.random.default_rng(4)
+    dom = rng.integers(-1, 5, d.n)
+    dom[dom == 4] = -1  # domain 4 is empty
+    got = domain_df(d, dom, 5)
+    want = [design_df(d, dom == j) for j in range(5)]
+    np.testing.assert_array_equal(got, want)
+    assert (np.isnan(got[4]) if kind == "replicate" else got[4] == 0)

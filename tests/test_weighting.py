@@ -29,8 +29,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sid import design as design_mod
+from sid import variance as variance_mod
 from sid import weighting as wt
 from sid.errors import WeightingError
+from sid.weighting.replicates import as_replicate_weights
 
 REF = Path(__file__).parent / "reference"
 
@@ -200,12 +203,6 @@ def test_trim_matches_r(case, kwargs, golden_weights):
 
 # --------------------------------------------------------------------------- golden: SEs
 
-design_mod = pytest.importorskip("sid.design")
-variance_mod = pytest.importorskip("sid.variance")
-needs_calibration = pytest.mark.skipif(
-    not hasattr(design_mod, "GregCalibration") or not hasattr(variance_mod, "vcov"),
-    reason="sid.design has no calibration support yet",
-)
 
 
 @pytest.fixture(scope="module")
@@ -253,7 +250,6 @@ SE_CASES = [
 ]
 
 
-@needs_calibration
 @pytest.mark.parametrize(("case", "dataset", "func", "kwargs"), SE_CASES)
 def test_standard_errors_after_weighting_match_r(case, dataset, func, kwargs, golden_se,
                                                  targets_table):
@@ -268,7 +264,6 @@ def test_standard_errors_after_weighting_match_r(case, dataset, func, kwargs, go
         assert se == pytest.approx(row.se, rel=1e-9), (row.statistic, row.variable)
 
 
-@needs_calibration
 @pytest.mark.parametrize(
     ("case", "kwargs"),
     [
@@ -288,7 +283,6 @@ def test_standard_errors_after_trimming_match_r(case, kwargs, clus1, golden_weig
         assert se == pytest.approx(row.se, rel=1e-9)
 
 
-@needs_calibration
 def test_fixed_weights_overstate_the_raking_se(clus1, targets_table, golden_se):
     res = wt.rake(clus1, "pw", _margins(targets_table, "rake_clus1"))
     fixed = _estimates(clus1, res.weights, "apiclus1", ())
@@ -643,7 +637,7 @@ def _start(rep_golden, design: str) -> tuple[pd.DataFrame, wt.ReplicateWeights]:
     rows = block["row"].unique()
     data = _rep_data(design, rows)
     info = rep_golden["designs"][rep_golden["designs"]["design"] == design]
-    reps = wt._rep_result(_wide(block, rows), REP_METHOD[design], info["scale"].iloc[0],
+    reps = as_replicate_weights(_wide(block, rows), REP_METHOD[design], info["scale"].iloc[0],
                           info["rscales"].to_numpy(), data.index)
     return data, reps
 
@@ -672,7 +666,6 @@ def test_bootstrap_replicate_weights_are_rao_wu_multiplicities(rep_golden):
     assert np.array_equal(again.weights, reps.weights)
 
 
-@needs_calibration
 @pytest.mark.parametrize("case", list(REP_CASES))
 def test_chain_on_replicates_matches_r(case, rep_golden, targets_table):
     from sid.estimate import estimate
@@ -760,7 +753,6 @@ def test_cli_weight_writes_replicate_weights_with_the_chain_per_replicate(tmp_pa
     assert "bootstrap" in (tmp_path / "r.md").read_text(encoding="utf-8")
 
 
-@needs_calibration
 def test_fixed_final_weights_overstate_the_se_on_synthetic_sid(synthetic_dir):
     """Share in work (werksituatie 1 or 2) after raking the SID 2022 design weights on sex,
     age band, origin and province: treating the final weights as fixed overstates the SE
@@ -853,3 +845,240 @@ def test_summary_table_names_groups_by_their_labels() -> None:
     table = wt.summary_table([1.0, 2.0, 3.0, 5.0], [2, 1, 2, 3], labels={1.0: "Belgisch", 2: "Marokkaans"})
     assert table["group"].tolist() == ["totaal", "1 Belgisch", "2 Marokkaans", "3"]
     assert table["sum"].tolist() == [11.0, 2.0, 4.0, 5.0]
+
+
+# --------------------------------------------------------------------------- spec schema
+
+SHIPPED_SPECS = sorted((Path(__file__).parents[1] / "sid" / "data" / "weighting").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", SHIPPED_SPECS, ids=lambda p: p.name)
+def test_shipped_specs_load_unchanged(path):
+    import yaml
+
+    spec = wt.load_spec(path)
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert spec.source == str(path)
+    assert spec.method == raw["method"] and spec.margins.within == (raw["margins"]["within"],)
+    assert spec.trim is not None and spec.trim.relative_to == raw["trim"]["relative_to"]
+    assert [list(c) for c in spec.margins.crosses] == raw["margins"]["margins"]
+    assert spec.as_dict()["margins"]["variables"] == raw["margins"]["variables"] | {
+        "leeftijdsgroep": {"from": raw["margins"]["variables"]["leeftijdsgroep"]["from"],
+                           "breaks": [25.0, 35.0, 45.0, 55.0, 65.0]}}
+    assert len(SHIPPED_SPECS) == 2
+
+
+_SPEC_2022 = SHIPPED_SPECS[-1].read_text(encoding="utf-8") if SHIPPED_SPECS else ""
+
+# (name, change to the shipped 2022 spec, line, path, what the one problem says)
+BAD_SPECS = [
+    ("trim_relative_to", ("relative_to: median", "relative_to: medain"), 29, "trim.relative_to",
+     "'absolute', 'median' or 'mean' (got 'medain')"),
+    ("within_unknown_in_list", ("within: herkomst ", "within: [herkomst, regio]"), 16,
+     "margins.within", "'regio' not among margins.variables"),
+    ("within_not_a_name", ("within: herkomst ", "within: 3"), 16, "margins.within",
+     "give a name or a list of names"),
+    ("replicates_text", (None, 'replicates: {replicates: "x"}'), 36, "replicates.replicates",
+     "valid integer (got 'x')"),
+    ("replicates_fraction", (None, "replicates: {replicates: 2.5}"), 36,
+     "replicates.replicates", "valid integer (got 2.5)"),
+    ("replicates_key", (None, "replicates: {replicate: 5}"), 36, "replicates.replicate",
+     "did you mean 'replicates'?"),
+    ("trim_key", ("upper: 5 ", "uper: 5 "), 27, "trim.uper", "did you mean 'upper'?"),
+    ("trim_upper_text", ("upper: 5 ", "upper: veel "), 27, "trim.upper", "valid number"),
+    ("variable_number", ("geslacht: geslacht\n", "geslacht: 3\n"), 19,
+     "margins.variables.geslacht", "give a wave column"),
+    ("breaks_text", ("breaks: [25, 35, 45, 55, 65]", "breaks: [25, x]"), 21,
+     "margins.variables.leeftijdsgroep.breaks.1", "valid number"),
+    ("margin_typo", ("- [gewest]", "- [gewset]"), 22, "margins.margins",
+     "'gewset' (did you mean 'gewest'?)"),
+    ("classes_mapping", ("classes: [stratum, geslacht]", "classes: {a: 1}"), 11,
+     "nonresponse.classes", "give a name or a list of names"),
+    ("nonresponse_flag", ("nonresponse:\n", "nonresponse: yes\nx_nr:\n"), 9, "nonresponse",
+     "give a mapping with keys respondent, classes"),
+    ("logit_without_bounds", ("method: rake", "method: logit"), 25, "method",
+     "logit calibration needs bounds"),
+    ("bounds_text", ("method: rake", "method: linear\nbounds: [a, 2]"), 26, "bounds.0",
+     "valid number"),
+    ("two_designs", ("base_weight: base_wt", "base_weight: base_wt\n  incl_prob: p"), 7,
+     "design", "exactly one of base_weight, incl_prob and frame_counts"),
+    ("filter_list", ('filter: {ref_date: "2022-01-01"}', "filter: {ref_date: [1, 2]}"), 14,
+     "margins.filter.ref_date", "give a single value"),
+    ("count_list", ("count: count", "count: [a, b]"), 15, "margins.count", "valid string"),
+]
+
+
+def _bad_spec(tmp_path: Path, change: tuple[str | None, str]) -> Path:
+    old, new = change
+    if old is None:
+        text = _SPEC_2022 + new + "\n"
+    else:
+        assert _SPEC_2022.count(old) == 1, old
+        text = _SPEC_2022.replace(old, new)
+    if "x_nr:" in text:  # the nonresponse block's keys now belong to a dropped section
+        text = text.replace("x_nr:\n  respondent: respons", "#").replace(
+            "  classes: [stratum, geslacht]", "#")
+    path = tmp_path / "spec.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(("name", "change", "line", "where", "says"), BAD_SPECS,
+                         ids=[c[0] for c in BAD_SPECS])
+def test_bad_spec_is_one_problem_line(tmp_path, name, change, line, where, says):
+    from sid.errors import CodebookError
+
+    path = _bad_spec(tmp_path, change)
+    with pytest.raises(CodebookError) as info:
+        wt.load_spec(path)
+    problems = info.value.problems
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(f"{path}:{line}: {where}: "), problems[0]
+    assert says in problems[0]
+
+
+def test_bad_spec_in_the_cli_is_one_line_and_exit_2(tmp_path):
+    from click.testing import CliRunner
+
+    from sid.cli import main
+
+    path = _bad_spec(tmp_path, ("relative_to: median", "relative_to: medain"))
+    result = CliRunner().invoke(main, ["weight", str(tmp_path / "w.sav"), "--spec", str(path),
+                                       "--out", str(tmp_path / "o.sav")])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+    assert f"{path}:29: trim.relative_to" in result.output
+
+
+def test_every_problem_of_a_spec_at_once(tmp_path):
+    from sid.errors import CodebookError
+
+    path = tmp_path / "spec.yaml"
+    path.write_text(_SPEC_2022.replace("relative_to: median", "relative_to: medain")
+                    .replace("method: rake", "method: rakes") + "replicates: {seed: x}\n",
+                    encoding="utf-8")
+    with pytest.raises(CodebookError) as info:
+        wt.load_spec(path)
+    assert len(info.value.problems) == 3
+
+
+def test_run_spec_checks_a_mapping_like_a_file():
+    from sid.errors import CodebookError
+
+    spec = {"design": {"base_weight": "w"}, "margins": {"variables": {"sex": "sex"},
+                                                        "margins": ["sex"], "within": "sx"}}
+    with pytest.raises(CodebookError) as info:
+        wt.run_spec(spec, _toy(), margins_table=pd.DataFrame({"sex": [1, 2], "count": [1, 1]}))
+    assert len(info.value.problems) == 1
+    assert "margins.within" in info.value.problems[0] and "'sx'" in info.value.problems[0]
+
+
+# --------------------------------------------------------------------------- spec chain
+
+
+def _within_table() -> pd.DataFrame:
+    return pd.DataFrame([{"sex": s, "reg": r, "age": a, "count": 100.0 + 10 * s + 3 * r + a}
+                         for s in (1, 2) for r in (1, 2) for a in (1, 2, 3, 4)])
+
+
+def test_within_list_is_the_cross_of_its_groups():
+    """within: [sex, reg] rakes (and trims relative to the median) per sex x reg group,
+    exactly as one combined group variable does."""
+    data = _toy(800, seed=11).assign(sr=lambda f: 10 * f["sex"] + f["reg"])
+    trim = {"upper": 1.6, "lower": 0.7, "relative_to": "median"}
+    two = {"design": {"base_weight": "w"}, "method": "rake", "trim": trim,
+           "margins": {"variables": {"sex": "sex", "reg": "reg", "age": "age"},
+                       "within": ["sex", "reg"], "margins": ["age"]}}
+    table = _within_table()
+    a = wt.run_spec(two, data, margins_table=table)
+    one = {"design": {"base_weight": "w"}, "method": "rake", "trim": trim,
+           "margins": {"variables": {"sr": "sr", "age": "age"}, "within": "sr",
+                       "margins": ["age"]}}
+    b = wt.run_spec(one, data, margins_table=table.assign(sr=10 * table["sex"] + table["reg"]))
+    _close(a.weights.to_numpy(), b.weights.to_numpy(), rel=1e-12)
+    assert a.steps[-1][0] == "trimmen"
+    raked = wt.run_spec({k: v for k, v in two.items() if k != "trim"}, data, margins_table=table)
+    ref = raked.weights.groupby([data["sex"], data["reg"]]).transform("median")
+    assert (raked.weights / ref).max() > 1.6  # trimming has work to do
+    ratio = a.weights / ref  # the bounds are relative to the raked weights' group median
+    assert ratio.max() <= 1.6 * (1 + 1e-6) and ratio.min() >= 0.7 * (1 - 1e-6)
+    assert a.group is not None and a.group.nunique() == 4
+
+
+def test_trim_rake_conflict_is_a_typed_error():
+    sex = np.r_[np.ones(95), np.full(5, 2.0)]
+    data = pd.DataFrame({"sex": sex, "w": 1.0})
+    with pytest.raises(wt.TrimBoundsConflict) as info:
+        wt.trim_rake(data, "w", {"sex": {1: 900.0, 2: 100.0}}, upper=15.0, max_rounds=5)
+    assert isinstance(info.value, WeightingError) and info.value.rounds == 5
+    assert info.value.worst > 0
+
+
+def test_calibration_record_holds_the_design_types(clus1, targets_table):
+    """One set of calibration types: the record carries sid.design's entries directly."""
+    ps = wt.poststratify(clus1, "pw", _margins(targets_table, "ps_clus1_stype"))
+    rk = wt.rake(clus1, "pw", _margins(targets_table, "rake_clus1"))
+    cal = wt.calibrate(clus1, "pw", _margins(targets_table, "cal_linear"))
+    assert isinstance(ps.record.calibration[0], design_mod.PostStratification)
+    assert isinstance(rk.record.calibration[0], design_mod.Raking)
+    greg = cal.record.calibration[0]
+    assert isinstance(greg, design_mod.GregCalibration)
+    assert greg.aux.shape == (len(clus1), len(cal.record.params["columns"]))
+    assert wt.design_calibration(ps, rk, cal) == (*ps.record.calibration,
+                                                  *rk.record.calibration,
+                                                  *cal.record.calibration)
+    for old in ("PostStratInfo", "RakingInfo", "GregInfo"):
+        assert not hasattr(wt, old)
+
+
+# --------------------------------------------------------------------------- weights onto waves
+
+
+def _harmonised(synthetic_dir):
+    from sid.codebook import load_codebook
+    from sid.harmonise import load
+    from sid.resources import shipped
+
+    cb = load_codebook(shipped("sid.yaml"))
+    return load([str(synthetic_dir / "sid2022.sav")], cb), cb
+
+
+def test_merge_weights_refuses_duplicate_ids_and_missing_respondents(synthetic_dir):
+    from sid.io import read_wave
+    from sid.weighting.apply import WeightFile, merge_weights
+
+    data, cb = _harmonised(synthetic_dir)
+    wave = read_wave(synthetic_dir / "sid2022.sav").data
+    base = frozenset(wave.columns)
+    good = wave.assign(final_wt=np.arange(len(wave), dtype=float) + 1)
+    merged, name = merge_weights(data, cb, [WeightFile("2022", Path("w.sav"), good, base)], None)
+    assert name == "_w_final_wt"
+    assert merged.data[name].tolist() == good["final_wt"].tolist()  # same respondent order
+    dup = pd.concat([good, good.iloc[:2]], ignore_index=True)
+    msg = _err(merge_weights, data, cb, [WeightFile("2022", Path("w.sav"), dup, base)], None)
+    assert "not unique in the weights file" in msg
+    short = good.iloc[3:]
+    msg = _err(merge_weights, data, cb, [WeightFile("2022", Path("w.sav"), short, base)], None)
+    assert "3 respondent(s) of wave 2022 have no weight" in msg
+    from sid.errors import InputError
+
+    with pytest.raises(InputError, match="cannot tell which column"):
+        merge_weights(data, cb, [WeightFile("2022", Path("w.sav"), good.assign(x=1.0), base)], None)
+
+
+def test_weighted_wave_refuses_to_overwrite_a_column(synthetic_dir):
+    from sid.errors import InputError
+    from sid.io import read_wave
+    from sid.weighting.apply import weighted_wave
+
+    wave = read_wave(synthetic_dir / "sid2022.sav")
+    spec = {"design": {"base_weight": "base_wt"}, "output": {"weight": "base_wt"},
+            "margins": {"variables": {"geslacht": "geslacht"}, "margins": ["geslacht"]}}
+    table = pd.DataFrame({"geslacht": [1, 2], "count": [500.0, 510.0]})
+    chain = wt.run_spec(spec, wave.data, margins_table=table)
+    with pytest.raises(InputError, match="already has column"):
+        weighted_wave(wave, chain, where="w.sav")
+    spec["output"] = {"weight": "eind"}
+    out = weighted_wave(wave, wt.run_spec(spec, wave.data, margins_table=table))
+    assert out.meta.variable("eind").label == "Eindgewicht (weging)"
+    assert out.data["eind"].sum() == pytest.approx(1010.0)

@@ -164,58 +164,6 @@ def tables(spec_file: Path, data_files: tuple[str, ...], codebook_file: Path,
 
 def _merge_weights(data, cb, data_pairs, weight_pairs, weight_var):  # type: ignore[no-untyped-def]
     """Add the final weight of `sid weight` output files to harmonised data (by wave and id)."""
-    from dataclasses import replace as _replace
+    from sid.weighting.apply import merge_weight_files
 
-    import numpy as np
-    import pandas as pd
-
-    from sid.errors import InputError, WeightingError, show_values
-    from sid.io import read_wave, scan_wave
-
-    loaded = [str(w) for w in data.data["wave"].cat.categories]
-    col = pd.Series(np.nan, index=data.data.index)
-    name = None
-    for w, p in weight_pairs:
-        if not p.is_file():
-            raise InputError("weights file not found", where=str(p), fix="give the output of sid weight")
-        wave_id = w or (loaded[0] if len(loaded) == 1 else None)
-        if wave_id is None:
-            raise InputError("several waves loaded: say which wave the weights belong to",
-                             where=str(p), fix=f"write --weights WAVE={p}")
-        wf = read_wave(p)
-        source_file = next((dp for dw, dp in data_pairs if (dw or cb.wave_for_file(dp)) == wave_id),
-                           None)
-        base_cols = set(scan_wave(source_file).columns) if source_file else set()
-        if weight_var is None:
-            new = [c for c in wf.data.columns if c not in base_cols
-                   and pd.api.types.is_numeric_dtype(wf.data[c])]
-            if len(new) != 1:
-                raise InputError("cannot tell which column of the weights file is the weight",
-                                 where=str(p), got=", ".join(new) or "no new column",
-                                 fix="give --weight-var NAME")
-            wname = new[0]
-        else:
-            wname = weight_var
-        if wname not in wf.data.columns:
-            raise InputError(f"weight column {wname!r} is not in the weights file", where=str(p),
-                             fix="check --weight-var")
-        id_source = cb.source(cb.wave(wave_id).id, wave_id)
-        dupes = wf.data[id_source][wf.data[id_source].duplicated()]
-        if len(dupes):
-            raise WeightingError(f"respondent id {id_source!r} is not unique in the weights file",
-                                 where=str(p), got=show_values(pd.unique(dupes).tolist()),
-                                 fix="give the output of sid weight for this wave (one row each)")
-        ids = wf.data.set_index(id_source)[wname]
-        rows = data.data["wave"].astype(str) == wave_id
-        mapped = data.data.loc[rows, cb.wave(wave_id).id].map(ids)
-        if mapped.isna().any():
-            raise WeightingError(f"{int(mapped.isna().sum())} respondent(s) of wave {wave_id} have "
-                                 "no weight in the weights file", where=str(p),
-                                 fix="use the weights file made from the same wave")
-        col[rows] = mapped.to_numpy()
-        name = wname
-    if col.isna().any():
-        raise InputError("not every loaded wave has a --weights file",
-                         fix="give one --weights WAVE=PATH per --data wave")
-    frame = data.data.assign(**{f"_w_{name}": col.to_numpy()})
-    return _replace(data, data=frame), f"_w_{name}"
+    return merge_weight_files(data, cb, data_pairs, weight_pairs, weight_var)

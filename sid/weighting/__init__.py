@@ -1,0 +1,95 @@
+"""Survey weighting as pure functions: design weights, nonresponse, post-stratification,
+raking, calibration (GREG / raking / logit with bounds), trimming and replicate weights,
+plus the YAML weighting spec, its chain and its report.
+
+Every method returns a :class:`WeightingResult`: the new weights (a ``pd.Series``
+aligned with the input rows) and a :class:`WeightingRecord` (method, iterations,
+convergence, the achieved-versus-target gap of every margin category, weight
+summaries before and after, and the calibration entries of :mod:`sid.design` that
+let the variance engine reproduce R's ``survey`` standard errors after
+``postStratify`` / ``rake`` / ``calibrate``).
+
+The numbers follow R's ``survey`` package: ``postStratify``, ``rake`` (run to
+convergence), ``calibrate(calfun = "linear" | "raking" | "logit", bounds = c(L, U))``
+(R's ``grake``, including its rescaling when every population/sample ratio exceeds
+20) and ``trimWeights``; golden tests in ``tests/test_weighting.py``. Convergence is
+judged on the largest relative gap between achieved margins and their targets, and
+no function returns weights that miss their targets: it raises
+:class:`~sid.errors.WeightingError` naming the margin, category and gap.
+
+One module per concern:
+
+======================  =====================================================
+``records``             summaries, gaps, :class:`WeightingRecord` / :class:`WeightingResult`
+``margins``             margins resolved against the data, ``within=``, long tables
+``base``                design weights, frame weights, nonresponse classes
+``poststratify``        :func:`poststratify`
+``rake``                :func:`rake`
+``calibrate``           :func:`calibrate`
+``trim``                :func:`trim`, :func:`trim_rake`
+``replicates``          replicate base weights, the chain per replicate
+``spec``                the weighting spec (pydantic models) and :func:`load_spec`
+``chain``               :func:`run_spec`: the spec as a pipeline of pure steps
+``report``              the Excel / Markdown weighting report
+``apply``               weights onto waves (``sid weight``) and into tables (``sid tables``)
+======================  =====================================================
+"""
+
+from __future__ import annotations
+
+from sid.weighting.base import design_weights, frame_weights, nonresponse_adjust
+from sid.weighting.calibrate import INTERCEPT, calibrate
+from sid.weighting.chain import ChainResult, run_spec
+from sid.weighting.margins import margins_from_long
+from sid.weighting.poststratify import poststratify
+from sid.weighting.rake import rake
+from sid.weighting.records import (
+    MarginGap,
+    WeightingRecord,
+    WeightingResult,
+    WeightSummary,
+    design_calibration,
+    summary_table,
+    weight_summary,
+)
+from sid.weighting.replicates import (
+    REP_METHODS,
+    ReplicateWeights,
+    apply_chain_to_replicates,
+    replicate_weights,
+)
+from sid.weighting.report import report_markdown, report_tables, write_report
+from sid.weighting.spec import WeightingSpec, load_spec
+from sid.weighting.trim import TrimBoundsConflict, trim, trim_rake
+
+__all__ = [
+    "INTERCEPT",
+    "REP_METHODS",
+    "ChainResult",
+    "MarginGap",
+    "ReplicateWeights",
+    "TrimBoundsConflict",
+    "WeightSummary",
+    "WeightingRecord",
+    "WeightingResult",
+    "WeightingSpec",
+    "apply_chain_to_replicates",
+    "calibrate",
+    "design_calibration",
+    "design_weights",
+    "frame_weights",
+    "load_spec",
+    "margins_from_long",
+    "nonresponse_adjust",
+    "poststratify",
+    "rake",
+    "replicate_weights",
+    "report_markdown",
+    "report_tables",
+    "run_spec",
+    "summary_table",
+    "trim",
+    "trim_rake",
+    "weight_summary",
+    "write_report",
+]
