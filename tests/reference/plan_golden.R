@@ -39,7 +39,13 @@ rnd <- data.frame(p = round(runif(k, 0.005, 0.995), 3), e = round(runif(k, 0.005
                   rr = ifelse(runif(k) < 0.2, NA, round(runif(k, 0.05, 1), 2)),
                   conf = sample(c(0.8, 0.9, 0.95, 0.975, 0.99, 0.999), k, replace = TRUE))
 rnd$e[rnd$e <= 0] <- 0.005
-cases <- rbind(grid, rnd)
+edge <- data.frame(p = c(0.001, 0.999, 0.5, 0.5, 0.5, 0.3, 0.5, 0.5),
+                   e = c(0.499, 0.001, 0.03, 0.03, 0.2, 0.03, 0.03, 0.03),
+                   deff = c(1, 1, 1, 1, 0.01, 25, 1, 1),
+                   N = c(1, 2, 1, 1e9, NA, 100, NA, NA),
+                   rr = c(1, 0.01, 0.999, NA, 0.5, 1, NA, NA),
+                   conf = c(0.95, 0.95, 0.95, 0.95, 0.5, 0.99, 0.9999, 0.6))
+cases <- rbind(grid, rnd, edge)
 moe <- do.call(rbind, Map(moe_row, cases$p, cases$e, cases$deff, cases$N, cases$rr, cases$conf))
 write.csv(moe, file.path(out_dir, "plan_moe.csv"), row.names = FALSE, quote = FALSE)
 
@@ -66,7 +72,12 @@ prnd <- data.frame(p = round(runif(k, 0.02, 0.98), 3), delta = round(runif(k, 0.
                    deff = round(runif(k, 0.5, 4), 2))
 prnd$p2 <- round(prnd$p + prnd$delta, 10)
 prnd <- prnd[prnd$p2 > 0 & prnd$p2 < 1 & prnd$p2 != prnd$p, ]
-pc <- rbind(pg, prnd)
+pedge <- data.frame(p = c(0.1, 0.3, 0.05, 0.5, 0.5, 0.2, 0.01, 0.01, 0.001, 0.05, 0.001),
+                    p2 = c(0.9, 0.7, 0.95, 0.5001, 0.50001, 0.8, 0.99, 0.99, 0.999, 0.95, 0.999),
+                    power = c(0.8, 0.8, 0.99, 0.8, 0.9, 0.5, 0.8, 0.5, 0.5, 0.5, 0.1),
+                    alpha = 0.05, deff = c(1, 1.5, 2, 1, 1, 1, 1, 3, 1, 1, 1))
+pedge$delta <- pedge$p2 - pedge$p
+pc <- rbind(pg, prnd, pedge[, names(pg)])
 pw <- do.call(rbind, Map(power_row, pc$p, pc$p2, pc$power, pc$alpha, pc$deff))
 write.csv(pw, file.path(out_dir, "plan_power.csv"), row.names = FALSE, quote = FALSE)
 
