@@ -158,7 +158,13 @@ def _overview(ws: Any, book: PlanBook) -> None:
             else:
                 line += ["referentiegroep", None, None]
         rows.append([None if isinstance(v, (int, np.integer)) and v < 0 else v for v in line])
+    first = row + 1
     row = _table(ws, row, headers, rows, formats, widths)
+    from openpyxl.styles import Alignment
+
+    for i in range(first, first + len(rows)):  # the indicator's name wraps onto two lines
+        ws.cell(row=i, column=12).alignment = Alignment(wrap_text=True, vertical="top")
+        ws.row_dimensions[i].height = 30
     ws.freeze_panes = ws.cell(row=5, column=2)
     notes = [
         "Netto n = interviews; bruto n = personen uit de steekproef die in aanmerking komen "

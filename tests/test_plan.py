@@ -269,6 +269,9 @@ def test_gross_rates(synthetic_dir: Path) -> None:
     assert pops.loc[2.0] == 300000  # sid.synthetic POP_SIZE for 2022
     with pytest.raises(PlanError, match="not in the gross sample: 9; not in the margins: 9"):
         check_groups([1, 9], response_rates(g, "herkomst_frame"), pops)
+    none = g.assign(respons=np.where(g["herkomst_frame"] == 3, 0, g["respons"]))
+    with pytest.raises(PlanError, match=r"response rate 0\): Turks"):
+        check_groups([1, 3], response_rates(none, "herkomst_frame"), pops, {3.0: "Turks"})
 
 
 # --------------------------------------------------------------------------- allocation

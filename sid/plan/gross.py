@@ -113,7 +113,8 @@ def group_populations(margins: pd.DataFrame, group: str = "herkomst", count: str
 
 def check_groups(groups: Iterable[float], rates: pd.DataFrame | None, populations: pd.Series | None,
                  labels: dict[float, str] | None = None) -> None:
-    """Every group must be in the gross sample and in the margins; all absences at once."""
+    """Every group must be in the gross sample (with a response rate above 0) and in the
+    margins; all problems at once."""
     labels = labels or {}
 
     def show(gs: list[float]) -> str:
@@ -125,6 +126,10 @@ def check_groups(groups: Iterable[float], rates: pd.DataFrame | None, population
         absent = [g for g in groups if g not in set(rates["group"].astype(float))]
         if absent:
             problems.append(f"not in the gross sample: {show(absent)}")
+        rr = rates.set_index(rates["group"].astype(float))["response_rate"]
+        zero = [g for g in groups if g in rr.index and not rr.loc[g] > 0]
+        if zero:
+            problems.append(f"without respondents in the gross sample (response rate 0): {show(zero)}")
     if populations is not None:
         absent = [g for g in groups if g not in set(populations.index.astype(float))]
         if absent:
