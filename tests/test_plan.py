@@ -432,3 +432,35 @@ def test_cli_book_group_absent_from_margins(weighted: Path, synthetic_dir: Path,
               "--margins", str(cut), "--out", str(tmp_path / "p.xlsx")])
     assert r.exit_code == 2 and "not in the margins: Afghaans" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "p.xlsx").exists()
+
+
+def test_cli_registered_in_the_sid_group() -> None:
+    """The lead registers the command with main.add_command(plan); it must behave the same."""
+    import click
+
+    from sid.cli import SidGroup
+
+    @click.group(cls=SidGroup)
+    def group() -> None:
+        pass
+
+    group.add_command(plan)
+    r = CliRunner().invoke(group, ["plan", "--p", "0.5", "--moe", "0.03", "--format", "csv"])
+    assert r.exit_code == 0 and r.stdout == f"n_net,n_gross\n{formulas.n_for_moe(0.5, 0.03).n_net},\n"
+    r = CliRunner().invoke(group, ["plan", "--p", "0.5", "--moe", "0.6"])
+    assert r.exit_code == 2 and r.stderr.startswith("error: moe: ")
+
+
+@pytest.mark.parametrize("args, match", [
+    (["--what-if", "Syrisch:p=0.5"], "--what-if"),
+    (["--what-if", "Syrisch:p=0.5,rr=0.3,x=1"], "--what-if"),
+    (["--budget", "12.5"], "budget"),
+    (["--moe", "0"], "moe"),
+])
+def test_cli_book_bad_options(weighted: Path, synthetic_dir: Path, tmp_path: Path,
+                              args: list[str], match: str) -> None:
+    r = _run([str(weighted), "--spec", str(SPEC), "--gross", str(synthetic_dir / "sid2022_gross.sav"),
+              "--margins", str(synthetic_dir / "population_margins.csv"),
+              "--out", str(tmp_path / "p.xlsx"), *args])
+    assert r.exit_code == 2 and r.stderr.startswith(f"error: {match}")
+    assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "p.xlsx").exists()
