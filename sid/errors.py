@@ -82,3 +82,7 @@ class EstimationError(SidError):
 
 class WeightingError(SidError):
     """Weighting input is inconsistent, infeasible, or did not converge."""
+
+
+class PlanError(SidError):
+    """A sample-size or precision plan was asked for with impossible inputs."""
