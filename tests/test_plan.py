@@ -131,7 +131,7 @@ def test_power_bad_input(kwargs: dict, where: str) -> None:
 
 from click.testing import CliRunner  # noqa: E402
 
-from sid.cli_plan import plan  # noqa: E402
+from sid.cli import main  # noqa: E402
 from sid.resources import DATA_DIR  # noqa: E402
 
 SPEC = DATA_DIR / "tables" / "sid_kerntabellen.yaml"
@@ -341,7 +341,7 @@ def test_what_if() -> None:
 
 
 def _run(args: list[str]):  # noqa: ANN202
-    return CliRunner().invoke(plan, args)
+    return CliRunner().invoke(main, ["plan", *args])
 
 
 def test_cli_calculator_csv() -> None:
@@ -435,18 +435,10 @@ def test_cli_book_group_absent_from_margins(weighted: Path, synthetic_dir: Path,
 
 
 def test_cli_registered_in_the_sid_group() -> None:
-    """The lead registers the command with main.add_command(plan); inside any click group
-    it still reports bad input in one line with exit 2 (it does not rely on the group)."""
-    import click
-
-    @click.group()
-    def group() -> None:
-        pass
-
-    group.add_command(plan)
-    r = CliRunner().invoke(group, ["plan", "--p", "0.5", "--moe", "0.03", "--format", "csv"])
+    """`sid plan` is a command of the sid group: csv output, and bad input in one line, exit 2."""
+    r = CliRunner().invoke(main, ["plan", "--p", "0.5", "--moe", "0.03", "--format", "csv"])
     assert r.exit_code == 0 and r.stdout == f"n_net,n_gross\n{formulas.n_for_moe(0.5, 0.03).n_net},\n"
-    r = CliRunner().invoke(group, ["plan", "--p", "0.5", "--moe", "0.6"])
+    r = CliRunner().invoke(main, ["plan", "--p", "0.5", "--moe", "0.6"])
     assert r.exit_code == 2 and r.stderr.startswith("error: moe: ")
 
 

@@ -12,6 +12,7 @@ from sid.cli import (  # noqa: F401  (importing registers the commands)
     estimate_cmd,
     info_cmd,
     origin_cmd,
+    plan_cmd,
     synth_cmd,
     tables_cmd,
     weight_cmd,

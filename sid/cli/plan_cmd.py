@@ -1,5 +1,4 @@
-"""``sid plan``: sample sizes for the next wave (a standalone click command; the
-main ``sid`` group registers it with ``main.add_command(plan)``).
+"""``sid plan``: sample sizes for the next wave.
 
 Two forms:
 
@@ -21,18 +20,8 @@ from typing import Any
 
 import click
 
+from sid.cli.app import main
 from sid.errors import SidError
-
-
-class SidCommand(click.Command):
-    """A click command that turns SidError into one line on stderr and exit code 2."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except SidError as exc:
-            click.echo(f"error: {exc.line()}", err=True)
-            sys.exit(2)
 
 
 def _number(text: str | None, name: str, *, integer: bool = False) -> float | None:
@@ -73,7 +62,7 @@ def _what_if_arg(text: str) -> dict[str, Any]:
     return out
 
 
-@click.command("plan", cls=SidCommand)
+@main.command("plan")
 @click.argument("wave", required=False, type=click.Path(path_type=Path))
 @click.option("--spec", "spec_file", type=click.Path(path_type=Path), default=None,
               help="Table spec (YAML) whose indicators the plan must serve.")
