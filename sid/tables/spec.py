@@ -1,114 +1,256 @@
-"""Table-book specs (YAML, see ``docs/tables.md``): validated, cross-checked, selected."""
+"""Table-book specs (YAML, see ``docs/tables.md``): models, reading, cross-check, selection.
+
+The spec's shape is a set of pydantic models (``extra="forbid"`` at every
+level). :func:`read_spec` reads the file with the one YAML loader
+(:mod:`sid.yamlio`) and reports every problem at once, each as
+``file:line: path: message`` with a did-you-mean for unknown keys.
+``defaults`` are merged into every table before a table is validated; a
+problem in a default value is reported once, at its line under ``defaults``.
+:func:`check_spec` then cross-checks a valid spec against a codebook.
+"""
 
 from __future__ import annotations
 
+import difflib
+import os
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from sid.errors import show_values
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
+from sid.codebook import Codebook, Text
+from sid.errors import CodebookError, show_values
+from sid.yamlio import YamlDocument, parse_yaml, read_yaml, schema_problems
 
-def _spec_models():
-    """The pydantic models of a table spec (built lazily: pydantic is slow to import)."""
-    global _MODELS
-    if _MODELS is not None:
-        return _MODELS
-    from typing import Literal
+__all__ = [
+    "CI",
+    "DEFAULT_KEYS",
+    "Base",
+    "BookSpec",
+    "BookSpecFile",
+    "Indicator",
+    "Rule",
+    "TableDefaults",
+    "TableSpec",
+    "check_spec",
+    "parse_spec",
+    "read_spec",
+    "select_tables",
+]
 
-    from pydantic import BaseModel, ConfigDict, Field, model_validator
-
-    from sid.codebook import Text
-
-    class _M(BaseModel):
-        model_config = ConfigDict(frozen=True, extra="forbid")
-
-    class Indicator(_M):
-        """What is counted: a variable with the codes that count, a mean, or an MR set."""
-
-        variable: str | None = None
-        mr_set: str | None = None
-        stat: Literal["proportion", "mean"] = "proportion"
-        codes: list[float] | None = None
-        label: Text | None = None
-
-        @model_validator(mode="after")
-        def _one_source(self):
-            if (self.variable is None) == (self.mr_set is None):
-                raise ValueError("give exactly one of 'variable' or 'mr_set'")
-            if self.stat == "mean" and (self.codes is not None or self.mr_set is not None):
-                raise ValueError("a mean takes a 'variable' and no 'codes'")
-            return self
-
-    class Base(_M):
-        """Who is in the denominator: a filter and which missing kinds stay in."""
-
-        where: str | None = None
-        label: Text | None = None
-        keep_missing: list[Literal["WN", "GA", "WZ"]] = Field(default_factory=list)
-
-    class CI(_M):
-        method: Literal["logit", "xlogit", "asin", "beta", "t", "wald"] = "logit"
-        level: float = Field(default=0.95, gt=0, lt=1)
-
-    class Rule(_M):
-        below: int = Field(default=30, ge=0)
-        flag_below: int = Field(default=50, ge=0)
-
-        @model_validator(mode="after")
-        def _order(self):
-            if self.flag_below < self.below:
-                raise ValueError("flag_below must be >= below")
-            return self
-
-    class TableSpec(_M):
-        id: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
-        title: Text
-        indicator: Indicator
-        base: Base = Field(default_factory=Base)
-        by: list[str] = Field(default_factory=lambda: ["herkomst"], min_length=1)
-        waves: list[str] = Field(min_length=1)
-        compare_waves: bool = False
-        ci: CI = Field(default_factory=CI)
-        reference: float | None = 1
-        alpha: float = Field(default=0.05, gt=0, lt=1)
-        decimals: int = Field(default=1, ge=0, le=4)
-        suppression: Rule = Field(default_factory=Rule)
-        question: Text | None = None
-        notes: list[Text] = Field(default_factory=list)
-
-        @model_validator(mode="after")
-        def _waves(self):
-            if self.compare_waves and len(self.waves) != 2:
-                raise ValueError("compare_waves needs exactly two waves")
-            if len(set(self.waves)) != len(self.waves):
-                raise ValueError("a wave is listed twice")
-            return self
-
-    class BookSpec(_M):
-        title: Text
-        source: Text | None = None
-        defaults: dict[str, Any] = Field(default_factory=dict)
-        tables: list[TableSpec] = Field(min_length=1)
-
-    _MODELS = {"TableSpec": TableSpec, "BookSpec": BookSpec, "Indicator": Indicator}
-    return _MODELS
+_FIX = "see docs/tables.md"
 
 
-_MODELS: dict[str, Any] | None = None
-_DEFAULT_KEYS = ("by", "waves", "compare_waves", "ci", "reference", "alpha", "decimals",
-                 "suppression", "base")
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _wave_text(value: Any) -> Any:
+    """Waves are ids: ``2022`` (a YAML number) reads as ``"2022"``."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+WaveId = Annotated[str, BeforeValidator(_wave_text)]
+Waves = Annotated[list[WaveId], Field(min_length=1)]
+By = Annotated[list[str], Field(min_length=1)]
+Alpha = Annotated[float, Field(gt=0, lt=1)]
+Decimals = Annotated[int, Field(ge=0, le=4)]
+
+
+class Indicator(_Model):
+    """What is counted: a variable with the codes that count, a mean, or an MR set."""
+
+    variable: str | None = None
+    mr_set: str | None = None
+    stat: Literal["proportion", "mean"] = "proportion"
+    codes: list[float] | None = None
+    label: Text | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Indicator:
+        if (self.variable is None) == (self.mr_set is None):
+            raise ValueError("give exactly one of 'variable' or 'mr_set'")
+        if self.stat == "mean" and (self.codes is not None or self.mr_set is not None):
+            raise ValueError("a mean takes a 'variable' and no 'codes'")
+        return self
+
+
+class Base(_Model):
+    """Who is in the denominator: a filter and which missing kinds stay in."""
+
+    where: str | None = None
+    label: Text | None = None
+    keep_missing: list[Literal["WN", "GA", "WZ"]] = Field(default_factory=list)
+
+
+class CI(_Model):
+    """How confidence intervals are made: the method and the level."""
+
+    method: Literal["logit", "xlogit", "asin", "beta", "t", "wald"] = "logit"
+    level: float = Field(default=0.95, gt=0, lt=1)
+
+
+class Rule(_Model):
+    """Suppression: below ``below`` not shown, below ``flag_below`` flagged."""
+
+    below: int = Field(default=30, ge=0)
+    flag_below: int = Field(default=50, ge=0)
+
+    @model_validator(mode="after")
+    def _order(self) -> Rule:
+        if self.flag_below < self.below:
+            raise ValueError("flag_below must be >= below")
+        return self
+
+
+class TableSpec(_Model):
+    """One table of the book (after ``defaults`` are merged in)."""
+
+    id: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
+    title: Text
+    indicator: Indicator
+    base: Base = Field(default_factory=Base)
+    by: By = Field(default_factory=lambda: ["herkomst"])
+    waves: Waves
+    compare_waves: bool = False
+    ci: CI = Field(default_factory=CI)
+    reference: float | None = 1
+    alpha: Alpha = 0.05
+    decimals: Decimals = 1
+    suppression: Rule = Field(default_factory=Rule)
+    question: Text | None = None
+    notes: list[Text] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _waves(self) -> TableSpec:
+        if self.compare_waves and len(self.waves) != 2:
+            raise ValueError("compare_waves needs exactly two waves")
+        if len(set(self.waves)) != len(self.waves):
+            raise ValueError("a wave is listed twice")
+        return self
+
+
+class TableDefaults(_Model):
+    """Keys merged into every table; a table's own keys win. Same types as :class:`TableSpec`."""
+
+    by: By | None = None
+    waves: Waves | None = None
+    compare_waves: bool | None = None
+    ci: CI | None = None
+    reference: float | None = None
+    alpha: Alpha | None = None
+    decimals: Decimals | None = None
+    suppression: Rule | None = None
+    base: Base | None = None
+
+
+DEFAULT_KEYS: tuple[str, ...] = tuple(TableDefaults.model_fields)
+
+
+class BookSpec(_Model):
+    """A table book: its title, source, defaults and tables (defaults merged in)."""
+
+    title: Text
+    source: Text | None = None
+    defaults: TableDefaults = Field(default_factory=TableDefaults)
+    tables: list[TableSpec] = Field(min_length=1)
 
 
 @dataclass(frozen=True)
 class BookSpecFile:
     """A validated table-book spec and the file it came from."""
 
-    spec: Any  # BookSpec (pydantic)
+    spec: BookSpec
     path: str | None
 
     @property
-    def tables(self) -> tuple[Any, ...]:
+    def tables(self) -> tuple[TableSpec, ...]:
         return tuple(self.spec.tables)
+
+
+def _merged(raw: Any) -> Any:
+    """The document with the (known) keys of ``defaults`` merged into each table."""
+    if not isinstance(raw, Mapping):
+        return raw
+    defaults = raw.get("defaults")
+    defaults = {k: v for k, v in defaults.items() if k in DEFAULT_KEYS} \
+        if isinstance(defaults, Mapping) else {}
+    tables = raw.get("tables")
+    if not defaults or not isinstance(tables, list):
+        return raw
+    merged = [{**defaults, **t} if isinstance(t, Mapping) else t for t in tables]
+    return {**raw, "tables": merged}
+
+
+def _problems(doc: YamlDocument, errors: Sequence[Mapping[str, Any]]) -> list[str]:
+    """One line per problem. An error inside table ``i`` is placed in that table (with the
+    table's keys for a did-you-mean), or under ``defaults`` when the value came from there.
+    A key missing from a table because ``defaults`` misspells it is left to that key's
+    did-you-mean line."""
+    raw = doc.data if isinstance(doc.data, Mapping) else {}
+    tables = raw.get("tables") if isinstance(raw.get("tables"), list) else []
+    defaults = raw.get("defaults") if isinstance(raw.get("defaults"), Mapping) else {}
+    misspelt = {close for key in defaults if key not in DEFAULT_KEYS
+                for close in difflib.get_close_matches(str(key), DEFAULT_KEYS, n=1)}
+    out: list[str] = []
+    for err in errors:
+        loc = tuple(err["loc"])
+        if len(loc) >= 2 and loc[0] == "tables" and isinstance(loc[1], int):
+            own = tables[loc[1]] if loc[1] < len(tables) else None
+            field = loc[2] if len(loc) >= 3 else None
+            if err["type"] == "missing" and field in misspelt and len(loc) == 3:
+                continue
+            if isinstance(own, Mapping) and field in defaults and field not in own:
+                # the value came from defaults: report it there (once, however many tables)
+                out += schema_problems(doc, [{**err, "loc": ("defaults", *loc[2:])}], BookSpec)
+            else:
+                out += schema_problems(doc, [{**err, "loc": loc[2:]}], TableSpec,
+                                       prefix=("tables", str(loc[1])))
+        else:
+            out += schema_problems(doc, [err], BookSpec)
+    return out
+
+
+def _duplicate_ids(doc: YamlDocument) -> list[str]:
+    """A table id given twice (checked on the raw tables, so it is found with other problems)."""
+    raw = doc.data if isinstance(doc.data, Mapping) else {}
+    tables = raw.get("tables") if isinstance(raw.get("tables"), list) else []
+    seen: set[str] = set()
+    out = []
+    for i, t in enumerate(tables):
+        tid = t.get("id") if isinstance(t, Mapping) else None
+        if isinstance(tid, str) and tid in seen:
+            out.append(f"{doc.where('tables', i, 'id')}: duplicate table id {tid!r}")
+        if isinstance(tid, str):
+            seen.add(tid)
+    return out
+
+
+def _by_line(problems: Iterable[str], source: str) -> list[str]:
+    """Problems without repeats, in file order (``source:line: ...`` sorts by its line)."""
+    def line(p: str) -> int:
+        head = p[len(source) + 1:].split(":", 1)[0] if p.startswith(source + ":") else ""
+        return int(head) if head.isdigit() else 0
+
+    return sorted(dict.fromkeys(problems), key=line)
+
+
+def _validated(doc: YamlDocument, path: str | None) -> BookSpecFile:
+    """Validate a parsed spec; every problem (schema, duplicate keys and ids) at once."""
+    problems = doc.duplicate_problems() + _duplicate_ids(doc)
+    spec: BookSpec | None = None
+    try:
+        spec = BookSpec.model_validate(_merged(doc.data))
+    except ValidationError as exc:
+        problems += _problems(doc, exc.errors())
+    if problems or spec is None:
+        problems = _by_line(problems, doc.source)
+        raise CodebookError(f"the table spec has {len(problems)} problem(s)", where=doc.source,
+                            problems=tuple(problems), fix=_FIX)
+    return BookSpecFile(spec=spec, path=path)
 
 
 def parse_spec(text: str, source: str | None = None) -> BookSpecFile:
@@ -116,82 +258,19 @@ def parse_spec(text: str, source: str | None = None) -> BookSpecFile:
 
     ``defaults`` (any of by, waves, compare_waves, ci, reference, alpha,
     decimals, suppression, base) are merged into each table; a table's own keys win.
+    ``source`` names the text in messages (and becomes :attr:`BookSpecFile.path`).
     """
-    import yaml
-    from pydantic import ValidationError
-
-    from sid.errors import CodebookError
-
-    where = source or "table spec"
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise CodebookError(f"not valid YAML: {exc}".replace("\n", " "), where=where,
-                            fix="check indentation and quotes") from None
-    if not isinstance(raw, dict):
-        raise CodebookError("a table spec must be a mapping with 'title' and 'tables'",
-                            where=where, fix="see docs/tables.md")
-    problems: list[str] = []
-    defaults = raw.get("defaults") or {}
-    if not isinstance(defaults, dict):
-        problems.append("defaults: must be a mapping")
-        defaults = {}
-    unknown = sorted(set(defaults) - set(_DEFAULT_KEYS))
-    if unknown:
-        problems.append(f"defaults: unknown key(s) {show_values(unknown)} "
-                        f"(allowed: {', '.join(_DEFAULT_KEYS)})")
-    tables = raw.get("tables")
-    if isinstance(tables, list):
-        merged = []
-        for t in tables:
-            merged.append({**{k: v for k, v in defaults.items() if k in _DEFAULT_KEYS},
-                           **t} if isinstance(t, dict) else t)
-        for t in merged:
-            if isinstance(t, dict) and "waves" in t:
-                t["waves"] = [str(w) for w in t["waves"]] if isinstance(t["waves"], list) \
-                    else t["waves"]
-        raw = {**raw, "tables": merged}
-    models = _spec_models()
-    spec = None
-    try:
-        spec = models["BookSpec"].model_validate(raw)
-    except ValidationError as exc:
-        for err in exc.errors():
-            loc = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in err["loc"])
-            loc = loc.replace(".[", "[")
-            if isinstance(raw.get("tables"), list) and err["loc"][:1] == ("tables",) \
-                    and len(err["loc"]) > 1 and isinstance(err["loc"][1], int):
-                tid = raw["tables"][err["loc"][1]]
-                if isinstance(tid, dict) and "id" in tid:
-                    loc += f" (table {tid['id']!r})"
-            got = err.get("input")
-            got_text = "" if isinstance(got, (dict, list)) else f" (got {got!r})"
-            problems.append(f"{loc}: {err['msg']}{got_text}")
-    if spec is not None:
-        seen: set[str] = set()
-        for i, t in enumerate(spec.tables):
-            if t.id in seen:
-                problems.append(f"tables[{i}].id: duplicate table id {t.id!r}")
-            seen.add(t.id)
-    if problems:
-        raise CodebookError(f"{len(problems)} problem(s) in the table spec", where=where,
-                            problems=tuple(problems), fix="see docs/tables.md")
-    return BookSpecFile(spec=spec, path=source)
+    doc = parse_yaml(text, source=source or "table spec", what="table spec")
+    return _validated(doc, source)
 
 
-def read_spec(path: Any) -> BookSpecFile:
+def read_spec(path: str | os.PathLike[str]) -> BookSpecFile:
     """Read and validate a table-book spec file (see :func:`parse_spec`)."""
-    from pathlib import Path
-
-    from sid.errors import InputError
-
-    p = Path(path)
-    if not p.is_file():
-        raise InputError("table spec not found", where=str(p), fix="give the path of a YAML spec")
-    return parse_spec(p.read_text(encoding="utf-8"), source=str(p))
+    return _validated(read_yaml(path, what="table spec"), str(path))
 
 
-def check_spec(book: BookSpecFile, codebook: Any, waves: Any = None) -> list[str]:
+def check_spec(book: BookSpecFile, codebook: Codebook,
+               waves: Iterable[object] | None = None) -> list[str]:
     """Cross-check a spec against a codebook (and the loaded waves): all problems."""
     from sid.expr import parse, variables
 
@@ -237,15 +316,13 @@ def check_spec(book: BookSpecFile, codebook: Any, waves: Any = None) -> list[str
     return problems
 
 
-
-def select_tables(book: BookSpecFile, waves: Any) -> tuple[BookSpecFile, tuple[str, ...]]:
+def select_tables(book: BookSpecFile,
+                  waves: Iterable[object]) -> tuple[BookSpecFile, tuple[str, ...]]:
     """The book restricted to tables whose waves are all in ``waves``, and the skipped ids."""
     loaded = {str(w) for w in waves}
     keep = [t for t in book.tables if set(t.waves) <= loaded]
     skipped = tuple(t.id for t in book.tables if not set(t.waves) <= loaded)
     if not keep:
-        from sid.errors import CodebookError
-
         raise CodebookError("no table of the spec can be made from the loaded waves",
                             where=book.path or "table spec", got=show_values(sorted(loaded)),
                             fix="give the wave files the tables need with --data")
