@@ -125,7 +125,7 @@ def rao_scott(p: np.ndarray, vcov_p: np.ndarray, nr: int, nc: int, n_total: int,
     first order: X^2 / mean(diag(Delta)) on (nr-1)(nc-1) df.
     Returns the tests frame and the eigenvalues of Delta (generalised design effects).
     """
-    from scipy import stats
+    from scipy.special import chdtrc, fdtrc  # upper tails of F and chi-square (not scipy.stats)
 
     cmat = _interaction_contrasts(nr, nc)
     with np.errstate(divide="ignore"):
@@ -145,7 +145,7 @@ def rao_scott(p: np.ndarray, vcov_p: np.ndarray, nr: int, nc: int, n_total: int,
         "statistic": [f_stat, x2],
         "df_num": [d0, float(dfc)],
         "df_den": [d0 * nu, math.inf],
-        "p_value": [float(stats.f.sf(f_stat, d0, d0 * nu)), float(stats.chi2.sf(chisq_scaled, dfc))],
+        "p_value": [float(fdtrc(d0, d0 * nu, f_stat)), float(chdtrc(dfc, chisq_scaled))],
         "method": ["Rao-Scott second-order F (R svychisq statistic='F')",
                    "Rao-Scott first-order chi-square (R svychisq statistic='Chisq')"],
     }, columns=list(TEST_COLUMNS))
@@ -159,7 +159,7 @@ def _prop_ci(design: Design, form: Any, domain_of: np.ndarray, p: np.ndarray, se
     (:func:`sid.estimate.svyglm_logit`, the one implementation: glm's IRLS with its early
     stop, Wald on the logit scale with t on the domain df); ``t`` (p +/- t * se) or
     ``wald`` (p +/- z * se)."""
-    from scipy import stats
+    from scipy.special import ndtri, stdtrit  # normal and t quantiles (not scipy.stats)
 
     if method == "logit":
         from sid.estimate import svyglm_logit
@@ -170,8 +170,8 @@ def _prop_ci(design: Design, form: Any, domain_of: np.ndarray, p: np.ndarray, se
         return fit.interval(df, conf_level)
     alpha = 1.0 - conf_level
     with np.errstate(divide="ignore", invalid="ignore"):
-        q = (stats.norm.ppf(1 - alpha / 2) if method == "wald"
-             else stats.t.ppf(1 - alpha / 2, df))
+        q = (ndtri(1 - alpha / 2) if method == "wald"
+             else stdtrit(np.asarray(df, dtype=float), 1 - alpha / 2))
         return p - q * se, p + q * se
 
 
