@@ -239,7 +239,9 @@ def crosstab(
     form_cell = LinearForm(rows=rows_all, cols=cols_all, num=num_all,
                            den=np.ones(m * k), k=k)
     p_cell = form_cell.estimate(w)
-    v_cell = vcov(design, form_cell, p_cell, present=domain_presence(design, form_cell))
+    # every column's domain is the table's domain (all member rows), also for the counts
+    table_domain = domain_presence(design, form_cell)
+    v_cell = vcov(design, form_cell, p_cell, present=table_domain)
 
     n_total = int(dom.sum())
     if design.is_replicate:
@@ -251,8 +253,10 @@ def crosstab(
     # weighted counts
     form_tot = LinearForm(rows=idx, cols=cell, num=np.ones(m), den=None, k=k)
     tot = form_tot.estimate(w)
-    tot_se = np.sqrt(np.diag(vcov(design, form_tot, tot,
-                                  present=domain_presence(design, form_tot))))
+    # a cell's count is a total over the table's domain (R: svytotal(~cell, domain)), not
+    # a domain of its own: with the lonely-PSU rule "average" the strata averaged over are
+    # those with members in the table, as for the percentages
+    tot_se = np.sqrt(np.diag(vcov(design, form_tot, tot, present=table_domain)))
 
     # percentages on the chosen base
     if percent == "cell":
