@@ -626,3 +626,29 @@ def test_stacked_design_keeps_waves_strata_apart_whatever_their_codes():
     big = frame.assign(stratum=[1_000_001] * 2 + [5] * 2 + [1] * 2 + [5] * 2)
     codes = stacked_design(SimpleNamespace(data=big, codebook=data.codebook)).data["_stratum"]
     assert codes.nunique() == 4
+
+
+def test_crosstab_helpers_for_the_cli(tmp_path):
+    """with_suppression, wave_value_labels and load_book_data: what `sid crosstab`/`tables` call."""
+    from types import SimpleNamespace
+
+    from sid.errors import InputError
+    from sid.tables import load_book_data, wave_value_labels
+
+    data = pd.read_csv(REF / "data" / "crosstab_apiclus1.csv")
+    res = crosstab(Design(data, psu="dnum", weight="pw", fpc="fpc"), "stype", "mealcat")
+    assert res.with_suppression(0) is res
+    hidden = res.with_suppression(10)
+    pd.testing.assert_frame_equal(hidden.cells, res.suppressed(10))
+    assert hidden.tests is res.tests
+
+    meta = {"stype": SimpleNamespace(value_labels={1.0: "basis"})}
+
+    def variable(name):
+        return meta[name]
+
+    wave = SimpleNamespace(meta=SimpleNamespace(variable=variable))
+    assert wave_value_labels(wave, ["stype", "other"]) == {"stype": {1.0: "basis"}, "other": {}}
+    with pytest.raises(InputError, match="data file.*not found") as err:
+        load_book_data([(None, tmp_path / "a.sav"), ("2022", tmp_path / "b.sav")], CODEBOOK)
+    assert "a.sav" in err.value.line() and "b.sav" in err.value.line()

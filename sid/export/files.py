@@ -18,7 +18,8 @@ import pandas as pd
 
 from sid.errors import InputError
 from sid.export.provenance import Provenance
-from sid.tables import TableResult
+from sid.export.texts import CROSSTAB_TEXT
+from sid.tables import Crosstab, TableResult
 
 
 def write_atomically(path: str | os.PathLike[str], write: Callable[[str], None]) -> Path:
@@ -106,3 +107,43 @@ def write_table_files(tables: Sequence[TableResult], out_dir: str | os.PathLike[
             paths.append(write_atomically(target, lambda p, tx=text: Path(p).write_text(tx, "utf-8")))
     return paths
 
+
+
+CROSSTAB_FORMATS = ("table", "csv", "json")
+
+
+def format_crosstab(res: Crosstab, fmt: str = "table") -> str:
+    """A crosstab as text: ``table`` (aligned, Dutch, for the terminal), ``csv`` (the cells,
+    a blank line, the tests) or ``json`` (cells, tests, N and design effects)."""
+    if fmt == "csv":
+        return (res.cells.to_csv(index=False, lineterminator="\n") + "\n"
+                + res.tests.to_csv(index=False, lineterminator="\n"))
+    if fmt == "json":
+        return json.dumps({"row": res.row, "col": res.col, "where": res.where,
+                           "n_total": res.n_total, "design_effects": list(res.design_effects),
+                           "cells": json.loads(res.cells.to_json(orient="records")),
+                           "tests": json.loads(res.tests.to_json(orient="records"))},
+                          ensure_ascii=False, indent=2) + "\n"
+    if fmt != "table":
+        raise InputError(f"unknown format {fmt!r}", where="--format",
+                         fix=f"use one of {', '.join(CROSSTAB_FORMATS)}")
+    tx = CROSSTAB_TEXT
+    cells = res.cells
+    first = cells.iloc[0]
+    lines = [tx["title"].format(row=res.row, col=res.col,
+                                base=f" ({tx['base']}: {res.where})" if res.where else "",
+                                per=tx[str(first["percent_base"])],
+                                level=f"{float(first['conf_level']) * 100:g}",
+                                ci=first["ci_method"])]
+    head = [tx["row"], tx["col"], tx["percent"], tx["ci"], tx["count"], tx["n"]]
+    rows = [[str(r.row_label), str(r.col_label), f"{100 * r.estimate:.1f}",
+             f"[{100 * r.ci_low:.1f}, {100 * r.ci_high:.1f}]", f"{r.count:.6g}", f"{r.n:.0f}"]
+            if r.n == r.n else [str(r.row_label), str(r.col_label), "x", "x", "x", "x"]
+            for r in cells.itertuples()]
+    widths = [max(len(h), *(len(x[i]) for x in rows)) for i, h in enumerate(head)]
+    lines.append("  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)))
+    lines += ["  ".join(c.ljust(w) for c, w in zip(x, widths, strict=True)) for x in rows]
+    for t in res.tests.itertuples():
+        dfs = f"df = {t.df_num:.4g}" + (f", {t.df_den:.4g}" if t.test == "F" else "")
+        lines.append(f"{t.method}: {t.test} = {t.statistic:.6g}, {dfs}, p = {t.p_value:.4g}")
+    return "\n".join(lines) + "\n"

@@ -40,3 +40,20 @@ class Provenance:
         return cls(inputs=inputs, weight=weight, version=str(version), created=created,
                    command=command)
 
+
+
+def book_inputs(data: Sequence[str | os.PathLike[str]], codebook: str | os.PathLike[str],
+                spec: str | os.PathLike[str],
+                weights: Sequence[str | os.PathLike[str]] = ()) -> list[tuple[str, Path]]:
+    """The (role, path) inputs of a table book, in the order the provenance sheet lists them."""
+    files = [("data", Path(p)) for p in data]
+    files += [("codebook", Path(codebook)), ("spec", Path(spec))]
+    files += [("weights", Path(p)) for p in weights]
+    return files
+
+
+def command_line(argv: Sequence[str]) -> str:
+    """The command as the user could type it again: ``sid`` and the quoted arguments."""
+    import shlex
+
+    return "sid " + " ".join(shlex.quote(a) for a in argv)

@@ -158,6 +158,14 @@ METHOD_TEXT: Mapping[str, tuple[str, ...]] = {
 
 
 
+CROSSTAB_TEXT: Mapping[str, str] = {
+    "row": "rij", "col": "kolom", "cell": "totaal", "base": "basis",
+    "title": "{row} x {col}{base}, percentages per {per}, {level}%-BI ({ci})",
+    "percent": "%", "ci": "BI", "count": "gewogen aantal", "n": "n",
+}
+"""Texts of ``sid crosstab``'s plain-text table (Dutch)."""
+
+
 def localised(lang: str, key: str, **kw: Any) -> str:
     """The text ``key`` in ``lang`` (Dutch when unknown), formatted with ``kw``."""
     text = TEXTS.get(lang, TEXTS["nl"])[key]

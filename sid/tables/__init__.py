@@ -11,7 +11,14 @@
 
 from __future__ import annotations
 
-from sid.tables.book import TABLE_COLUMNS, TableResult, build_tables, stacked_design
+from sid.tables.book import (
+    TABLE_COLUMNS,
+    TableResult,
+    book_weight_label,
+    build_tables,
+    load_book_data,
+    stacked_design,
+)
 from sid.tables.crosstabs import (
     CROSSTAB_CI,
     CROSSTAB_COLUMNS,
@@ -20,6 +27,7 @@ from sid.tables.crosstabs import (
     Crosstab,
     crosstab,
     rao_scott,
+    wave_value_labels,
 )
 from sid.tables.spec import BookSpecFile, check_spec, parse_spec, read_spec, select_tables
 from sid.tables.suppression import Suppression, complementary_suppression
@@ -34,13 +42,16 @@ __all__ = [
     "Crosstab",
     "Suppression",
     "TableResult",
+    "book_weight_label",
     "build_tables",
     "check_spec",
     "complementary_suppression",
     "crosstab",
+    "load_book_data",
     "parse_spec",
     "rao_scott",
     "read_spec",
     "select_tables",
     "stacked_design",
+    "wave_value_labels",
 ]

@@ -9,7 +9,9 @@ are domains made by zero-weighting, never by deleting rows.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -197,7 +199,7 @@ def build_tables(book: BookSpecFile, data: Any, *, lang: str = "nl", weight: str
     base = stacked_design(data, weight=weight) if design is None else design
     full = base.data.assign(**columns)
     design = _with_data(base, full)
-    weight_name = weight_label or weight or cb.design_variables(loaded[0]).get("weight") or "-"
+    weight_name = book_weight_label(data, weight_label or weight)
     results = []
     for t in book.tables:
         results.append(_build_one(t, design, cb, sections[t.id], lang, weight_name,
@@ -373,3 +375,25 @@ def _build_one(t: Any, design: Design, cb: Any, sects: list[tuple[str, str]], la
                        suppression=rule, alpha=t.alpha)
 
 
+
+
+def book_weight_label(data: Any, weight: str | None = None) -> str:
+    """The weight as footnotes and provenance name it: ``weight`` when given, else the
+    codebook's design weight of the first loaded wave (``-`` when it has none)."""
+    if weight:
+        return weight
+    first = str(pd.unique(data.data["wave"].astype(str))[0])
+    return data.codebook.design_variables(first).get("weight") or "-"
+
+
+def load_book_data(pairs: Sequence[tuple[str | None, Path]], codebook: Any) -> Any:
+    """Read and harmonise the waves of a book: ``pairs`` are (wave or None, path), as
+    :func:`sid.harmonise.split_wave_arg` gives them; every file must exist."""
+    from sid.errors import InputError
+    from sid.harmonise import load
+
+    missing = [str(p) for _, p in pairs if not Path(p).is_file()]
+    if missing:
+        raise InputError("data file(s) not found", got=", ".join(missing),
+                         fix="give existing wave files with --data")
+    return load([f"{w}={p}" if w else str(p) for w, p in pairs], codebook)

@@ -13,8 +13,8 @@ design keeps its PSU structure.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -54,6 +54,12 @@ class Crosstab:
     tests: pd.DataFrame
     design_effects: tuple[float, ...]
     n_total: int
+
+    def with_suppression(self, below: int) -> Crosstab:
+        """The same crosstab with :meth:`suppressed` cells (``below`` <= 0: unchanged)."""
+        if below <= 0:
+            return self
+        return replace(self, cells=self.suppressed(below))
 
     def suppressed(self, below: int = 30) -> pd.DataFrame:
         """``cells`` with a ``suppressed`` column: cells with unweighted n below ``below``
@@ -308,3 +314,15 @@ def _mask_rows(n: int, rows: np.ndarray) -> np.ndarray:
 def _code_text(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
+
+
+def wave_value_labels(wave: Any, names: Sequence[str]) -> dict[str, dict[float, str]]:
+    """{variable: {code: label}} from a wave's metadata (:class:`sid.io.Wave`), for
+    :func:`crosstab`'s ``labels``; a variable without labels (or metadata) gets {}."""
+    labels: dict[str, dict[float, str]] = {}
+    for name in names:
+        try:
+            labels[name] = dict(wave.meta.variable(name).value_labels)
+        except (KeyError, AttributeError):
+            labels[name] = {}
+    return labels
