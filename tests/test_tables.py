@@ -269,6 +269,8 @@ tables:
      "tables.0.indicator.code: unknown key; did you mean 'codes'?"),
     ("{variable: werkbeh, codes: [2, 3]}", "{variable: werkbeh, codes: [2, ja]}", 11,
      "tables.0.indicator.codes.1: Input should be a valid number"),
+    ("{variable: werkbeh, codes: [2, 3]}", "{mr_set: redenen, codes: [2, 3]}", 11,
+     "tables.0.indicator: Value error, a multiple-response set counts its own code"),
     ("label: {nl: werkenden}}", "label: {nl: werkenden}, keep_mising: [WN]}", 12,
      "tables.0.base.keep_mising: unknown key; did you mean 'keep_missing'?"),
     ("label: {nl: werkenden}}", "label: {nl: werkenden, de: x}}", 12,

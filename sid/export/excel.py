@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -25,6 +25,10 @@ from sid.export.files import ordered_unique, sheet_names, write_atomically
 from sid.export.provenance import Provenance
 from sid.export.texts import FLAG, METHOD_TEXT, NO_CI, SIGNIFICANT, SUPPRESSED, TEXTS, localised
 from sid.tables import TableResult
+
+if TYPE_CHECKING:
+    from openpyxl.styles import Alignment
+    from openpyxl.worksheet.worksheet import Worksheet
 
 
 def _level_text(t: TableResult) -> str:
@@ -108,7 +112,7 @@ def write_table_book(tables: Sequence[TableResult], path: str | os.PathLike[str]
     return write_atomically(path, wb.save)
 
 
-def _styles():
+def _styles() -> dict[str, Any]:
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 
     thin = Side(style="thin", color="808080")
@@ -125,7 +129,7 @@ def _styles():
     }
 
 
-def _write_contents(ws, tables: Sequence[TableResult], names: Sequence[str], lang: str,
+def _write_contents(ws: Worksheet, tables: Sequence[TableResult], names: Sequence[str], lang: str,
                     book_title: str | None) -> None:
     st = _styles()
     ws["A1"] = book_title or "Samenleven in Diversiteit"
@@ -143,7 +147,7 @@ def _write_contents(ws, tables: Sequence[TableResult], names: Sequence[str], lan
     ws.column_dimensions["B"].width = 90
 
 
-def _write_table_sheet(ws, t: TableResult, lang: str, *, chart: bool) -> None:
+def _write_table_sheet(ws: Worksheet, t: TableResult, lang: str, *, chart: bool) -> None:
     from openpyxl.utils import get_column_letter
 
     st = _styles()
@@ -235,13 +239,13 @@ def _write_table_sheet(ws, t: TableResult, lang: str, *, chart: bool) -> None:
                    anchor_row=foot_end + 2, lang=lang, multi_section=multi_section)
 
 
-def _indent():
+def _indent() -> Alignment:
     from openpyxl.styles import Alignment
 
     return Alignment(indent=1)
 
 
-def _write_cells(ws, r: int, c0: int, rec: pd.Series, fmt: str, st: Mapping[str, Any],
+def _write_cells(ws: Worksheet, r: int, c0: int, rec: pd.Series, fmt: str, st: Mapping[str, Any],
                  lang: str) -> None:
     diff = rec["kind"] == "difference"
     suppressed = bool(rec["suppressed"])
@@ -273,8 +277,10 @@ def _write_cells(ws, r: int, c0: int, rec: pd.Series, fmt: str, st: Mapping[str,
         ws.cell(row=r, column=c0 + 5, value=FLAG).alignment = st["center"]
 
 
-def _add_chart(ws, t: TableResult, layout, sections, panels, panel_label, section_label,
-               keyed, *, anchor_row: int, lang: str, multi_section: bool) -> None:
+def _add_chart(ws: Worksheet, t: TableResult, layout: Sequence[tuple[Any, Any, int]],
+               sections: Sequence[Any], panels: Sequence[Any], panel_label: Mapping[Any, Any],
+               section_label: Mapping[Any, Any], keyed: pd.DataFrame, *, anchor_row: int,
+               lang: str, multi_section: bool) -> None:
     """A clustered bar chart: one category per group, one series per (section, panel),
     CI as custom error bars. Its data sit in a labelled block under the chart."""
     from openpyxl.chart import BarChart, Reference, Series
@@ -349,7 +355,7 @@ def _ref(sheet: str, col: int, r0: int, r1: int) -> str:
     return f"{quoted}!${letter}${r0}:${letter}${r1}"
 
 
-def _write_method_sheet(ws, lang: str) -> None:
+def _write_method_sheet(ws: Worksheet, lang: str) -> None:
     from openpyxl.styles import Alignment
 
     st = _styles()
@@ -363,7 +369,7 @@ def _write_method_sheet(ws, lang: str) -> None:
         ws.row_dimensions[i].height = 15 * (len(text) // 100 + 1)
 
 
-def _write_provenance_sheet(ws, prov: Provenance, lang: str) -> None:
+def _write_provenance_sheet(ws: Worksheet, prov: Provenance, lang: str) -> None:
     st = _styles()
     ws["A1"] = localised(lang, "herkomst")
     ws["A1"].font = st["title"]

@@ -11,6 +11,7 @@ import json
 import os
 import re
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +77,14 @@ def analyst_frame(t: TableResult) -> pd.DataFrame:
     return out[list(ANALYST_COLUMNS)]
 
 
+def _write_csv(frame: pd.DataFrame, path: str) -> None:
+    frame.to_csv(path, index=False)
+
+
+def _write_text(text: str, path: str) -> None:
+    Path(path).write_text(text, encoding="utf-8")
+
+
 def write_table_files(tables: Sequence[TableResult], out_dir: str | os.PathLike[str], *,
                       fmt: str = "csv", provenance: Provenance | None = None) -> list[Path]:
     """One CSV or JSON file per table in ``out_dir`` (atomically); returns the paths."""
@@ -87,7 +96,7 @@ def write_table_files(tables: Sequence[TableResult], out_dir: str | os.PathLike[
         frame = analyst_frame(t)
         target = out_dir / f"{name}.{fmt}"
         if fmt == "csv":
-            paths.append(write_atomically(target, lambda p, fr=frame: fr.to_csv(p, index=False)))
+            paths.append(write_atomically(target, partial(_write_csv, frame)))
         else:
             payload = {
                 "id": t.id, "title": t.title, "subtitle": t.subtitle, "unit": t.unit,
@@ -104,7 +113,7 @@ def write_table_files(tables: Sequence[TableResult], out_dir: str | os.PathLike[
                     "created": provenance.created, "command": provenance.command,
                 }
             text = json.dumps(payload, ensure_ascii=False, indent=2)
-            paths.append(write_atomically(target, lambda p, tx=text: Path(p).write_text(tx, "utf-8")))
+            paths.append(write_atomically(target, partial(_write_text, text)))
     return paths
 
 

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sid.export.files import ordered_unique, sheet_names, write_atomically
 from sid.export.texts import localised
 from sid.tables import TableResult
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+
+def _save_png(fig: Figure, path: str) -> None:
+    fig.savefig(path, dpi=120, format="png")
 
 
 def write_forest_plots(tables: Sequence[TableResult], out_dir: str | os.PathLike[str], *,
@@ -56,6 +65,6 @@ def write_forest_plots(tables: Sequence[TableResult], out_dir: str | os.PathLike
         ax.grid(axis="x", alpha=0.3)
         fig.tight_layout()
         target = out_dir / f"{name}.png"
-        paths.append(write_atomically(target, lambda p, fg=fig: fg.savefig(p, dpi=120, format="png")))
+        paths.append(write_atomically(target, partial(_save_png, fig)))
         plt.close(fig)
     return paths

@@ -12,15 +12,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from sid.design import Design
 from sid.errors import EstimationError, show_values
-from sid.tables.spec import BookSpecFile, check_spec
+from sid.tables.spec import BookSpecFile, TableSpec, check_spec
 from sid.tables.suppression import Suppression
+
+if TYPE_CHECKING:
+    from sid.codebook import Codebook, Text
+    from sid.harmonise import HarmonisedData
 
 TABLE_COLUMNS = (
     "section", "section_label", "panel", "panel_label", "kind", "group", "group_label",
@@ -102,7 +106,7 @@ _CI_NAMES = {
 }
 
 
-def _group_order(codebook: Any, var: str, values: pd.Series) -> list[Any]:
+def _group_order(codebook: Codebook, var: str, values: pd.Series) -> list[Any]:
     """Codes of ``var`` in the codebook's order, then any others sorted."""
     order = list(codebook.value_labels(var)) if var != "wave" else list(codebook.waves)
     present = [v for v in pd.unique(values.dropna())]
@@ -110,8 +114,8 @@ def _group_order(codebook: Any, var: str, values: pd.Series) -> list[Any]:
     return known + sorted(v for v in present if v not in set(order))
 
 
-def _indicator_columns(frame: pd.DataFrame, kinds: pd.DataFrame, t: Any,
-                       codebook: Any) -> list[tuple[str, str, pd.Series]]:
+def _indicator_columns(frame: pd.DataFrame, kinds: pd.DataFrame, t: TableSpec,
+                       codebook: Codebook) -> list[tuple[str, str, pd.Series]]:
     """The analysis columns of a table: (section key, section label placeholder, values).
 
     Proportions of ``codes`` become 0/1 (NaN outside the valid answers; kept missing
@@ -130,7 +134,7 @@ def _indicator_columns(frame: pd.DataFrame, kinds: pd.DataFrame, t: Any,
         mr = codebook.mr_sets[ind.mr_set]
         counted = [float(mr.counted)] if not isinstance(mr.counted, list) else mr.counted
         return [(item, item, prop(frame[item], kinds.get(item), counted)) for item in mr.items]
-    var = ind.variable
+    var = ind.name  # a variable: the multiple-response set was handled above
     if ind.stat == "mean":
         return [("", "", frame[var].astype(float))]
     if ind.codes is not None:
@@ -139,7 +143,7 @@ def _indicator_columns(frame: pd.DataFrame, kinds: pd.DataFrame, t: Any,
     return [(f"{var}={c:g}", str(c), prop(frame[var], kinds.get(var), [c])) for c in codes]
 
 
-def stacked_design(data: Any, weight: str | None = None) -> Design:
+def stacked_design(data: HarmonisedData, weight: str | None = None) -> Design:
     """One design over all loaded waves: strata made unique per wave (independent samples)."""
     frame = data.data
     cb = data.codebook
@@ -164,7 +168,7 @@ def stacked_design(data: Any, weight: str | None = None) -> Design:
     return Design(frame, weight=wcol, strata="_stratum", psu=psu)
 
 
-def build_tables(book: BookSpecFile, data: Any, *, lang: str = "nl", weight: str | None = None,
+def build_tables(book: BookSpecFile, data: HarmonisedData, *, lang: str = "nl", weight: str | None = None,
                  design: Design | None = None,
                  weight_label: str | None = None) -> tuple[TableResult, ...]:
     """Compute every table of ``book`` on harmonised ``data`` (:class:`sid.harmonise.HarmonisedData`).
@@ -190,7 +194,7 @@ def build_tables(book: BookSpecFile, data: Any, *, lang: str = "nl", weight: str
     columns: dict[str, pd.Series] = {}
     sections: dict[str, list[tuple[str, str]]] = {}
     for t in book.tables:
-        sect = []
+        sect: list[tuple[str, str]] = []
         for key, _label, values in _indicator_columns(frame, kinds, t, cb):
             col = f"_t_{t.id}_{len(sect)}"
             columns[col] = values
@@ -216,7 +220,7 @@ def _with_data(design: Design, data: pd.DataFrame) -> Design:
     return Design(**kwargs)
 
 
-def _section_label(t: Any, key: str, cb: Any, lang: str) -> str:
+def _section_label(t: TableSpec, key: str, cb: Codebook, lang: str) -> str:
     if key == "":
         return ""
     if t.indicator.mr_set is not None:
@@ -226,7 +230,15 @@ def _section_label(t: Any, key: str, cb: Any, lang: str) -> str:
     return cb.value_labels(var, lang).get(float(code), code)
 
 
-def _build_one(t: Any, design: Design, cb: Any, sects: list[tuple[str, str]], lang: str,
+def _codebook_question(cb: Codebook, variable: str | None) -> Text | None:
+    """The codebook's question text of ``variable`` (None for none, or for a derived variable)."""
+    if not variable:
+        return None
+    question = getattr(cb.definition(variable), "question", None)
+    return question if question else None
+
+
+def _build_one(t: TableSpec, design: Design, cb: Codebook, sects: list[tuple[str, str]], lang: str,
                weight_name: str, book: BookSpecFile) -> TableResult:
     from sid.estimate import compare, estimate
 
@@ -341,12 +353,12 @@ def _build_one(t: Any, design: Design, cb: Any, sects: list[tuple[str, str]], la
         else ui["not_kept"]
     waves_text = ", ".join(t.waves)
     notes = []
-    if t.question is not None:
-        notes.append(f"{ui['question']}: {t.question.get(lang)}")
-    elif t.indicator.variable and getattr(cb.definition(t.indicator.variable), "question", None):
-        notes.append(f"{ui['question']}: {cb.definition(t.indicator.variable).question.get(lang)}")
+    question = t.question if t.question is not None else \
+        _codebook_question(cb, t.indicator.variable)
+    if question is not None:
+        notes.append(f"{ui['question']}: {question.get(lang)}")
     if t.indicator.codes is not None:
-        vl = cb.value_labels(t.indicator.variable, lang)
+        vl = cb.value_labels(t.indicator.name, lang)
         notes.append(ui["counted"].format(codes=", ".join(vl.get(c, f"{c:g}")
                                                          for c in t.indicator.codes)))
     notes.append(f"{ui['base']}: {base_label} ({kept}). {ui['n_note']}.")
@@ -364,7 +376,7 @@ def _build_one(t: Any, design: Design, cb: Any, sects: list[tuple[str, str]], la
     src = book.spec.source.get(lang) if book.spec.source else "Samenleven in Diversiteit"
     notes.append(f"{ui['source']}: {src} {waves_text}.")
     unit_text = ui["percent_of"] if stat == "proportion" else \
-        ui["mean_of"].format(var=cb.label(t.indicator.variable, lang))
+        ui["mean_of"].format(var=cb.label(t.indicator.name, lang))
     subtitle = f"{unit_text}; {ui['base'].lower()}: {base_label}; " \
                f"{(ui['waves'] if len(t.waves) > 1 else ui['wave']).lower()} {waves_text}"
     group_title = " x ".join(cb.label(b, lang) for b in by)
@@ -377,7 +389,7 @@ def _build_one(t: Any, design: Design, cb: Any, sects: list[tuple[str, str]], la
 
 
 
-def book_weight_label(data: Any, weight: str | None = None) -> str:
+def book_weight_label(data: HarmonisedData, weight: str | None = None) -> str:
     """The weight as footnotes and provenance name it: ``weight`` when given, else the
     codebook's design weight of the first loaded wave (``-`` when it has none)."""
     if weight:
@@ -386,7 +398,8 @@ def book_weight_label(data: Any, weight: str | None = None) -> str:
     return data.codebook.design_variables(first).get("weight") or "-"
 
 
-def load_book_data(pairs: Sequence[tuple[str | None, Path]], codebook: Any) -> Any:
+def load_book_data(pairs: Sequence[tuple[str | None, Path]],
+                   codebook: Codebook) -> HarmonisedData:
     """Read and harmonise the waves of a book: ``pairs`` are (wave or None, path), as
     :func:`sid.harmonise.split_wave_arg` gives them; every file must exist."""
     from sid.errors import InputError

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -23,6 +23,10 @@ import pandas as pd
 from sid.design import Design
 from sid.errors import EstimationError, show_values
 from sid.tables.suppression import complementary_suppression
+
+if TYPE_CHECKING:
+    from sid.io import Wave
+    from sid.variance import LinearForm
 
 PERCENT_BASES = ("row", "col", "cell")
 CROSSTAB_CI = ("logit", "wald", "t")
@@ -159,7 +163,7 @@ def rao_scott(p: np.ndarray, vcov_p: np.ndarray, nr: int, nc: int, n_total: int,
     return tests, eig
 
 
-def _prop_ci(design: Design, form: Any, domain_of: np.ndarray, p: np.ndarray, se: np.ndarray,
+def _prop_ci(design: Design, form: LinearForm, domain_of: np.ndarray, p: np.ndarray, se: np.ndarray,
              df: np.ndarray, method: str, conf_level: float) -> tuple[np.ndarray, np.ndarray]:
     """CI of the proportions of ``form``: ``logit`` is R's ``svyciprop(method="logit")``
     (:func:`sid.estimate.svyglm_logit`, the one implementation: glm's IRLS with its early
@@ -316,7 +320,7 @@ def _code_text(value: float) -> str:
 
 
 
-def wave_value_labels(wave: Any, names: Sequence[str]) -> dict[str, dict[float, str]]:
+def wave_value_labels(wave: Wave, names: Sequence[str]) -> dict[str, dict[float, str]]:
     """{variable: {code: label}} from a wave's metadata (:class:`sid.io.Wave`), for
     :func:`crosstab`'s ``labels``; a variable without labels (or metadata) gets {}."""
     labels: dict[str, dict[float, str]] = {}

@@ -75,7 +75,14 @@ class Indicator(_Model):
             raise ValueError("give exactly one of 'variable' or 'mr_set'")
         if self.stat == "mean" and (self.codes is not None or self.mr_set is not None):
             raise ValueError("a mean takes a 'variable' and no 'codes'")
+        if self.mr_set is not None and self.codes is not None:
+            raise ValueError("a multiple-response set counts its own code: give no 'codes'")
         return self
+
+    @property
+    def name(self) -> str:
+        """The variable, or the multiple-response set (exactly one is given)."""
+        return self.variable if self.variable is not None else str(self.mr_set)
 
 
 class Base(_Model):
@@ -185,14 +192,23 @@ def _merged(raw: Any) -> Any:
     return {**raw, "tables": merged}
 
 
+def _as_mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _raw_tables(doc: YamlDocument) -> list[Any]:
+    """The document's ``tables`` as written (``[]`` when it is not a list)."""
+    tables = _as_mapping(doc.data).get("tables")
+    return tables if isinstance(tables, list) else []
+
+
 def _problems(doc: YamlDocument, errors: Sequence[Mapping[str, Any]]) -> list[str]:
     """One line per problem. An error inside table ``i`` is placed in that table (with the
     table's keys for a did-you-mean), or under ``defaults`` when the value came from there.
     A key missing from a table because ``defaults`` misspells it is left to that key's
     did-you-mean line."""
-    raw = doc.data if isinstance(doc.data, Mapping) else {}
-    tables = raw.get("tables") if isinstance(raw.get("tables"), list) else []
-    defaults = raw.get("defaults") if isinstance(raw.get("defaults"), Mapping) else {}
+    tables = _raw_tables(doc)
+    defaults = _as_mapping(_as_mapping(doc.data).get("defaults"))
     misspelt = {close for key in defaults if key not in DEFAULT_KEYS
                 for close in difflib.get_close_matches(str(key), DEFAULT_KEYS, n=1)}
     out: list[str] = []
@@ -216,8 +232,7 @@ def _problems(doc: YamlDocument, errors: Sequence[Mapping[str, Any]]) -> list[st
 
 def _duplicate_ids(doc: YamlDocument) -> list[str]:
     """A table id given twice (checked on the raw tables, so it is found with other problems)."""
-    raw = doc.data if isinstance(doc.data, Mapping) else {}
-    tables = raw.get("tables") if isinstance(raw.get("tables"), list) else []
+    tables = _raw_tables(doc)
     seen: set[str] = set()
     out = []
     for i, t in enumerate(tables):
