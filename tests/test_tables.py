@@ -342,32 +342,46 @@ def test_shipped_spec_is_valid_and_checks_against_codebook():
 
 
 def test_spec_cross_check_against_codebook():
+    """Every problem at once, at the line of its key (under defaults when the table took the
+    value from there, once), with a did-you-mean for a misspelt name."""
     from sid.codebook import load_codebook
     from sid.tables import check_spec, parse_spec
 
     book = parse_spec("""
 title: T
-defaults: {waves: [2022]}
+defaults: {waves: [2019]}
 tables:
   - id: a
     title: A
     indicator: {variable: werkbeh, codes: [2, 9]}
     base: {where: "werk_situatie in [1, 2]"}
     by: [herkomst, generatie]
-    waves: [2019]
   - id: b
     title: B
     indicator: {mr_set: redenen}
     reference: 8
-""")
+  - id: c
+    title: C
+    indicator: {variable: werkbeh}
+    waves: [2022]
+""", source="t.yaml")
     problems = check_spec(book, load_codebook(CODEBOOK))
-    text = "\n".join(problems)
-    assert "codes: 9 are not codes of 'werkbeh'" in text
-    assert "'werk_situatie'" in text
-    assert "'generatie' is not in the codebook" in text
-    assert "'2019' is not a wave" in text
-    assert "'redenen' is not a multiple-response set" in text
-    assert "reference: 8 is not a code of 'herkomst'" in text
+    assert problems == [
+        "t.yaml:7: tables.0.indicator.codes: 9 are not codes of 'werkbeh' (codes: 1, 2, 3)",
+        "t.yaml:9: tables.0.by: 'generatie' is not in the codebook",
+        "t.yaml:8: tables.0.base.where: unknown variable(s) 'werk_situatie'; "
+        "did you mean 'werksituatie'?",
+        "t.yaml:3: defaults.waves: '2019' is not a wave of the codebook ('2017', '2022')",
+        "t.yaml:12: tables.1.indicator.mr_set: 'redenen' is not a multiple-response set of "
+        "the codebook; did you mean 'reden'? (sets: 'reden')",
+        "t.yaml:13: tables.1.reference: 8 is not a code of 'herkomst'",
+    ]
+    # a book selected by waves keeps pointing at the lines of the file
+    from sid.tables import select_tables
+
+    only_c, skipped = select_tables(book, ["2022"])
+    assert skipped == ("a", "b")
+    assert only_c.where(0, only_c.tables[0], "waves") == "t.yaml:17: tables.2.waves"
 
 
 # --------------------------------------------------------------------------- the book on synthetic data

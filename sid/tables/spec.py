@@ -14,7 +14,7 @@ from __future__ import annotations
 import difflib
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
@@ -172,10 +172,26 @@ class BookSpecFile:
 
     spec: BookSpec
     path: str | None
+    doc: YamlDocument | None = field(default=None, repr=False, compare=False)
 
     @property
     def tables(self) -> tuple[TableSpec, ...]:
         return tuple(self.spec.tables)
+
+    def where(self, index: int, table: TableSpec, *path: str) -> str:
+        """Where a key of a table is written, for messages: ``file:line: tables.<i>.<path>``
+        (or ``defaults.<path>`` when the table took the value from there) when the spec
+        was read from YAML; else ``tables[<index>] (<id>).<path>``."""
+        if self.doc is None:
+            return f"tables[{index}] ({table.id})" + "".join(f".{p}" for p in path)
+        raw = _raw_tables(self.doc)
+        i = next((j for j, t in enumerate(raw)
+                  if isinstance(t, Mapping) and t.get("id") == table.id), index)
+        own = raw[i] if i < len(raw) and isinstance(raw[i], Mapping) else {}
+        defaults = _as_mapping(_as_mapping(self.doc.data).get("defaults"))
+        if path and path[0] not in own and path[0] in defaults:
+            return self.doc.where("defaults", *path)
+        return self.doc.where("tables", i, *path)
 
 
 def _merged(raw: Any) -> Any:
@@ -265,7 +281,7 @@ def _validated(doc: YamlDocument, path: str | None) -> BookSpecFile:
         problems = _by_line(problems, doc.source)
         raise CodebookError(f"the table spec has {len(problems)} problem(s)", where=doc.source,
                             problems=tuple(problems), fix=_FIX)
-    return BookSpecFile(spec=spec, path=path)
+    return BookSpecFile(spec=spec, path=path, doc=doc)
 
 
 def parse_spec(text: str, source: str | None = None) -> BookSpecFile:
@@ -284,9 +300,17 @@ def read_spec(path: str | os.PathLike[str]) -> BookSpecFile:
     return _validated(read_yaml(path, what="table spec"), str(path))
 
 
+def _unknown(name: str, known: Iterable[str], what: str) -> str:
+    close = difflib.get_close_matches(name, sorted(known), n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"{name!r} is not {what}{hint}"
+
+
 def check_spec(book: BookSpecFile, codebook: Codebook,
                waves: Iterable[object] | None = None) -> list[str]:
-    """Cross-check a spec against a codebook (and the loaded waves): all problems."""
+    """Cross-check a spec against a codebook (and the loaded waves): all problems, each
+    with the file and line of the key (:meth:`BookSpecFile.where`) and a did-you-mean
+    for an unknown name."""
     from sid.expr import parse, variables
 
     problems: list[str] = []
@@ -295,40 +319,50 @@ def check_spec(book: BookSpecFile, codebook: Codebook,
     known_waves = set(str(w) for w in codebook.waves)
     loaded = None if waves is None else {str(w) for w in waves}
     for i, t in enumerate(book.tables):
-        at = f"tables[{i}] ({t.id})"
+        def at(*path: str, t: TableSpec = t, i: int = i) -> str:
+            return book.where(i, t, *path)
+
         ind = t.indicator
         if ind.variable is not None and ind.variable not in names:
-            problems.append(f"{at}.indicator.variable: {ind.variable!r} is not in the codebook")
+            problems.append(f"{at('indicator', 'variable')}: "
+                            f"{_unknown(ind.variable, names, 'in the codebook')}")
         if ind.mr_set is not None and ind.mr_set not in mr:
-            problems.append(f"{at}.indicator.mr_set: {ind.mr_set!r} is not a multiple-response "
-                            f"set of the codebook (sets: {show_values(sorted(mr))})")
+            problems.append(f"{at('indicator', 'mr_set')}: "
+                            f"{_unknown(ind.mr_set, mr, 'a multiple-response set of the codebook')}"
+                            f" (sets: {show_values(sorted(mr))})")
         if ind.variable in names and ind.codes is not None:
             labels = codebook.value_labels(ind.variable)
             bad = [c for c in ind.codes if labels and c not in labels]
             if bad:
-                problems.append(f"{at}.indicator.codes: {show_values(bad)} are not codes of "
-                                f"{ind.variable!r} (codes: {show_values(sorted(labels))})")
+                problems.append(f"{at('indicator', 'codes')}: {show_values(bad)} are not codes "
+                                f"of {ind.variable!r} (codes: {show_values(sorted(labels))})")
         for b in t.by:
             if b not in names:
-                problems.append(f"{at}.by: {b!r} is not in the codebook")
+                problems.append(f"{at('by')}: {_unknown(b, names, 'in the codebook')}")
         if t.base.where:
             try:
                 unknown = sorted(variables(parse(t.base.where)) - names)
                 if unknown:
-                    problems.append(f"{at}.base.where: unknown variable(s) {show_values(unknown)}")
+                    close = [c for u in unknown
+                             for c in difflib.get_close_matches(u, sorted(names), n=1)]
+                    hint = f"; did you mean {show_values(close)}?" if close else ""
+                    problems.append(f"{at('base', 'where')}: unknown variable(s) "
+                                    f"{show_values(unknown)}{hint}")
             except Exception as exc:  # a CodebookError with the parse problem
-                problems.append(f"{at}.base.where: {exc}")
+                problems.append(f"{at('base', 'where')}: {exc}")
         for w in t.waves:
             if w not in known_waves:
-                problems.append(f"{at}.waves: {w!r} is not a wave of the codebook "
+                problems.append(f"{at('waves')}: {w!r} is not a wave of the codebook "
                                 f"({show_values(sorted(known_waves))})")
             elif loaded is not None and w not in loaded:
-                problems.append(f"{at}.waves: wave {w} was not loaded (give its file with --data)")
+                problems.append(f"{at('waves')}: wave {w} was not loaded "
+                                "(give its file with --data)")
         if t.reference is not None and t.by and t.by[0] in names:
             labels = codebook.value_labels(t.by[0])
             if labels and t.reference not in labels:
-                problems.append(f"{at}.reference: {t.reference:g} is not a code of {t.by[0]!r}")
-    return problems
+                problems.append(f"{at('reference')}: {t.reference:g} is not a code of "
+                                f"{t.by[0]!r}")
+    return list(dict.fromkeys(problems))  # a default's problem once, not once per table
 
 
 def select_tables(book: BookSpecFile,
@@ -342,4 +376,4 @@ def select_tables(book: BookSpecFile,
                             where=book.path or "table spec", got=show_values(sorted(loaded)),
                             fix="give the wave files the tables need with --data")
     spec = book.spec.model_copy(update={"tables": keep})
-    return BookSpecFile(spec=spec, path=book.path), skipped
+    return BookSpecFile(spec=spec, path=book.path, doc=book.doc), skipped
