@@ -256,3 +256,35 @@ def test_libreoffice_converts_the_book(book, tmp_path):
                           str(path)], capture_output=True, text=True, timeout=180)
     assert res.returncode == 0, res.stderr
     assert (out / "book.pdf").stat().st_size > 1000
+
+
+def test_format_crosstab_and_book_helpers(tmp_path):
+    from sid.design import Design
+    from sid.errors import InputError
+    from sid.export import book_inputs, command_line, format_crosstab, write_book
+    from sid.tables import crosstab
+
+    ref = Path(__file__).parent / "reference" / "data" / "crosstab_apistrat.csv"
+    res = crosstab(Design(pd.read_csv(ref), strata="stype", weight="pw", fpc="fpc"),
+                   "stype", "awards", where="sch_wide == 2", percent="col", ci="t")
+    table = format_crosstab(res, "table").splitlines()
+    assert table[0] == "stype x awards (basis: sch_wide == 2), percentages per kolom, 95%-BI (t)"
+    assert table[1].split() == ["rij", "kolom", "%", "BI", "gewogen", "aantal", "n"]
+    assert len(table) == 2 + len(res.cells) + 2
+    first = res.cells.iloc[0]
+    assert f"{100 * first.estimate:.1f}" in table[2]
+    payload = json.loads(format_crosstab(res, "json"))
+    assert payload["where"] == "sch_wide == 2" and payload["n_total"] == res.n_total
+    assert len(payload["cells"]) == len(res.cells)
+    cells_csv, tests_csv = format_crosstab(res, "csv").split("\n\n")
+    assert cells_csv.splitlines()[0].startswith("row,col,row_label")
+    assert tests_csv.splitlines()[0] == "test,statistic,df_num,df_den,p_value,method"
+    with pytest.raises(InputError, match="unknown format"):
+        format_crosstab(res, "xml")
+    with pytest.raises(InputError, match="unknown format"):
+        write_book([], tmp_path / "x", provenance=None, fmt="pdf")  # type: ignore[arg-type]
+    assert book_inputs(["a.sav"], "cb.yaml", "s.yaml", ["w.sav"]) == [
+        ("data", Path("a.sav")), ("codebook", Path("cb.yaml")), ("spec", Path("s.yaml")),
+        ("weights", Path("w.sav"))]
+    assert command_line(["tables", "my spec.yaml", "--out", "b.xlsx"]) == \
+        "sid tables 'my spec.yaml' --out b.xlsx"

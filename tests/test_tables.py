@@ -205,15 +205,128 @@ tables:
     title: B
     indicator: {variable: werkbeh}
     ci: {method: magic}
+  - id: a
+    title: C
+    indicator: {variable: werkbeh}
 """
     with pytest.raises(CodebookError) as err:
         parse_spec(text, source="test.yaml")
-    msg = err.value.line()
-    assert msg.startswith("test.yaml: 4 problem(s)")
-    assert "defaults: unknown key(s) 'colour'" in msg
-    assert "tables[0].indicator (table 'a')" in msg and "exactly one of" in msg
-    assert "tables[1].id (table '3b')" in msg
-    assert "tables[1].ci.method" in msg and "'magic'" in msg
+    problems = err.value.problems
+    assert err.value.line().startswith("test.yaml: the table spec has 5 problem(s)")
+    assert problems[0].startswith("test.yaml:3: defaults.colour: unknown key")
+    assert problems[1] == ("test.yaml:7: tables.0.indicator: Value error, give exactly one of "
+                           "'variable' or 'mr_set'")
+    assert problems[2].startswith("test.yaml:8: tables.1.id: String should match pattern")
+    assert problems[3].startswith("test.yaml:11: tables.1.ci.method: Input should be")
+    assert "(got 'magic')" in problems[3]
+    assert problems[4] == "test.yaml:12: tables.2.id: duplicate table id 'a'"
+
+
+VALID_SPEC = """\
+title: {nl: Boek}
+source: {nl: Bron}
+defaults:
+  waves: [2022]
+  ci: {method: logit, level: 0.95}
+  suppression: {below: 30, flag_below: 50}
+  base: {where: "leeftijd >= 18"}
+tables:
+  - id: a
+    title: {nl: A, en: A}
+    indicator: {variable: werkbeh, codes: [2, 3]}
+    base: {where: "werksituatie in [1, 2]", label: {nl: werkenden}}
+    ci: {method: t}
+    suppression: {below: 20}
+    notes: [{nl: noot}]
+    question: {nl: vraag}
+"""
+
+
+@pytest.mark.parametrize(("old", "new", "line", "expected"), [
+    # top level (BookSpec)
+    ("source: {nl: Bron}", "sorce: {nl: Bron}", 2, "sorce: unknown key; did you mean 'source'?"),
+    ("title: {nl: Boek}", "title: [Boek]", 1, "title: Input should be a valid dictionary"),
+    # defaults (TableDefaults) and the models inside it
+    ("  waves: [2022]", "  wave: [2022]", 4, "defaults.wave: unknown key; did you mean 'waves'?"),
+    ("  waves: [2022]", "  waves: 2022", 4, "defaults.waves: Input should be a valid list"),
+    ("{method: logit, level: 0.95}", "{method: logit, levl: 0.95}", 5,
+     "defaults.ci.levl: unknown key; did you mean 'level'?"),
+    ("{method: logit, level: 0.95}", "{method: logit, level: high}", 5,
+     "defaults.ci.level: Input should be a valid number"),
+    ("{below: 30, flag_below: 50}", "{below: 30, flag_belw: 50}", 6,
+     "defaults.suppression.flag_belw: unknown key; did you mean 'flag_below'?"),
+    ("{below: 30, flag_below: 50}", "{below: many, flag_below: 50}", 6,
+     "defaults.suppression.below: Input should be a valid integer"),
+    ('  base: {where: "leeftijd >= 18"}', '  base: {wher: "leeftijd >= 18"}', 7,
+     "defaults.base.wher: unknown key; did you mean 'where'?"),
+    # a table (TableSpec) and every model inside it
+    ("    question: {nl: vraag}", "    questoin: {nl: vraag}", 16,
+     "tables.0.questoin: unknown key; did you mean 'question'?"),
+    ("    question: {nl: vraag}", "    decimals: 9", 16,
+     "tables.0.decimals: Input should be less than or equal to 4"),
+    ("{nl: A, en: A}", "{nl: A, fr: A}", 10, "tables.0.title.fr: unknown key"),
+    ("{variable: werkbeh, codes: [2, 3]}", "{variable: werkbeh, code: [2, 3]}", 11,
+     "tables.0.indicator.code: unknown key; did you mean 'codes'?"),
+    ("{variable: werkbeh, codes: [2, 3]}", "{variable: werkbeh, codes: [2, ja]}", 11,
+     "tables.0.indicator.codes.1: Input should be a valid number"),
+    ("{variable: werkbeh, codes: [2, 3]}", "{mr_set: redenen, codes: [2, 3]}", 11,
+     "tables.0.indicator: Value error, a multiple-response set counts its own code"),
+    ("label: {nl: werkenden}}", "label: {nl: werkenden}, keep_mising: [WN]}", 12,
+     "tables.0.base.keep_mising: unknown key; did you mean 'keep_missing'?"),
+    ("label: {nl: werkenden}}", "label: {nl: werkenden, de: x}}", 12,
+     "tables.0.base.label.de: unknown key"),
+    ("    ci: {method: t}", "    ci: {metod: t}", 13,
+     "tables.0.ci.metod: unknown key; did you mean 'method'?"),
+    ("    ci: {method: t}", "    ci: {method: exact}", 13, "tables.0.ci.method: Input should be"),
+    ("    suppression: {below: 20}", "    suppression: {belw: 20}", 14,
+     "tables.0.suppression.belw: unknown key; did you mean 'below'?"),
+    ("    suppression: {below: 20}", "    suppression: {below: -1}", 14,
+     "tables.0.suppression.below: Input should be greater than or equal to 0"),
+    ("    notes: [{nl: noot}]", "    notes: [{nl: noot, nll: x}]", 15,
+     "tables.0.notes.0.nll: unknown key"),
+    ("    notes: [{nl: noot}]", "    notes: {nl: noot}", 15, "tables.0.notes: Input should be a valid list"),
+])
+def test_spec_problem_at_each_level_is_one_line(old, new, line, expected):
+    """A wrong key or type at any nesting level: exactly one line, with file:line and path."""
+    from sid.errors import CodebookError
+    from sid.tables import parse_spec
+
+    assert parse_spec(VALID_SPEC).tables[0].ci.method == "t"  # the spec without the change is valid
+    assert old in VALID_SPEC
+    with pytest.raises(CodebookError) as err:
+        parse_spec(VALID_SPEC.replace(old, new, 1), source="b.yaml")
+    assert len(err.value.problems) == 1, err.value.problems
+    assert err.value.problems[0].startswith(f"b.yaml:{line}: {expected}"), err.value.problems[0]
+
+
+def test_spec_default_problem_is_reported_once_for_all_tables():
+    """A bad default is merged into every table, but reported once, at its own line."""
+    from sid.errors import CodebookError
+    from sid.tables import parse_spec
+
+    text = VALID_SPEC.replace("  waves: [2022]", "  waves: []") + """\
+  - id: b
+    title: B
+    indicator: {variable: werkbeh}
+"""
+    with pytest.raises(CodebookError) as err:
+        parse_spec(text, source="b.yaml")
+    assert err.value.problems == (
+        "b.yaml:4: defaults.waves: List should have at least 1 item after validation, not 0",)
+
+
+def test_spec_file_problems_name_the_file(tmp_path):
+    from sid.errors import CodebookError, InputError
+    from sid.tables import read_spec
+
+    bad = tmp_path / "boek.yaml"
+    bad.write_text(VALID_SPEC.replace("    ci: {method: t}", "    ci: {method: t}\n    by: herkomst"),
+                   encoding="utf-8")
+    with pytest.raises(CodebookError) as err:
+        read_spec(bad)
+    assert err.value.problems[0].startswith(f"{bad}:14: tables.0.by: Input should be a valid list")
+    with pytest.raises(InputError, match="table spec not found"):
+        read_spec(tmp_path / "absent.yaml")
 
 
 def test_shipped_spec_is_valid_and_checks_against_codebook():
@@ -229,32 +342,46 @@ def test_shipped_spec_is_valid_and_checks_against_codebook():
 
 
 def test_spec_cross_check_against_codebook():
+    """Every problem at once, at the line of its key (under defaults when the table took the
+    value from there, once), with a did-you-mean for a misspelt name."""
     from sid.codebook import load_codebook
     from sid.tables import check_spec, parse_spec
 
     book = parse_spec("""
 title: T
-defaults: {waves: [2022]}
+defaults: {waves: [2019]}
 tables:
   - id: a
     title: A
     indicator: {variable: werkbeh, codes: [2, 9]}
     base: {where: "werk_situatie in [1, 2]"}
     by: [herkomst, generatie]
-    waves: [2019]
   - id: b
     title: B
     indicator: {mr_set: redenen}
     reference: 8
-""")
+  - id: c
+    title: C
+    indicator: {variable: werkbeh}
+    waves: [2022]
+""", source="t.yaml")
     problems = check_spec(book, load_codebook(CODEBOOK))
-    text = "\n".join(problems)
-    assert "codes: 9 are not codes of 'werkbeh'" in text
-    assert "'werk_situatie'" in text
-    assert "'generatie' is not in the codebook" in text
-    assert "'2019' is not a wave" in text
-    assert "'redenen' is not a multiple-response set" in text
-    assert "reference: 8 is not a code of 'herkomst'" in text
+    assert problems == [
+        "t.yaml:7: tables.0.indicator.codes: 9 are not codes of 'werkbeh' (codes: 1, 2, 3)",
+        "t.yaml:9: tables.0.by: 'generatie' is not in the codebook",
+        "t.yaml:8: tables.0.base.where: unknown variable(s) 'werk_situatie'; "
+        "did you mean 'werksituatie'?",
+        "t.yaml:3: defaults.waves: '2019' is not a wave of the codebook ('2017', '2022')",
+        "t.yaml:12: tables.1.indicator.mr_set: 'redenen' is not a multiple-response set of "
+        "the codebook; did you mean 'reden'? (sets: 'reden')",
+        "t.yaml:13: tables.1.reference: 8 is not a code of 'herkomst'",
+    ]
+    # a book selected by waves keeps pointing at the lines of the file
+    from sid.tables import select_tables
+
+    only_c, skipped = select_tables(book, ["2022"])
+    assert skipped == ("a", "b")
+    assert only_c.where(0, only_c.tables[0], "waves") == "t.yaml:17: tables.2.waves"
 
 
 # --------------------------------------------------------------------------- the book on synthetic data
@@ -515,3 +642,29 @@ def test_stacked_design_keeps_waves_strata_apart_whatever_their_codes():
     big = frame.assign(stratum=[1_000_001] * 2 + [5] * 2 + [1] * 2 + [5] * 2)
     codes = stacked_design(SimpleNamespace(data=big, codebook=data.codebook)).data["_stratum"]
     assert codes.nunique() == 4
+
+
+def test_crosstab_helpers_for_the_cli(tmp_path):
+    """with_suppression, wave_value_labels and load_book_data: what `sid crosstab`/`tables` call."""
+    from types import SimpleNamespace
+
+    from sid.errors import InputError
+    from sid.tables import load_book_data, wave_value_labels
+
+    data = pd.read_csv(REF / "data" / "crosstab_apiclus1.csv")
+    res = crosstab(Design(data, psu="dnum", weight="pw", fpc="fpc"), "stype", "mealcat")
+    assert res.with_suppression(0) is res
+    hidden = res.with_suppression(10)
+    pd.testing.assert_frame_equal(hidden.cells, res.suppressed(10))
+    assert hidden.tests is res.tests
+
+    meta = {"stype": SimpleNamespace(value_labels={1.0: "basis"})}
+
+    def variable(name):
+        return meta[name]
+
+    wave = SimpleNamespace(meta=SimpleNamespace(variable=variable))
+    assert wave_value_labels(wave, ["stype", "other"]) == {"stype": {1.0: "basis"}, "other": {}}
+    with pytest.raises(InputError, match="data file.*not found") as err:
+        load_book_data([(None, tmp_path / "a.sav"), ("2022", tmp_path / "b.sav")], CODEBOOK)
+    assert "a.sav" in err.value.line() and "b.sav" in err.value.line()
