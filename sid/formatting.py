@@ -30,13 +30,15 @@ def format_number(value: Any) -> str:
 
 
 def plain_number(value: Any) -> Any:
-    """An integral float as ``int`` (``7.0`` -> ``7``); any other value unchanged.
+    """A number as a plain Python number, integral ones as ``int``: ``7.0`` -> ``7``,
+    ``np.float64(2.5)`` -> ``2.5``; booleans and non-numbers unchanged.
 
-    For values dumped to YAML or shown as keys, where ``7.0`` would read as a
-    different code than the user wrote.
+    For values dumped to YAML (which cannot represent numpy scalars) or shown
+    as keys, where ``7.0`` would read as a different code than the user wrote.
     """
-    if isinstance(value, numbers.Real) and not isinstance(value, bool | numbers.Integral):
-        number = float(value)
-        if number.is_integer():
-            return int(number)
-    return value
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    number = float(value)
+    return int(number) if number.is_integer() else number

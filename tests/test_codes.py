@@ -55,3 +55,10 @@ def test_format_number_is_the_one_rule() -> None:
     assert plain_number(7.0) == 7 and isinstance(plain_number(7.0), int)
     assert plain_number(np.float64(-2.0)) == -2 and isinstance(plain_number(np.float64(-2.0)), int)
     assert plain_number(2.5) == 2.5 and plain_number("x") == "x" and plain_number(True) is True
+
+
+def test_plain_number_gives_python_numbers() -> None:
+    for value, expected, kind in ((np.float64(2.5), 2.5, float), (np.int32(4), 4, int), (3, 3, int),
+                                  (np.float32(6.0), 6, int)):
+        got = plain_number(value)
+        assert got == expected and type(got) is kind, value
