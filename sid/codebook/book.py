@@ -91,6 +91,7 @@ class Codebook:
         return roles
 
     def wave(self, wave_id: str | int) -> WaveSpec:
+        """The spec of a wave (CodebookError naming the waves if absent)."""
         key = str(wave_id)
         if key not in self.spec.waves:
             raise CodebookError(

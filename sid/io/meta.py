@@ -64,6 +64,7 @@ class MissingSpec:
         return mask
 
     def describe(self) -> str:
+        """The codes as one line, e.g. ``7, 8; 97 thru 99; .a``."""
         parts = [show_values(self.values)] if self.values else []
         parts += [f"{show_values([lo])} thru {show_values([hi])}" for lo, hi in self.ranges]
         parts += [f".{c}" for c in self.extended]
@@ -104,6 +105,7 @@ class WaveMeta:
         return tuple(v.name for v in self.variables)
 
     def variable(self, name: str) -> VariableMeta:
+        """The metadata of one variable (KeyError naming the file if absent)."""
         for v in self.variables:
             if v.name == name:
                 return v
@@ -202,13 +204,13 @@ def make_wave(
             got=show_values(unknown),
             fix="name only columns of the frame",
         )
-    data = _normalise_numeric(data.copy())
+    data = normalise_numeric(data.copy())
     variables = []
     for name in data.columns:
         spec = missing.get(name, MissingSpec())
         if not isinstance(spec, MissingSpec):
             spec = MissingSpec(values=tuple(spec))
-        kind = _kind_of(data[name])
+        kind = kind_of(data[name])
         variables.append(
             VariableMeta(
                 name=name,
@@ -233,7 +235,8 @@ def make_wave(
     return Wave(data=data, meta=meta, extended_missing=ext)
 
 
-def _kind_of(series: pd.Series, fmt: str | None = None) -> str:
+def kind_of(series: pd.Series, fmt: str | None = None) -> str:
+    """The kind of a column: numeric, string, date, datetime or time (``fmt``: its file format)."""
     if pd.api.types.is_datetime64_any_dtype(series):
         return "datetime"
     if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
@@ -254,7 +257,8 @@ def _kind_of(series: pd.Series, fmt: str | None = None) -> str:
     return "string"
 
 
-def _normalise_numeric(data: pd.DataFrame) -> pd.DataFrame:
+def normalise_numeric(data: pd.DataFrame) -> pd.DataFrame:
+    """Integer and boolean columns as float64, in place (SPSS stores doubles)."""
     for name in data.columns:
         col = data[name]
         numeric = pd.api.types.is_bool_dtype(col) or pd.api.types.is_numeric_dtype(col)

@@ -27,9 +27,9 @@ from sid.io.meta import (
     VariableMeta,
     Wave,
     WaveMeta,
-    _kind_of,
-    _normalise_numeric,
+    kind_of,
     make_wave,
+    normalise_numeric,
 )
 
 __all__ = ["format_of", "read_table", "read_wave", "scan_wave"]
@@ -148,7 +148,7 @@ def _build_meta(path: Path, fmt: str, meta: Any, digest: str | None, data: pd.Da
     variables = []
     for name in names:
         if data is not None and name in data.columns:
-            kind = _kind_of(data[name], formats.get(name))
+            kind = kind_of(data[name], formats.get(name))
         else:
             kind = "string" if storage.get(name) == "string" else "numeric"
         if storage.get(name) in _NUMERIC_READSTAT and kind == "string":
@@ -233,7 +233,7 @@ def read_wave(
         kwargs["usecols"] = columns
     data, meta = _call_reader(path, fmt, **kwargs)
     extended = _split_extended(data, meta) if fmt == "dta" else {}
-    data = _normalise_numeric(data)
+    data = normalise_numeric(data)
     wave_meta = _build_meta(path, fmt, meta, file_sha256(path), data)
     if columns is not None:
         keep = set(columns)

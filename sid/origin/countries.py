@@ -89,6 +89,8 @@ class CountryTable:
         return ~np.isnat(start) & (start <= day) & (np.isnat(end) | (day < end))
 
     def tab(self, ref_date: Any, extra_codes: Sequence[str] = ()) -> CountryRows:
+        """The rows conditions are evaluated on, at ``ref_date``: the countries, then
+        "unknown", then ``extra_codes`` (unknown codes kept as foreign countries)."""
         codes = np.array([*self.frame["code"], None, *extra_codes], dtype=object)
         n = len(self.frame)
         m = len(codes)

@@ -19,9 +19,9 @@ import pandas as pd
 
 from sid.errors import InputError
 from sid.io import (
+    atomic_outputs,
     read_wave,
     to_stata_missing,
-    write_text_atomic,
     write_wave,
 )
 from sid.synthetic.params import DEFAULT_SEED, GROUP_LABELS, REF_DATES, WAVES
@@ -84,17 +84,20 @@ def synthesise(out_dir: str | os.PathLike[str], seed: int = DEFAULT_SEED) -> Syn
             rows[name] = len(wave_obj.data)
         seconds[f"write_{wave}"] = time.perf_counter() - t0
     margins_frame = pd.concat(margins, ignore_index=True)
-    write_text_atomic(out / "population_margins.csv", margins_frame.to_csv(index=False, lineterminator="\n"))
-    paths["population_margins.csv"] = str(out / "population_margins.csv")
-    rows["population_margins.csv"] = len(margins_frame)
     doc = {
         "description": "Populatiewaarden van de synthetische SID-populatie (sid.synthetic), "
                        "berekend op alle personen van de populatie zonder item-nonrespons.",
         "seed": seed,
         "waves": truths,
     }
-    write_text_atomic(out / "truth.json", json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
-    paths["truth.json"] = str(out / "truth.json")
+    texts = {"population_margins.csv": margins_frame.to_csv(index=False, lineterminator="\n"),
+             "truth.json": json.dumps(doc, ensure_ascii=False, indent=2) + "\n"}
+    # the margins and the truth belong together: both files change, or neither
+    with atomic_outputs([out / name for name in texts]) as temps:
+        for tmp, text in zip(temps, texts.values(), strict=True):
+            tmp.write_text(text, encoding="utf-8", newline="")
+    paths.update({name: str(out / name) for name in texts})
+    rows["population_margins.csv"] = len(margins_frame)
     seconds["total"] = time.perf_counter() - t_all
     sizes = {name: os.path.getsize(p) for name, p in paths.items()}
     return SynthResult(out_dir=str(out), seed=seed, paths=MappingProxyType(paths),

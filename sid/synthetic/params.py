@@ -17,7 +17,7 @@ WAVES = (2017, 2022)
 REF_DATES = MappingProxyType({2017: "2017-01-01", 2022: "2022-01-01"})
 TARGET_COMPLETES = 750
 GROSS_PER_PSU = 20  # aimed gross persons per sampled municipality
-_CHUNK = 1 << 20  # persons simulated per random stream (bounds memory)
+CHUNK = 1 << 20  # persons simulated per random stream (bounds memory)
 
 # --------------------------------------------------------------------------- groups
 
@@ -30,7 +30,7 @@ GROUP_COUNTRY = MappingProxyType({1: "BE", 2: "MA", 3: "TR", 4: "PL", 5: "RO", 6
 
 def wave_groups(wave: int) -> tuple[int, ...]:
     """Origin group codes sampled in a wave (Afghan only from 2022)."""
-    _check_wave(wave)
+    check_wave(wave)
     return (1, 2, 3, 4, 5, 6) if wave == 2017 else (1, 2, 3, 4, 5, 6, 7)
 
 
@@ -71,7 +71,7 @@ AGE_SECOND_GEN = MappingProxyType({
 NATURALISED = MappingProxyType({2: 0.70, 3: 0.65, 4: 0.12, 5: 0.06, 6: 0.60, 7: 0.35})
 OTHER_COUNTRIES = ("NL", "FR", "DE", "GB", "IT", "ES", "HR", "SY")
 COUNTRIES = ("", "BE", "MA", "TR", "PL", "RO", "CD", "AF", *OTHER_COUNTRIES)
-_CIDX = {c: i for i, c in enumerate(COUNTRIES)}
+COUNTRY_INDEX = {c: i for i, c in enumerate(COUNTRIES)}
 
 # Item model parameters per group (see docs/synthetic.md).
 WORK_INCORRECT = MappingProxyType({  # aimed P(soms or vaak) among workers
@@ -124,7 +124,8 @@ ITEM_NONRESPONSE = MappingProxyType({
 })
 
 
-def _check_wave(wave: int) -> None:
+def check_wave(wave: int) -> None:
+    """A clear InputError for a wave other than 2017 or 2022."""
     if wave not in WAVES:
         raise InputError(f"unknown wave {wave!r}", where="sid.synthetic", got=str(wave),
                          fix=f"use one of {', '.join(map(str, WAVES))}")

@@ -17,14 +17,14 @@ import pandas as pd
 
 from sid.errors import InputError
 from sid.synthetic.params import (
-    _CHUNK,
-    _CIDX,
     AGE_BANDS,
     AGE_FIRST_GEN,
     AGE_SECOND_GEN,
     BRUSSELS_SHARE,
+    CHUNK,
     CONTACT_MEAN,
     COUNTRIES,
+    COUNTRY_INDEX,
     DEFAULT_SEED,
     EDU_MEAN,
     EXPANSION,
@@ -46,7 +46,7 @@ from sid.synthetic.params import (
     TRUST_MEAN,
     UNEMPLOYED,
     WORK_INCORRECT,
-    _check_wave,
+    check_wave,
     wave_groups,
 )
 
@@ -126,7 +126,7 @@ def _municipality_probs(munis: pd.DataFrame, group: int, region: int) -> np.ndar
 # --------------------------------------------------------------------------- helpers
 
 
-def _by_group(values: Any, herkomst: np.ndarray) -> np.ndarray:
+def by_group(values: Any, herkomst: np.ndarray) -> np.ndarray:
     """Look up a per-group parameter (tuple indexed by group-1, or mapping by group)."""
     if isinstance(values, Mapping):
         table = np.zeros(8)
@@ -137,12 +137,14 @@ def _by_group(values: Any, herkomst: np.ndarray) -> np.ndarray:
     return table[herkomst]
 
 
-def _logit(p: Any) -> np.ndarray:
+def logit(p: Any) -> np.ndarray:
+    """log(p / (1 - p)), elementwise."""
     p = np.asarray(p, dtype=float)
     return np.log(p / (1.0 - p))
 
 
-def _expit(x: np.ndarray) -> np.ndarray:
+def expit(x: np.ndarray) -> np.ndarray:
+    """The inverse of :func:`logit`, elementwise."""
     return 1.0 / (1.0 + np.exp(-x))
 
 
@@ -202,7 +204,7 @@ def _simulate_persons(
     out["verstedelijking"] = munis["verstedelijking"].to_numpy().astype(np.int8)[at]
 
     # Generation: 0 = Belgian origin, 1 = first, 2 = second generation.
-    first_share = _by_group(FIRST_GEN_SHARE[wave], herkomst)
+    first_share = by_group(FIRST_GEN_SHARE[wave], herkomst)
     generation = np.where(herkomst == 1, 0, np.where(rng.random(n) < first_share, 1, 2)).astype(np.int8)
     out["generatie"] = generation
 
@@ -219,7 +221,7 @@ def _simulate_persons(
     u = rng.random(n)
     age = np.where(band == 5, np.minimum(85, 65 + np.floor(21 * (1 - np.sqrt(u)))), lo + np.floor(10 * u))
     out["leeftijd"] = age.astype(np.int8)
-    out["geslacht"] = np.where(rng.random(n) < _by_group(MALE_SHARE, herkomst), 1, 2).astype(np.int8)
+    out["geslacht"] = np.where(rng.random(n) < by_group(MALE_SHARE, herkomst), 1, 2).astype(np.int8)
 
     _nationalities(out, rng)
     _items(out, g0, rng, wave)
@@ -230,9 +232,9 @@ def _nationalities(p: dict[str, np.ndarray], rng: np.random.Generator) -> None:
     """ISO codes (as indexes into COUNTRIES) for the four nationality fields and birth country."""
     herkomst, gen, age = p["herkomst"], p["generatie"], p["leeftijd"]
     n = len(herkomst)
-    be, unknown = _CIDX["BE"], _CIDX[""]
-    own = np.array([0] + [_CIDX[GROUP_COUNTRY[g]] for g in range(1, 8)], dtype=np.int8)[herkomst]
-    other = np.array([_CIDX[c] for c in OTHER_COUNTRIES], dtype=np.int8)
+    be, unknown = COUNTRY_INDEX["BE"], COUNTRY_INDEX[""]
+    own = np.array([0] + [COUNTRY_INDEX[GROUP_COUNTRY[g]] for g in range(1, 8)], dtype=np.int8)[herkomst]
+    other = np.array([COUNTRY_INDEX[c] for c in OTHER_COUNTRIES], dtype=np.int8)
     u = rng.random((n, 6))
     pick_other = other[rng.integers(0, len(other), n)]
 
@@ -245,7 +247,7 @@ def _nationalities(p: dict[str, np.ndarray], rng: np.random.Generator) -> None:
     # a parent (and sometimes themselves) of another nationality, some unknown parents.
     bel = herkomst == 1
     abroad = bel & (u[:, 0] < 0.015)
-    birth[abroad] = np.where(age[abroad] >= 60, _CIDX["CD"], pick_other[abroad])
+    birth[abroad] = np.where(age[abroad] >= 60, COUNTRY_INDEX["CD"], pick_other[abroad])
     mixed = bel & (u[:, 1] < 0.03)
     via_father = u[:, 2] < 0.5
     father[mixed & via_father] = pick_other[mixed & via_father]
@@ -258,7 +260,7 @@ def _nationalities(p: dict[str, np.ndarray], rng: np.random.Generator) -> None:
 
     # First generation: born abroad (a few in a neighbouring country), foreign first nationality.
     g1 = gen == 1
-    birth[g1] = np.where(u[g1, 0] < 0.95, own[g1], pick_other[g1] % 3 + _CIDX["NL"])
+    birth[g1] = np.where(u[g1, 0] < 0.95, own[g1], pick_other[g1] % 3 + COUNTRY_INDEX["NL"])
     first[g1] = own[g1]
     father[g1] = np.where(u[g1, 1] < 0.95, own[g1], unknown)
     mother[g1] = np.where(u[g1, 2] < 0.94, own[g1], unknown)
@@ -276,7 +278,7 @@ def _nationalities(p: dict[str, np.ndarray], rng: np.random.Generator) -> None:
     mother[g2] = m2[g2]
 
     # Current nationality: naturalisation (first generation, more often when older).
-    nat_p = _by_group(NATURALISED, herkomst) * np.where(age > 30, 1.1, 0.6)
+    nat_p = by_group(NATURALISED, herkomst) * np.where(age > 30, 1.1, 0.6)
     naturalised = np.where(g1, u[:, 3] < np.minimum(nat_p, 0.95), u[:, 3] < 0.85)
     current = np.where(first == be, be, np.where(naturalised, be, first)).astype(np.int8)
     current = np.where(bel, be, current).astype(np.int8)
@@ -285,7 +287,7 @@ def _nationalities(p: dict[str, np.ndarray], rng: np.random.Generator) -> None:
     p["nat_vader"], p["nat_moeder"], p["geboorteland"] = father, mother, birth
 
 
-def _table(values: Any) -> np.ndarray:
+def group_table(values: Any) -> np.ndarray:
     """A per-group parameter as a float32 lookup table indexed by group code - 1."""
     return np.asarray(values, dtype=np.float32)
 
@@ -320,7 +322,7 @@ def _items(p: dict[str, np.ndarray], g0: np.ndarray, rng: np.random.Generator, w
         return rng.random(n, dtype=f32)
 
     # Education 1 laag, 2 midden, 3 hoog.
-    edu_latent = _table(EDU_MEAN)[g] + f32(0.3) * gen2 - f32(0.02) * (age - 40) - f32(1.2) * (age < 20)
+    edu_latent = group_table(EDU_MEAN)[g] + f32(0.3) * gen2 - f32(0.02) * (age - 40) - f32(1.2) * (age < 20)
     edu = _ordered(edu_latent + normal(), (-0.4, 0.6))
     p["opleiding"] = edu
     e = edu.astype(f32) - 2
@@ -330,7 +332,7 @@ def _items(p: dict[str, np.ndarray], g0: np.ndarray, rng: np.random.Generator, w
     logits = [
         f32(0.4) * e - f32(0.6) * female,
         f32(-1.0) + f32(0.9) * female,
-        _table(UNEMPLOYED)[g] - f32(0.5) * e,
+        group_table(UNEMPLOYED)[g] - f32(0.5) * e,
         _by_age(age_int, ((20, 5.0), (25, 2.0), (30, -1.5)), -5.0),
         _by_age(age_int, ((60, -6.0), (65, 1.0)), 6.0),
         f32(-2.0) + f32(0.8) * female * muslim_groups + f32(0.02) * (age - 40),
@@ -343,14 +345,14 @@ def _items(p: dict[str, np.ndarray], g0: np.ndarray, rng: np.random.Generator, w
     # Workplace treatment (1 nooit, 2 soms, 3 vaak; 0 = not asked), ordered probit with
     # the group intercept set so that P(soms or vaak) is about WORK_INCORRECT.
     target = np.array([WORK_INCORRECT[wave].get(k, 0.5) for k in range(1, 8)])
-    latent = (_table(_probit(target))[g] + f32(0.10) * e + f32(0.08) * female
+    latent = (group_table(_probit(target))[g] + f32(0.10) * e + f32(0.08) * female
               - f32(0.10) * (age > 55) + f32(0.05) * gen2 * (herkomst == 6) + f32(0.97) * normal())
     treated = _ordered(latent, (0.0, 1.0))
     treated[~worker] = 0
     p["werk_behandeld"] = treated
 
     # Religion 1 geen, 2 christelijk, 3 islamitisch, 4 ander (geloof as a reason depends on it).
-    rel_log = np.log(_table(RELIGION))[g]
+    rel_log = np.log(group_table(RELIGION))[g]
     rel_logits = [rel_log[:, k] for k in range(4)]
     rel_logits[0] = rel_logits[0] + f32(0.02) * (40 - age) * (herkomst == 1)
     religion = _nominal(rng, rel_logits)
@@ -371,7 +373,7 @@ def _items(p: dict[str, np.ndarray], g0: np.ndarray, rng: np.random.Generator, w
     u = rng.random((len(asked), len(REASONS)), dtype=f32)
     ticks = {}
     for k, reason in enumerate(REASONS):
-        prob = _table(REASON_BASE[reason])[ga] * modifier.get(reason, 1.0)
+        prob = group_table(REASON_BASE[reason])[ga] * modifier.get(reason, 1.0)
         ticks[reason] = u[:, k] < np.clip(prob, 0, 0.98)
     ticks["andere"] |= ~np.logical_or.reduce([ticks[r] for r in REASONS])
     for reason in REASONS:
@@ -381,18 +383,18 @@ def _items(p: dict[str, np.ndarray], g0: np.ndarray, rng: np.random.Generator, w
 
     # Rental housing: searched (1 ja, 2 nee) and refused (asked if searched; 0 = not asked).
     age_rent = _by_age(age_int, ((20, -1.2), (35, 0.8), (55, 0.0)), -1.2)
-    searched = uniform() < _expit(_table(_logit(RENT_SEARCHED))[g] + age_rent + f32(0.3) * brussels)
-    refused = uniform() < _expit(_table(_logit(RENT_REFUSED))[g] - f32(0.2) * e
+    searched = uniform() < expit(group_table(logit(RENT_SEARCHED))[g] + age_rent + f32(0.3) * brussels)
+    refused = uniform() < expit(group_table(logit(RENT_REFUSED))[g] - f32(0.2) * e
                                  + f32(0.2) * (herkomst == 6) * brussels)
     p["huur_gezocht"] = np.where(searched, 1, 2).astype(np.int8)
     p["huur_geweigerd"] = np.where(searched, np.where(refused, 1, 2), 0).astype(np.int8)
 
     # Trust 0-10.
-    trust = _table(TRUST_MEAN)[g] + f32(0.4) * e - f32(0.5) * (treated == 3) + f32(2.0) * normal()
+    trust = group_table(TRUST_MEAN)[g] + f32(0.4) * e - f32(0.5) * (treated == 3) + f32(2.0) * normal()
     p["vertrouwen"] = np.clip(np.rint(trust), 0, 10).astype(np.int8)
 
     # Home language 1 NL, 2 FR, 3 origin language, 4 EN, 5 other.
-    lang = _table(LANG_LOGITS)[g]
+    lang = group_table(LANG_LOGITS)[g]
     lang_logits = [lang[:, k] for k in range(5)]
     lang_logits[0] = lang_logits[0] - f32(1.8) * brussels + f32(1.3) * gen2
     lang_logits[1] = lang_logits[1] + f32(2.8) * brussels + f32(0.3) * gen2
@@ -400,17 +402,17 @@ def _items(p: dict[str, np.ndarray], g0: np.ndarray, rng: np.random.Generator, w
     p["taal_thuis"] = _nominal(rng, lang_logits)
 
     # Feeling at home in Belgium 1-5 (ordered).
-    home = (_table(HOME_MEAN)[g] + f32(0.3) * gen2 - f32(0.3) * (treated == 3) + f32(0.05) * e
+    home = (group_table(HOME_MEAN)[g] + f32(0.3) * gen2 - f32(0.3) * (treated == 3) + f32(0.05) * e
             + normal())
     p["thuis_belgie"] = _ordered(home, (-1.8, -1.0, -0.2, 0.8))
 
     # Negative experience in public space (1 ja, 2 nee).
-    neg = _expit(_table(_logit(PUBLIC_NEG))[g] + f32(0.4) * young + f32(0.2) * female
+    neg = expit(group_table(logit(PUBLIC_NEG))[g] + f32(0.4) * young + f32(0.2) * female
                  - f32(0.3) * (age >= 65))
     p["negatief_publiek"] = np.where(uniform() < neg, 1, 2).astype(np.int8)
 
     # Contact with people of Belgian origin: 1 dagelijks .. 5 nooit (high latent = often).
-    contact = (_table(CONTACT_MEAN)[g] + f32(0.5) * worker + f32(0.4) * gen2 + f32(0.2) * e
+    contact = (group_table(CONTACT_MEAN)[g] + f32(0.5) * worker + f32(0.4) * gen2 + f32(0.2) * e
                - f32(0.4) * brussels + normal())
     p["contact_belgen"] = (6 - _ordered(contact, (-1.2, -0.3, 0.4, 1.2))).astype(np.int8)
 
@@ -431,7 +433,7 @@ def make_population(wave: int = 2022, seed: int = DEFAULT_SEED, scale: float = 1
     is 0 for ``werk_behandeld`` / ``huur_geweigerd`` and -1 for the reasons.
     ``scale`` < 1 builds a proportionally smaller population (for tests).
     """
-    _check_wave(wave)
+    check_wave(wave)
     if not 0 < scale <= 1:
         raise InputError("scale must be in (0, 1]", where="make_population", got=str(scale),
                          fix="use 1 for the full population or e.g. 0.01 for a small one")
@@ -444,19 +446,20 @@ def make_population(wave: int = 2022, seed: int = DEFAULT_SEED, scale: float = 1
         gewest_parts.append(np.concatenate([np.full(n_g - n_bru, 1, np.int8), np.full(n_bru, 2, np.int8)]))
     herkomst = np.concatenate(herkomst_parts)
     gewest = np.concatenate(gewest_parts)
-    frame = _persons_frame(herkomst, gewest, wave, np.random.SeedSequence([seed, wave, 1]))
-    frame["persons"] = _by_group(EXPANSION, frame["herkomst"].to_numpy()).astype(np.int32)
+    frame = persons_frame(herkomst, gewest, wave, np.random.SeedSequence([seed, wave, 1]))
+    frame["persons"] = by_group(EXPANSION, frame["herkomst"].to_numpy()).astype(np.int32)
     return frame
 
 
-def _persons_frame(herkomst: np.ndarray, gewest: np.ndarray, wave: int,
+def persons_frame(herkomst: np.ndarray, gewest: np.ndarray, wave: int,
                    seq: np.random.SeedSequence) -> pd.DataFrame:
+    """Simulate persons in chunks with independent random streams and build their frame."""
     munis = municipalities()
     n = len(herkomst)
-    n_chunks = max(1, -(-n // _CHUNK))
+    n_chunks = max(1, -(-n // CHUNK))
     parts = []
     for k, child in enumerate(seq.spawn(n_chunks)):
-        sl = slice(k * _CHUNK, min(n, (k + 1) * _CHUNK))
+        sl = slice(k * CHUNK, min(n, (k + 1) * CHUNK))
         parts.append(_simulate_persons(herkomst[sl], gewest[sl], wave, np.random.default_rng(child), munis))
     cols = {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
     frame = pd.DataFrame({"record": np.arange(n, dtype=np.int64), "persons": np.ones(n, np.int32)})
@@ -466,12 +469,12 @@ def _persons_frame(herkomst: np.ndarray, gewest: np.ndarray, wave: int,
     frame["stratum"] = (10 * cols["herkomst"].astype(np.int16) + cols["gewest"]).astype(np.int16)
     for name in ("nat_huidig", "nat_eerste", "nat_vader", "nat_moeder", "geboorteland"):
         frame[name] = pd.Categorical.from_codes(cols[name], categories=list(COUNTRIES))
-    for name in _ITEM_COLUMNS:
+    for name in ITEM_COLUMNS:
         frame[name] = cols[name]
     return frame
 
 
-_ITEM_COLUMNS = ("opleiding", "werksituatie", "werk_behandeld",
+ITEM_COLUMNS = ("opleiding", "werksituatie", "werk_behandeld",
                  *(f"reden_{r}" for r in REASONS), "huur_gezocht", "huur_geweigerd",
                  "vertrouwen", "taal_thuis", "thuis_belgie", "negatief_publiek", "religie",
                  "contact_belgen")

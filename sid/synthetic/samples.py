@@ -18,14 +18,14 @@ from sid.synthetic.params import (
     GROSS_PER_PSU,
     TARGET_COMPLETES,
     WEB_RESPONSE,
-    _check_wave,
+    check_wave,
 )
-from sid.synthetic.population import _expit, _logit, _table
+from sid.synthetic.population import expit, group_table, logit
 
 # --------------------------------------------------------------------------- gross sample
 
 
-def _response_scores(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def response_scores(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """P(web response) and P(face-to-face response | no web response) per person.
 
     Response depends on origin group, age, region and mode only: variables the
@@ -37,9 +37,9 @@ def _response_scores(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     g = frame["herkomst"].to_numpy().astype(np.int64) - 1
     age = frame["leeftijd"].to_numpy().astype(f32)
     brussels = (frame["gewest"].to_numpy() == 2).astype(f32)
-    web = _expit(_table(_logit(WEB_RESPONSE))[g] - f32(0.02) * np.maximum(age - 45, 0)
+    web = expit(group_table(logit(WEB_RESPONSE))[g] - f32(0.02) * np.maximum(age - 45, 0)
                  + f32(0.3) * (age < 25) - f32(0.2) * brussels)
-    f2f = _expit(_table(_logit(F2F_RESPONSE))[g] + f32(0.015) * (age - 45) - f32(0.15) * brussels)
+    f2f = expit(group_table(logit(F2F_RESPONSE))[g] + f32(0.015) * (age - 45) - f32(0.15) * brussels)
     return web.astype(float), f2f.astype(float)
 
 
@@ -80,9 +80,9 @@ def draw_gross_sample(pop: pd.DataFrame, wave: int, seed: int = DEFAULT_SEED) ->
     ``respons`` (1/0) and ``mode`` (1 web, 2 face-to-face, 0 nonrespondent),
     sorted by stratum, psu and a random key, with ``id`` 1..n in that order.
     """
-    _check_wave(wave)
+    check_wave(wave)
     rng = np.random.default_rng(np.random.SeedSequence([seed, wave, 2]))
-    web, f2f = _response_scores(pop)
+    web, f2f = response_scores(pop)
     rr = web + (1 - web) * f2f
     stratum = pop["stratum"].to_numpy().astype(np.int64)
     gemeente = pop["gemeente"].to_numpy().astype(np.int64)
@@ -128,7 +128,7 @@ def draw_gross_sample(pop: pd.DataFrame, wave: int, seed: int = DEFAULT_SEED) ->
     sample["pi_psu"] = psu_pi[which]
     sample["incl_prob"] = psu_pi[which] * psu_take[which] / psu_size[which]
     sample["base_wt"] = 1.0 / sample["incl_prob"].to_numpy()
-    w, f = _response_scores(sample)
+    w, f = response_scores(sample)
     web_resp = rng.random(len(sample)) < w
     f2f_resp = ~web_resp & (rng.random(len(sample)) < f)
     sample["respons"] = (web_resp | f2f_resp).astype(np.int8)

@@ -28,11 +28,11 @@ from sid.synthetic.params import (
     ITEM_NONRESPONSE,
     POP_SIZE,
     REASONS,
-    _check_wave,
+    check_wave,
     wave_groups,
 )
-from sid.synthetic.population import _ITEM_COLUMNS, _by_group, _persons_frame
-from sid.synthetic.samples import _response_scores
+from sid.synthetic.population import ITEM_COLUMNS, by_group, persons_frame
+from sid.synthetic.samples import response_scores
 
 # --------------------------------------------------------------------------- wave files
 
@@ -138,7 +138,7 @@ REGISTER_COLUMNS = ("herkomst", "geslacht", "leeftijd", "gewest", "provincie", "
                     "gemeente")
 NATIONALITY_COLUMNS = ("nat_huidig", "nat_eerste", "nat_vader", "nat_moeder", "geboorteland")
 RESPONDENT_COLUMNS = (*DESIGN_COLUMNS, *REGISTER_COLUMNS, "opleiding", *NATIONALITY_COLUMNS,
-                      *_ITEM_COLUMNS[1:])
+                      *ITEM_COLUMNS[1:])
 GROSS_COLUMNS = ("resp_id", "stratum", "psu", "incl_prob", "base_wt", *REGISTER_COLUMNS, "respons",
                  "mode")
 
@@ -234,7 +234,7 @@ def _strings(values: pd.Series) -> np.ndarray:
 
 def respondent_wave(sample: pd.DataFrame, wave: int, seed: int = DEFAULT_SEED) -> Wave:
     """The respondent file of a wave (from :func:`draw_gross_sample` output): codes, labels, missing."""
-    _check_wave(wave)
+    check_wave(wave)
     resp = sample[sample["respons"] == 1].reset_index(drop=True)
     rng = np.random.default_rng(np.random.SeedSequence([seed, wave, 3]))
     return _wave_from_persons(resp, wave, rng)
@@ -271,7 +271,7 @@ def _wave_from_persons(resp: pd.DataFrame, wave: int, rng: np.random.Generator) 
 
 def gross_wave(sample: pd.DataFrame, wave: int) -> Wave:
     """The gross sample file of a wave: every sampled person with design and response."""
-    _check_wave(wave)
+    check_wave(wave)
     nvt = float(MISSING_CODES[wave]["NVT"])
     values = _sample_values(sample, wave)
     values["respons"] = sample["respons"].to_numpy()
@@ -290,14 +290,14 @@ def make_wave_frame(n: int, seed: int = DEFAULT_SEED, wave: int = 2022) -> Wave:
     the full population (so base weights sum to the stratum populations).
     Not a probability sample of the synthetic population.
     """
-    _check_wave(wave)
+    check_wave(wave)
     if n < 1:
         raise InputError("n must be at least 1", where="make_wave_frame", got=str(n), fix="use n >= 1")
     groups = np.array(wave_groups(wave), dtype=np.int8)
     rng = np.random.default_rng(np.random.SeedSequence([seed, wave, 4]))
     herkomst = groups[rng.integers(0, len(groups), n)]
-    gewest = np.where(rng.random(n) < _by_group(BRUSSELS_SHARE, herkomst), 2, 1).astype(np.int8)
-    frame = _persons_frame(herkomst, gewest, wave, np.random.SeedSequence([seed, wave, 5]))
+    gewest = np.where(rng.random(n) < by_group(BRUSSELS_SHARE, herkomst), 2, 1).astype(np.int8)
+    frame = persons_frame(herkomst, gewest, wave, np.random.SeedSequence([seed, wave, 5]))
     counts = frame["stratum"].value_counts()
     pop_n = {10 * g + r: POP_SIZE[wave][g] * (BRUSSELS_SHARE[g] if r == 2 else 1 - BRUSSELS_SHARE[g])
              for g in wave_groups(wave) for r in (1, 2)}
@@ -306,7 +306,7 @@ def make_wave_frame(n: int, seed: int = DEFAULT_SEED, wave: int = 2022) -> Wave:
                                     / _stratum_map(pop_n, stratum))
     frame["base_wt"] = 1.0 / frame["incl_prob"]
     frame["psu"] = frame["gemeente"]
-    web, _ = _response_scores(frame)
+    web, _ = response_scores(frame)
     frame["mode"] = np.where(rng.random(n) < web / (web + 0.3), 1, 2).astype(np.int8)
     frame["id"] = np.arange(1, n + 1)
     return _wave_from_persons(frame, wave, rng)
