@@ -257,6 +257,7 @@ def apply_filters(columns: dict[str, Any], kinds: dict[str, np.ndarray], wave_id
         var = cb.variables[name]
         if cb.source(name, wave_id) is None:
             continue
+        assert var.asked_if is not None  # _filter_order lists filtered variables only
         expr = parse(var.asked_if)
         frame = pd.DataFrame({v: columns[v] for v in expr.variables}, index=index)
         asked = evaluate(expr, frame).to_numpy(dtype=bool)

@@ -30,6 +30,8 @@ import yaml
 from sid.codebook import (
     CODED_TYPES,
     Codebook,
+    Derived,
+    Variable,
     apply_recode,
     format_rule,
     kind_of_label,
@@ -217,13 +219,13 @@ def _check_codes(wave: Any, wid: str, cb: Codebook, name: str, source: str, rows
         nonpos = np.count_nonzero(values <= 0)
         nan = np.count_nonzero(np.isnan(values))
         if nonpos or nan:
-            rows.add("error", wid, name, "weights positive and present", nonpos + nan,
+            rows.add("error", wid, name, "weights positive and present", int(nonpos + nan),
                      _examples(values[(values <= 0) | np.isnan(values)]) or ["empty"],
                      "weights must be > 0; fix the weighting or drop these cases from the frame")
     if var.type in ("id", "design"):
         nan = np.count_nonzero(np.isnan(values))
         if nan:
-            rows.add("error", wid, name, f"{var.type} variable complete", nan, ["empty"],
+            rows.add("error", wid, name, f"{var.type} variable complete", int(nan), ["empty"],
                      f"every respondent needs a value of {source}")
 
 
@@ -352,7 +354,7 @@ def codebook_skeleton(meta: Any, wave_id: str | None = None) -> str:
         if v.missing.values:
             key = tuple(sorted(float(c) for c in v.missing.values if not isinstance(c, str)))
             counts[key] = counts.get(key, 0) + 1
-    default = max(counts, key=counts.get) if counts else ()
+    default = max(counts, key=lambda k: counts[k]) if counts else ()
     default_kinds = _guess_kinds(default, meta)
     id_guess = next((v.name for v in meta.variables if "id" in v.name.lower()), meta.variables[0].name)
     weight_guess = next((v.name for v in meta.variables if "wt" in v.name.lower() or "gewicht" in
@@ -461,8 +463,8 @@ def codebook_tables(cb: Codebook) -> tuple[pd.DataFrame, pd.DataFrame]:
         row: dict[str, Any] = {"naam": name, "label": d.label.nl, "label_en": d.label.en or "",
                                "type": d.type}
         is_var = name in cb.variables
-        row["gevraagd_aan"] = (d.asked_if or "") if is_var else ""
-        row["afgeleid"] = "" if is_var else d.expr
+        row["gevraagd_aan"] = (d.asked_if or "") if isinstance(d, Variable) else ""
+        row["afgeleid"] = d.expr if isinstance(d, Derived) else ""
         for w in waves:
             if not is_var:
                 row[f"bron_{w}"] = ""

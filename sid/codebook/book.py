@@ -146,7 +146,7 @@ class Codebook:
             if rule.range is not None:
                 rules.append(((rule.range[0], rule.range[1]), rule.to))
             else:
-                codes = rule.from_ if isinstance(rule.from_, list) else [rule.from_]
+                codes = rule.from_ if isinstance(rule.from_, list) else [] if rule.from_ is None else [rule.from_]
                 rules += [((float(c), float(c)), rule.to) for c in codes]
         return rules
 

@@ -41,7 +41,7 @@ class MissingSpec:
     """
 
     values: tuple[Any, ...] = ()
-    ranges: tuple[tuple[float, float], ...] = ()
+    ranges: tuple[tuple[Any, Any], ...] = ()
     extended: tuple[str, ...] = ()
 
     def __bool__(self) -> bool:
@@ -60,7 +60,7 @@ class MissingSpec:
             else:
                 arr = series.astype(object)
                 for lo, hi in self.ranges:
-                    mask |= np.array([isinstance(v, str) and lo <= v <= hi for v in arr], dtype=bool)
+                    mask |= np.array([isinstance(v, str) and lo <= v <= hi for v in arr], dtype=np.bool_)
         return mask
 
     def describe(self) -> str:

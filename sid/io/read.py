@@ -10,7 +10,7 @@ read, never changed.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
@@ -61,7 +61,7 @@ def _check_readable(path: Path) -> None:
 def _call_reader(path: Path, fmt: str, **kwargs: Any) -> tuple[pd.DataFrame, Any]:
     import pyreadstat
 
-    readers = {"sav": pyreadstat.read_sav, "zsav": pyreadstat.read_sav,
+    readers: dict[str, Callable[..., tuple[pd.DataFrame, Any]]] = {"sav": pyreadstat.read_sav, "zsav": pyreadstat.read_sav,
                "por": pyreadstat.read_por, "dta": pyreadstat.read_dta}
     if fmt == "por":
         kwargs.pop("user_missing", None)

@@ -212,8 +212,8 @@ def classify(
 
     # generation: only for persons of foreign origin
     gen = np.zeros(n, dtype=np.int64)
-    for rule in reversed(rules.generation):
-        gen = np.where(evaluate(rule.when, tab, idx), rule.value, gen)
+    for gen_rule in reversed(rules.generation):
+        gen = np.where(evaluate(gen_rule.when, tab, idx), gen_rule.value, gen)
     gen[~foreign] = 0
 
     cat_codes = np.where(country == tab.unknown_row, -1, country)
@@ -285,7 +285,7 @@ def origin_mismatches(
             lookup[float(code)] = label
     frame = data[frame_col]
     codes, uniques = pd.factorize(frame, use_na_sentinel=True)
-    uniq_labels = []
+    uniq_labels: list[str | None] = []
     unmapped: dict[Any, int] = {}
     counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
     for u, k in zip(uniques, counts, strict=True):

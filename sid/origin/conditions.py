@@ -17,7 +17,7 @@ vectorised.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -78,8 +78,8 @@ _ALIASES = {"is_": "is", "in_": "in", "not_": "not"}
 class CountryCondition(Leaf):
     """A condition on a country (grouping rules): a leaf, or any / all / not of conditions."""
 
-    any: Annotated[list[CountryCondition], Field(min_length=1)] | None = None
-    all: Annotated[list[CountryCondition], Field(min_length=1)] | None = None
+    any: Annotated[Sequence[CountryCondition], Field(min_length=1)] | None = None
+    all: Annotated[Sequence[CountryCondition], Field(min_length=1)] | None = None
     not_: CountryCondition | None = Field(default=None, alias="not")
 
     @model_validator(mode="after")
@@ -98,8 +98,8 @@ class FieldCondition(CountryCondition):
     """A condition in a rule set: each leaf names the ``field`` whose country it tests."""
 
     field: str | None = None
-    any: Annotated[list[FieldCondition], Field(min_length=1)] | None = None
-    all: Annotated[list[FieldCondition], Field(min_length=1)] | None = None
+    any: Annotated[Sequence[FieldCondition], Field(min_length=1)] | None = None
+    all: Annotated[Sequence[FieldCondition], Field(min_length=1)] | None = None
     not_: FieldCondition | None = Field(default=None, alias="not")
 
 

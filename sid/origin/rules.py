@@ -266,7 +266,8 @@ def _reference_problems(doc: YamlDocument, raw: Mapping[str, Any], countries: Co
     cats = [c.get("category") for c in classes if isinstance(c, Mapping)]
     if len(set(map(str, cats))) != len(cats):
         problems.append(f"{doc.where('classes')}: categories must be distinct, got {show_values(cats)}")
-    declared = raw.get("params") if isinstance(raw.get("params"), Mapping) else {}
+    params = raw.get("params")
+    declared: Mapping[str, Any] = params if isinstance(params, Mapping) else {}
     for pname, value in declared.items():
         param = _valid(ParamSpec, value)
         if param is None:
