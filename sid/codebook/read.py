@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from sid.codebook.book import Codebook
 from sid.codebook.checks import semantic_problems
 from sid.codebook.schema import CodebookSpec, Derived, MRSet, OriginSpec, Variable, WaveSpec
-from sid.errors import CodebookError
+from sid.errors import CodebookError, InputError
 from sid.yamlio import YamlDocument, parse_yaml, read_yaml, validate_model
 
 __all__ = ["load_codebook", "parse_codebook", "read_codebook"]
@@ -30,7 +30,12 @@ FIX = "correct each line listed (format: docs/codebook.md)"
 
 def read_codebook(path: str | os.PathLike[str]) -> Codebook:
     """Read and validate a codebook file; all problems are reported in one CodebookError."""
-    return _validated(read_yaml(path, what="codebook"), str(path))
+    try:
+        doc = read_yaml(path, what="codebook")
+    except InputError as exc:  # not found, a folder, not UTF-8: point at the shipped example too
+        raise InputError(exc.what, where=exc.where, got=exc.got,
+                         fix=f"{exc.fix} (shipped: sid/data/sid.yaml)") from None
+    return _validated(doc, str(path))
 
 
 def parse_codebook(text: str, source: str | None = None) -> Codebook:
