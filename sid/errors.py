@@ -11,6 +11,20 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from sid.formatting import format_number
+
+__all__ = [
+    "CodebookError",
+    "DesignError",
+    "EstimationError",
+    "InputError",
+    "LossError",
+    "SidError",
+    "WeightingError",
+    "format_number",
+    "show_values",
+]
+
 
 def show_values(values: Iterable[Any], limit: int = 8) -> str:
     """Render offending values compactly: ``1, 2, 3 (+5 more)``."""
@@ -19,13 +33,6 @@ def show_values(values: Iterable[Any], limit: int = 8) -> str:
     if len(values) > limit:
         shown += f" (+{len(values) - limit} more)"
     return shown
-
-
-def format_number(value: Any) -> str:
-    """Show 7.0 as 7 and keep other values as they are."""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
 
 
 class SidError(Exception):

@@ -38,7 +38,7 @@ import difflib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -152,14 +152,14 @@ def _check(text: str, node: ast.AST, names: set[str]) -> None:
         _check(text, node.right, names)
     elif isinstance(node, ast.Compare):
         _check(text, node.left, names)
-        for op, comparator in zip(node.ops, node.comparators, strict=True):
-            if isinstance(op, (ast.In, ast.NotIn)):
+        for cmp_op, comparator in zip(node.ops, node.comparators, strict=True):
+            if isinstance(cmp_op, (ast.In, ast.NotIn)):
                 _constant_list(text, comparator)
-            elif type(op) in _CMP:
+            elif type(cmp_op) in _CMP:
                 _check(text, comparator, names)
             else:
                 raise _error(
-                    text, f"comparison {_OP_TEXT.get(type(op), type(op).__name__)!r} is not allowed",
+                    text, f"comparison {_OP_TEXT.get(type(cmp_op), type(cmp_op).__name__)!r} is not allowed",
                     node, fix="use == or !=, or isna(x) to test for missing",
                 )
     elif isinstance(node, ast.Call):
@@ -182,7 +182,7 @@ def _check(text: str, node: ast.AST, names: set[str]) -> None:
 
 
 def _check_call(text: str, node: ast.Call, names: set[str]) -> None:
-    name = node.func.id  # type: ignore[union-attr]
+    name = cast(ast.Name, node.func).id
     args = node.args
     arity = {"cut": (2, 2), "isna": (1, 1), "notna": (1, 1), "between": (3, 3), "abs": (1, 1),
              "round": (1, 2), "min": (1, 99), "max": (1, 99), "ifelse": (3, 3)}[name]
@@ -409,7 +409,7 @@ class _Evaluator:
         return left in values
 
     def _Call(self, node: ast.Call) -> Any:
-        name = node.func.id  # type: ignore[union-attr]
+        name = cast(ast.Name, node.func).id
         args = node.args
         if name == "cut":
             breaks = np.asarray(_constant_list(self.text, args[1]), dtype=float)

@@ -50,6 +50,7 @@ from sid.codebook import (
 )
 from sid.errors import CodebookError, InputError, show_values
 from sid.expr import evaluate, parse
+from sid.formatting import format_number
 
 REPORT_COLUMNS = ("wave", "variable", "action", "count", "detail")
 _KIND_INDEX = {k: i + 1 for i, k in enumerate(ALL_KINDS)}  # 0 = valid
@@ -256,6 +257,7 @@ def apply_filters(columns: dict[str, Any], kinds: dict[str, np.ndarray], wave_id
         var = cb.variables[name]
         if cb.source(name, wave_id) is None:
             continue
+        assert var.asked_if is not None  # _filter_order lists filtered variables only
         expr = parse(var.asked_if)
         frame = pd.DataFrame({v: columns[v] for v in expr.variables}, index=index)
         asked = evaluate(expr, frame).to_numpy(dtype=bool)
@@ -390,7 +392,7 @@ def label_differences(wave: Any, wave_id: str, cb: Codebook) -> list[dict[str, A
             if expected is None:
                 continue
             if _simplify(expected.nl) != _simplify(text):
-                diffs.append(f"{code:g} {text!r} vs {target:g} {expected.nl!r}")
+                diffs.append(f"{format_number(code)} {text!r} vs {format_number(target)} {expected.nl!r}")
         if diffs:
             out.append({"variable": name, "count": len(diffs), "detail": "; ".join(diffs[:4])})
     return out

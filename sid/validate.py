@@ -5,10 +5,12 @@ problem at once in one tidy table (severity, wave, variable, check, count,
 examples, fix), like pandera's lazy validation: the first problem is never
 the only one.
 
-Layering: this module orchestrates at CLI level. It uses io, codebook and
-harmonise, and imports :mod:`sid.origin` (a layer *above* the codebook)
-lazily inside :func:`origin_check` only, so the codebook layer never depends
-on origin.
+Layering: validation sits at the **origin layer**, not the codebook layer. It
+checks waves against the codebook (io, codebook, harmonise: all below it) *and*
+against origin (:func:`origin_check` compares the sampling frame's origin group
+with the one :mod:`sid.origin` derives), so it imports :mod:`sid.origin`
+directly. Nothing below the origin layer imports this module; the CLI
+(``sid validate``, ``sid codebook``) is above it.
 """
 
 from __future__ import annotations
@@ -28,12 +30,15 @@ import yaml
 from sid.codebook import (
     CODED_TYPES,
     Codebook,
+    Derived,
+    Variable,
     apply_recode,
     format_rule,
     kind_of_label,
     load_codebook,
 )
 from sid.errors import InputError, SidError, format_number, show_values
+from sid.formatting import plain_number
 from sid.harmonise import (
     apply_filters,
     derive,
@@ -42,6 +47,7 @@ from sid.harmonise import (
     split_wave_arg,
 )
 from sid.io import atomic_output
+from sid.origin import classify
 
 COLUMNS = ("severity", "wave", "variable", "check", "count", "examples", "fix")
 SEVERITIES = ("error", "warning", "info")
@@ -203,7 +209,7 @@ def _check_codes(wave: Any, wid: str, cb: Codebook, name: str, source: str, rows
         bad = ~ok
     if bad.any():
         src_bad = valid[bad]
-        expected = (f"{var.valid_range[0]:g}-{var.valid_range[1]:g}" if var.valid_range is not None
+        expected = (f"{format_number(var.valid_range[0])}-{format_number(var.valid_range[1])}" if var.valid_range is not None
                     else show_values(sorted(var.values)))
         rows.add("error", wid, name, "codes outside value labels and missing codes", int(bad.sum()),
                  _examples(src_bad),
@@ -213,13 +219,13 @@ def _check_codes(wave: Any, wid: str, cb: Codebook, name: str, source: str, rows
         nonpos = np.count_nonzero(values <= 0)
         nan = np.count_nonzero(np.isnan(values))
         if nonpos or nan:
-            rows.add("error", wid, name, "weights positive and present", nonpos + nan,
+            rows.add("error", wid, name, "weights positive and present", int(nonpos + nan),
                      _examples(values[(values <= 0) | np.isnan(values)]) or ["empty"],
                      "weights must be > 0; fix the weighting or drop these cases from the frame")
     if var.type in ("id", "design"):
         nan = np.count_nonzero(np.isnan(values))
         if nan:
-            rows.add("error", wid, name, f"{var.type} variable complete", nan, ["empty"],
+            rows.add("error", wid, name, f"{var.type} variable complete", int(nan), ["empty"],
                      f"every respondent needs a value of {source}")
 
 
@@ -278,23 +284,18 @@ def _check_missing_labels(wave: Any, wid: str, cb: Codebook, rows: _Rows, skip: 
                 file_kind = kind_of_label(text)
                 if file_kind and file_kind != kind:
                     rows.add("warning", wid, name, "missing code kind differs from file label", 1,
-                             f"{code:g} is {kind} in the codebook, labelled {text!r} in the file",
+                             f"{format_number(code)} is {kind} in the codebook, labelled {text!r} in the file",
                              f"check variables.{name}.waves.{wid}.missing")
 
 
 def origin_check(columns: Mapping[str, Any], wid: str, cb: Codebook, rows: _Rows, ids: pd.Series) -> None:
     """Warn about respondents whose derived origin group differs from their frame group.
 
-    Imports :mod:`sid.origin` here (a layer above the codebook); skipped with an
-    info row when it is not available.
+    The rule set, field roles and reference date come from the codebook's
+    ``origin`` section; a classification error becomes an error row.
     """
     spec = cb.origin
     assert spec is not None
-    try:
-        from sid.origin import classify
-    except ImportError:
-        rows.add("info", wid, spec.frame, "origin check skipped", 1, ["sid.origin not available"], "")
-        return
     ref_date = spec.ref_date.get(wid) or cb.wave(wid).ref_date or _dt_from_year(cb.wave(wid).year)
     frame = pd.DataFrame({v: columns[v] for v in spec.fields.values()})
     try:
@@ -353,7 +354,7 @@ def codebook_skeleton(meta: Any, wave_id: str | None = None) -> str:
         if v.missing.values:
             key = tuple(sorted(float(c) for c in v.missing.values if not isinstance(c, str)))
             counts[key] = counts.get(key, 0) + 1
-    default = max(counts, key=counts.get) if counts else ()
+    default = max(counts, key=lambda k: counts[k]) if counts else ()
     default_kinds = _guess_kinds(default, meta)
     id_guess = next((v.name for v in meta.variables if "id" in v.name.lower()), meta.variables[0].name)
     weight_guess = next((v.name for v in meta.variables if "wt" in v.name.lower() or "gewicht" in
@@ -363,7 +364,7 @@ def codebook_skeleton(meta: Any, wave_id: str | None = None) -> str:
         name = _identifier(v.name)
         entry: dict[str, Any] = {"label": {"nl": v.label or v.name, "en": None}}
         missing_codes = tuple(sorted(float(c) for c in v.missing.values if not isinstance(c, str)))
-        valid_labels = {_num(k): t for k, t in v.value_labels.items()
+        valid_labels = {plain_number(k): t for k, t in v.value_labels.items()
                         if not isinstance(k, str) and float(k) not in missing_codes}
         if v.kind == "string":
             entry["type"] = "text"
@@ -405,11 +406,6 @@ def codebook_skeleton(meta: Any, wave_id: str | None = None) -> str:
     return header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)
 
 
-def _num(value: Any) -> Any:
-    value = float(value)
-    return int(value) if value.is_integer() else value
-
-
 def _identifier(name: str) -> str:
     out = "".join(c if c.isalnum() or c == "_" else "_" for c in name.lower())
     return out if out and not out[0].isdigit() else f"v_{out}"
@@ -434,7 +430,7 @@ def _guess_kinds(codes: Sequence[float], meta: Any, var: Any = None) -> dict[str
     ordered = sorted(codes, key=lambda c: abs(c))
     for code in ordered:
         kind = labels.get(code) or next(fallback, "GA")
-        out.setdefault(kind, []).append(_num(code))
+        out.setdefault(kind, []).append(plain_number(code))
     return out
 
 
@@ -467,8 +463,8 @@ def codebook_tables(cb: Codebook) -> tuple[pd.DataFrame, pd.DataFrame]:
         row: dict[str, Any] = {"naam": name, "label": d.label.nl, "label_en": d.label.en or "",
                                "type": d.type}
         is_var = name in cb.variables
-        row["gevraagd_aan"] = (d.asked_if or "") if is_var else ""
-        row["afgeleid"] = "" if is_var else d.expr
+        row["gevraagd_aan"] = (d.asked_if or "") if isinstance(d, Variable) else ""
+        row["afgeleid"] = d.expr if isinstance(d, Derived) else ""
         for w in waves:
             if not is_var:
                 row[f"bron_{w}"] = ""
@@ -480,13 +476,13 @@ def codebook_tables(cb: Codebook) -> tuple[pd.DataFrame, pd.DataFrame]:
             row[f"hercodering_{w}"] = "; ".join(format_rule(r) for r in cb.recode_rules(name, w))
         var_rows.append(row)
         for code, text in d.values.items():
-            code_rows.append({"naam": name, "code": _num(code), "label": text.nl, "label_en": text.en or ""})
+            code_rows.append({"naam": name, "code": plain_number(code), "label": text.nl, "label_en": text.en or ""})
     return pd.DataFrame(var_rows), pd.DataFrame(code_rows, columns=["naam", "code", "label", "label_en"])
 
 
 def _mr_table(cb: Codebook) -> pd.DataFrame:
     return pd.DataFrame([{"naam": n, "label": m.label.nl, "label_en": m.label.en or "",
-                          "items": ", ".join(m.items), "geteld": _num(m.counted)}
+                          "items": ", ".join(m.items), "geteld": plain_number(m.counted)}
                          for n, m in cb.mr_sets.items()], columns=["naam", "label", "label_en", "items", "geteld"])
 
 

@@ -237,7 +237,7 @@ def test_schema_errors_all_listed_with_lines():
         parse_codebook(text, source="x.yaml")
     problems = info.value.problems
     assert any("x.yaml:4: waves.2017.year" in p for p in problems), problems
-    assert any("x.yaml:21: variables.huur.lable" in p and "Extra" in p for p in problems), problems
+    assert any("x.yaml:21: variables.huur.lable" in p and "unknown key" in p for p in problems), problems
     assert any("variables.huur.label" in p and "required" in p for p in problems), problems
     assert any("variables.werkbeh.type" in p for p in problems), problems
 
@@ -595,7 +595,7 @@ def test_read_codebook_unreadable_file_is_one_clear_error(tmp_path):
     """A non-UTF-8 codebook or a folder used to end in a traceback, not an InputError."""
     latin = tmp_path / "latin.yaml"
     latin.write_bytes("name: café\n".encode("latin-1"))
-    with pytest.raises(InputError, match="latin.yaml: codebook is not UTF-8 text.*Fix: save"):
+    with pytest.raises(InputError, match="latin.yaml: the codebook is not UTF-8 text.*Fix: save"):
         read_codebook(latin)
     with pytest.raises(InputError, match="is a folder"):
         read_codebook(tmp_path)

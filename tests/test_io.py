@@ -418,3 +418,75 @@ def test_sid_help_does_not_import_heavy_modules() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
     assert out.stdout.strip() == "[]"
+
+
+# --------------------------------------------------------------------------- atomic output
+
+
+def _no_umask_change(*_args: object) -> int:
+    raise AssertionError("atomic_output must not change the process umask")
+
+
+def test_atomic_output_permissions_follow_umask_without_changing_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sid.io import atomic_output
+
+    old = os.umask(0o027)
+    try:
+        monkeypatch.setattr(os, "umask", _no_umask_change)
+        target = tmp_path / "out.txt"
+        with atomic_output(target) as tmp:
+            assert tmp.parent == tmp_path and tmp.suffix == ".txt" and tmp.name.startswith(".out.txt.")
+            tmp.write_text("x", encoding="utf-8")
+        assert target.read_text(encoding="utf-8") == "x"
+        assert target.stat().st_mode & 0o777 == 0o640
+    finally:
+        monkeypatch.undo()
+        os.umask(old)
+
+
+def test_atomic_output_creates_parent_folders_and_leaves_nothing_on_failure(tmp_path: Path) -> None:
+    from sid.io import atomic_output, write_text_atomic
+
+    target = tmp_path / "a" / "b" / "out.txt"
+    write_text_atomic(target, "first\r\n")
+    assert target.read_bytes() == b"first\r\n"
+    with pytest.raises(RuntimeError), atomic_output(target) as tmp:
+        tmp.write_text("second", encoding="utf-8")
+        raise RuntimeError("boom")
+    assert target.read_bytes() == b"first\r\n"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["out.txt"]
+
+
+def test_atomic_output_parent_that_is_a_file_is_an_input_error(tmp_path: Path) -> None:
+    from sid.io import write_text_atomic
+
+    (tmp_path / "f").write_text("", encoding="utf-8")
+    with pytest.raises(InputError, match="output folder is a file"):
+        write_text_atomic(tmp_path / "f" / "out.txt", "x")
+
+
+def test_atomic_outputs_is_all_or_nothing(tmp_path: Path) -> None:
+    from sid.io import atomic_outputs
+
+    a, b = tmp_path / "a.csv", tmp_path / "sub" / "b.md"
+    a.write_text("old a", encoding="utf-8")
+    with pytest.raises(ValueError), atomic_outputs([a, b]) as (ta, tb):
+        ta.write_text("new a", encoding="utf-8")
+        raise ValueError("second file failed")
+    assert a.read_text(encoding="utf-8") == "old a" and not b.exists()
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["a.csv"]
+    with atomic_outputs([a, b]) as (ta, tb):
+        ta.write_text("new a", encoding="utf-8")
+        tb.write_text("new b", encoding="utf-8")
+        assert a.read_text(encoding="utf-8") == "old a"  # nothing renamed before the end
+    assert (a.read_text(encoding="utf-8"), b.read_text(encoding="utf-8")) == ("new a", "new b")
+    with pytest.raises(InputError, match="named twice"), atomic_outputs([a, tmp_path / "." / "a.csv"]):
+        pass
+
+
+def test_write_wave_into_a_new_folder(tmp_path: Path) -> None:
+    wave = make_wave(pd.DataFrame({"x": [1.0, 2.0]}), labels={"x": "X"})
+    meta = write_wave(wave, tmp_path / "new" / "w.sav")
+    assert meta.path == str(tmp_path / "new" / "w.sav") and meta.n_rows == 2

@@ -476,11 +476,15 @@ def test_rule_yaml_validation_reports_all(tmp_path):
     msg = str(info.value)
     assert str(path) in msg
     for token in ("country_grouping: 'nowhere'", "grandma", "colour",
-                  "classes[0].when.is", "foriegn", "classes[1]", "classes[2]: the last class",
-                  "classes[2].when.field: 'uncle'", "'QQ'", "take_country_from[0].region",
-                  "atlantis", "take_country_from[1].param", "default_country: 'XY'",
-                  "generation[0]"):
+                  "classes.0.when.is", "foriegn", "classes.1.foreign_origin", "classes.2: the last class",
+                  "classes.2.when.field: 'uncle'", "'QQ'", "take_country_from.0.region",
+                  "atlantis", "take_country_from.1.param", "default_country: 'XY'",
+                  "generation.0.value"):
         assert token in msg, token
+    # every problem carries file:line (schema and cross-reference problems alike)
+    for token in (":6: country_grouping", ":8: colour: unknown key", ":12: classes.0.when.is",
+                  ":17: classes.2.when.field", ":17: classes.2.when.in", ":23: generation.0.value"):
+        assert f"{path}{token}" in msg, token
 
 
 def test_rule_yaml_nested_lists_are_reported_not_a_crash(tmp_path):
@@ -508,9 +512,48 @@ default_country: BE
     with pytest.raises(CodebookError) as info:
         load_rules(path)
     msg = str(info.value)
-    for token in ("classes[0].when.any[0].in", "classes[0].when.any[1].region",
-                  "classes[0].when.any[2].is"):
+    for token in ("classes.0.when.any.0.in", "classes.0.when.any.1.region",
+                  "classes.0.when.any.2.is"):
         assert token in msg, token
+    assert f"{path}:11: classes.0.when.any.0.in" in msg
+
+
+GROUPINGS_BAD = """
+version: 1
+groupings:
+  sid:
+    title: SID
+    table: nowhere_v1.csv
+    default: Overig
+    order: [Belgisch, Overig]
+  regions:
+    rules:
+      - {group: Europa, when: {field: current, region: europe}}
+      - {group: EU, when: {in: [FR, NO, QQ]}}
+      - {group: Rest, when: {is: known}}
+    frame_codes: {Europa: 1, Azie: 2}
+    colour: red
+"""
+
+
+def test_groupings_file_problems_are_reported_with_the_rule_set(tmp_path):
+    (tmp_path / "groupings_bad.yaml").write_text(GROUPINGS_BAD, encoding="utf-8")
+    path = tmp_path / "rules.yaml"
+    path.write_text(BROKEN.replace("groupings: groupings.yaml", "groupings: groupings_bad.yaml")
+                    .replace("country_grouping: nowhere", "country_grouping: regions"),
+                    encoding="utf-8")
+    with pytest.raises(CodebookError) as info:
+        load_rules(path)
+    msg = str(info.value)
+    where = f"{tmp_path / 'groupings_bad.yaml'}:"
+    for token in ("6: groupings.sid.table: file not found",
+                  "11: groupings.regions.rules.0.when.field: unknown key",
+                  "12: groupings.regions.rules.1.when.in.1: YAML read this code as false",
+                  "13: groupings.regions.rules.2: the last rule is the catch-all",
+                  "14: groupings.regions.frame_codes: labels not in the grouping: 'Azie'",
+                  "15: groupings.regions.colour: unknown key"):
+        assert where + token in msg, token
+    assert "classes.2.when.field: 'uncle'" in msg  # the rule set's own problems too
 
 
 def test_rule_yaml_syntax_error(tmp_path):

@@ -10,7 +10,7 @@ import click
 
 from sid.cli.app import SidGroup, main
 
-# --- codebook and validation (sid/codebook.py, sid/harmonise.py, sid/validate.py)
+# --- codebook and validation (sid/codebook/, sid/harmonise.py, sid/validate.py)
 
 
 @main.command()

@@ -50,7 +50,7 @@ def info(file: Path, as_json: bool, encoding: str | None) -> None:
                f"encoding {meta.encoding or 'unknown'}")
     if meta.file_label:
         click.echo(f"label: {meta.file_label}")
-    width = max((len(r["name"]) for r in rows), default=4)
+    width = max((len(str(r["name"])) for r in rows), default=4)
     click.echo(f"{'name':<{width}}  {'type':<8} {'labels':>6}  {'missing':<18} label")
     for r in rows:
         click.echo(f"{r['name']:<{width}}  {r['type']:<8} {r['n_value_labels']:>6}  "

@@ -8,7 +8,7 @@ import click
 
 from sid.cli.app import main
 
-# --- origin (sid/origin.py)
+# --- origin (sid/origin/)
 
 
 @main.command()
@@ -33,7 +33,8 @@ def origin(data: Path, rule: str, ref_date: str, fields_text: str | None,
            encoding: str | None) -> None:
     """Derive origin (herkomst) for every row of DATA (.sav, .dta or .csv) under a rule set."""
     from sid.errors import InputError
-    from sid.origin import DEFAULT_FIELDS, classify, read_origin_input, write_csv_atomic
+    from sid.io import write_csv_atomic
+    from sid.origin import DEFAULT_FIELDS, classify, read_origin_input
 
     def pairs(text: str, where: str) -> dict[str, str]:
         out_: dict[str, str] = {}

@@ -11,7 +11,7 @@ from sid.cli.tables_cmd import tables
 from sid.cli.weight_cmd import weight
 from sid.resources import DATA_DIR as CODEBOOKS
 
-# --- synthetic data (sid/synthetic.py)
+# --- synthetic data (sid/synthetic/)
 
 
 @main.command()
