@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 import yaml
 
 from sid.errors import CodebookError, InputError
+from sid.formatting import format_number
 
 __all__ = [
     "MAX_BYTES",
@@ -83,9 +84,7 @@ class YamlDocument:
 
 def normalise_key(part: Any) -> str:
     """A path part as text: ``1.0`` and ``"1"`` both read ``1`` so that lookups match."""
-    if isinstance(part, float) and part.is_integer():
-        return str(int(part))
-    text = str(part)
+    text = format_number(part)
     if text.lstrip("-").endswith(".0") and text.lstrip("-")[:-2].isdigit():
         return text[:-2]
     return text
@@ -121,10 +120,19 @@ def parse_yaml(text: str, *, source: str = "YAML", what: str = "YAML file") -> Y
     if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
         raise CodebookError(f"the {what} is over the limit of {MAX_BYTES:,} bytes", where=source,
                             fix=f"a {what} is a small text file")
+    lines: dict[tuple[str, ...], int] = {}
+    dups: list[tuple[tuple[str, ...], int]] = []
     try:
         _check_events(text, source, what)
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        loader = yaml.SafeLoader(text)
+        try:
+            node = loader.get_single_node()
+            # Lines first: constructing flattens merge keys (<<) into the node in place.
+            if node is not None:
+                _line_map(node, (), lines, dups)
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         where = f"{source}:{mark.line + 1}" if mark is not None else source
@@ -134,10 +142,6 @@ def parse_yaml(text: str, *, source: str = "YAML", what: str = "YAML file") -> Y
     except (ValueError, OverflowError, RecursionError) as exc:
         raise CodebookError(f"cannot read this YAML: {type(exc).__name__}", where=source,
                             fix="simplify the value shown, or save the file again") from None
-    lines: dict[tuple[str, ...], int] = {}
-    dups: list[tuple[tuple[str, ...], int]] = []
-    if node is not None:
-        _line_map(node, (), lines, dups)
     return YamlDocument(data=data, source=source, lines=types.MappingProxyType(lines),
                         duplicates=tuple(dups))
 
@@ -219,8 +223,7 @@ def _key_text(key: yaml.Node) -> str:
     value = key.value if isinstance(key, yaml.ScalarNode) else str(key.value)
     if isinstance(key, yaml.ScalarNode) and key.tag.endswith((":int", ":float")):
         try:
-            number = float(value)
-            return str(int(number)) if number.is_integer() else str(number)
+            return format_number(float(value))
         except (ValueError, OverflowError):
             return value
     return value
@@ -248,7 +251,7 @@ def schema_problems(doc: YamlDocument, errors: Sequence[Mapping[str, Any]],
         got = err.get("input")
         if err["type"] == "extra_forbidden":
             allowed = _fields_at(model, loc[:-1]) if model is not None else []
-            close = difflib.get_close_matches(loc[-1], allowed, n=1) if loc else []
+            close = _did_you_mean(loc[-1], allowed) if loc else []
             hint = f"; did you mean {close[0]!r}?" if close else ""
             listed = f" (allowed: {', '.join(allowed)})" if allowed else ""
             out.append(f"{doc.where(*path)}: unknown key{hint}{listed}")
@@ -259,39 +262,65 @@ def schema_problems(doc: YamlDocument, errors: Sequence[Mapping[str, Any]],
     return list(dict.fromkeys(out))
 
 
+def _did_you_mean(key: str, allowed: Sequence[str]) -> list[str]:
+    """The allowed key the user most likely meant: a prefix match first, then a close spelling."""
+    prefixed = [a for a in allowed if a.startswith(key) or key.startswith(a)]
+    return prefixed[:1] or difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+
+
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _fields_at(model: type, loc: Sequence[str]) -> list[str]:
-    """Field names (aliases) of the pydantic model found by following ``loc``; [] if unknown."""
+    """Field names (aliases) of the pydantic model found by following ``loc``; [] if unknown.
+
+    The annotation is walked one path part at a time: a model's field, a list's
+    item (an index part), a dict's value (a key part), through Optional/Union/
+    Annotated; the fields are those of the model reached at the end.
+    """
     current: Any = model
     for part in loc:
-        current = _unwrap(current, part)
+        current = _step(current, part)
         if current is None:
             return []
-    fields = getattr(current, "model_fields", None)
+    found = _model_in(current)
+    fields = getattr(found, "model_fields", None) if found is not None else None
     if not fields:
         return []
     return [f.alias or name for name, f in fields.items()]
 
 
-def _unwrap(annotation: Any, part: str) -> Any:
-    """The type one level down: a model's field, a list's item, a dict's value, a union's model."""
+def _step(annotation: Any, part: str) -> Any:
+    """The annotation one path part further down, or None when it cannot be followed."""
     fields = getattr(annotation, "model_fields", None)
     if fields is not None:
         for name, f in fields.items():
             if part in (name, f.alias):
-                return _model_in(f.annotation)
+                return f.annotation
         return None
-    return _model_in(annotation)
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin in (list, tuple, set, frozenset, Sequence) and args:
+        return args[0]
+    if origin in (dict, Mapping) and len(args) == 2:
+        return args[1]
+    for arg in args:  # Optional, Union, Annotated: the first branch that can be followed
+        if arg is type(None):
+            continue
+        found = _step(arg, part)
+        if found is not None:
+            return found
+    return None
 
 
 def _model_in(annotation: Any) -> Any:
-    """The first pydantic model inside an annotation (Optional, list, dict, Union)."""
+    """The first pydantic model inside an annotation (Optional, Union, Annotated)."""
     if getattr(annotation, "model_fields", None) is not None:
         return annotation
+    if typing.get_origin(annotation) in (list, tuple, set, dict, Mapping, Sequence):
+        return None
     for arg in typing.get_args(annotation):
         found = _model_in(arg)
         if found is not None:

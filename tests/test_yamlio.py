@@ -88,3 +88,26 @@ def test_validate_model_returns_the_model() -> None:
     doc = parse_yaml("method: rake\ntrim: {upper: 3}\n", source="w.yaml")
     spec = validate_model(doc, _Spec, what="weighting spec", fix="")
     assert spec.trim is not None and spec.trim.upper == 3.0
+
+
+class _Variable(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    label: str = ""
+    keep_missing: bool = False
+
+
+class _Book(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    variables: dict[str, _Variable] = {}
+    tables: list[_Variable] = []
+
+
+def test_did_you_mean_below_dict_keys_and_list_items() -> None:
+    doc = parse_yaml("variables:\n  huur:\n    lable: x\ntables:\n  - keep: true\n", source="b.yaml")
+    with pytest.raises(CodebookError) as info:
+        validate_model(doc, _Book, what="book", fix="")
+    problems = info.value.problems
+    assert any(p.startswith("b.yaml:3: variables.huur.lable: unknown key; did you mean 'label'?")
+               for p in problems), problems
+    assert any(p.startswith("b.yaml:5: tables.0.keep: unknown key; did you mean 'keep_missing'?")
+               for p in problems), problems
