@@ -202,16 +202,20 @@ def replicate_coef_vcov(design: Design, fam: Family, frame: ModelFrame,
     def refit(weights: np.ndarray) -> np.ndarray:
         if weights.ndim == 1:
             return coef
-        out = np.full((weights.shape[0], len(coef)), np.nan)
+        out = np.empty((weights.shape[0], len(coef)))
         for r, wr in enumerate(weights):
-            if not (wr > 0).any():
-                continue
             try:
                 res = irls(fam, frame.X, frame.y, wr, start=coef)
-            except np.linalg.LinAlgError:
-                continue
-            if res.converged:
-                out[r] = res.coef
+                ok = res.converged and np.isfinite(res.coef).all()
+            except (np.linalg.LinAlgError, ZeroDivisionError, FloatingPointError):
+                ok = False
+            if not ok:  # R would keep a diverged or aliased refit and report a huge variance
+                raise ModelError(
+                    f"the model cannot be refitted on replicate {r + 1} of "
+                    f"{weights.shape[0]} ({design.rep_columns[r]}): a separation or a "
+                    "category without weight in that replicate", where="replicate design",
+                    fix="merge sparse categories or drop the term that has too few cases")
+            out[r] = res.coef
         return out
 
     return replicate_vcov(design, form, design.w[rows], transform=refit)

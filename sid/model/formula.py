@@ -67,12 +67,13 @@ class ModelFrame:
 
     def matrix(self, frame: pd.DataFrame) -> np.ndarray:
         """The model matrix of ``frame`` (coded as :attr:`frame`) with the fitted coding."""
-        mm = self.spec.get_model_matrix(frame, na_action="ignore")
+        mm = self.spec.get_model_matrix(frame, na_action="ignore", context=_CONTEXT)
         return np.asarray(mm, dtype=float)
 
 
 # --------------------------------------------------------------------------- helpers
 
+_CONTEXT = {"sqrt": np.sqrt, "abs": np.abs}  # R functions formulaic does not provide
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _C_CALL = re.compile(r"\bC\(\s*([A-Za-z_][A-Za-z0-9_.]*)")
 _LEVEL = re.compile(r"^(?P<name>.*)\[(?:T\.)?(?P<level>.*)\]$")
@@ -175,7 +176,14 @@ def model_frame(design: Design, formula: str, member: np.ndarray, *,
     except FormulaSyntaxError as exc:
         raise _syntax_error(formula, exc) from None
     data = design.data
+    required = [v for v in required if v in data.columns or v not in _CONTEXT]
     unknown = [v for v in required if v not in data.columns]
+    calls = [v for v in unknown if re.search(rf"(?<![\w.]){re.escape(v)}\s*\(", formula)]
+    if calls:
+        raise ModelError(f"unknown function(s) in the formula: {', '.join(calls)}",
+                         where=f"formula {formula!r}",
+                         fix="use C(), I(), log(), exp(), sqrt(), abs(), center(), scale(), "
+                             "poly() or numpy as np.*")
     if unknown:
         raise ModelError(f"unknown variable(s) in the formula: "
                          f"{with_close_matches(unknown, [str(c) for c in data.columns])}",
@@ -234,7 +242,8 @@ def model_frame(design: Design, formula: str, member: np.ndarray, *,
         else:
             frame[v] = col
     try:
-        mm = parsed.get_model_matrix(frame, na_action="ignore")
+        with np.errstate(all="ignore"):  # non-finite results are reported below
+            mm = parsed.get_model_matrix(frame, na_action="ignore", context=_CONTEXT)
     except FormulaSyntaxError as exc:
         raise _syntax_error(formula, exc) from None
     except FactorEvaluationError as exc:
