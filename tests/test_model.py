@@ -200,7 +200,7 @@ def test_result_is_immutable(strat: Design) -> None:
     model = fit(strat, "api00 ~ meals")
     with pytest.raises(AttributeError):
         model.coef = np.zeros(2)  # type: ignore[misc]
-    assert model.converged and model.iterations == 1
+    assert model.converged and model.iterations <= 3  # a solve, then refinement
 
 
 # --------------------------------------------------------------------------- bad input

@@ -139,8 +139,9 @@ def _categorical(col: pd.Series, var: str, reference: Any
                  ) -> tuple[pd.Categorical, tuple[str, ...], tuple[str, ...]]:
     """Code a column as a Categorical of R labels, sorted, reference level first
     (returns the coded column, its categories and the levels in sorted order)."""
-    values = sorted(pd.unique(col.dropna()), key=_sort_key)
-    labels = [_label(v) for v in values]
+    codes, uniques = pd.factorize(col, sort=False)
+    order = sorted(range(len(uniques)), key=lambda i: _sort_key(uniques[i]))
+    labels = [_label(uniques[i]) for i in order]
     in_order = tuple(labels)
     if reference is not None:
         ref = _label(reference)
@@ -149,8 +150,9 @@ def _categorical(col: pd.Series, var: str, reference: Any
                              where=f"reference {var}", got=show_values(labels),
                              fix="pick one of the levels present in the domain")
         labels = [ref, *[v for v in labels if v != ref]]
-    mapping = {v: _label(v) for v in values}
-    coded = pd.Categorical(col.map(mapping), categories=labels)
+    position = {lab: k for k, lab in enumerate(labels)}
+    remap = np.array([position[_label(u)] for u in uniques] + [-1], dtype=np.int64)
+    coded = pd.Categorical.from_codes(remap[codes], categories=labels)
     return coded, tuple(labels), in_order
 
 
