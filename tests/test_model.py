@@ -174,12 +174,20 @@ def test_integer_codes_are_categorical_when_declared(strat: Design) -> None:
     assert fit(strat, "api00 ~ C(mealcat)").names == ("(Intercept)", "C(mealcat)2", "C(mealcat)3")
 
     class Codebook:  # the part of sid.codebook.Codebook that the model reads
+        def __init__(self, reference: float | None = None) -> None:
+            self.reference = reference
+
         def definition(self, name: str):  # type: ignore[no-untyped-def]
             if name != "mealcat":
                 raise KeyError(name)
-            return type("V", (), {"type": "ordinal"})()
+            return type("V", (), {"type": "ordinal", "reference": self.reference})()
 
     assert fit(strat, "api00 ~ mealcat", codebook=Codebook()).names == coded.names
+    # a reference category declared in the codebook is the default; reference= wins
+    assert fit(strat, "api00 ~ mealcat", codebook=Codebook(3.0)).names == (
+        "(Intercept)", "mealcat1", "mealcat2")
+    assert fit(strat, "api00 ~ mealcat", codebook=Codebook(3.0),
+               reference={"mealcat": 2}).names == ("(Intercept)", "mealcat1", "mealcat3")
 
 
 def test_missing_values_are_a_counted_domain(strat_na: Design) -> None:

@@ -47,7 +47,7 @@ COEF_COLUMNS = ("term", "estimate", "se", "ci_low", "ci_high", "df", "statistic"
 EXP_COLUMNS = ("exp_estimate", "exp_ci_low", "exp_ci_high")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ModelFit:
     """A fitted design-based GLM (immutable).
 

@@ -41,7 +41,7 @@ class Term:
     columns: tuple[int, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ModelFrame:
     """Response and model matrix of the analysis rows, with the coding used.
 
@@ -67,7 +67,8 @@ class ModelFrame:
 
     def matrix(self, frame: pd.DataFrame) -> np.ndarray:
         """The model matrix of ``frame`` (coded as :attr:`frame`) with the fitted coding."""
-        mm = self.spec.get_model_matrix(frame, na_action="ignore", context=_CONTEXT)
+        mm = self.spec.get_model_matrix(frame, na_action="ignore", context=_CONTEXT,
+                                        output="numpy")
         return np.asarray(mm, dtype=float)
 
 
@@ -201,11 +202,14 @@ def model_frame(design: Design, formula: str, member: np.ndarray, *,
     if codebook is not None:
         for v in required:
             try:
-                kind = codebook.definition(v).type
+                definition = codebook.definition(v)
             except Exception:  # noqa: BLE001 - not in the codebook: decide by the data
                 continue
-            if kind in ("categorical", "ordinal"):
+            if getattr(definition, "type", None) in ("categorical", "ordinal"):
                 cat_vars.add(v)
+                declared = getattr(definition, "reference", None)  # a codebook reference level
+                if declared is not None and v not in reference:
+                    reference[v] = declared
     for v in required:
         if not pd.api.types.is_numeric_dtype(data[v]) or pd.api.types.is_bool_dtype(data[v]):
             cat_vars.add(v)
@@ -245,7 +249,8 @@ def model_frame(design: Design, formula: str, member: np.ndarray, *,
             frame[v] = col
     try:
         with np.errstate(all="ignore"):  # non-finite results are reported below
-            mm = parsed.get_model_matrix(frame, na_action="ignore", context=_CONTEXT)
+            mm = parsed.get_model_matrix(frame, na_action="ignore", context=_CONTEXT,
+                                         output="numpy")
     except FormulaSyntaxError as exc:
         raise _syntax_error(formula, exc) from None
     except FactorEvaluationError as exc:
@@ -254,14 +259,15 @@ def model_frame(design: Design, formula: str, member: np.ndarray, *,
                          fix="use variables of the data and functions such as C(), I(), log()"
                          ) from None
     lhs = mm.lhs
+    lhs_names = list(lhs.model_spec.column_names)
     if lhs.shape[1] != 1:
         raise ModelError("the formula needs exactly one response column",
-                         where=f"formula {formula!r}", got=show_values(list(lhs.columns)),
+                         where=f"formula {formula!r}", got=show_values(lhs_names),
                          fix="a numeric response such as 'y ~ x' (use I(...) for expressions)")
     y = np.asarray(lhs, dtype=float).ravel()
     rhs = mm.rhs
     X = np.asarray(rhs, dtype=float)
-    columns = list(rhs.columns)
+    columns = list(rhs.model_spec.column_names)
     names = tuple(_r_name(c) for c in columns)
     terms = []
     for term, idx in rhs.model_spec.term_indices.items():
@@ -279,9 +285,10 @@ def model_frame(design: Design, formula: str, member: np.ndarray, *,
         bad_cols = [names[j] for j in np.flatnonzero(~np.isfinite(X[bad_rows]).all(axis=0))]
         raise ModelError(f"{int(bad_rows.sum())} row(s) give non-finite model values",
                          where=f"formula {formula!r}",
-                         got=show_values(bad_cols or [str(lhs.columns[0])]),
+                         got=show_values(bad_cols or lhs_names),
                          fix="check transformations such as log() of 0 or negative values")
     return ModelFrame(
-        formula=formula, response=str(lhs.columns[0]), y=y, X=X, names=names,
+        formula=formula, response=str(lhs_names[0]), y=y, X=X, names=names,
         terms=tuple(terms), rows=rows, n_missing=n_missing, missing_by_variable=miss_by,
-        levels=levels, sorted_levels=sorted_levels, variables=tuple(required), spec=rhs.model_spec, frame=frame)
+        levels=levels, sorted_levels=sorted_levels, variables=tuple(required),
+        spec=rhs.model_spec, frame=frame)

@@ -30,7 +30,7 @@ CONTRAST_COLUMNS = ("reference", "estimate", "se", "ci_low", "ci_high", "df", "s
                     "p_value")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Margins:
     """Predictive margins of ``variable`` (levels in sorted order) and their covariance."""
 
