@@ -125,3 +125,18 @@ def test_margins_match_r(case_id: str) -> None:
     tol = _rtol(case["family"])
     np.testing.assert_allclose(got["estimate"], want["estimate"], rtol=tol)
     np.testing.assert_allclose(got["se"], want["se"], rtol=tol)
+
+
+@pytest.mark.parametrize("case_id", CASES["id"].tolist())
+def test_r_formulas_run_unchanged_with_r_names(case_id: str) -> None:
+    """R's own formula text (``factor(x)``) gives R's coefficient and term names."""
+    case = _case(case_id)
+    model = fit(design(case["design"]), case["r_formula"], case["family"],
+                where=case["where"] or None)
+    want = COEF[COEF["case"] == case_id]
+    assert list(model.names) == want["term"].tolist()
+    np.testing.assert_allclose(model.coef, want["estimate"], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(model.se, want["se"], rtol=1e-9)
+    terms = TERMS[TERMS["case"] == case_id]
+    if len(terms):
+        assert term_tests(model)["term"].tolist() == terms["term"].tolist()

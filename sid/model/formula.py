@@ -74,9 +74,16 @@ class ModelFrame:
 
 # --------------------------------------------------------------------------- helpers
 
-_CONTEXT = {"sqrt": np.sqrt, "abs": np.abs}  # R functions formulaic does not provide
+def _r_factor(data: Any, *args: Any, **kwargs: Any) -> Any:
+    """R's ``factor(x)``: formulaic's ``C(x)`` (names come out as R's: ``factor(x)2``)."""
+    from formulaic.transforms import C
+
+    return C(data, *args, **kwargs)
+
+
+_CONTEXT = {"sqrt": np.sqrt, "abs": np.abs, "factor": _r_factor}  # R names formulaic lacks
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
-_C_CALL = re.compile(r"\bC\(\s*([A-Za-z_][A-Za-z0-9_.]*)")
+_C_CALL = re.compile(r"\b(?:C|factor)\(\s*([A-Za-z_][A-Za-z0-9_.]*)")
 _LEVEL = re.compile(r"^(?P<name>.*)\[(?:T\.)?(?P<level>.*)\]$")
 
 
@@ -107,6 +114,35 @@ def _r_name(column: str) -> str:
         else:
             parts.append(piece)
     return ":".join(parts)
+
+
+def _r_powers(formula: str) -> str:
+    """R's ``I(x^2)`` is a power; in Python ``^`` is xor: write ``**`` inside ``I(...)``."""
+    out = []
+    depth_at_i: list[int] = []
+    depth = 0
+    i = 0
+    while i < len(formula):
+        ch = formula[i]
+        if formula.startswith("I(", i) and (i == 0 or not (formula[i - 1].isalnum()
+                                                            or formula[i - 1] in "_.")):
+            depth_at_i.append(depth)
+            out.append("I(")
+            depth += 1
+            i += 2
+            continue
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth_at_i and depth == depth_at_i[-1]:
+                depth_at_i.pop()
+        if ch == "^" and depth_at_i:
+            out.append("**")
+        else:
+            out.append(ch)
+        i += 1
+    return "".join(out)
 
 
 def _syntax_error(formula: str, exc: Exception) -> ModelError:
@@ -173,7 +209,7 @@ def model_frame(design: Design, formula: str, member: np.ndarray, *,
         raise ModelError("a model formula needs a response and '~'", where="formula",
                          got=repr(formula), fix="e.g. 'y ~ x + C(group)'")
     try:
-        parsed = Formula(formula)
+        parsed = Formula(_r_powers(formula))
         lhs_vars = sorted(parsed.lhs.required_variables)
         required = sorted(parsed.required_variables)
     except FormulaSyntaxError as exc:
