@@ -32,14 +32,8 @@ from scipy import stats as st
 
 from sid.design import Design
 from sid.model.formula import ModelError, ModelFrame, Term, model_frame
-from sid.model.irls import (
-    Family,
-    check_collinear,
-    check_response,
-    check_separation,
-    family,
-    irls,
-)
+from sid.model.irls import Family, check_collinear, check_response, check_separation, irls
+from sid.model.irls import family as make_family
 from sid.variance import LinearForm, replicate_vcov, taylor_vcov
 
 CI_METHODS = ("t", "wald")
@@ -121,7 +115,7 @@ def fit(design: Design, formula: str, family: str = "gaussian", where: Any = Non
     from sid.estimate import where_mask
 
     _check_ci(ci, conf_level)
-    fam = _family(family)
+    fam = make_family(family)
     member = where_mask(design, where)
     frame = model_frame(design, formula, member, categorical=categorical, reference=reference,
                         codebook=codebook)
@@ -151,12 +145,7 @@ def fit(design: Design, formula: str, family: str = "gaussian", where: Any = Non
                  "codebook": codebook, "where": where})
 
 
-def _family(name: str) -> Family:
-    return family(name)
-
-
-def influence(fam: Family, frame: ModelFrame, w: np.ndarray, mu: np.ndarray,
-              ainv: np.ndarray) -> np.ndarray:
+def influence(frame: ModelFrame, w: np.ndarray, mu: np.ndarray, ainv: np.ndarray) -> np.ndarray:
     """Influence functions of the coefficients on the analysis rows (R's estfun %*% Ainv).
 
     With a canonical link the working residual times the working weight is
@@ -176,7 +165,7 @@ def _vcov(design: Design, fam: Family, frame: ModelFrame, w: np.ndarray, coef: n
     if design.is_replicate:
         return replicate_coef_vcov(design, fam, frame, coef)
     scores = np.zeros((design.n, p))
-    scores[rows] = influence(fam, frame, w, mu, ainv)
+    scores[rows] = influence(frame, w, mu, ainv)
     present = None
     if design.singleton == "average":
         present = sp.coo_matrix((np.ones(len(rows) * p), (np.repeat(rows, p),
