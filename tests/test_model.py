@@ -274,3 +274,34 @@ def test_other_bad_input(strat: Design) -> None:
         fit(strat, "api00 ~ nofunction(meals)")
     with pytest.raises(ModelError, match="non-finite"):
         fit(strat, "api00 ~ np.log(meals)")
+
+
+def test_crude_and_adjusted_side_by_side(strat_na: Design) -> None:
+    from sid.model import ADJUSTED_COLUMNS, crude_and_adjusted
+
+    model = fit(strat_na, "hiapi ~ meals + awards", "binomial")
+    table = crude_and_adjusted(model, "sch_wide")
+    assert tuple(table.columns) == ("sch_wide", *ADJUSTED_COLUMNS)
+    rows = np.zeros(strat_na.n, dtype=bool)
+    assert model.frame is not None
+    rows[model.frame.rows] = True
+    rows &= strat_na.data["sch_wide"].notna().to_numpy()
+    crude = estimate(strat_na, "mean", "hiapi", by="sch_wide", where=rows, ci="t")
+    np.testing.assert_allclose(table["crude"], crude["estimate"], rtol=1e-9)
+    np.testing.assert_allclose(table["crude_se"], crude["se"], rtol=1e-7)
+    assert table["n"].tolist() == crude["n"].tolist()
+    adjusted = margins(model, "sch_wide")
+    np.testing.assert_allclose(table["adjusted"], adjusted.estimate)
+    assert table["adjusted_diff"].iloc[0] == 0 and np.isnan(table["adjusted_diff_p"].iloc[0])
+    assert table["adjusted_diff"].iloc[1] == pytest.approx(adjusted.estimate[1]
+                                                           - adjusted.estimate[0])
+
+
+def test_replicate_refit_failure_is_one_line() -> None:
+    data = pd.DataFrame({"y": [1.0, 2, 3, 4, 5, 6, 7, 8], "g": list("aabbccdd"),
+                         "w": 1.0, "r1": [1.0, 1, 1, 1, 1, 1, 0, 0], "r2": 1.0,
+                         "r3": [0.0, 0, 1, 1, 1, 1, 1, 1]})
+    design = Design(data, weight="w", repweights="^r[0-9]", repmethod="jk1")
+    with pytest.raises(ModelError) as exc:
+        fit(design, "y ~ g")
+    assert "replicate 1 of 3 (r1)" in _one_line(exc)

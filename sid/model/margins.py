@@ -139,3 +139,56 @@ def margins(model: ModelFit, variable: str, reference: Any = None) -> Margins:
     if ref not in levels:
         out.contrasts(ref)  # raises the one-line error
     return replace(out)
+
+
+ADJUSTED_COLUMNS = (
+    "n", "crude", "crude_se", "crude_ci_low", "crude_ci_high", "adjusted", "adjusted_se",
+    "adjusted_ci_low", "adjusted_ci_high", "adjusted_diff", "adjusted_diff_ci_low",
+    "adjusted_diff_ci_high", "adjusted_diff_p",
+)
+
+
+def crude_and_adjusted(model: ModelFit, variable: str, reference: Any = None) -> pd.DataFrame:
+    """Per level of ``variable``: the crude (unadjusted) mean and the adjusted margin.
+
+    For a table "ruw en gecorrigeerd": both on the same rows (the model's analysis
+    rows, so the comparison is not blurred by different missing values). The crude
+    number is the margin of ``response ~ variable``, which is the domain mean (or
+    share) itself; the adjusted one is :func:`margins` of ``model``, with its
+    difference from the reference level. Columns: ``variable`` then
+    :data:`ADJUSTED_COLUMNS`; levels sorted; CIs as the model's ``ci``.
+    """
+    adjusted = margins(model, variable, reference)
+    m = adjusted.model
+    assert m.frame is not None and m.design is not None
+    member = np.zeros(m.design.n, dtype=bool)
+    member[m.frame.rows] = True
+    lhs = m.formula.split("~", 1)[0].strip()
+    opts = dict(m.options)
+    crude_fit = fit(m.design, f"{lhs} ~ {variable}", m.family, member, ci=m.ci,
+                    conf_level=m.conf_level, reference=opts.get("reference"),
+                    categorical=(*opts.get("categorical", ()), variable),
+                    codebook=opts.get("codebook"))
+    crude = margins(crude_fit, variable, adjusted.reference)
+    a = adjusted.table()
+    c = crude.table().set_index(variable).loc[list(adjusted.levels)]
+    con = adjusted.contrasts().set_index(variable)
+    codes = m.frame.frame[variable].astype(str)
+    w = m.design.w[m.frame.rows]
+    counts = pd.Series(w > 0).groupby(codes.to_numpy()).sum()
+    out = pd.DataFrame({variable: list(adjusted.levels)})
+    values = {
+        "n": [int(counts.get(lev, 0)) for lev in adjusted.levels],
+        "crude": c["estimate"].to_numpy(), "crude_se": c["se"].to_numpy(),
+        "crude_ci_low": c["ci_low"].to_numpy(), "crude_ci_high": c["ci_high"].to_numpy(),
+        "adjusted": a["estimate"].to_numpy(), "adjusted_se": a["se"].to_numpy(),
+        "adjusted_ci_low": a["ci_low"].to_numpy(), "adjusted_ci_high": a["ci_high"].to_numpy(),
+    }
+    for key, col in (("adjusted_diff", "estimate"), ("adjusted_diff_ci_low", "ci_low"),
+                     ("adjusted_diff_ci_high", "ci_high"), ("adjusted_diff_p", "p_value")):
+        values[key] = [0.0 if lev == adjusted.reference and col != "p_value" else
+                       float(con.loc[lev, col]) if lev in con.index else np.nan
+                       for lev in adjusted.levels]
+    for name in ADJUSTED_COLUMNS:
+        out[name] = values[name]
+    return out
