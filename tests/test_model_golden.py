@@ -59,8 +59,11 @@ def design(design_id: str) -> Design:
     spec: dict = dict(keys)
     if "rscales" in spec:
         spec["rscales"] = pd.read_csv(DATA / spec["rscales"]).iloc[:, 0].tolist()
-    if "scale" in spec:
-        spec["scale"] = float(spec["scale"])
+    for key in ("scale", "rho"):
+        if key in spec:
+            spec[key] = float(spec[key])
+    if "mse" in spec:
+        spec["mse"] = spec["mse"] == "True"
     return Design(data, **spec)
 
 

@@ -91,6 +91,20 @@ add("boot", "estimate_rep_boot.csv",
     paste0("weight=pw;repweights=^repw;repmethod=bootstrap;scale=", fmt_num(boot_src$scale)),
     svrepdesign(data = boot_csv, repweights = "^repw[0-9]+$", weights = ~pw, type = "bootstrap",
                 combined.weights = TRUE, scale = boot_src$scale))
+# JK1 (fpc folded into the scale by as.svrepdesign: recomputed and checked as for bootstrap),
+# and Fay (rho 0.3) on the 7 district pairs of apiclus1
+jk1_src <- as.svrepdesign(svydesign(ids = ~dnum, weights = ~pw, fpc = ~fpc,
+                                    data = read_ref("estimate_apiclus1.csv")), type = "JK1")
+jk1_csv <- read_ref("estimate_rep_jk1.csv")
+if (max(abs(as.matrix(jk1_csv[, grep("^repw", names(jk1_csv))]) - weights(jk1_src, "analysis"))) >
+    1e-9 * max(weights(jk1_src, "analysis"))) stop("JK1 replicate weights differ from estimate_rep_jk1.csv")
+add("jk1_mse", "estimate_rep_jk1.csv",
+    paste0("weight=pw;repweights=^repw;repmethod=jk1;mse=True;scale=", fmt_num(jk1_src$scale)),
+    svrepdesign(data = jk1_csv, repweights = "^repw[0-9]+$", weights = ~pw, type = "JK1",
+                combined.weights = TRUE, scale = jk1_src$scale, mse = TRUE))
+add("fay", "estimate_rep_fay.csv", "weight=pw;repweights=^repw;repmethod=fay;rho=0.3",
+    svrepdesign(data = read_ref("estimate_rep_fay.csv"), repweights = "^repw[0-9]+$",
+                weights = ~pw, type = "Fay", combined.weights = TRUE, rho = 0.3))
 # calibrated designs, as calibration_variance.R makes them (its CSVs carry postStrata)
 data(api)
 dclus1 <- svydesign(ids = ~dnum, weights = ~pw, fpc = ~fpc, data = apiclus1)
@@ -144,6 +158,11 @@ jkn_gauss_domain      | jkn          | gaussian | api00 ~ meals                 
 boot_gauss            | boot         | gaussian | api00 ~ meals + stype                     | api00 ~ meals + stype                          |                            |                             | awards
 boot_logit            | boot         | binomial | hiapi ~ meals + stype + sch_wide          | hiapi ~ meals + stype + sch_wide               |                            |                             | awards
 boot_pois             | boot         | poisson  | enroll ~ meals + sch_wide                 | enroll ~ meals + sch_wide                      |                            |                             |
+jk1_mse_gauss         | jk1_mse      | gaussian | api00 ~ meals + stype                     | api00 ~ meals + stype                          |                            |                             | awards
+jk1_mse_logit         | jk1_mse      | binomial | hiapi ~ meals + sch_wide                  | hiapi ~ meals + sch_wide                       |                            |                             |
+fay_gauss             | fay          | gaussian | api00 ~ meals + api99                     | api00 ~ meals + api99                          |                            |                             | sch_wide
+fay_logit             | fay          | binomial | hiapi ~ meals                             | hiapi ~ meals                                  |                            |                             |
+fay_pois              | fay          | poisson  | enroll ~ meals                            | enroll ~ meals                                 |                            |                             |
 ps_gauss              | poststrat    | gaussian | api00 ~ api99 + sch_wide                  | api00 ~ api99 + sch_wide                       |                            |                             | stype
 ps_logit              | poststrat    | binomial | I(api00 > 700) ~ api99 + stype            | I(api00 > 700) ~ api99 + stype                 |                            |                             | sch_wide
 ps_pois               | poststrat    | poisson  | enroll ~ api99 + stype                    | enroll ~ api99 + stype                         |                            |                             |
