@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -67,7 +68,7 @@ class ModelFrame:
 
     def matrix(self, frame: pd.DataFrame) -> np.ndarray:
         """The model matrix of ``frame`` (coded as :attr:`frame`) with the fitted coding."""
-        mm = self.spec.get_model_matrix(frame, na_action="ignore", context=_CONTEXT,
+        mm = self.spec.get_model_matrix(frame, na_action="ignore", context=dict(_CONTEXT),
                                         output="numpy")
         return np.asarray(mm, dtype=float)
 
@@ -81,7 +82,8 @@ def _r_factor(data: Any, *args: Any, **kwargs: Any) -> Any:
     return C(data, *args, **kwargs)
 
 
-_CONTEXT = {"sqrt": np.sqrt, "abs": np.abs, "factor": _r_factor}  # R names formulaic lacks
+# R functions formulaic lacks (read-only; a fresh dict is handed to formulaic each time)
+_CONTEXT = MappingProxyType({"sqrt": np.sqrt, "abs": np.abs, "factor": _r_factor})
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _C_CALL = re.compile(r"\b(?:C|factor)\(\s*([A-Za-z_][A-Za-z0-9_.]*)")
 _LEVEL = re.compile(r"^(?P<name>.*)\[(?:T\.)?(?P<level>.*)\]$")
@@ -285,7 +287,7 @@ def model_frame(design: Design, formula: str, member: np.ndarray, *,
             frame[v] = col
     try:
         with np.errstate(all="ignore"):  # non-finite results are reported below
-            mm = parsed.get_model_matrix(frame, na_action="ignore", context=_CONTEXT,
+            mm = parsed.get_model_matrix(frame, na_action="ignore", context=dict(_CONTEXT),
                                          output="numpy")
     except FormulaSyntaxError as exc:
         raise _syntax_error(formula, exc) from None
