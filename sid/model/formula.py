@@ -86,6 +86,7 @@ def _r_factor(data: Any, *args: Any, **kwargs: Any) -> Any:
 _CONTEXT = MappingProxyType({"sqrt": np.sqrt, "abs": np.abs, "factor": _r_factor})
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _C_CALL = re.compile(r"\b(?:C|factor)\(\s*([A-Za-z_][A-Za-z0-9_.]*)")
+_COMPARISON = re.compile(r"I\(.*(?:[<>]=?|==|!=).*\)")
 _LEVEL = re.compile(r"^(?P<name>.*)\[(?:T\.)?(?P<level>.*)\]$")
 
 
@@ -307,6 +308,9 @@ def model_frame(design: Design, formula: str, member: np.ndarray, *,
     X = np.asarray(rhs, dtype=float)
     columns = list(rhs.model_spec.column_names)
     names = tuple(_r_name(c) for c in columns)
+    # R names a logical column by its TRUE level: I(meals > 50) -> I(meals > 50)TRUE
+    names = tuple(f"{nm}TRUE" if _COMPARISON.fullmatch(nm) and np.isin(X[:, j], (0.0, 1.0)).all()
+                  else nm for j, nm in enumerate(names))
     terms = []
     for term, idx in rhs.model_spec.term_indices.items():
         label = "(Intercept)" if str(term) == "1" else str(term)
