@@ -103,10 +103,11 @@ def _label(value: Any) -> str:
 
 def _r_name(column: str) -> str:
     """formulaic's column name -> R's: ``C(g)[T.b]:x`` -> ``C(g)b:x``, ``Intercept``
-    -> ``(Intercept)``."""
+    -> ``(Intercept)``, ``I(x ** 2)`` -> ``I(x^2)``."""
     if column == "Intercept":
         return "(Intercept)"
     parts = []
+    column = column.replace(" ** ", "^")  # R deparses a power as x^2
     for piece in column.split(":"):
         m = _LEVEL.match(piece)
         if m:
@@ -313,7 +314,7 @@ def model_frame(design: Design, formula: str, member: np.ndarray, *,
                   else nm for j, nm in enumerate(names))
     terms = []
     for term, idx in rhs.model_spec.term_indices.items():
-        label = "(Intercept)" if str(term) == "1" else str(term)
+        label = "(Intercept)" if str(term) == "1" else str(term).replace(" ** ", "^")
         if not idx and label != "(Intercept)":
             raise ModelError(f"term {label!r} has no columns: a categorical term with a single "
                              "level in the domain", where=f"formula {formula!r}",

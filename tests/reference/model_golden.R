@@ -132,7 +132,7 @@ cases <- read.table(header = TRUE, stringsAsFactors = FALSE, sep = "|", strip.wh
                     na.strings = "", quote = "", text = "
 id                    | design       | family   | formula                                   | r_formula                                      | where                      | r_subset                    | margins
 strat_gauss           | strat        | gaussian | api00 ~ enroll + stype + meals            | api00 ~ enroll + stype + meals                 |                            |                             | awards
-strat_gauss_int       | strat        | gaussian | api00 ~ meals * yr_rnd + C(mealcat)       | api00 ~ meals * yr_rnd + factor(mealcat)       |                            |                             |
+strat_gauss_int       | strat        | gaussian | api00 ~ meals * yr_rnd + C(mealcat) + I(meals^2) | api00 ~ meals * yr_rnd + factor(mealcat) + I(meals^2) |                            |                             |
 strat_gauss_logical   | strat        | gaussian | api00 ~ I(meals > 50) + stype:meals       | api00 ~ I(meals > 50) + stype:meals            |                            |                             |
 strat_gauss_icept     | strat        | gaussian | api00 ~ 1                                 | api00 ~ 1                                      |                            |                             |
 strat_logit           | strat        | binomial | hiapi ~ meals + stype + yr_rnd            | hiapi ~ meals + stype + yr_rnd                 |                            |                             | awards
