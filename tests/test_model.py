@@ -123,6 +123,8 @@ def test_margins_contrast_reference_and_wald(strat: Design) -> None:
     assert con["reference"].eq("M").all() and con["stype"].tolist() == ["E", "H"]
     assert con["ci_high"].iloc[0] - con["estimate"].iloc[0] == pytest.approx(
         1.959963984540054 * con["se"].iloc[0])
+    with pytest.raises(ModelError, match="reference level 'X' is not a level of 'stype'"):
+        margins(mg.model, "stype", reference="X")
 
 
 # --------------------------------------------------------------------------- tables

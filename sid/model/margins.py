@@ -14,7 +14,7 @@ absent from the formula is added as a categorical term first, as
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -110,7 +110,9 @@ def margins(model: ModelFit, variable: str, reference: Any = None) -> Margins:
     m = with_group(model, variable)
     frame = m.frame
     design = m.design
-    assert frame is not None and design is not None
+    if frame is None or design is None:  # pragma: no cover - with_group guarantees both
+        raise ModelError("the model has no data attached", where="margins",
+                         fix="use a ModelFit returned by sid.model.fit")
     fam = family(m.family)
     categories = frame.levels[variable]
     levels = frame.sorted_levels[variable]
@@ -134,11 +136,12 @@ def margins(model: ModelFit, variable: str, reference: Any = None) -> Margins:
     mean_part = vcov(design, form, est, present=domain_presence(design, form))
     model_part = deriv.T @ m.vcov @ deriv
     ref = categories[0] if reference is None else _label(reference)
-    out = Margins(variable, tuple(levels), est, model_part + mean_part, model_part, mean_part,
-                  m.df_residual, ref, m)
     if ref not in levels:
-        out.contrasts(ref)  # raises the one-line error
-    return replace(out)
+        raise ModelError(f"reference level {ref!r} is not a level of {variable!r}",
+                         where="margins reference", got=", ".join(levels),
+                         fix="pick one of the levels")
+    return Margins(variable, tuple(levels), est, model_part + mean_part, model_part, mean_part,
+                   m.df_residual, ref, m)
 
 
 ADJUSTED_COLUMNS = (
@@ -160,7 +163,9 @@ def crude_and_adjusted(model: ModelFit, variable: str, reference: Any = None) ->
     """
     adjusted = margins(model, variable, reference)
     m = adjusted.model
-    assert m.frame is not None and m.design is not None
+    if m.frame is None or m.design is None:  # pragma: no cover - margins guarantees both
+        raise ModelError("the model has no data attached", where="margins",
+                         fix="use a ModelFit returned by sid.model.fit")
     member = np.zeros(m.design.n, dtype=bool)
     member[m.frame.rows] = True
     lhs = m.formula.split("~", 1)[0].strip()
