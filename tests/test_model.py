@@ -307,3 +307,14 @@ def test_replicate_refit_failure_is_one_line() -> None:
     with pytest.raises(ModelError) as exc:
         fit(design, "y ~ g")
     assert "replicate 1 of 3 (r1)" in _one_line(exc)
+
+
+def test_benchmark_script_agrees_with_plain_numpy_irls() -> None:
+    import subprocess
+    import sys
+
+    script = Path(__file__).parents[1] / "scripts" / "bench_model.py"
+    run = subprocess.run([sys.executable, str(script), "--repeat", "1", "--sizes", "800"],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines()[-1].split()[:2] == ["800", "20"]

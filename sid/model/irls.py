@@ -41,7 +41,8 @@ class Family:
             return np.where(eta < -_THRESH, _EPS / (1 + _EPS),
                             np.where(eta > _THRESH, 1 / (1 + _EPS), e / (1 + e)))
         if self.name == "poisson":
-            return np.maximum(np.exp(eta), _EPS)
+            with np.errstate(over="ignore"):  # a diverging step is halved by the caller
+                return np.maximum(np.exp(eta), _EPS)
         return eta
 
     def mu_eta(self, eta: np.ndarray, mu: np.ndarray) -> np.ndarray:
