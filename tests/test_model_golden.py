@@ -102,7 +102,11 @@ def test_coefficients_match_r(case_id: str) -> None:
     np.testing.assert_allclose(model.se, want["se"], rtol=tol)
     assert model.df_residual == want["df"].iloc[0]
     table = model.coefficients
-    assert table["df"].eq(want["df"].iloc[0]).all()
+    np.testing.assert_array_equal(table["df"], want["df"])
+    for col in ("ci_low", "ci_high", "statistic"):
+        np.testing.assert_allclose(table[col], want[col], rtol=1e-9, atol=1e-9, err_msg=col)
+    # p of t = 90 is ~1e-160: it moves ~t^2 times faster (relatively) than t itself
+    np.testing.assert_allclose(table["p_value"], want["p_value"], rtol=1e-6, atol=1e-300)
 
 
 @pytest.mark.parametrize("case_id", sorted(set(TERMS["case"])))
@@ -142,3 +146,57 @@ def test_r_formulas_run_unchanged_with_r_names(case_id: str) -> None:
     terms = TERMS[TERMS["case"] == case_id]
     if len(terms):
         assert term_tests(model)["term"].tolist() == terms["term"].tolist()
+
+
+def _cli_args(design_id: str, tmp_path: Path) -> list[str]:
+    keys = dict(item.split("=", 1) for item in DESIGNS.loc[design_id, "keys"].split(";"))
+    data = tmp_path / DESIGNS.loc[design_id, "data"]
+    data.write_bytes((DATA / DESIGNS.loc[design_id, "data"]).read_bytes())
+    args = [str(data)]
+    for key, value in keys.items():
+        if key == "mse":
+            args.append("--mse")
+        elif key == "rscales":
+            args += ["--rscales", str(DATA / value)]
+        else:
+            args += [f"--{key}", value]
+    return args
+
+
+CLI_CASES = [c for c in CASES["id"] if "calibration" not in DESIGNS.loc[_case(c)["design"], "keys"]]
+
+
+@pytest.mark.parametrize("case_id", CLI_CASES)
+def test_cli_csv_matches_r(case_id: str, tmp_path: Path) -> None:
+    """``sid model DATA FORMULA <design options> --format csv``, as hidden R cases run."""
+    import io
+
+    from click.testing import CliRunner
+
+    from sid.cli import SidGroup
+    from sid.cli_model import model as command
+
+    case = _case(case_id)
+    cli = SidGroup(name="sid", commands={"model": command})
+    base = ["model", *_cli_args(case["design"], tmp_path)]
+    base.insert(2, case["r_formula"])
+    base += ["--family", case["family"], "--format", "csv"]
+    if case["where"]:
+        base += ["--where", case["where"]]
+    result = CliRunner().invoke(cli, base)
+    assert result.exit_code == 0, result.output
+    got = pd.read_csv(io.StringIO(result.stdout))
+    want = COEF[COEF["case"] == case_id].reset_index(drop=True)
+    assert got["term"].tolist() == want["term"].tolist()
+    for col in ("estimate", "se", "ci_low", "ci_high", "statistic"):
+        np.testing.assert_allclose(got[col], want[col], rtol=1e-9, atol=1e-9, err_msg=col)
+    np.testing.assert_array_equal(got["df"], want["df"])
+    if case["margins"]:
+        result = CliRunner().invoke(cli, [*base, "--margins", case["margins"]])
+        assert result.exit_code == 0, result.output
+        got = pd.read_csv(io.StringIO(result.stdout), dtype={case["margins"]: str})
+        marg = MARGINS[MARGINS["case"] == case_id].astype({"level": str})
+        got = got.set_index(case["margins"]).loc[marg["level"]]
+        tol = _rtol(case["family"])
+        np.testing.assert_allclose(got["estimate"], marg["estimate"], rtol=tol)
+        np.testing.assert_allclose(got["se"], marg["se"], rtol=tol)

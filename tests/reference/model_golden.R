@@ -10,7 +10,8 @@
 #   tests/reference/model_cases.csv     one row per case: id, design, family, formula (sid),
 #                                       where (sid), margins, r_formula, r_subset
 #   tests/reference/model_designs.csv   one row per design: id, data file, Design(...) keys
-#   tests/reference/model_coef.csv      case, term (R's name), estimate, se, df (df.residual)
+#   tests/reference/model_coef.csv      case, term (R's name), estimate, se, ci_low, ci_high
+#                                       (confint), df (df.residual), statistic, p_value (summary)
 #   tests/reference/model_terms.csv     case, term, statistic, df_num, df_den, p_value
 #   tests/reference/model_margins.csv   case, level, estimate, se
 #   tests/reference/model_versions.txt  R and survey versions
@@ -190,8 +191,11 @@ for (i in seq_len(nrow(cases))) {
   if (any(is.na(coef(m)))) stop(cs$id, ": aliased coefficients")
   s <- coef(summary(m))
   if (max(abs(s[, 2] - sqrt(diag(vcov(m))))) > 1e-12 * max(s[, 2])) stop(cs$id, ": se")
+  ci <- confint(m)  # Wald with qt(df.residual)
   coef_rows[[i]] <- data.frame(case = cs$id, term = rownames(s), estimate = s[, 1],
-                               se = s[, 2], df = m$df.residual, stringsAsFactors = FALSE)
+                               se = s[, 2], ci_low = ci[, 1], ci_high = ci[, 2],
+                               df = m$df.residual, statistic = s[, 3], p_value = s[, 4],
+                               stringsAsFactors = FALSE)
   for (tl in attr(terms(m), "term.labels")) {
     tt <- regTermTest(m, as.formula(paste("~", tl)), method = "Wald")
     term_rows[[length(term_rows) + 1]] <- data.frame(
