@@ -318,3 +318,17 @@ def test_benchmark_script_agrees_with_plain_numpy_irls() -> None:
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     assert run.stdout.splitlines()[-1].split()[:2] == ["800", "20"]
+
+
+def test_margins_with_an_interaction_set_the_group_everywhere(strat: Design) -> None:
+    model = fit(strat, "api00 ~ stype * meals")
+    mg = margins(model, "stype")
+    b = dict(zip(model.names, model.coef, strict=True))
+    meals = strat.data["meals"].to_numpy()
+    w = strat.w
+    for level, est in zip(mg.levels, mg.estimate, strict=True):
+        shift = b.get(f"stype{level}", 0.0)
+        slope = b["meals"] + b.get(f"stype{level}:meals", 0.0)
+        pred = b["(Intercept)"] + shift + slope * meals
+        assert est == pytest.approx(np.sum(w * pred) / np.sum(w), rel=1e-12)
+    assert (mg.model_part.diagonal() > 0).all() and (mg.mean_part.diagonal() > 0).all()
