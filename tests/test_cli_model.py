@@ -16,14 +16,13 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from sid.cli import SidGroup
-from sid.cli_model import model
+from sid.cli import main
 from sid.design import Design
 from sid.model import COEF_COLUMNS, EXP_COLUMNS, TERM_COLUMNS, fit, margins, term_tests
 
 REF = Path(__file__).parent / "reference"
 DATA = REF / "data"
-CLI = SidGroup(name="sid", commands={"model": model})
+CLI = main
 STRAT = ["--weight", "pw", "--strata", "stype", "--fpc", "fpc"]
 
 

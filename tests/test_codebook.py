@@ -601,3 +601,14 @@ def test_read_codebook_unreadable_file_is_one_clear_error(tmp_path):
         read_codebook(tmp_path)
     with pytest.raises(InputError, match="codebook not found"):
         read_codebook(tmp_path / "absent.yaml")
+
+
+def test_reference_category_must_be_a_labelled_code(tmp_path: Path) -> None:
+    text = CODEBOOK.read_text(encoding="utf-8").replace("    reference: 1\n", "    reference: 9\n", 1)
+    bad = tmp_path / "cb.yaml"
+    bad.write_text(text, encoding="utf-8")
+    with pytest.raises(CodebookError) as info:
+        read_codebook(bad)
+    assert any("herkomst.reference: reference category 9 has no value label" in p
+               for p in info.value.problems), info.value.problems
+    assert read_codebook(CODEBOOK).definition("herkomst").reference == 1

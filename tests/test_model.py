@@ -176,6 +176,8 @@ def test_integer_codes_are_categorical_when_declared(strat: Design) -> None:
     assert fit(strat, "api00 ~ C(mealcat)").names == ("(Intercept)", "C(mealcat)2", "C(mealcat)3")
 
     class Codebook:  # the part of sid.codebook.Codebook that the model reads
+        names = ("mealcat",)
+
         def __init__(self, reference: float | None = None) -> None:
             self.reference = reference
 

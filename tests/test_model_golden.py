@@ -173,11 +173,9 @@ def test_cli_csv_matches_r(case_id: str, tmp_path: Path) -> None:
 
     from click.testing import CliRunner
 
-    from sid.cli import SidGroup
-    from sid.cli_model import model as command
+    from sid.cli import main as cli
 
     case = _case(case_id)
-    cli = SidGroup(name="sid", commands={"model": command})
     base = ["model", *_cli_args(case["design"], tmp_path)]
     base.insert(2, case["r_formula"])
     base += ["--family", case["family"], "--format", "csv"]

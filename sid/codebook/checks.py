@@ -55,6 +55,12 @@ def semantic_problems(cb: Codebook, broken: set[str] = frozenset()) -> list[str]
             elif var in spec.variables and wid not in spec.variables[var].waves:
                 add(path, f"{role} variable {var!r} has no source in wave {wid}. "
                           f"Expected: variables.{var}.waves.{wid}.source")
+    for section, entries in (("variables", spec.variables), ("derived", spec.derived)):
+        for name, entry in entries.items():
+            if entry.reference is not None and entry.values and entry.reference not in entry.values:
+                add((section, name, "reference"),
+                    f"reference category {format_number(entry.reference)} has no value label. "
+                    f"Expected one of: {show_values(sorted(entry.values))}")
     for name, var in spec.variables.items():
         for wid, vw in var.waves.items():
             if wid in broken_waves:

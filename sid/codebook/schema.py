@@ -106,6 +106,8 @@ class Variable(_Model):
     values: dict[float, Text] = Field(default_factory=dict)
     valid_range: tuple[float, float] | None = None
     asked_if: str | None = None
+    reference: float | None = None
+    """The reference category (contrasts, regression): one of ``values``."""
     waves: dict[str, VariableWave]
 
     @field_validator("waves", mode="before")
@@ -121,6 +123,7 @@ class Derived(_Model):
     label: Text
     type: VarType = "categorical"
     values: dict[float, Text] = Field(default_factory=dict)
+    reference: float | None = None
     missing: Literal["propagate", "none"] = "propagate"
 
 

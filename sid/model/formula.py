@@ -241,10 +241,9 @@ def model_frame(design: Design, formula: str, member: np.ndarray, *,
     cat_vars = set(categorical) | set(reference) | set(_C_CALL.findall(formula))
     if codebook is not None:
         for v in required:
-            try:
-                definition = codebook.definition(v)
-            except Exception:  # noqa: BLE001 - not in the codebook: decide by the data
-                continue
+            if v not in codebook.names:
+                continue  # not in the codebook: decide by the data
+            definition = codebook.definition(v)
             if getattr(definition, "type", None) in ("categorical", "ordinal"):
                 cat_vars.add(v)
                 declared = getattr(definition, "reference", None)  # a codebook reference level

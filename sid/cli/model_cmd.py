@@ -1,6 +1,5 @@
 """``sid model``: design-based regression from the command line (R's svyglm).
 
-A standalone click command: the CLI registers it with ``main.add_command(model)``.
 It takes the same design options as ``sid estimate`` and prints the coefficient
 table, the Wald tests per term (``--terms``) or the predictive margins
 (``--margins VAR``) as a terminal table (Dutch), CSV or JSON.
@@ -16,7 +15,7 @@ from typing import Any
 
 import click
 
-from sid.cli import design_from_options, design_options
+from sid.cli.app import design_from_options, design_options, main
 
 FAMILIES = ("gaussian", "binomial", "poisson")
 
@@ -61,7 +60,7 @@ def _measured_categorical(wave: Any, formula: str) -> list[str]:
             if v.measure in ("nominal", "ordinal") and _uses(formula, v.name)]
 
 
-@click.command("model")
+@main.command("model")
 @click.argument("data", type=click.Path(path_type=Path))
 @click.argument("formula")
 @design_options
