@@ -249,7 +249,7 @@ def run_book(*, wave: Path, spec_file: Path | None, gross_file: Path | None,
     from sid.plan.precision import achieved_precision
     from sid.plan.targets import group_deff, requirements, summary
     from sid.plan.whatif import what_if
-    from sid.plan_book import PlanBook, write_plan_book
+    from sid.export.plan_book import PlanBook, write_plan_book
     from sid.resources import DATA_DIR
     from sid.tables import check_spec, read_spec, stacked_design
 
