@@ -23,7 +23,7 @@ _LAZY = {
     "read_codebook": "sid.codebook",
     "Codebook": "sid.codebook",
     "evaluate": "sid.expr",
-    "validate": "sid.validate",
+    "validate": "sid.validation",
     "classify": "sid.origin",
     "Design": "sid.design",
     "estimate": "sid.estimate",

@@ -384,7 +384,7 @@ def _problems(result) -> set[tuple[str, str, str]]:
 
 
 def test_validate_clean_files(files):
-    from sid.validate import validate
+    from sid.validation import validate
 
     result = validate([files[2017], files[2022]], CODEBOOK)
     assert result.ok, result.table.to_string()
@@ -394,7 +394,7 @@ def test_validate_clean_files(files):
 
 def test_validate_synthetic_waves_zero_errors(tmp_path):
     synthetic = pytest.importorskip("sid.synthetic")
-    from sid.validate import validate
+    from sid.validation import validate
 
     paths = []
     for year in (2017, 2022):
@@ -418,7 +418,7 @@ def test_validate_synthetic_waves_zero_errors(tmp_path):
 
 
 def test_validate_reports_all_problems_at_once(tmp_path, truths):
-    from sid.validate import validate
+    from sid.validation import validate
 
     truth = truths[2017]
     wave = to_wave(truth, 2017)
@@ -554,7 +554,7 @@ def test_where_expression_on_harmonised(harmonised, truths):
 
 def test_validate_file_without_id_column_reports_rows(tmp_path):
     """An absent id variable used to crash validate (KeyError) after being reported."""
-    from sid.validate import validate
+    from sid.validation import validate
 
     truth = build_truth(60, 3)
     wave = to_wave(truth, 2017)
@@ -573,7 +573,7 @@ def test_validate_file_without_id_column_reports_rows(tmp_path):
 
 def test_validate_shows_long_ids_in_full(tmp_path):
     """Example ids were formatted with :g, so 10300001 showed as 1.03e+07."""
-    from sid.validate import validate
+    from sid.validation import validate
 
     truth = build_truth(60, 3)
     truth["id"] = truth["id"] + 10_000_000

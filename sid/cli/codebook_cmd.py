@@ -10,7 +10,7 @@ import click
 
 from sid.cli.app import SidGroup, main
 
-# --- codebook and validation (sid/codebook/, sid/harmonise.py, sid/validate.py)
+# --- codebook and validation (sid/codebook/, sid/harmonise.py, sid/validation.py)
 
 
 @main.command()
@@ -25,8 +25,8 @@ def validate(files: tuple[str, ...], codebook: Path, as_json: bool, no_origin: b
     FILES are matched to waves by the codebook's file patterns, or given as
     WAVE=FILE. Exit code 1 when there is any error, 0 otherwise.
     """
-    from sid.validate import format_table
-    from sid.validate import validate as run_validate
+    from sid.validation import format_table
+    from sid.validation import validate as run_validate
 
     result = run_validate(list(files), codebook, origin=not no_origin)
     if as_json:
@@ -50,7 +50,7 @@ def codebook() -> None:
 def codebook_init(file: Path, wave_id: str | None, encoding: str | None) -> None:
     """Print a codebook skeleton (YAML) made from FILE's metadata."""
     from sid.io import scan_wave
-    from sid.validate import codebook_skeleton
+    from sid.validation import codebook_skeleton
 
     click.echo(codebook_skeleton(scan_wave(file, encoding=encoding), wave_id), nl=False)
 
@@ -61,7 +61,7 @@ def codebook_init(file: Path, wave_id: str | None, encoding: str | None) -> None
               help="Output file: .xlsx or .md.")
 def codebook_export(codebook_file: Path, out: Path) -> None:
     """Write CODEBOOK_FILE as a readable .xlsx or .md codebook."""
-    from sid.validate import export_codebook
+    from sid.validation import export_codebook
 
     path = export_codebook(codebook_file, out)
     click.echo(f"wrote {path}")

@@ -45,8 +45,8 @@ def demo(out: Path, seed: int) -> None:
 
     from sid.errors import CodebookError
     from sid.synthetic import summarise_waves, synthesise
-    from sid.validate import format_table
-    from sid.validate import validate as run_validate
+    from sid.validation import format_table
+    from sid.validation import validate as run_validate
 
     ctx = click.get_current_context()
     start = time.perf_counter()
