@@ -16,12 +16,20 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import click
 
 from sid.cli.app import main
 from sid.errors import SidError
+
+
+@overload
+def _number(text: str, name: str, *, integer: bool = False) -> float: ...
+@overload
+def _number(text: None, name: str, *, integer: bool = False) -> None: ...
+@overload
+def _number(text: str | None, name: str, *, integer: bool = False) -> float | None: ...
 
 
 def _number(text: str | None, name: str, *, integer: bool = False) -> float | None:
@@ -152,8 +160,8 @@ def plan(wave: Path | None, spec_file: Path | None, gross_file: Path | None,
 
 
 def _calculator(p_text: str, p2_text: str | None, moe_text: str | None, deff_text: str | None,
-                population_text: str | None, rr_text: str | None, conf: float | None,
-                power_text: str | None, alpha: float | None, fmt: str) -> None:
+                population_text: str | None, rr_text: str | None, conf: float,
+                power_text: str | None, alpha: float, fmt: str) -> None:
     from sid.errors import PlanError
     from sid.plan.formulas import n_for_difference, n_for_moe
 
@@ -181,21 +189,21 @@ def _calculator(p_text: str, p2_text: str | None, moe_text: str | None, deff_tex
     if power_text is not None:
         raise PlanError("--power applies to a difference: give --p2 too", where="--power",
                         fix="e.g. sid plan --p 0.3 --p2 0.35 --power 0.8")
-    res = n_for_moe(p, _number(moe_text, "moe"), deff,
+    res_moe = n_for_moe(p, _number(moe_text, "moe"), deff,
                     _number(population_text, "population"),
                     _number(rr_text, "response-rate"), conf)
     if fmt == "csv":
-        click.echo(f"n_net,n_gross\n{res.n_net},{'' if res.n_gross is None else res.n_gross}")
+        click.echo(f"n_net,n_gross\n{res_moe.n_net},{'' if res_moe.n_gross is None else res_moe.n_gross}")
         return
-    pop = f", populatie {res.population:g}" if res.population is not None else ""
-    click.echo(f"p = {res.p:g}, foutenmarge ±{res.moe * 100:g} procentpunt, "
-               f"{res.conf_level * 100:g}%-betrouwbaarheid, deff {res.deff:g}{pop}")
-    click.echo(f"  n0 = deff z² p(1-p) / e²   {res.n0:.4f}")
-    if res.population is not None:
-        click.echo(f"  n met eindigepopulatiecorrectie   {res.n:.4f}")
-    click.echo(f"  netto n (interviews)   {res.n_net}")
-    if res.n_gross is not None:
-        click.echo(f"  bruto n (responsgraad {res.response_rate:g})   {res.n_gross}")
+    pop = f", populatie {res_moe.population:g}" if res_moe.population is not None else ""
+    click.echo(f"p = {res_moe.p:g}, foutenmarge ±{res_moe.moe * 100:g} procentpunt, "
+               f"{res_moe.conf_level * 100:g}%-betrouwbaarheid, deff {res_moe.deff:g}{pop}")
+    click.echo(f"  n0 = deff z² p(1-p) / e²   {res_moe.n0:.4f}")
+    if res_moe.population is not None:
+        click.echo(f"  n met eindigepopulatiecorrectie   {res_moe.n:.4f}")
+    click.echo(f"  netto n (interviews)   {res_moe.n_net}")
+    if res_moe.n_gross is not None:
+        click.echo(f"  bruto n (responsgraad {res_moe.response_rate:g})   {res_moe.n_gross}")
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -240,6 +248,7 @@ def run_book(*, wave: Path, spec_file: Path | None, gross_file: Path | None,
     from sid import __version__
     from sid.codebook import load_codebook
     from sid.errors import CodebookError, InputError, PlanError
+    from sid.export.plan_book import PlanBook, write_plan_book
     from sid.harmonise import load
     from sid.io import read_wave
     from sid.plan.allocation import allocate, half_width_curve
@@ -249,7 +258,6 @@ def run_book(*, wave: Path, spec_file: Path | None, gross_file: Path | None,
     from sid.plan.precision import achieved_precision
     from sid.plan.targets import group_deff, requirements, summary
     from sid.plan.whatif import what_if
-    from sid.export.plan_book import PlanBook, write_plan_book
     from sid.resources import DATA_DIR
     from sid.tables import check_spec, read_spec, stacked_design
 
@@ -337,7 +345,7 @@ def run_book(*, wave: Path, spec_file: Path | None, gross_file: Path | None,
                 ("foutenmarge", f"±{moe * 100:g} procentpunt"),
                 ("betrouwbaarheid", f"{conf * 100:g}%"),
                 ("budget (netto interviews)", f"{total}" + (" (zoals nu)" if budget is None else ""))]
-    if power is not None:
+    if power is not None and delta is not None and reference is not None:
         settings += [("power", f"{power:g}"), ("alpha (tweezijdig)", f"{alpha:g}"),
                      ("verschil", f"{delta * 100:g} procentpunt"),
                      ("referentiegroep", labels.get(float(reference), f"{reference:g}"))]

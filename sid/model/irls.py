@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sid.linalg import qr_rank
 from sid.model.formula import ModelError
 
 FAMILIES = ("gaussian", "binomial", "poisson")
@@ -26,6 +27,7 @@ _EPS = float(np.finfo(float).eps)
 _THRESH = 30.0
 _MAXIT = 100
 _TOL = 1e-12
+GLM_QR_TOL = 1e-11  # glm.fit's qr tolerance: min(1e-7, epsilon / 1000) with epsilon 1e-8
 
 
 @dataclass(frozen=True)
@@ -122,15 +124,15 @@ def check_collinear(X: np.ndarray, w: np.ndarray, names: Sequence[str]) -> None:
     xw = X[used] * np.sqrt(w[used])[:, None]
     norms = np.linalg.norm(xw, axis=0)
     problems = []
-    zero = np.flatnonzero(norms == 0)
+    zero = [int(j) for j in np.flatnonzero(norms == 0)]
     for j in zero:
         problems.append(f"{names[j]} is 0 on every row with weight in the domain")
     if xw.shape[0] < xw.shape[1]:
         raise ModelError("more coefficients than rows with weight in the domain",
                          where="model", got=f"{xw.shape[1]} coefficients, {xw.shape[0]} rows",
                          fix="use fewer terms or a wider domain")
-    r = np.linalg.qr(np.where(norms > 0, xw / np.where(norms > 0, norms, 1), 0.0), mode="r")
-    dep = [j for j in np.flatnonzero(np.abs(np.diag(r)) < 1e-7) if norms[j] > 0]
+    independent = set(qr_rank(xw, tol=GLM_QR_TOL).independent.tolist())  # R's rule, as glm.fit
+    dep = [j for j in range(X.shape[1]) if j not in independent and norms[j] > 0]
     keep: list[int] = []
     for j in range(X.shape[1]):
         if j in dep:
@@ -243,6 +245,9 @@ def irls(fam: Family, X: np.ndarray, y: np.ndarray, w: np.ndarray,
         if (rel <= _TOL or (flat and rel <= 1e-9)) and (iterations > 1 or start is not None):
             converged = True
             break
+    if coef is None:
+        raise ModelError("the model was not fitted (no iteration ran)", where="model",
+                         fix="report this as a bug")
     me = fam.mu_eta(eta, mu)
     ainv = _inverse(_normal(X, w_u * me**2 / fam.variance(mu)))
     return _full(IrlsFit(coef, eta, mu, ainv, dev, iterations, converged, step), X, used, fam)

@@ -160,8 +160,9 @@ def allocate(groups: pd.DataFrame, budget: int, *, moe: float | None = None,
             n = _capped_split(g["population"].to_numpy(dtype=float), budget, cap)
         elif scenario == "minimax":
             n = _minimax(g, budget, cap, conf_level)
-        else:
-            n = np.array([n_for_moe(r.p, moe, r.deff, r.population, conf_level=conf_level).n_net
+        else:  # cheapest: every group at the target (checked above: moe is given)
+            target = float(moe) if moe is not None else math.nan
+            n = np.array([n_for_moe(r.p, target, r.deff, r.population, conf_level=conf_level).n_net
                           for r in g.itertuples()], dtype=np.int64)
         widths = _widths(g, n, conf_level)
         rr = g["response_rate"].to_numpy(dtype=float)

@@ -96,7 +96,7 @@ def requirements(precision: pd.DataFrame, populations: pd.Series, rates: pd.Data
             finish({"group": g, "target": "moe", "indicator": row.indicator, "label": row.label,
                     "p": row.estimate, "p2": np.nan, "deff": row.deff,
                     "base_population": base_pop}, r.n_net, row.base_share)
-        if power is None or reference is None or g == float(reference):
+        if power is None or delta is None or reference is None or g == float(reference):
             continue
         if math.isfinite(dm):
             s = n_for_difference(0.5, 0.5 - delta, power, alpha, dm)
