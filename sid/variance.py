@@ -163,6 +163,19 @@ def _present_groups(present: np.ndarray | sp.spmatrix | None, group: np.ndarray,
     return _unit_totals(np.asarray(present, dtype=float), group, n_groups) > 0
 
 
+def _stage_scale(n_units: np.ndarray, f: np.ndarray, mult: np.ndarray, singleton: str
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Per stratum: R's ``onestrat`` multiplier ``f n/(n-1)`` (times a stage multiplier)
+    after the lonely-PSU rule, and which strata are lonely (one unit, fpc < 100%)."""
+    lonely = (n_units == 1) & (f >= 1e-7)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(n_units > 1, f * n_units / (n_units - 1), f) * mult
+    scale = np.where(f < 1e-7, 0.0, scale)
+    if singleton in ("average", "remove", "certainty"):
+        scale = np.where(lonely, 0.0, scale)  # R: a centred single total is 0 anyway
+    return scale, lonely
+
+
 def _stratified_crossprod(totals: np.ndarray, stratum: np.ndarray, n_units: np.ndarray,
                           f: np.ndarray, mult: np.ndarray, singleton: str
                           ) -> tuple[np.ndarray, np.ndarray]:
@@ -175,22 +188,14 @@ def _stratified_crossprod(totals: np.ndarray, stratum: np.ndarray, n_units: np.n
     """
     h = len(n_units)
     k = totals.shape[1]
-    ind = sp.csr_matrix((np.ones(len(stratum)), (stratum, np.arange(len(stratum)))),
-                        shape=(h, len(stratum)))
-    ssum = np.asarray(ind @ totals).reshape(h, k)
+    ssum = np.bincount((stratum[:, None] * k + np.arange(k)).ravel(), weights=totals.ravel(),
+                       minlength=h * k).reshape(h, k)
     with np.errstate(divide="ignore", invalid="ignore"):
         means = ssum / n_units[:, None]
-    lonely = (n_units == 1) & (f >= 1e-7)
+    scale, lonely = _stage_scale(n_units, f, mult, singleton)
     centred = totals - means[stratum]
     if singleton == "adjust":
         centred = np.where(lonely[stratum][:, None], totals, centred)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scale = np.where(n_units > 1, f * n_units / (n_units - 1), f) * mult
-    scale = np.where(f < 1e-7, 0.0, scale)
-    if singleton == "average":
-        scale = np.where(lonely, 0.0, scale)
-    elif singleton in ("remove", "certainty"):
-        scale = np.where(lonely, 0.0, scale)  # R: a centred single total is 0 anyway
     s = scale[stratum]
     v = (centred * s[:, None]).T @ centred
     return v, lonely
@@ -210,33 +215,174 @@ def taylor_vcov(design: Design, scores: np.ndarray | sp.spmatrix,
         scores = apply_calibration(design, dense)
         present = None  # R keeps every row of a calibrated design (weights set to 0)
     n_cl = len(design.n_psu) and int(design.cluster.max()) + 1
+    totals = _unit_totals(scores, design.cluster, n_cl)
+    st = design.stage2
+    totals2 = None if st is None else _unit_totals(scores, st.unit, int(st.unit.max()) + 1)
+    pres = None
+    if design.singleton == "average":
+        pres = (_present_groups(present, design.stratum, design.n_strata, k),
+                None if st is None else _present_groups(present, st.group, len(st.n_units), k))
+    return _taylor_totals(design, totals, totals2, pres)
+
+
+def _taylor_totals(design: Design, totals: np.ndarray, totals2: np.ndarray | None,
+                   pres: tuple[np.ndarray, np.ndarray | None] | None) -> np.ndarray:
+    """svyrecvar from unit totals: PSU stage (and SSU stage), lonely-PSU rules.
+    ``pres``: column presence per stratum and per PSU (``singleton="average"`` only)."""
+    n_cl = totals.shape[0]
     cl_stratum = np.empty(n_cl, dtype=np.int64)
     cl_stratum[design.cluster] = design.stratum
-    totals = _unit_totals(scores, design.cluster, n_cl)
     v, lonely = _stratified_crossprod(totals, cl_stratum, design.n_psu, design.f1,
                                       np.ones(len(design.n_psu)), design.singleton)
-    if design.singleton == "average" and lonely.any():
-        pres = _present_groups(present, design.stratum, design.n_strata, k)
-        nstrat = pres.sum(axis=0).astype(float)
-        nok = (pres & ~lonely[:, None]).sum(axis=0).astype(float)
+    if design.singleton == "average" and lonely.any() and pres is not None:
+        nstrat = pres[0].sum(axis=0).astype(float)
+        nok = (pres[0] & ~lonely[:, None]).sum(axis=0).astype(float)
         with np.errstate(divide="ignore", invalid="ignore"):
             factor = np.sqrt(nstrat / nok)
         v = v * np.outer(factor, factor)
     st = design.stage2
-    if st is not None:
-        n_ssu = int(st.unit.max()) + 1
-        ssu_group = np.empty(n_ssu, dtype=np.int64)
+    if st is not None and totals2 is not None:
+        ssu_group = np.empty(totals2.shape[0], dtype=np.int64)
         ssu_group[st.unit] = st.group
-        totals2 = _unit_totals(scores, st.unit, n_ssu)
         v2, lonely2 = _stratified_crossprod(totals2, ssu_group, st.n_units, st.f, st.mult,
                                             design.singleton)
         v = v + v2
-        if design.singleton == "average" and lonely2.any():
-            pres = _present_groups(present, st.group, len(st.n_units), k)
-            bad = (pres & lonely2[:, None]).any(axis=0)
+        if design.singleton == "average" and lonely2.any() and pres is not None:
+            bad = (pres[1] & lonely2[:, None]).any(axis=0)
             v[bad, :] = np.nan
             v[:, bad] = np.nan
     return v
+
+
+# --------------------------------------------------------------------------- cells
+
+
+@dataclass(frozen=True)
+class Cells:
+    """Score totals already summed over rows: one cell per (unit, domain) present.
+
+    A column is a (domain, j) pair, ``k = d * m`` columns in domain-major order
+    (column ``dom * m + j``). ``scores[p, j]`` is the score total of column
+    ``(dom[p], j)`` over the rows of unit ``unit[p]`` (a PSU, or an SSU for the
+    second stage); a unit without a cell for a domain has total 0 there.
+    ``present`` (optional, per cell) marks cells with a member row of the domain
+    (R's lonely-PSU ``average`` rule counts strata with members); None: all.
+    """
+
+    unit: np.ndarray
+    dom: np.ndarray
+    scores: np.ndarray
+    d: int
+    present: np.ndarray | None = None
+
+    @property
+    def k(self) -> int:
+        return self.d * self.scores.shape[1]
+
+    def dense(self, n_units: int) -> np.ndarray:
+        """The n_units x k matrix of unit totals (zero where a unit has no cell)."""
+        m = self.scores.shape[1]
+        out = np.zeros((n_units, self.k))
+        out[self.unit[:, None], self.dom[:, None] * m + np.arange(m)] = self.scores
+        return out
+
+    def presence(self, group_of_unit: np.ndarray, n_groups: int) -> np.ndarray:
+        """Boolean n_groups x k: does column j have a member row in group g."""
+        m = self.scores.shape[1]
+        keep = np.ones(len(self.unit), bool) if self.present is None else self.present
+        key = group_of_unit[self.unit[keep]] * self.d + self.dom[keep]
+        pres = np.bincount(key, minlength=n_groups * self.d).reshape(n_groups, self.d) > 0
+        return np.repeat(pres, m, axis=1)
+
+
+def _cells_stage_var(cells: Cells, group_of_unit: np.ndarray, n_units: np.ndarray,
+                     f: np.ndarray, mult: np.ndarray, singleton: str
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """The diagonal of :func:`_stratified_crossprod` from cells, in O(cells x m).
+
+    Units of a group without a cell for a domain have total 0: they add
+    ``scale * mean^2`` each, so no units x k matrix is built.
+    """
+    d = cells.d
+    m = cells.scores.shape[1]
+    n_groups = len(n_units)
+    scale, lonely = _stage_scale(n_units, f, mult, singleton)
+    g = group_of_unit[cells.unit]
+    gk = g * d + cells.dom
+    cols = np.arange(m)
+    ssum = np.bincount((gk[:, None] * m + cols).ravel(), weights=cells.scores.ravel(),
+                       minlength=n_groups * d * m).reshape(n_groups * d, m)
+    n_key = np.repeat(n_units, d)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        means = ssum / n_key[:, None]
+    if singleton == "adjust":
+        means[np.repeat(lonely, d)] = 0.0  # R: a lonely stratum's total is not centred
+    means = np.where(n_key[:, None] > 0, means, 0.0)
+    centred = cells.scores - means[gk]
+    centred *= centred
+    centred *= scale[g][:, None]
+    v = np.bincount((cells.dom[:, None] * m + cols).ravel(), weights=centred.ravel(),
+                    minlength=d * m)
+    absent = n_key - np.bincount(gk, minlength=n_groups * d)
+    if absent.any():
+        extra = (np.repeat(scale, d) * absent)[:, None] * means**2
+        v = v + extra.reshape(n_groups, d * m).sum(axis=0)
+    return v, lonely
+
+
+def taylor_cell_var(design: Design, cells: Cells, cells2: Cells | None = None) -> np.ndarray:
+    """Taylor variances (the diagonal of :func:`taylor_vcov`) of k columns from cells.
+
+    ``cells`` hold PSU totals; ``cells2`` the SSU totals when the design has a
+    second stage. For the SEs alone nothing of size units x k or k x k is built.
+    Calibrated designs need row-level scores: use :func:`taylor_vcov`.
+    """
+    if design.calibration:
+        raise EstimationError("calibrated designs need row-level scores (taylor_vcov)",
+                              where="taylor_cell_var", fix="call vcov with a LinearForm")
+    n_cl = int(design.cluster.max()) + 1
+    cl_stratum = np.empty(n_cl, dtype=np.int64)
+    cl_stratum[design.cluster] = design.stratum
+    v, lonely = _cells_stage_var(cells, cl_stratum, design.n_psu, design.f1,
+                                 np.ones(len(design.n_psu)), design.singleton)
+    if design.singleton == "average" and lonely.any():
+        pres = cells.presence(cl_stratum, design.n_strata)
+        nstrat = pres.sum(axis=0).astype(float)
+        nok = (pres & ~lonely[:, None]).sum(axis=0).astype(float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            v = v * (nstrat / nok)
+    st = design.stage2
+    if st is not None:
+        if cells2 is None:
+            raise EstimationError("a two-stage design needs the SSU cells", where="taylor_cell_var",
+                                  fix="pass cells2")
+        n_ssu = int(st.unit.max()) + 1
+        ssu_group = np.empty(n_ssu, dtype=np.int64)
+        ssu_group[st.unit] = st.group
+        v2, lonely2 = _cells_stage_var(cells2, ssu_group, st.n_units, st.f, st.mult,
+                                       design.singleton)
+        v = v + v2
+        if design.singleton == "average" and lonely2.any():
+            pres = cells.presence(np.arange(n_cl), n_cl)
+            v = np.where((pres & lonely2[:, None]).any(axis=0), np.nan, v)
+    return v
+
+
+def taylor_cell_vcov(design: Design, cells: Cells, cells2: Cells | None = None) -> np.ndarray:
+    """The full k x k Taylor covariance from cells (as :func:`taylor_vcov`)."""
+    n_cl = int(design.cluster.max()) + 1
+    totals2 = None
+    if design.stage2 is not None:
+        if cells2 is None:
+            raise EstimationError("a two-stage design needs the SSU cells",
+                                  where="taylor_cell_vcov", fix="pass cells2")
+        totals2 = cells2.dense(int(design.stage2.unit.max()) + 1)
+    pres = None
+    if design.singleton == "average":
+        cl_stratum = np.empty(n_cl, dtype=np.int64)
+        cl_stratum[design.cluster] = design.stratum
+        pres = (cells.presence(cl_stratum, design.n_strata), cells.presence(np.arange(n_cl), n_cl))
+    return _taylor_totals(design, cells.dense(n_cl), totals2, pres)
 
 
 # --------------------------------------------------------------------------- replicates

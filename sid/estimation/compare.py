@@ -42,7 +42,7 @@ def compare(design: Design, stat: str, var: str, by: str, reference: Any,
         raise EstimationError("compare needs exactly one by variable", where="by",
                               got=show_values(by_list), fix="put further variables in within=")
     by = by_list[0]
-    core = _core(design, stat, var, [*within, by], where, False)
+    core = _core(design, stat, var, [*within, by], where, False, full_cov=True)
     levels = core.domains.levels
     ref_key = label(reference)
     is_ref = levels[by].map(label).to_numpy() == ref_key

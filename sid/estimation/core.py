@@ -28,6 +28,7 @@ import pandas as pd
 
 from sid.design import Design, ensure_sequence
 from sid.errors import EstimationError
+from sid.estimation.cells import cells_core
 from sid.estimation.domains import (
     _domain_df,
     _domain_nrow,
@@ -49,17 +50,27 @@ COLUMNS = (
 
 
 def _core(design: Design, stat: str, var: str, by: Any, where: Any, deff: bool,
-          q: Any = None, conf_level: float = 0.95, ci: str | None = None) -> _Core:
+          q: Any = None, conf_level: float = 0.95, ci: str | None = None,
+          full_cov: bool = False, rows: bool = False) -> _Core:
+    """Estimates, variances (the full covariance with ``full_cov``), df and counts.
+
+    Taylor designs without calibration take the cell path (:mod:`sid.estimation.cells`);
+    the rest, and ``rows=True`` (tests), the row-level :class:`sid.variance.LinearForm`.
+    """
     if stat not in STATS:
         raise EstimationError(f"unknown statistic {stat!r}", where="stat",
                               fix=f"use one of {', '.join(STATS)}")
     by = ensure_sequence(by)
-    wmask = where_mask(design, where)
+    wmask = None if where is None else where_mask(design, where)
     domains = _domains(design, by, wmask)
     d = domains.count
     dom = domains.code
     if stat == "quantile":
         return _quantile_core(design, var, domains, q, conf_level, ci)
+    if not deff and not rows:
+        fast = cells_core(design, stat, var, domains, full_cov=full_cov, ci=ci)
+        if fast is not None:
+            return fast
     form, cats, missing, valid = _form(design, stat, var, dom, d)
     c = len(cats)
     theta = form.estimate(design.w)
@@ -111,7 +122,7 @@ def estimate(design: Design, stat: str, var: str, by: str | Sequence[str] | None
 
 
 def _table(core: _Core, method: str, level: float) -> pd.DataFrame:
-    se = np.sqrt(np.diag(core.cov))
+    se = np.sqrt(core.variances)
     df = core.df.copy()
     est = core.est
     if core.ci is not None:
@@ -155,5 +166,5 @@ def estimate_vcov(design: Design, stat: str, var: str, by: Any = None,
                   where: Any = None) -> tuple[pd.DataFrame, np.ndarray]:
     """The estimates (as :func:`estimate`, default CIs) and their full covariance matrix."""
     method = _check_ci(stat, None, 0.95)
-    core = _core(design, stat, var, by, where, False, ci=method)
+    core = _core(design, stat, var, by, where, False, ci=method, full_cov=True)
     return _table(core, method, 0.95), core.cov

@@ -78,28 +78,89 @@ def _check_columns(design: Design, names: Sequence[str], role: str) -> None:
             fix="name existing columns (case matters)")
 
 
-def _domains(design: Design, by: Sequence[str], where: np.ndarray) -> _Domains:
+def factor_codes(values: pd.Series) -> tuple[np.ndarray, pd.Index | np.ndarray]:
+    """``pd.factorize(values, sort=True)``: codes 0..L-1 in sorted order (-1: missing).
+
+    Integer-valued numeric columns with a compact range (the usual survey codes)
+    are coded with arithmetic and one ``np.bincount`` (O(n), no hashing, no sort);
+    anything else goes through pandas.
+    """
+    x = values.to_numpy() if isinstance(values, pd.Series) else np.asarray(values)
+    n = len(x)
+    if n and x.dtype.kind in "iuf":
+        if x.dtype.kind == "f":
+            nan = np.isnan(x)
+            has_nan = bool(nan.any())
+            lo = np.nanmin(x) if not nan.all() else np.nan
+            hi = np.nanmax(x) if not nan.all() else np.nan
+        else:
+            nan, has_nan, lo, hi = None, False, x.min(), x.max()
+        if np.isfinite(lo) and np.isfinite(hi) and hi - lo <= 4 * n + 65536:
+            base = x - lo
+            if has_nan:
+                base[nan] = 0
+            codes = base.astype(np.int64, copy=False)
+            if x.dtype.kind != "f" or np.array_equal(codes, base):
+                span = int(hi - lo) + 1
+                present = np.bincount(codes if not has_nan else codes[~nan], minlength=span) > 0
+                levels = np.flatnonzero(present) + lo
+                if not present.all():
+                    lut = np.cumsum(present) - 1
+                    codes = lut[codes]
+                if has_nan:
+                    codes[nan] = -1
+                return codes, levels.astype(x.dtype)
+    codes, lev = pd.factorize(values, sort=True)
+    return codes.astype(np.int64), lev
+
+
+def _domains(design: Design, by: Sequence[str], where: np.ndarray | None) -> _Domains:
+    """Code the domains: rows of one ``by`` combination share a code (-1: in no domain).
+
+    The combinations present among rows with weight > 0 in ``where`` (None: every
+    row) are found with one ``np.bincount`` over the combined key (no sort) when
+    the key space is compact, else with ``np.unique``.
+    """
     by = tuple(by)
+    n = design.n
     if not by:
-        return _Domains(np.where(where, 0, -1), pd.DataFrame(index=[0]), by)
+        code = np.zeros(n, dtype=np.int64) if where is None else np.where(where, 0, -1)
+        return _Domains(code, pd.DataFrame(index=[0]), by)
     _check_columns(design, by, "by")
-    key = np.zeros(design.n, dtype=np.int64)
-    ok = where.copy()
-    uniques = []
+    all_positive = bool(design.w.min() > 0)
+    if len(by) == 1 and where is None and all_positive:
+        codes, lev = factor_codes(design.data[by[0]])
+        if isinstance(lev, np.ndarray) and (len(codes) == 0 or codes.min() >= 0):
+            # numeric codes, every row eligible: each level is present, in sorted order
+            return _Domains(codes, pd.DataFrame({by[0]: lev}), by)
+    key = None
+    ok = np.ones(n, dtype=bool) if where is None else where.copy()
+    space = 1
     for name in by:
-        codes, lev = pd.factorize(design.data[name], sort=True)
+        codes, lev = factor_codes(design.data[name])
         ok &= codes >= 0
-        key = key * (len(lev) + 1) + codes
-        uniques.append((codes, lev))
+        space *= len(lev) + 1
+        key = codes if key is None else key * (len(lev) + 1) + codes
     eligible = ok & (design.w > 0)
-    levels_key, first = np.unique(key[eligible], return_index=True)
-    rows = np.flatnonzero(eligible)[first]
-    pos = np.searchsorted(levels_key, key)
-    pos = np.clip(pos, 0, max(len(levels_key) - 1, 0))
-    match = ok & (len(levels_key) > 0)
-    if len(levels_key):
-        match &= levels_key[pos] == key
-    code = np.where(match, pos, -1)
+    if space <= 4 * n + 65536:
+        key = np.where(ok, key, 0)
+        elig_rows = np.flatnonzero(eligible)
+        elig_key = key[elig_rows]
+        present = np.bincount(elig_key, minlength=space) > 0
+        lut = np.cumsum(present) - 1
+        code = np.where(ok & present[key], lut[key], -1)
+        rep = np.zeros(space, dtype=np.int64)
+        rep[elig_key] = elig_rows  # any row of each combination: they share the by values
+        rows = rep[np.flatnonzero(present)]
+    else:
+        levels_key, first = np.unique(key[eligible], return_index=True)
+        rows = np.flatnonzero(eligible)[first]
+        pos = np.searchsorted(levels_key, key)
+        pos = np.clip(pos, 0, max(len(levels_key) - 1, 0))
+        match = ok & (len(levels_key) > 0)
+        if len(levels_key):
+            match &= levels_key[pos] == key
+        code = np.where(match, pos, -1)
     levels = design.data.loc[design.data.index[rows], list(by)].reset_index(drop=True)
     return _Domains(code.astype(np.int64), levels, by)
 

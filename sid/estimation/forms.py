@@ -25,7 +25,7 @@ class _Core:
     categories: tuple[str, ...]  # "" when the statistic has none
     dom_of: np.ndarray  # domain index of each column
     est: np.ndarray
-    cov: np.ndarray
+    cov: np.ndarray | None  # full covariance, when asked for (else None)
     df: np.ndarray  # per column
     nrow: np.ndarray  # per column: rows of the domain design (for beta)
     n: np.ndarray
@@ -34,6 +34,12 @@ class _Core:
     deff: np.ndarray
     ci: tuple[np.ndarray, np.ndarray] | None = None  # quantiles bring their own CI
     logit: LogitFit | None = None  # ci="logit": R's svyglm fit (svyciprop's estimate and CI)
+    var: np.ndarray | None = None  # variances (default: the diagonal of cov)
+
+    @property
+    def variances(self) -> np.ndarray:
+        """The variance of each column."""
+        return self.var if self.var is not None else np.diag(self.cov)
 
 
 def _deff(design: Design, form: LinearForm, theta: np.ndarray, v: np.ndarray,

@@ -1,0 +1,317 @@
+"""The fast path: estimates and Taylor SEs from sums per cell, in one pass over the rows.
+
+A cell is the part of one PSU in one domain. For a Taylor design without
+calibration every statistic here (mean, total, proportion, ratio) is a ratio of
+weighted totals, and its linearised score summed over a PSU is
+``(sum w num - theta sum w den) / sum_domain(w den)``: it needs only the cell's
+weighted sums. So one ``np.bincount`` over an integer key (cell x category,
+the missing values in a bin of their own) gives, per cell, everything the
+estimate, n, n_missing, df and the SE need; the variance engine then works on
+cells (:func:`sid.variance.taylor_cell_var`), never on n x k scores. No sort,
+no sparse matrix, no per-domain loop; the extra memory is a few integer and
+float arrays of n.
+
+R's ``svyciprop(method="logit")`` needs glm's first IRLS step at row level
+(its start ``mustart`` varies by row), which takes three sums per domain and
+category of functions of ``a = w / mean(w)``; every later step works on
+column sums (:func:`sid.estimation.logit._irls_columns`).
+
+Designs this path does not cover (replicate weights, calibration, deff,
+quantiles, a cell key space larger than ~8n) go through the row-level
+:class:`sid.variance.LinearForm` path; both give the same numbers (the R
+goldens run through both).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sid.design import Design
+from sid.estimation.domains import (
+    _check_columns,
+    _Domains,
+    _numeric,
+    _warn_empty,
+    factor_codes,
+    label,
+)
+from sid.estimation.forms import _Core
+from sid.estimation.logit import LogitFit, _irls_columns, _linkinv, _mu_eta
+from sid.variance import Cells, taylor_cell_var, taylor_cell_vcov
+
+FAST_STATS = ("mean", "total", "proportion", "ratio")
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Cell of each row (unit x domain) and the unit and domain of each cell."""
+
+    cell: np.ndarray  # per row (garbage where the row is in no domain)
+    unit: np.ndarray  # per cell
+    dom: np.ndarray  # per cell
+
+
+def _layout(units: np.ndarray, n_units: int, dom: np.ndarray, d: int) -> _Layout | None:
+    """Dense cells (every unit x domain) when few, else only the pairs present."""
+    n = len(dom)
+    space = n_units * d
+    inside = dom >= 0
+    key = units * d
+    key += dom
+    if space <= max(n // 4, 4096):
+        cell_ids = np.arange(space)
+        return _Layout(key, cell_ids // d, cell_ids % d)
+    if space > 8 * n + 65536:
+        return None
+    key[~inside] = 0
+    present = np.bincount(key[inside], minlength=space) > 0
+    lut = np.cumsum(present) - 1
+    keys = np.flatnonzero(present)
+    return _Layout(lut[key], keys // d, keys % d)
+
+
+def _by_dom(values: np.ndarray, dom: np.ndarray, d: int) -> np.ndarray:
+    """Sum cell rows (P x m) per domain: d x m."""
+    m = values.shape[1]
+    key = (dom[:, None] * m + np.arange(m)).ravel()
+    return np.bincount(key, weights=values.ravel(), minlength=d * m).reshape(d, m)
+
+
+def _others(x: np.ndarray) -> np.ndarray:
+    """Per row of x, the sum of the other columns, without subtracting (no cancellation)."""
+    zero = np.zeros((x.shape[0], 1))
+    before = np.cumsum(np.hstack([zero, x[:, :-1]]), axis=1)
+    after = np.cumsum(np.hstack([zero, x[:, :0:-1]]), axis=1)[:, ::-1]
+    return before + after
+
+
+@dataclass(frozen=True)
+class _Sums:
+    """Per cell: weighted sums per column and of the denominator, row counts."""
+
+    num: np.ndarray  # P x m: sum w num
+    den: np.ndarray  # P: sum w den (ratio: sum w x; total: sum w)
+    weight: np.ndarray  # P: sum w over valid rows
+    rows: np.ndarray  # P: valid rows (any weight)
+    positive: np.ndarray  # P: valid rows with w > 0
+    missing: np.ndarray  # P: rows with a missing value and w > 0
+    key: np.ndarray  # per row: cell * bins + category (or the missing bin); last bin: dropped
+
+
+def _sums(design: Design, layout: _Layout, dom: np.ndarray, stat: str, sub: np.ndarray,
+          bins: int, y: np.ndarray | None, x: np.ndarray | None) -> _Sums:
+    """One pass: bincounts over the key (cell, category or missing bin); rows in no
+    domain go to a last bin that is dropped."""
+    w = design.w
+    p_cells = len(layout.unit)
+    size = p_cells * bins + 1
+
+    def per_cell(weights: np.ndarray | None) -> np.ndarray:
+        with np.errstate(invalid="ignore"):
+            out = np.bincount(key, weights=weights, minlength=size)
+        return out[:-1].reshape(p_cells, bins)
+
+    key = layout.cell * bins
+    key += sub
+    key[dom < 0] = size - 1
+    wsum = per_cell(w)
+    count = per_cell(None)
+    if stat == "proportion":
+        num = wsum[:, :-1]
+        den = weight = num.sum(axis=1)
+    else:
+        weight = wsum[:, 0]
+        num = per_cell(w * y)[:, :1]  # NaN only in the missing bin
+        den = per_cell(w * x)[:, 0] if stat == "ratio" else weight
+    zero_w = w == 0
+    if zero_w.any():
+        key[zero_w] = size - 1
+        pos = per_cell(None)
+    else:
+        pos = count
+    return _Sums(num, den, weight, count[:, :-1].sum(axis=1), pos[:, :-1].sum(axis=1),
+                 pos[:, -1], key)
+
+
+def cells_core(design: Design, stat: str, var: str, domains: _Domains, *, full_cov: bool,
+               ci: str | None) -> _Core | None:
+    """:func:`sid.estimation.core._core` on cells, or None where this path does not apply."""
+    if (design.is_replicate or design.calibration or stat not in FAST_STATS
+            or domains.count == 0):
+        return None
+    d = domains.count
+    dom = domains.code
+    y = x = None
+    if stat == "proportion":
+        _check_columns(design, [var], "analysis")
+        ycode, cats = factor_codes(design.data[var])
+        c = len(cats)
+        if c == 0:
+            return None  # the row-level path raises the error
+        categories = tuple(label(v) for v in cats)
+        sub = ycode
+        sub[sub < 0] = c
+        bins, m = c + 1, c
+    else:
+        if stat == "ratio":
+            if "/" not in var:
+                return None
+            num_name, den_name = (s.strip() for s in var.split("/", 1))
+            y = _numeric(design, num_name, "numerator")
+            x = _numeric(design, den_name, "denominator")
+            missing = np.isnan(y) | np.isnan(x)
+        else:
+            y = _numeric(design, var)
+            missing = np.isnan(y)
+        categories = ("",)
+        sub = missing.astype(np.int64)
+        bins, m = 2, 1
+    n_cl = int(design.cluster.max()) + 1
+    layout = _layout(design.cluster, n_cl, dom, d)
+    if layout is None:
+        return None
+    sums = _sums(design, layout, dom, stat, sub, bins, y, x)
+    layout2 = sums2 = None
+    st = design.stage2
+    if st is not None:
+        layout2 = _layout(st.unit, int(st.unit.max()) + 1, dom, d)
+        if layout2 is None:
+            return None
+        sums2 = _sums(design, layout2, dom, stat, sub, bins, y, x)
+    cdom = layout.dom
+    tn = _by_dom(sums.num, cdom, d)
+    td = _by_dom(sums.den[:, None], cdom, d)[:, 0]
+    n_dom = np.bincount(cdom, weights=sums.positive, minlength=d)
+    nw_dom = np.bincount(cdom, weights=sums.weight, minlength=d)
+    nmiss_dom = np.bincount(cdom, weights=sums.missing, minlength=d)
+    nrow_dom = np.bincount(cdom, weights=sums.rows, minlength=d)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        theta = tn if stat == "total" else tn / td[:, None]
+    flip = (theta > 0.5) if stat == "proportion" else np.zeros_like(theta, dtype=bool)
+
+    def scores(s: _Sums, cell_dom: np.ndarray, centre: np.ndarray, scale: np.ndarray
+               ) -> np.ndarray:
+        """(sum w num - centre sum w den) * scale per cell; for a column whose centre is
+        above 0.5 the other categories' side, so that nothing cancels (p = 1: exactly 0)."""
+        if stat == "total":
+            return s.num.copy()
+        out = s.num - centre[cell_dom] * s.den[:, None]
+        if flip.any():
+            other = -(_others(s.num) - (1 - centre)[cell_dom] * s.den[:, None])
+            out = np.where(flip[cell_dom], other, out)
+        return out * scale[cell_dom]
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv_td = np.broadcast_to(np.where(td > 0, 1 / td, 0.0)[:, None], (d, m))
+    centre = np.nan_to_num(theta)
+    cells = Cells(layout.unit, cdom, scores(sums, cdom, centre, inv_td), d, sums.rows > 0)
+    cells2 = None if sums2 is None else Cells(
+        layout2.unit, layout2.dom, scores(sums2, layout2.dom, centre, inv_td), d)
+
+    logit = None
+    if stat == "proportion" and ci == "logit":
+        logit = _logit(design, dom, sub, bins, d, m, sums, cells, sums2, cells2, layout2,
+                       tn, td, nrow_dom, theta, flip)
+        if logit is None:
+            return None  # a column stopped after glm's first step: row-level path
+    if full_cov:
+        cov = taylor_cell_vcov(design, cells, cells2)
+        var_ = np.diag(cov).copy()
+    else:
+        cov = None
+        var_ = taylor_cell_var(design, cells, cells2)
+    # df: PSUs with a valid member of weight > 0, minus their strata
+    pos_cell = sums.positive > 0
+    n_h = design.n_strata
+    cl_stratum = np.empty(n_cl, dtype=np.int64)
+    cl_stratum[design.cluster] = design.stratum
+    psus = np.bincount(cdom[pos_cell], minlength=d)
+    skey = cl_stratum[layout.unit[pos_cell]] * d + cdom[pos_cell]
+    strata = (np.bincount(skey, minlength=n_h * d) > 0).reshape(n_h, d).sum(axis=0)
+    df_dom = (psus - strata).astype(float)
+    dom_of = np.repeat(np.arange(d), m)
+    est = theta.ravel()
+    empty = n_dom[dom_of] == 0
+    est = np.where(empty, np.nan, est)
+    if empty.any():
+        _warn_empty(domains, np.flatnonzero(n_dom == 0))
+    return _Core(domains, var, stat, categories, dom_of, est, cov, df_dom[dom_of],
+                 nrow_dom[dom_of], n_dom[dom_of], nw_dom[dom_of], nmiss_dom[dom_of],
+                 np.full(d * m, np.nan), logit=logit, var=var_)
+
+
+def _logit(design: Design, dom: np.ndarray, sub: np.ndarray, bins: int, d: int, m: int,
+           sums: _Sums, cells: Cells, sums2: _Sums | None, cells2: Cells | None,
+           layout2: _Layout | None, tn: np.ndarray, td: np.ndarray, nrow: np.ndarray,
+           theta: np.ndarray, flip: np.ndarray) -> LogitFit | None:
+    """R's svyglm logit fit for every domain x category from cell and (domain, category) sums.
+
+    glm's first step (start ``mustart = (a y + 0.5)/(a + 1)``, ``a = w / mean(w)``
+    over the domain design's rows) needs, per domain, ``sum a m (1-m)`` and the
+    deviance at the start, and per column ``sum w z``; with binary y these are
+    sums of ``ww(a) = a r (1-r)``, ``t(a) = ww log(2a + 1) + a r`` and
+    ``a log(1 - r)`` with ``r = 0.5/(a+1)`` (see ``_svyglm_domains``), so one pass
+    over the rows gives them per (domain, category). The rest is column sums.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv_mean = nrow / td  # a = w / mean(w) over the domain design's rows
+    key = sums.key  # rows of weight 0 or in no domain add nothing (a = 0) or are dropped
+    p_cells = len(cells.unit)
+    size = p_cells * bins + 1
+
+    def per_dom(values: np.ndarray) -> np.ndarray:
+        per_cell = np.bincount(key, weights=values, minlength=size)[:-1]
+        return _by_dom(per_cell.reshape(p_cells, bins)[:, :m], cells.dom, d)
+
+    a = np.take(inv_mean, dom)  # dom -1 (no domain): any finite value, dropped
+    a *= design.w
+    r = a + 1
+    np.divide(0.5, r, out=r)
+    ww = 1 - r
+    s_lg = np.log(ww)
+    s_lg *= a
+    s_lg = per_dom(s_lg)  # a log(1 - r): the deviance at glm's start
+    ww *= r
+    ww *= a
+    s_ww = per_dom(ww)
+    t = np.multiply(a, 2)
+    t += 1
+    np.log(t, out=t)
+    t *= ww
+    del ww
+    r *= a
+    t += r
+    del a, r
+    s_t = per_dom(t)
+    del t
+    sum_ww = s_ww.sum(axis=1)
+    devold = -2 * s_lg.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        coef1 = (s_t - _others(s_t)) / sum_ww[:, None]
+        sum_y = tn * inv_mean[:, None]
+        sum_0 = _others(tn) * inv_mean[:, None]
+    k = d * m
+    fit = _irls_columns(coef1.ravel(), np.repeat(devold, m), sum_y.ravel(), sum_0.ravel(),
+                        np.zeros(k))
+    if (fit.iterations == 1).any():
+        return None
+    mu = _linkinv(fit.coef).reshape(d, m)
+    me = _mu_eta(fit.coef).reshape(d, m)
+    ok = np.isfinite(mu) & (td[:, None] > 0)
+    centre = np.where(ok, mu, np.where(flip, 1.0, 0.0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(td[:, None] > 0, 1 / (td[:, None] * me), 0.0)
+
+    def scores(s: _Sums, cell_dom: np.ndarray) -> np.ndarray:
+        out = s.num - centre[cell_dom] * s.den[:, None]
+        if flip.any():
+            other = -(_others(s.num) - (1 - centre)[cell_dom] * s.den[:, None])
+            out = np.where(flip[cell_dom], other, out)
+        return out * scale[cell_dom]
+
+    c1 = Cells(cells.unit, cells.dom, scores(sums, cells.dom), d, cells.present)
+    c2 = None if sums2 is None else Cells(cells2.unit, cells2.dom, scores(sums2, cells2.dom), d)
+    var = taylor_cell_var(design, c1, c2)
+    return LogitFit(fit.coef, var, fit.iterations, fit.converged)
