@@ -54,8 +54,14 @@ class _Layout:
 
 
 def _layout(units: np.ndarray, n_units: int, dom: np.ndarray, d: int) -> _Layout | None:
-    """Dense cells (every unit x domain) when few, else only the pairs present."""
+    """Dense cells (every unit x domain) when few, else only the pairs present.
+
+    A cell holding no row of its domain has score 0, as an absent unit would, so
+    rows outside every domain may sit in a cell of their own (it adds nothing).
+    """
     n = len(dom)
+    if n_units == n:  # each row its own unit (no PSUs): a cell per row
+        return _Layout(np.arange(n), units, np.maximum(dom, 0))  # rows in no domain add 0
     space = n_units * d
     inside = dom >= 0
     key = units * d
@@ -115,7 +121,8 @@ def _sums(design: Design, layout: _Layout, dom: np.ndarray, stat: str, sub: np.n
 
     key = layout.cell * bins
     key += sub
-    key[dom < 0] = size - 1
+    if dom.min() < 0:
+        key[dom < 0] = size - 1
     wsum = per_cell(w)
     count = per_cell(None)
     if stat == "proportion":

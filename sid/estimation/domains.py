@@ -88,28 +88,29 @@ def factor_codes(values: pd.Series) -> tuple[np.ndarray, pd.Index | np.ndarray]:
     x = values.to_numpy() if isinstance(values, pd.Series) else np.asarray(values)
     n = len(x)
     if n and x.dtype.kind in "iuf":
-        if x.dtype.kind == "f":
-            nan = np.isnan(x)
-            has_nan = bool(nan.any())
-            lo = np.nanmin(x) if not nan.all() else np.nan
-            hi = np.nanmax(x) if not nan.all() else np.nan
-        else:
-            nan, has_nan, lo, hi = None, False, x.min(), x.max()
+        nan = np.isnan(x) if x.dtype.kind == "f" else None
+        has_nan = nan is not None and bool(nan.any())
+        if has_nan and nan.all():
+            return np.full(n, -1, dtype=np.int64), x[:0]
+        lo, hi = (np.nanmin(x), np.nanmax(x)) if has_nan else (x.min(), x.max())
         if np.isfinite(lo) and np.isfinite(hi) and hi - lo <= 4 * n + 65536:
-            base = x - lo
+            with np.errstate(invalid="ignore"):
+                codes = x.astype(np.int64)
             if has_nan:
-                base[nan] = 0
-            codes = base.astype(np.int64, copy=False)
-            if x.dtype.kind != "f" or np.array_equal(codes, base):
-                span = int(hi - lo) + 1
-                present = np.bincount(codes if not has_nan else codes[~nan], minlength=span) > 0
-                levels = np.flatnonzero(present) + lo
+                codes[nan] = int(lo)  # lo is a level: NaN rows do not add one
+            # integer-valued floats only (1.5 is a level of its own: pandas' path)
+            exact = x.dtype.kind != "f" or not ((codes != x) & ~nan if has_nan
+                                                else codes != x).any()
+            if exact:
+                codes -= int(lo)
+                present = np.bincount(codes, minlength=int(hi - lo) + 1) > 0
+                levels = (np.flatnonzero(present) + lo).astype(x.dtype)
                 if not present.all():
                     lut = np.cumsum(present) - 1
                     codes = lut[codes]
                 if has_nan:
                     codes[nan] = -1
-                return codes, levels.astype(x.dtype)
+                return codes, levels
     codes, lev = pd.factorize(values, sort=True)
     return codes.astype(np.int64), lev
 
