@@ -93,6 +93,28 @@ def _others(x: np.ndarray) -> np.ndarray:
     return before + after
 
 
+def _shares_scores(s: _Sums, cell_dom: np.ndarray, centre: np.ndarray, scale: np.ndarray,
+                   flip: np.ndarray) -> np.ndarray:
+    """Per cell and column ``(sum w y - centre sum w) * scale``; in a column whose
+    centre is above 0.5 (at most one per domain) the same from the other categories'
+    side, ``-(sum w (1 - y) - (1 - centre) sum w)``, so that nothing cancels and a
+    category holding every row gives exactly 0."""
+    out = s.num - centre[cell_dom] * s.den[:, None]
+    dd, jj = np.nonzero(flip)
+    if len(dd):
+        fcol = np.full(len(flip), -1)
+        fcol[dd] = jj
+        fc = fcol[cell_dom]
+        sel = np.flatnonzero(fc >= 0)
+        j = fc[sel]
+        nums = s.num[sel]
+        nums[np.arange(len(sel)), j] = 0.0
+        other = nums.sum(axis=1)
+        out[sel, j] = -(other - (1 - centre[cell_dom[sel], j]) * s.den[sel])
+    out *= scale[cell_dom]
+    return out
+
+
 @dataclass(frozen=True)
 class _Sums:
     """Per cell: weighted sums per column and of the denominator, row counts."""
@@ -200,15 +222,9 @@ def cells_core(design: Design, stat: str, var: str, domains: _Domains, *, full_c
 
     def scores(s: _Sums, cell_dom: np.ndarray, centre: np.ndarray, scale: np.ndarray
                ) -> np.ndarray:
-        """(sum w num - centre sum w den) * scale per cell; for a column whose centre is
-        above 0.5 the other categories' side, so that nothing cancels (p = 1: exactly 0)."""
         if stat == "total":
             return s.num.copy()
-        out = s.num - centre[cell_dom] * s.den[:, None]
-        if flip.any():
-            other = -(_others(s.num) - (1 - centre)[cell_dom] * s.den[:, None])
-            out = np.where(flip[cell_dom], other, out)
-        return out * scale[cell_dom]
+        return _shares_scores(s, cell_dom, centre, scale, flip)
 
     with np.errstate(divide="ignore", invalid="ignore"):
         inv_td = np.broadcast_to(np.where(td > 0, 1 / td, 0.0)[:, None], (d, m))
@@ -312,11 +328,7 @@ def _logit(design: Design, dom: np.ndarray, sub: np.ndarray, bins: int, d: int, 
         scale = np.where(td[:, None] > 0, 1 / (td[:, None] * me), 0.0)
 
     def scores(s: _Sums, cell_dom: np.ndarray) -> np.ndarray:
-        out = s.num - centre[cell_dom] * s.den[:, None]
-        if flip.any():
-            other = -(_others(s.num) - (1 - centre)[cell_dom] * s.den[:, None])
-            out = np.where(flip[cell_dom], other, out)
-        return out * scale[cell_dom]
+        return _shares_scores(s, cell_dom, centre, scale, flip)
 
     c1 = Cells(cells.unit, cells.dom, scores(sums, cells.dom), d, cells.present)
     c2 = None if sums2 is None else Cells(cells2.unit, cells2.dom, scores(sums2, cells2.dom), d)
