@@ -295,6 +295,18 @@ class Cells:
         return np.repeat(pres, m, axis=1)
 
 
+def psu_strata(design: Design) -> np.ndarray:
+    """The stratum of each PSU code, without a pass over the rows: the Design numbers
+    PSUs in (stratum, psu) order (``sid.design._pair_codes``), ``n_psu`` per stratum."""
+    return np.repeat(np.arange(len(design.n_psu)), design.n_psu.astype(np.int64))
+
+
+def ssu_psus(design: Design) -> np.ndarray:
+    """The PSU of each SSU code (numbered in (PSU, ssu) order, as :func:`psu_strata`)."""
+    st = design.stage2
+    return np.repeat(np.arange(len(st.n_units)), st.n_units.astype(np.int64))
+
+
 def _cells_stage_var(cells: Cells, group_of_unit: np.ndarray, n_units: np.ndarray,
                      f: np.ndarray, mult: np.ndarray, singleton: str
                      ) -> tuple[np.ndarray, np.ndarray]:
@@ -340,9 +352,8 @@ def taylor_cell_var(design: Design, cells: Cells, cells2: Cells | None = None) -
     if design.calibration:
         raise EstimationError("calibrated designs need row-level scores (taylor_vcov)",
                               where="taylor_cell_var", fix="call vcov with a LinearForm")
-    n_cl = int(design.cluster.max()) + 1
-    cl_stratum = np.empty(n_cl, dtype=np.int64)
-    cl_stratum[design.cluster] = design.stratum
+    cl_stratum = psu_strata(design)
+    n_cl = len(cl_stratum)
     v, lonely = _cells_stage_var(cells, cl_stratum, design.n_psu, design.f1,
                                  np.ones(len(design.n_psu)), design.singleton)
     if design.singleton == "average" and lonely.any():
@@ -356,9 +367,7 @@ def taylor_cell_var(design: Design, cells: Cells, cells2: Cells | None = None) -
         if cells2 is None:
             raise EstimationError("a two-stage design needs the SSU cells", where="taylor_cell_var",
                                   fix="pass cells2")
-        n_ssu = int(st.unit.max()) + 1
-        ssu_group = np.empty(n_ssu, dtype=np.int64)
-        ssu_group[st.unit] = st.group
+        ssu_group = ssu_psus(design)
         v2, lonely2 = _cells_stage_var(cells2, ssu_group, st.n_units, st.f, st.mult,
                                        design.singleton)
         v = v + v2
@@ -370,17 +379,16 @@ def taylor_cell_var(design: Design, cells: Cells, cells2: Cells | None = None) -
 
 def taylor_cell_vcov(design: Design, cells: Cells, cells2: Cells | None = None) -> np.ndarray:
     """The full k x k Taylor covariance from cells (as :func:`taylor_vcov`)."""
-    n_cl = int(design.cluster.max()) + 1
+    n_cl = len(psu_strata(design))
     totals2 = None
     if design.stage2 is not None:
         if cells2 is None:
             raise EstimationError("a two-stage design needs the SSU cells",
                                   where="taylor_cell_vcov", fix="pass cells2")
-        totals2 = cells2.dense(int(design.stage2.unit.max()) + 1)
+        totals2 = cells2.dense(len(ssu_psus(design)))
     pres = None
     if design.singleton == "average":
-        cl_stratum = np.empty(n_cl, dtype=np.int64)
-        cl_stratum[design.cluster] = design.stratum
+        cl_stratum = psu_strata(design)
         pres = (cells.presence(cl_stratum, design.n_strata), cells.presence(np.arange(n_cl), n_cl))
     return _taylor_totals(design, cells.dense(n_cl), totals2, pres)
 

@@ -39,18 +39,43 @@ from sid.estimation.domains import (
 )
 from sid.estimation.forms import _Core
 from sid.estimation.logit import LogitFit, _irls_columns, _linkinv, _mu_eta
-from sid.variance import Cells, taylor_cell_var, taylor_cell_vcov
+from sid.variance import Cells, psu_strata, ssu_psus, taylor_cell_var, taylor_cell_vcov
 
 FAST_STATS = ("mean", "total", "proportion", "ratio")
 
 
+CHUNK = 1 << 16  # rows per pass: the temporaries of a chunk stay in the CPU cache
+
+
+def _chunks(n: int, bins: int) -> list[slice]:
+    """Row slices for the passes over the rows; a chunk is at least 4x the bin count,
+    so that each bincount's fresh table is small next to the work it does."""
+    size = max(CHUNK, 4 * bins)
+    return [slice(lo, min(lo + size, n)) for lo in range(0, n, size)]
+
+
 @dataclass(frozen=True)
 class _Layout:
-    """Cell of each row (unit x domain) and the unit and domain of each cell."""
+    """The cell (unit x domain) of each row, computed per chunk, and the unit and
+    domain of each cell."""
 
-    cell: np.ndarray  # per row (garbage where the row is in no domain)
+    units: np.ndarray  # per row: the unit code
+    d: int
+    lut: np.ndarray | None  # compressed layouts: cell index of each unit * d + domain key
+    per_row: bool  # each row its own unit: cell = row
     unit: np.ndarray  # per cell
     dom: np.ndarray  # per cell
+
+    def cell(self, rows: slice, dom: np.ndarray) -> np.ndarray:
+        """Cells of ``rows`` (``dom``: their domains; garbage where a row has none)."""
+        if self.per_row:
+            return np.arange(rows.start, rows.stop)
+        key = self.units[rows] * self.d
+        key += dom
+        if self.lut is None:
+            return key
+        key[dom < 0] = 0
+        return self.lut[key]
 
 
 def _layout(units: np.ndarray, n_units: int, dom: np.ndarray, d: int) -> _Layout | None:
@@ -61,21 +86,22 @@ def _layout(units: np.ndarray, n_units: int, dom: np.ndarray, d: int) -> _Layout
     """
     n = len(dom)
     if n_units == n:  # each row its own unit (no PSUs): a cell per row
-        return _Layout(np.arange(n), units, np.maximum(dom, 0))  # rows in no domain add 0
+        return _Layout(units, d, None, True, units, np.maximum(dom, 0))
     space = n_units * d
-    inside = dom >= 0
-    key = units * d
-    key += dom
     if space <= max(n // 4, 4096):
         cell_ids = np.arange(space)
-        return _Layout(key, cell_ids // d, cell_ids % d)
+        return _Layout(units, d, None, False, cell_ids // d, cell_ids % d)
     if space > 8 * n + 65536:
         return None
-    key[~inside] = 0
-    present = np.bincount(key[inside], minlength=space) > 0
-    lut = np.cumsum(present) - 1
-    keys = np.flatnonzero(present)
-    return _Layout(lut[key], keys // d, keys % d)
+    seen = np.zeros(space, dtype=bool)
+    for rows in _chunks(n, 0):
+        dm = dom[rows]
+        key = units[rows] * d
+        key += dm
+        seen[key[dm >= 0]] = True
+    lut = np.cumsum(seen) - 1
+    keys = np.flatnonzero(seen)
+    return _Layout(units, d, lut, False, keys // d, keys % d)
 
 
 def _by_dom(values: np.ndarray, dom: np.ndarray, d: int) -> np.ndarray:
@@ -125,43 +151,61 @@ class _Sums:
     rows: np.ndarray  # P: valid rows (any weight)
     positive: np.ndarray  # P: valid rows with w > 0
     missing: np.ndarray  # P: rows with a missing value and w > 0
-    key: np.ndarray  # per row: cell * bins + category (or the missing bin); last bin: dropped
+
+
+def _row_keys(layout: _Layout, dom: np.ndarray, sub: np.ndarray, bins: int, size: int,
+              rows: slice) -> np.ndarray:
+    """Per row of a chunk: cell * bins + category (or the missing bin); rows in no
+    domain go to the last bin (``size - 1``), which is dropped."""
+    dm = dom[rows]
+    key = layout.cell(rows, dm)
+    key *= bins
+    key += sub[rows]
+    key[dm < 0] = size - 1
+    return key
 
 
 def _sums(design: Design, layout: _Layout, dom: np.ndarray, stat: str, sub: np.ndarray,
           bins: int, y: np.ndarray | None, x: np.ndarray | None) -> _Sums:
-    """One pass: bincounts over the key (cell, category or missing bin); rows in no
-    domain go to a last bin that is dropped."""
+    """One pass over the rows, in chunks: bincounts over the (cell, category) key."""
     w = design.w
     p_cells = len(layout.unit)
     size = p_cells * bins + 1
+    ratio = stat == "ratio"
+    share = stat == "proportion"
+    has_zero = bool(w.min() == 0)
+    wsum = np.zeros(size)
+    count = np.zeros(size, dtype=np.int64)
+    ysum = None if share else np.zeros(size)
+    xsum = np.zeros(size) if ratio else None
+    pos = np.zeros(size, dtype=np.int64) if has_zero else count
+    with np.errstate(invalid="ignore"):
+        for rows in _chunks(len(w), size):
+            key = _row_keys(layout, dom, sub, bins, size, rows)
+            wr = w[rows]
+            wsum += np.bincount(key, weights=wr, minlength=size)
+            count += np.bincount(key, minlength=size)
+            if not share:
+                ysum += np.bincount(key, weights=wr * y[rows], minlength=size)  # NaN: missing bin
+            if ratio:
+                xsum += np.bincount(key, weights=wr * x[rows], minlength=size)
+            if has_zero:
+                key[wr == 0] = size - 1
+                pos += np.bincount(key, minlength=size)
 
-    def per_cell(weights: np.ndarray | None) -> np.ndarray:
-        with np.errstate(invalid="ignore"):
-            out = np.bincount(key, weights=weights, minlength=size)
-        return out[:-1].reshape(p_cells, bins)
+    def cells(v: np.ndarray) -> np.ndarray:
+        return v[:-1].reshape(p_cells, bins)
 
-    key = layout.cell * bins
-    key += sub
-    if dom.min() < 0:
-        key[dom < 0] = size - 1
-    wsum = per_cell(w)
-    count = per_cell(None)
-    if stat == "proportion":
+    wsum, count, pos = cells(wsum), cells(count), cells(pos)
+    if share:
         num = wsum[:, :-1]
         den = weight = num.sum(axis=1)
     else:
         weight = wsum[:, 0]
-        num = per_cell(w * y)[:, :1]  # NaN only in the missing bin
-        den = per_cell(w * x)[:, 0] if stat == "ratio" else weight
-    zero_w = w == 0
-    if zero_w.any():
-        key[zero_w] = size - 1
-        pos = per_cell(None)
-    else:
-        pos = count
+        num = cells(ysum)[:, :1]
+        den = cells(xsum)[:, 0] if ratio else weight
     return _Sums(num, den, weight, count[:, :-1].sum(axis=1), pos[:, :-1].sum(axis=1),
-                 pos[:, -1], key)
+                 pos[:, -1])
 
 
 def cells_core(design: Design, stat: str, var: str, domains: _Domains, *, full_cov: bool,
@@ -180,8 +224,7 @@ def cells_core(design: Design, stat: str, var: str, domains: _Domains, *, full_c
         if c == 0:
             return None  # the row-level path raises the error
         categories = tuple(label(v) for v in cats)
-        sub = ycode
-        sub[sub < 0] = c
+        sub = np.where(ycode < 0, c, ycode) if ycode.min() < 0 else ycode
         bins, m = c + 1, c
     else:
         if stat == "ratio":
@@ -197,7 +240,7 @@ def cells_core(design: Design, stat: str, var: str, domains: _Domains, *, full_c
         categories = ("",)
         sub = missing.astype(np.int64)
         bins, m = 2, 1
-    n_cl = int(design.cluster.max()) + 1
+    n_cl = int(design.n_psu.sum())
     layout = _layout(design.cluster, n_cl, dom, d)
     if layout is None:
         return None
@@ -205,7 +248,7 @@ def cells_core(design: Design, stat: str, var: str, domains: _Domains, *, full_c
     layout2 = sums2 = None
     st = design.stage2
     if st is not None:
-        layout2 = _layout(st.unit, int(st.unit.max()) + 1, dom, d)
+        layout2 = _layout(st.unit, len(ssu_psus(design)), dom, d)
         if layout2 is None:
             return None
         sums2 = _sums(design, layout2, dom, stat, sub, bins, y, x)
@@ -235,8 +278,8 @@ def cells_core(design: Design, stat: str, var: str, domains: _Domains, *, full_c
 
     logit = None
     if stat == "proportion" and ci == "logit":
-        logit = _logit(design, dom, sub, bins, d, m, sums, cells, sums2, cells2, layout2,
-                       tn, td, nrow_dom, theta, flip)
+        logit = _logit(design, layout, dom, sub, bins, d, m, sums, cells, sums2, cells2,
+                       tn, td, nrow_dom, flip)
         if logit is None:
             return None  # a column stopped after glm's first step: row-level path
     if full_cov:
@@ -248,8 +291,7 @@ def cells_core(design: Design, stat: str, var: str, domains: _Domains, *, full_c
     # df: PSUs with a valid member of weight > 0, minus their strata
     pos_cell = sums.positive > 0
     n_h = design.n_strata
-    cl_stratum = np.empty(n_cl, dtype=np.int64)
-    cl_stratum[design.cluster] = design.stratum
+    cl_stratum = psu_strata(design)
     psus = np.bincount(cdom[pos_cell], minlength=d)
     skey = cl_stratum[layout.unit[pos_cell]] * d + cdom[pos_cell]
     strata = (np.bincount(skey, minlength=n_h * d) > 0).reshape(n_h, d).sum(axis=0)
@@ -265,10 +307,10 @@ def cells_core(design: Design, stat: str, var: str, domains: _Domains, *, full_c
                  np.full(d * m, np.nan), logit=logit, var=var_)
 
 
-def _logit(design: Design, dom: np.ndarray, sub: np.ndarray, bins: int, d: int, m: int,
-           sums: _Sums, cells: Cells, sums2: _Sums | None, cells2: Cells | None,
-           layout2: _Layout | None, tn: np.ndarray, td: np.ndarray, nrow: np.ndarray,
-           theta: np.ndarray, flip: np.ndarray) -> LogitFit | None:
+def _logit(design: Design, layout: _Layout, dom: np.ndarray, sub: np.ndarray, bins: int,
+           d: int, m: int, sums: _Sums, cells: Cells, sums2: _Sums | None,
+           cells2: Cells | None, tn: np.ndarray, td: np.ndarray, nrow: np.ndarray,
+           flip: np.ndarray) -> LogitFit | None:
     """R's svyglm logit fit for every domain x category from cell and (domain, category) sums.
 
     glm's first step (start ``mustart = (a y + 0.5)/(a + 1)``, ``a = w / mean(w)``
@@ -280,35 +322,31 @@ def _logit(design: Design, dom: np.ndarray, sub: np.ndarray, bins: int, d: int, 
     """
     with np.errstate(divide="ignore", invalid="ignore"):
         inv_mean = nrow / td  # a = w / mean(w) over the domain design's rows
-    key = sums.key  # rows of weight 0 or in no domain add nothing (a = 0) or are dropped
     p_cells = len(cells.unit)
     size = p_cells * bins + 1
-
-    def per_dom(values: np.ndarray) -> np.ndarray:
-        per_cell = np.bincount(key, weights=values, minlength=size)[:-1]
-        return _by_dom(per_cell.reshape(p_cells, bins)[:, :m], cells.dom, d)
-
-    a = np.take(inv_mean, dom)  # dom -1 (no domain): any finite value, dropped
-    a *= design.w
-    r = a + 1
-    np.divide(0.5, r, out=r)
-    ww = 1 - r
-    s_lg = np.log(ww)
-    s_lg *= a
-    s_lg = per_dom(s_lg)  # a log(1 - r): the deviance at glm's start
-    ww *= r
-    ww *= a
-    s_ww = per_dom(ww)
-    t = np.multiply(a, 2)
-    t += 1
-    np.log(t, out=t)
-    t *= ww
-    del ww
-    r *= a
-    t += r
-    del a, r
-    s_t = per_dom(t)
-    del t
+    acc = np.zeros((3, size))  # per (cell, category): sums of ww(a), t(a), a log(1 - r)
+    w = design.w
+    for rows in _chunks(len(w), size):
+        key = _row_keys(layout, dom, sub, bins, size, rows)
+        a = np.take(inv_mean, dom[rows])  # dom -1 (no domain): any finite value, dropped
+        a *= w[rows]
+        r = a + 1
+        np.divide(0.5, r, out=r)
+        ww = 1 - r
+        lg = np.log(ww)
+        lg *= a
+        acc[2] += np.bincount(key, weights=lg, minlength=size)
+        ww *= r
+        ww *= a
+        acc[0] += np.bincount(key, weights=ww, minlength=size)
+        t = np.multiply(a, 2, out=lg)
+        t += 1
+        np.log(t, out=t)
+        t *= ww
+        r *= a
+        t += r
+        acc[1] += np.bincount(key, weights=t, minlength=size)
+    s_ww, s_t, s_lg = (_by_dom(v[:-1].reshape(p_cells, bins)[:, :m], cells.dom, d) for v in acc)
     sum_ww = s_ww.sum(axis=1)
     devold = -2 * s_lg.sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -94,15 +94,20 @@ def factor_codes(values: pd.Series) -> tuple[np.ndarray, pd.Index | np.ndarray]:
             return np.full(n, -1, dtype=np.int64), x[:0]
         lo, hi = (np.nanmin(x), np.nanmax(x)) if has_nan else (x.min(), x.max())
         if np.isfinite(lo) and np.isfinite(hi) and hi - lo <= 4 * n + 65536:
-            with np.errstate(invalid="ignore"):
-                codes = x.astype(np.int64)
+            if x.dtype == np.int64 and lo == 0:
+                codes = x.view()  # already codes: a read-only view, never a copy
+                codes.flags.writeable = False
+            else:
+                with np.errstate(invalid="ignore"):
+                    codes = x.astype(np.int64)
             if has_nan:
                 codes[nan] = int(lo)  # lo is a level: NaN rows do not add one
             # integer-valued floats only (1.5 is a level of its own: pandas' path)
             exact = x.dtype.kind != "f" or not ((codes != x) & ~nan if has_nan
                                                 else codes != x).any()
             if exact:
-                codes -= int(lo)
+                if lo != 0:
+                    codes -= int(lo)
                 present = np.bincount(codes, minlength=int(hi - lo) + 1) > 0
                 levels = (np.flatnonzero(present) + lo).astype(x.dtype)
                 if not present.all():
