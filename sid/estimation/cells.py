@@ -24,11 +24,13 @@ goldens run through both).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from sid.design import Design
+from sid.estimation.codes import chunks, int_coder
 from sid.estimation.domains import (
     _check_columns,
     _Domains,
@@ -42,16 +44,6 @@ from sid.estimation.logit import LogitFit, _irls_columns, _linkinv, _mu_eta
 from sid.variance import Cells, psu_strata, ssu_psus, taylor_cell_var, taylor_cell_vcov
 
 FAST_STATS = ("mean", "total", "proportion", "ratio")
-
-
-CHUNK = 1 << 16  # rows per pass: the temporaries of a chunk stay in the CPU cache
-
-
-def _chunks(n: int, bins: int) -> list[slice]:
-    """Row slices for the passes over the rows; a chunk is at least 4x the bin count,
-    so that each bincount's fresh table is small next to the work it does."""
-    size = max(CHUNK, 4 * bins)
-    return [slice(lo, min(lo + size, n)) for lo in range(0, n, size)]
 
 
 @dataclass(frozen=True)
@@ -94,7 +86,7 @@ def _layout(units: np.ndarray, n_units: int, dom: np.ndarray, d: int) -> _Layout
     if space > 8 * n + 65536:
         return None
     seen = np.zeros(space, dtype=bool)
-    for rows in _chunks(n, 0):
+    for rows in chunks(n, 0):
         dm = dom[rows]
         key = units[rows] * d
         key += dm
@@ -153,20 +145,20 @@ class _Sums:
     missing: np.ndarray  # P: rows with a missing value and w > 0
 
 
-def _row_keys(layout: _Layout, dom: np.ndarray, sub: np.ndarray, bins: int, size: int,
-              rows: slice) -> np.ndarray:
+def _row_keys(layout: _Layout, dom: np.ndarray, sub: Callable[[slice], np.ndarray], bins: int,
+              size: int, rows: slice) -> np.ndarray:
     """Per row of a chunk: cell * bins + category (or the missing bin); rows in no
     domain go to the last bin (``size - 1``), which is dropped."""
     dm = dom[rows]
     key = layout.cell(rows, dm)
     key *= bins
-    key += sub[rows]
+    key += sub(rows)
     key[dm < 0] = size - 1
     return key
 
 
-def _sums(design: Design, layout: _Layout, dom: np.ndarray, stat: str, sub: np.ndarray,
-          bins: int, y: np.ndarray | None, x: np.ndarray | None) -> _Sums:
+def _sums(design: Design, layout: _Layout, dom: np.ndarray, stat: str,
+          sub: Callable[[slice], np.ndarray], bins: int, y: np.ndarray | None, x: np.ndarray | None) -> _Sums:
     """One pass over the rows, in chunks: bincounts over the (cell, category) key."""
     w = design.w
     p_cells = len(layout.unit)
@@ -180,7 +172,7 @@ def _sums(design: Design, layout: _Layout, dom: np.ndarray, stat: str, sub: np.n
     xsum = np.zeros(size) if ratio else None
     pos = np.zeros(size, dtype=np.int64) if has_zero else count
     with np.errstate(invalid="ignore"):
-        for rows in _chunks(len(w), size):
+        for rows in chunks(len(w), size):
             key = _row_keys(layout, dom, sub, bins, size, rows)
             wr = w[rows]
             wsum += np.bincount(key, weights=wr, minlength=size)
@@ -219,12 +211,22 @@ def cells_core(design: Design, stat: str, var: str, domains: _Domains, *, full_c
     y = x = None
     if stat == "proportion":
         _check_columns(design, [var], "analysis")
-        ycode, cats = factor_codes(design.data[var])
+        coder = int_coder(design.data[var])
+        if coder is None:
+            ycode, cats = factor_codes(design.data[var])
+            coder_codes = ycode.__getitem__
+        else:
+            cats = coder.levels
+            coder_codes = coder.codes
         c = len(cats)
         if c == 0:
             return None  # the row-level path raises the error
+
+        def sub(rows: slice) -> np.ndarray:
+            code = coder_codes(rows)
+            return np.where(code < 0, c, code)
+
         categories = tuple(label(v) for v in cats)
-        sub = np.where(ycode < 0, c, ycode) if ycode.min() < 0 else ycode
         bins, m = c + 1, c
     else:
         if stat == "ratio":
@@ -233,12 +235,14 @@ def cells_core(design: Design, stat: str, var: str, domains: _Domains, *, full_c
             num_name, den_name = (s.strip() for s in var.split("/", 1))
             y = _numeric(design, num_name, "numerator")
             x = _numeric(design, den_name, "denominator")
-            missing = np.isnan(y) | np.isnan(x)
         else:
             y = _numeric(design, var)
-            missing = np.isnan(y)
+
+        def sub(rows: slice) -> np.ndarray:
+            miss = np.isnan(y[rows]) if x is None else np.isnan(y[rows]) | np.isnan(x[rows])
+            return miss.astype(np.int64)
+
         categories = ("",)
-        sub = missing.astype(np.int64)
         bins, m = 2, 1
     n_cl = int(design.n_psu.sum())
     layout = _layout(design.cluster, n_cl, dom, d)
@@ -307,7 +311,8 @@ def cells_core(design: Design, stat: str, var: str, domains: _Domains, *, full_c
                  np.full(d * m, np.nan), logit=logit, var=var_)
 
 
-def _logit(design: Design, layout: _Layout, dom: np.ndarray, sub: np.ndarray, bins: int,
+def _logit(design: Design, layout: _Layout, dom: np.ndarray, sub: Callable[[slice], np.ndarray],
+           bins: int,
            d: int, m: int, sums: _Sums, cells: Cells, sums2: _Sums | None,
            cells2: Cells | None, tn: np.ndarray, td: np.ndarray, nrow: np.ndarray,
            flip: np.ndarray) -> LogitFit | None:
@@ -326,7 +331,7 @@ def _logit(design: Design, layout: _Layout, dom: np.ndarray, sub: np.ndarray, bi
     size = p_cells * bins + 1
     acc = np.zeros((3, size))  # per (cell, category): sums of ww(a), t(a), a log(1 - r)
     w = design.w
-    for rows in _chunks(len(w), size):
+    for rows in chunks(len(w), size):
         key = _row_keys(layout, dom, sub, bins, size, rows)
         a = np.take(inv_mean, dom[rows])  # dom -1 (no domain): any finite value, dropped
         a *= w[rows]

@@ -17,6 +17,7 @@ import pandas as pd
 
 from sid.design import Design
 from sid.errors import EstimationError, show_values
+from sid.estimation.codes import factor_codes
 
 
 def label(value: Any) -> str:
@@ -76,48 +77,6 @@ def _check_columns(design: Design, names: Sequence[str], role: str) -> None:
         raise EstimationError(
             f"{role} variable(s) not in the data", where=role, got=show_values(missing),
             fix="name existing columns (case matters)")
-
-
-def factor_codes(values: pd.Series) -> tuple[np.ndarray, pd.Index | np.ndarray]:
-    """``pd.factorize(values, sort=True)``: codes 0..L-1 in sorted order (-1: missing).
-
-    Integer-valued numeric columns with a compact range (the usual survey codes)
-    are coded with arithmetic and one ``np.bincount`` (O(n), no hashing, no sort);
-    anything else goes through pandas.
-    """
-    x = values.to_numpy() if isinstance(values, pd.Series) else np.asarray(values)
-    n = len(x)
-    if n and x.dtype.kind in "iuf":
-        nan = np.isnan(x) if x.dtype.kind == "f" else None
-        has_nan = nan is not None and bool(nan.any())
-        if has_nan and nan.all():
-            return np.full(n, -1, dtype=np.int64), x[:0]
-        lo, hi = (np.nanmin(x), np.nanmax(x)) if has_nan else (x.min(), x.max())
-        if np.isfinite(lo) and np.isfinite(hi) and hi - lo <= 4 * n + 65536:
-            if x.dtype == np.int64 and lo == 0:
-                codes = x.view()  # already codes: a read-only view, never a copy
-                codes.flags.writeable = False
-            else:
-                with np.errstate(invalid="ignore"):
-                    codes = x.astype(np.int64)
-            if has_nan:
-                codes[nan] = int(lo)  # lo is a level: NaN rows do not add one
-            # integer-valued floats only (1.5 is a level of its own: pandas' path)
-            exact = x.dtype.kind != "f" or not ((codes != x) & ~nan if has_nan
-                                                else codes != x).any()
-            if exact:
-                if lo != 0:
-                    codes -= int(lo)
-                present = np.bincount(codes, minlength=int(hi - lo) + 1) > 0
-                levels = (np.flatnonzero(present) + lo).astype(x.dtype)
-                if not present.all():
-                    lut = np.cumsum(present) - 1
-                    codes = lut[codes]
-                if has_nan:
-                    codes[nan] = -1
-                return codes, levels
-    codes, lev = pd.factorize(values, sort=True)
-    return codes.astype(np.int64), lev
 
 
 def _domains(design: Design, by: Sequence[str], where: np.ndarray | None) -> _Domains:

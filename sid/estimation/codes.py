@@ -1,0 +1,103 @@
+"""Sorted integer codes of a column, as ``pd.factorize(sort=True)``, without hashing or sorting.
+
+Survey variables are mostly small integer codes (1..5, 0/1, country numbers).
+For a numeric column whose values are integers in a compact range the codes
+are arithmetic (``value - min``, through a lookup table when some values in the
+range are absent), found and applied in cache-sized chunks: O(n), no n-sized
+temporaries. Anything else (text, categoricals, fractional values, huge ranges)
+goes through pandas.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+CHUNK = 1 << 16
+
+
+def chunks(n: int, at_least: int = 0) -> list[slice]:
+    """Row slices for passes over the rows: cache-sized, at least 4 x ``at_least`` rows."""
+    size = max(CHUNK, 4 * at_least)
+    return [slice(lo, min(lo + size, n)) for lo in range(0, n, size)]
+
+
+@dataclass(frozen=True)
+class IntCoder:
+    """Codes of an integer-valued numeric column with a compact range, per row slice."""
+
+    x: np.ndarray
+    lo: int
+    lut: np.ndarray | None  # code of value - lo; None: every value of the range is present
+    levels: np.ndarray  # sorted, in the column's dtype
+
+    def codes(self, rows: slice) -> np.ndarray:
+        """Codes of ``rows`` (-1: missing)."""
+        v = self.x[rows]
+        if v.dtype.kind == "f":
+            nan = np.isnan(v)
+            with np.errstate(invalid="ignore"):
+                c = v.astype(np.int64)
+            c -= self.lo
+            c[nan] = 0
+        else:
+            nan = None
+            c = v.astype(np.int64)
+            c -= self.lo
+        if self.lut is not None:
+            c = self.lut[c]
+        if nan is not None:
+            c[nan] = -1
+        return c
+
+    def all_codes(self) -> np.ndarray:
+        """Codes of every row (a read-only view of the column when it already is 0..L-1)."""
+        if self.lut is None and self.lo == 0 and self.x.dtype == np.int64:
+            view = self.x.view()
+            view.flags.writeable = False
+            return view
+        return self.codes(slice(0, len(self.x)))
+
+
+def int_coder(values: pd.Series | np.ndarray) -> IntCoder | None:
+    """An :class:`IntCoder` for the column, or None when it is not compact integer codes."""
+    x = values.to_numpy() if isinstance(values, pd.Series) else np.asarray(values)
+    n = len(x)
+    if not n or x.dtype.kind not in "iuf":
+        return None
+    floating = x.dtype.kind == "f"
+    lo, hi = (np.fmin.reduce(x), np.fmax.reduce(x)) if floating else (x.min(), x.max())
+    if (not (np.isfinite(lo) and np.isfinite(hi)) or hi - lo > 4 * n + 65536
+            or abs(float(lo)) > 2**52 or abs(float(hi)) > 2**52):
+        return None  # all missing, infinite values or a wide range: pandas
+    if floating and (lo != np.floor(lo)):
+        return None
+    lo = int(lo)
+    span = int(hi) - lo + 1
+    seen = np.zeros(span, dtype=bool)
+    for rows in chunks(n):
+        v = x[rows]
+        if floating:
+            v = v[~np.isnan(v)]
+            with np.errstate(invalid="ignore"):
+                c = v.astype(np.int64)
+            if (c != v).any():
+                return None  # a fractional value: a level of its own (pandas' path)
+        else:
+            c = v.astype(np.int64)
+        c -= lo
+        seen[c] = True
+    levels = (np.flatnonzero(seen) + lo).astype(x.dtype)
+    lut = None if seen.all() else np.cumsum(seen) - 1
+    return IntCoder(x, lo, lut, levels)
+
+
+def factor_codes(values: pd.Series) -> tuple[np.ndarray, pd.Index | np.ndarray]:
+    """``pd.factorize(values, sort=True)``: codes 0..L-1 in sorted order (-1: missing)."""
+    coder = int_coder(values)
+    if coder is not None:
+        return coder.all_codes(), coder.levels
+    codes, lev = pd.factorize(values, sort=True)
+    return codes.astype(np.int64), lev
