@@ -124,9 +124,9 @@ def interleaved(run: dict[str, Callable[[], object]], repeat: int) -> dict[str, 
 
 def child_memory(n: int, n_dom: int, variant: str) -> float:
     """Extra peak bytes per row of one variant, measured in a fresh process."""
-    code = ("import sys, json; sys.path.insert(0, %r); import bench_estimate as b; "
-            "print(json.dumps(b._peak(%d, %d, %r)))" % (str(Path(__file__).parent), n, n_dom,
-                                                         variant))
+    here = str(Path(__file__).parent)
+    code = (f"import sys, json; sys.path.insert(0, {here!r}); import bench_estimate as b; "
+            f"print(json.dumps(b._peak({n}, {n_dom}, {variant!r})))")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     return float(json.loads(res.stdout.strip().splitlines()[-1]))
@@ -154,12 +154,12 @@ def time_r(data: pd.DataFrame) -> dict[str, float] | None:
         csv = Path(tmp) / "a.csv"
         data.to_csv(csv, index=False)
         code = (
-            'suppressPackageStartupMessages(library(survey)); d <- read.csv("%s"); '
+            f'suppressPackageStartupMessages(library(survey)); d <- read.csv("{csv}"); '
             'des <- svydesign(ids=~psu, strata=~h, weights=~w, nest=TRUE, data=d); '
             't1 <- system.time(svyby(~factor(y), ~dom, des, svymean))[["elapsed"]]; '
             'd$y1 <- as.numeric(d$y == 1); des <- update(des, y1 = d$y1); '
             't2 <- system.time(svyby(~y1, ~dom, des, svyciprop, method="logit", '
-            'vartype="ci"))[["elapsed"]]; cat(t1, t2 * %d)' % (csv, N_CAT))
+            f'vartype="ci"))[["elapsed"]]; cat(t1, t2 * {N_CAT})')
         res = subprocess.run(["Rscript", "-e", code], capture_output=True, text=True,
                              timeout=7200)
     if res.returncode != 0:
