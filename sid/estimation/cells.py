@@ -146,14 +146,15 @@ class _Sums:
 
 
 def _row_keys(layout: _Layout, dom: np.ndarray, sub: Callable[[slice], np.ndarray], bins: int,
-              size: int, rows: slice) -> np.ndarray:
+              size: int, rows: slice, outside: bool = True) -> np.ndarray:
     """Per row of a chunk: cell * bins + category (or the missing bin); rows in no
     domain go to the last bin (``size - 1``), which is dropped."""
     dm = dom[rows]
     key = layout.cell(rows, dm)
     key *= bins
     key += sub(rows)
-    key[dm < 0] = size - 1
+    if outside:
+        key[dm < 0] = size - 1
     return key
 
 
@@ -167,13 +168,14 @@ def _sums(design: Design, layout: _Layout, dom: np.ndarray, stat: str,
     share = stat == "proportion"
     has_zero = bool(w.min() == 0)
     wsum = np.zeros(size)
-    count = np.zeros(size, dtype=np.int64)
+    count = np.zeros(size)  # float: row sums below are BLAS products
     ysum = None if share else np.zeros(size)
     xsum = np.zeros(size) if ratio else None
-    pos = np.zeros(size, dtype=np.int64) if has_zero else count
+    pos = np.zeros(size) if has_zero else count
+    outside = bool(dom.min() < 0)  # rows in no domain
     with np.errstate(invalid="ignore"):
         for rows in chunks(len(w), size):
-            key = _row_keys(layout, dom, sub, bins, size, rows)
+            key = _row_keys(layout, dom, sub, bins, size, rows, outside)
             wr = w[rows]
             wsum += np.bincount(key, weights=wr, minlength=size)
             count += np.bincount(key, minlength=size)
@@ -189,15 +191,15 @@ def _sums(design: Design, layout: _Layout, dom: np.ndarray, stat: str,
         return v[:-1].reshape(p_cells, bins)
 
     wsum, count, pos = cells(wsum), cells(count), cells(pos)
+    ones = np.ones(bins - 1)
     if share:
         num = wsum[:, :-1]
-        den = weight = num.sum(axis=1)
+        den = weight = num @ ones
     else:
         weight = wsum[:, 0]
         num = cells(ysum)[:, :1]
         den = cells(xsum)[:, 0] if ratio else weight
-    return _Sums(num, den, weight, count[:, :-1].sum(axis=1), pos[:, :-1].sum(axis=1),
-                 pos[:, -1])
+    return _Sums(num, den, weight, count[:, :-1] @ ones, pos[:, :-1] @ ones, pos[:, -1].copy())
 
 
 def cells_core(design: Design, stat: str, var: str, domains: _Domains, *, full_cov: bool,
@@ -223,6 +225,8 @@ def cells_core(design: Design, stat: str, var: str, domains: _Domains, *, full_c
             return None  # the row-level path raises the error
 
         def sub(rows: slice) -> np.ndarray:
+            if coder is not None:
+                return coder.codes(rows, missing=c)
             code = coder_codes(rows)
             return np.where(code < 0, c, code)
 
@@ -282,7 +286,7 @@ def cells_core(design: Design, stat: str, var: str, domains: _Domains, *, full_c
 
     logit = None
     if stat == "proportion" and ci == "logit":
-        logit = _logit(design, layout, dom, sub, bins, d, m, sums, cells, sums2, cells2,
+        logit = _logit(design, dom, sub, bins, d, m, sums, cells, sums2, cells2,
                        tn, td, nrow_dom, flip)
         if logit is None:
             return None  # a column stopped after glm's first step: row-level path
@@ -311,8 +315,7 @@ def cells_core(design: Design, stat: str, var: str, domains: _Domains, *, full_c
                  np.full(d * m, np.nan), logit=logit, var=var_)
 
 
-def _logit(design: Design, layout: _Layout, dom: np.ndarray, sub: Callable[[slice], np.ndarray],
-           bins: int,
+def _logit(design: Design, dom: np.ndarray, sub: Callable[[slice], np.ndarray], bins: int,
            d: int, m: int, sums: _Sums, cells: Cells, sums2: _Sums | None,
            cells2: Cells | None, tn: np.ndarray, td: np.ndarray, nrow: np.ndarray,
            flip: np.ndarray) -> LogitFit | None:
@@ -327,13 +330,15 @@ def _logit(design: Design, layout: _Layout, dom: np.ndarray, sub: Callable[[slic
     """
     with np.errstate(divide="ignore", invalid="ignore"):
         inv_mean = nrow / td  # a = w / mean(w) over the domain design's rows
-    p_cells = len(cells.unit)
-    size = p_cells * bins + 1
-    acc = np.zeros((3, size))  # per (cell, category): sums of ww(a), t(a), a log(1 - r)
+    size = d * bins + 1
+    acc = np.zeros((3, size))  # per (domain, category): sums of ww(a), t(a), a log(1 - r)
     w = design.w
     for rows in chunks(len(w), size):
-        key = _row_keys(layout, dom, sub, bins, size, rows)
-        a = np.take(inv_mean, dom[rows])  # dom -1 (no domain): any finite value, dropped
+        dm = dom[rows]
+        key = dm * bins
+        key += sub(rows)
+        key[dm < 0] = size - 1  # rows in no domain: dropped
+        a = np.take(inv_mean, dm)  # dom -1: any finite value, dropped
         a *= w[rows]
         r = a + 1
         np.divide(0.5, r, out=r)
@@ -351,7 +356,7 @@ def _logit(design: Design, layout: _Layout, dom: np.ndarray, sub: Callable[[slic
         r *= a
         t += r
         acc[1] += np.bincount(key, weights=t, minlength=size)
-    s_ww, s_t, s_lg = (_by_dom(v[:-1].reshape(p_cells, bins)[:, :m], cells.dom, d) for v in acc)
+    s_ww, s_t, s_lg = (v[:-1].reshape(d, bins)[:, :m] for v in acc)
     sum_ww = s_ww.sum(axis=1)
     devold = -2 * s_lg.sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -19,8 +19,10 @@ CHUNK = 1 << 16
 
 
 def chunks(n: int, at_least: int = 0) -> list[slice]:
-    """Row slices for passes over the rows: cache-sized, at least 4 x ``at_least`` rows."""
-    size = max(CHUNK, 4 * at_least)
+    """Row slices for passes over the rows: cache-sized (at most 65,536 rows, an eighth
+    of the rows for small n, so that the temporaries stay a small part of the data),
+    and at least 4 x ``at_least`` rows (a bincount's table is then small next to its work)."""
+    size = max(min(CHUNK, max(n // 8, 8192)), 4 * at_least)
     return [slice(lo, min(lo + size, n)) for lo in range(0, n, size)]
 
 
@@ -32,24 +34,24 @@ class IntCoder:
     lo: int
     lut: np.ndarray | None  # code of value - lo; None: every value of the range is present
     levels: np.ndarray  # sorted, in the column's dtype
+    has_nan: bool
 
-    def codes(self, rows: slice) -> np.ndarray:
-        """Codes of ``rows`` (-1: missing)."""
+    def codes(self, rows: slice, missing: int = -1) -> np.ndarray:
+        """Codes of ``rows``, ``missing`` where the value is missing."""
         v = self.x[rows]
-        if v.dtype.kind == "f":
-            nan = np.isnan(v)
+        nan = np.isnan(v) if self.has_nan else None
+        if nan is not None:
             with np.errstate(invalid="ignore"):
                 c = v.astype(np.int64)
-            c -= self.lo
-            c[nan] = 0
+            c[nan] = self.lo
         else:
-            nan = None
             c = v.astype(np.int64)
+        if self.lo:
             c -= self.lo
         if self.lut is not None:
             c = self.lut[c]
         if nan is not None:
-            c[nan] = -1
+            c[nan] = missing
         return c
 
     def all_codes(self) -> np.ndarray:
@@ -77,21 +79,29 @@ def int_coder(values: pd.Series | np.ndarray) -> IntCoder | None:
     lo = int(lo)
     span = int(hi) - lo + 1
     seen = np.zeros(span, dtype=bool)
+    has_nan = False
     for rows in chunks(n):
         v = x[rows]
         if floating:
-            v = v[~np.isnan(v)]
+            nan = np.isnan(v)
+            if nan.any():
+                has_nan = True
+                v = v[~nan]
             with np.errstate(invalid="ignore"):
                 c = v.astype(np.int64)
             if (c != v).any():
                 return None  # a fractional value: a level of its own (pandas' path)
         else:
             c = v.astype(np.int64)
-        c -= lo
-        seen[c] = True
+        if lo:
+            c -= lo
+        if span <= len(c):
+            seen |= np.bincount(c, minlength=span).astype(bool)
+        else:
+            seen[c] = True
     levels = (np.flatnonzero(seen) + lo).astype(x.dtype)
     lut = None if seen.all() else np.cumsum(seen) - 1
-    return IntCoder(x, lo, lut, levels)
+    return IntCoder(x, lo, lut, levels, has_nan)
 
 
 def factor_codes(values: pd.Series) -> tuple[np.ndarray, pd.Index | np.ndarray]:
