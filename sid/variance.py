@@ -307,38 +307,57 @@ def ssu_psus(design: Design) -> np.ndarray:
     return np.repeat(np.arange(len(st.n_units)), st.n_units.astype(np.int64))
 
 
+def group_sum(values: np.ndarray, key: np.ndarray, n_keys: int) -> np.ndarray:
+    """Sum the rows of ``values`` (P or P x m) per ``key`` (0..n_keys-1).
+
+    When the keys come sorted (cells in (domain, unit) order) the groups are
+    contiguous and one ``np.add.reduceat`` sums them; else a ``np.bincount``.
+    """
+    two = values.ndim == 2
+    m = values.shape[1] if two else 1
+    if len(key) and (len(key) == 1 or bool(np.all(key[1:] >= key[:-1]))):
+        starts = np.flatnonzero(np.diff(key)) + 1
+        starts = np.concatenate([[0], starts])
+        out = np.zeros((n_keys, m) if two else n_keys)
+        out[key[starts]] = np.add.reduceat(values, starts, axis=0)
+        return out
+    if not two:
+        return np.bincount(key, weights=values, minlength=n_keys)
+    flat = (key[:, None] * m + np.arange(m)).ravel()
+    return np.bincount(flat, weights=values.ravel(), minlength=n_keys * m).reshape(n_keys, m)
+
+
 def _cells_stage_var(cells: Cells, group_of_unit: np.ndarray, n_units: np.ndarray,
                      f: np.ndarray, mult: np.ndarray, singleton: str
                      ) -> tuple[np.ndarray, np.ndarray]:
     """The diagonal of :func:`_stratified_crossprod` from cells, in O(cells x m).
 
     Units of a group without a cell for a domain have total 0: they add
-    ``scale * mean^2`` each, so no units x k matrix is built.
+    ``scale * mean^2`` each, so no units x k matrix is built. Sums are per
+    (domain, group) key, contiguous when the cells come in (domain, unit) order.
     """
     d = cells.d
     m = cells.scores.shape[1]
     n_groups = len(n_units)
     scale, lonely = _stage_scale(n_units, f, mult, singleton)
     g = group_of_unit[cells.unit]
-    gk = g * d + cells.dom
-    cols = np.arange(m)
-    ssum = np.bincount((gk[:, None] * m + cols).ravel(), weights=cells.scores.ravel(),
-                       minlength=n_groups * d * m).reshape(n_groups * d, m)
-    n_key = np.repeat(n_units, d)
+    dk = cells.dom * n_groups + g
+    n_keys = d * n_groups
+    ssum = group_sum(cells.scores, dk, n_keys)
+    n_key = np.tile(n_units, d)
     with np.errstate(divide="ignore", invalid="ignore"):
         means = ssum / n_key[:, None]
     if singleton == "adjust":
-        means[np.repeat(lonely, d)] = 0.0  # R: a lonely stratum's total is not centred
+        means[np.tile(lonely, d)] = 0.0  # R: a lonely stratum's total is not centred
     means = np.where(n_key[:, None] > 0, means, 0.0)
-    centred = cells.scores - means[gk]
+    centred = cells.scores - means[dk]
     centred *= centred
     centred *= scale[g][:, None]
-    v = np.bincount((cells.dom[:, None] * m + cols).ravel(), weights=centred.ravel(),
-                    minlength=d * m)
-    absent = n_key - np.bincount(gk, minlength=n_groups * d)
+    v = group_sum(centred, cells.dom, d).ravel()
+    absent = n_key - group_sum(np.ones(len(dk)), dk, n_keys)
     if absent.any():
-        extra = (np.repeat(scale, d) * absent)[:, None] * means**2
-        v = v + extra.reshape(n_groups, d * m).sum(axis=0)
+        extra = (np.tile(scale, d) * absent)[:, None] * means**2
+        v = v + extra.reshape(d, n_groups, m).sum(axis=1).ravel()
     return v, lonely
 
 

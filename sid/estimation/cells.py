@@ -41,7 +41,7 @@ from sid.estimation.domains import (
 )
 from sid.estimation.forms import _Core
 from sid.estimation.logit import LogitFit, _irls_columns, _linkinv, _mu_eta
-from sid.variance import Cells, psu_strata, ssu_psus, taylor_cell_var, taylor_cell_vcov
+from sid.variance import Cells, group_sum, psu_strata, ssu_psus, taylor_cell_var, taylor_cell_vcov
 
 FAST_STATS = ("mean", "total", "proportion", "ratio")
 
@@ -52,8 +52,8 @@ class _Layout:
     domain of each cell."""
 
     units: np.ndarray  # per row: the unit code
-    d: int
-    lut: np.ndarray | None  # compressed layouts: cell index of each unit * d + domain key
+    n_units: int
+    lut: np.ndarray | None  # compressed layouts: cell index of each domain * n_units + unit
     per_row: bool  # each row its own unit: cell = row
     unit: np.ndarray  # per cell
     dom: np.ndarray  # per cell
@@ -62,8 +62,8 @@ class _Layout:
         """Cells of ``rows`` (``dom``: their domains; garbage where a row has none)."""
         if self.per_row:
             return np.arange(rows.start, rows.stop)
-        key = self.units[rows] * self.d
-        key += dom
+        key = dom * self.n_units
+        key += self.units[rows]
         if self.lut is None:
             return key
         key[dom < 0] = 0
@@ -71,36 +71,37 @@ class _Layout:
 
 
 def _layout(units: np.ndarray, n_units: int, dom: np.ndarray, d: int) -> _Layout | None:
-    """Dense cells (every unit x domain) when few, else only the pairs present.
+    """Cells in (domain, unit) order: dense (every domain x unit) when few, else only the
+    pairs present; without units (each row its own) a cell per row.
 
     A cell holding no row of its domain has score 0, as an absent unit would, so
     rows outside every domain may sit in a cell of their own (it adds nothing).
+    The (domain, unit) order makes every per-domain and per-(domain, stratum) sum
+    a sum over contiguous cells (:func:`sid.variance.group_sum`).
     """
     n = len(dom)
     if n_units == n:  # each row its own unit (no PSUs): a cell per row
-        return _Layout(units, d, None, True, units, np.maximum(dom, 0))
+        return _Layout(units, n_units, None, True, units, np.maximum(dom, 0))
     space = n_units * d
     if space <= max(n // 4, 4096):
         cell_ids = np.arange(space)
-        return _Layout(units, d, None, False, cell_ids // d, cell_ids % d)
+        return _Layout(units, n_units, None, False, cell_ids % n_units, cell_ids // n_units)
     if space > 8 * n + 65536:
         return None
     seen = np.zeros(space, dtype=bool)
-    for rows in chunks(n, 0):
+    for rows in chunks(n):
         dm = dom[rows]
-        key = units[rows] * d
-        key += dm
+        key = dm * n_units
+        key += units[rows]
         seen[key[dm >= 0]] = True
     lut = np.cumsum(seen) - 1
     keys = np.flatnonzero(seen)
-    return _Layout(units, d, lut, False, keys // d, keys % d)
+    return _Layout(units, n_units, lut, False, keys % n_units, keys // n_units)
 
 
 def _by_dom(values: np.ndarray, dom: np.ndarray, d: int) -> np.ndarray:
     """Sum cell rows (P x m) per domain: d x m."""
-    m = values.shape[1]
-    key = (dom[:, None] * m + np.arange(m)).ravel()
-    return np.bincount(key, weights=values.ravel(), minlength=d * m).reshape(d, m)
+    return group_sum(values, dom, d)
 
 
 def _others(x: np.ndarray) -> np.ndarray:
