@@ -21,12 +21,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.sparse as sp
 
 from sid.design import Design, GregCalibration, PostStratification, Raking
 from sid.errors import EstimationError
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 # --------------------------------------------------------------------------- linear forms
 
@@ -75,6 +78,8 @@ class LinearForm:
 
     def scores(self, w: np.ndarray, theta: np.ndarray) -> sp.coo_matrix:
         """Linearised scores (influence values) as a sparse n x k matrix."""
+        import scipy.sparse as sp
+
         vals = w[self.rows] * self.raw_scores(w, theta)
         return sp.coo_matrix((vals, (self.rows, self.cols)), shape=(len(w), self.k))
 
@@ -84,6 +89,8 @@ class LinearForm:
 
 def _ave(x: np.ndarray, cells: np.ndarray) -> np.ndarray:
     """R's ``ave(x, cells)`` for every column: the cell mean on each row."""
+    import scipy.sparse as sp
+
     codes = np.unique(cells, return_inverse=True)[1].ravel()
     g = codes.max() + 1
     ind = sp.csr_matrix((np.ones(len(codes)), (codes, np.arange(len(codes)))),
@@ -106,6 +113,8 @@ def _resid(aux: np.ndarray, y: np.ndarray, tol: float = 1e-7) -> np.ndarray:
 
 def apply_calibration(design: Design, x: np.ndarray) -> np.ndarray:
     """Scores after R's ``design$postStrata`` adjustments, in their order (``svyrecvar``)."""
+    import scipy.sparse as sp
+
     for cal in design.calibration:
         if isinstance(cal, GregCalibration):
             w = np.asarray(cal.w, dtype=float)
@@ -137,6 +146,8 @@ def apply_calibration(design: Design, x: np.ndarray) -> np.ndarray:
 
 def _unit_totals(scores: np.ndarray | sp.spmatrix, unit: np.ndarray, n_units: int) -> np.ndarray:
     """Sum the score columns within units (PSUs): a dense n_units x k matrix."""
+    import scipy.sparse as sp
+
     if sp.issparse(scores):
         coo = scores.tocoo()
         k = coo.shape[1]
@@ -151,6 +162,8 @@ def _unit_totals(scores: np.ndarray | sp.spmatrix, unit: np.ndarray, n_units: in
 def _present_groups(present: np.ndarray | sp.spmatrix | None, group: np.ndarray, n_groups: int,
                     k: int) -> np.ndarray:
     """Boolean n_groups x k: does column j have a member row in group g."""
+    import scipy.sparse as sp
+
     if present is None:
         out = np.zeros((n_groups, k), dtype=bool)
         out[np.unique(group)] = True
@@ -209,6 +222,8 @@ def taylor_vcov(design: Design, scores: np.ndarray | sp.spmatrix,
     domain; it only matters for ``singleton="average"``, where R rescales by
     (strata in the domain) / (strata in the domain with more than one PSU).
     """
+    import scipy.sparse as sp
+
     k = scores.shape[1]
     if design.calibration:
         dense = scores.toarray() if sp.issparse(scores) else np.asarray(scores, dtype=float)
@@ -426,6 +441,8 @@ def replicate_vcov(design: Design, form: LinearForm, theta: np.ndarray,
     the logit) is applied to replicate and full-sample estimates first, as R
     does when it refits a model on every replicate.
     """
+    import scipy.sparse as sp
+
     rep = design.rep_w
     mat_n = sp.csr_matrix((form.num, (form.rows, form.cols)), shape=(design.n, form.k))
     tn = np.asarray((mat_n.T @ rep).T)  # R x k
@@ -475,6 +492,8 @@ def domain_presence(design: Design, form: LinearForm) -> sp.spmatrix | None:
     of each column (the entries of ``form``); for every other design the
     answer does not depend on it and this returns None.
     """
+    import scipy.sparse as sp
+
     if design.singleton != "average" or design.is_replicate:
         return None
     return sp.coo_matrix((np.ones(len(form.rows)), (form.rows, form.cols)),

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from sid.design import Design
 from sid.estimation.intervals import _r_expit, norm_cdf, norm_quantile, t_quantile
@@ -303,6 +302,8 @@ def _first_iteration_var(design: Design, form: LinearForm, mean_w: np.ndarray, f
     with np.errstate(divide="ignore", invalid="ignore"):
         ainv = 1 / np.bincount(ce, weights=ww, minlength=k)
         u = ww / w * (y - mu[ce]) / me[ce] * ainv[ce]
+    import scipy.sparse as sp
+
     pres = None if present is None else sp.csc_matrix(present)[:, :k]
     v1 = np.diag(vcov(design, LinearForm(form.rows[e], ce, u, None, k), present=pres))
     return np.where(one, v1, var)
@@ -400,6 +401,8 @@ def _svyglm_domains(design: Design, form: LinearForm, nrow: np.ndarray | None, p
                       np.concatenate([ce, k + dom_e]),
                       np.concatenate([inv[ce], np.ones(len(e))]), None, k + d)
     if present is not None:
+        import scipy.sparse as sp
+
         pc = sp.csc_matrix(present)
         present = sp.hstack([pc, pc[:, np.minimum(first, k - 1)]])
     full = vcov(design, both, present=present)
