@@ -585,3 +585,35 @@ def test_cell_path_many_domains(psu: bool) -> None:
         for col in ("estimate", "se", "ci_low", "ci_high", "df", "n"):
             np.testing.assert_allclose(fast[col].to_numpy(float), slow[col].to_numpy(float),
                                        rtol=1e-9, atol=1e-13, err_msg=f"{ci} {col}")
+
+
+@pytest.mark.parametrize("stat", ["proportion", "mean"])
+def test_contrasts_from_one_estimate_set_equal_compare(stat: str) -> None:
+    """The table book's pattern: estimates by (wave, group) once, then each wave's groups
+    against the reference and the change between waves, equal compare() run per wave."""
+    from sid.estimation import compare_df, contrast, estimate_set
+
+    design = _random_design(3, n=1500, singleton="adjust")
+    var = "y"
+    es = estimate_set(design, stat, var, by=["g2", "g"], where="x > 1.5", ci="t")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pd.testing.assert_frame_equal(
+            es.table, estimate(design, stat, var, by=["g2", "g"], where="x > 1.5", ci="t"))
+        for wave in (0.0, 1.0, 2.0):
+            where_w = f"x > 1.5 and g2 == {wave}"
+            want = compare(design, stat, var, by="g", reference=1, within="g2", where=where_w)
+            got = contrast(es, by="g", reference=1, within="g2",
+                           df=compare_df(design, stat, var, where_w))
+            got = got[got["g2"] == wave].reset_index(drop=True)
+            want = want[want["g2"] == wave].reset_index(drop=True)
+            cols = ["g", "category", "estimate", "se", "ci_low", "ci_high", "df", "p_value"]
+            pd.testing.assert_frame_equal(got[cols], want[cols], rtol=1e-10)
+        want = compare(design, stat, var, by="g2", reference=0, within="g", where="x > 1.5")
+        got = contrast(es, by="g2", reference=0, within="g",
+                       df=compare_df(design, stat, var, "x > 1.5"))
+        key = ["g", "g2", "category"]
+        merged = got.merge(want, on=key, suffixes=("", "_want"))
+        assert len(merged) == len(want) == len(got)
+        for col in ("estimate", "se", "p_value"):
+            np.testing.assert_allclose(merged[col], merged[f"{col}_want"], rtol=1e-10)

@@ -11,7 +11,14 @@ fast path), :mod:`~sid.estimation.logit` (R's svyglm IRLS for logit CIs),
 
 from __future__ import annotations
 
-from sid.estimation.compare import COMPARE_COLUMNS, compare
+from sid.estimation.compare import (
+    COMPARE_COLUMNS,
+    EstimateSet,
+    compare,
+    compare_df,
+    contrast,
+    estimate_set,
+)
 from sid.estimation.core import COLUMNS, STATS, estimate, estimate_vcov
 from sid.estimation.domains import label, where_mask
 from sid.estimation.intervals import CI_METHODS, PROP_ONLY
@@ -19,6 +26,7 @@ from sid.estimation.logit import LogitFit, svyglm_logit
 from sid.estimation.quantile import qrule_math
 
 __all__ = [
-    "CI_METHODS", "COLUMNS", "COMPARE_COLUMNS", "PROP_ONLY", "STATS", "LogitFit", "compare",
-    "estimate", "estimate_vcov", "label", "qrule_math", "svyglm_logit", "where_mask",
+    "CI_METHODS", "COLUMNS", "COMPARE_COLUMNS", "PROP_ONLY", "STATS", "EstimateSet", "LogitFit",
+    "compare", "compare_df", "contrast", "estimate", "estimate_set", "estimate_vcov", "label",
+    "qrule_math", "svyglm_logit", "where_mask",
 ]
