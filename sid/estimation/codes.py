@@ -91,6 +91,8 @@ def int_coder(values: pd.Series | np.ndarray) -> IntCoder | None:
                 c = v.astype(np.int64)
             if (c != v).any():
                 return None  # a fractional value: a level of its own (pandas' path)
+        elif lo == 0 and v.dtype == np.int64:
+            c = v  # read only below
         else:
             c = v.astype(np.int64)
         if lo:
