@@ -136,3 +136,22 @@ def test_contrasts_from_one_estimate_set_equal_compare(stat: str) -> None:
         assert len(merged) == len(want) == len(got)
         for col in ("estimate", "se", "p_value"):
             np.testing.assert_allclose(merged[col], merged[f"{col}_want"], rtol=1e-10)
+
+
+def test_psu_codes_are_in_stratum_order() -> None:
+    """The cell path takes each PSU's stratum (and each SSU's PSU) from the Design's
+    numbering without a pass over the rows (sid.variance.psu_strata / ssu_psus): this
+    holds for labels in any order and of any type."""
+    from sid.variance import psu_strata, ssu_psus
+
+    rng = np.random.default_rng(5)
+    n = 400
+    frame = pd.DataFrame({
+        "h": rng.choice(["zuid", "noord", "oost", "west"], n),
+        "psu": rng.choice([17, 3, 99, 42, 8], n), "ssu": rng.choice(["b", "a", "c"], n),
+        "w": rng.uniform(1, 3, n), "pop1": 50.0, "pop2": 30.0,
+    })
+    design = Design(frame, weight="w", strata="h", psu="psu", psu2="ssu", fpc="pop1",
+                    fpc2="pop2")
+    np.testing.assert_array_equal(psu_strata(design)[design.cluster], design.stratum)
+    np.testing.assert_array_equal(ssu_psus(design)[design.stage2.unit], design.stage2.group)
