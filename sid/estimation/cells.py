@@ -160,8 +160,14 @@ def _row_keys(layout: _Layout, dom: np.ndarray, sub: Callable[[slice], np.ndarra
 
 
 def _sums(design: Design, layout: _Layout, dom: np.ndarray, stat: str,
-          sub: Callable[[slice], np.ndarray], bins: int, y: np.ndarray | None, x: np.ndarray | None) -> _Sums:
-    """One pass over the rows, in chunks: bincounts over the (cell, category) key."""
+          sub: Callable[[slice], np.ndarray], bins: int, y: np.ndarray | None,
+          x: np.ndarray | None, count_rows: bool = True) -> _Sums:
+    """One pass over the rows, in chunks: bincounts over the (cell, category) key.
+
+    ``count_rows=False`` (every row in a domain, no weight 0, no missing value: the
+    counts per domain are known) skips the row counts; ``rows`` and ``positive`` then
+    only say whether a cell has rows (1.0) or not (0.0).
+    """
     w = design.w
     p_cells = len(layout.unit)
     size = p_cells * bins + 1
@@ -179,7 +185,8 @@ def _sums(design: Design, layout: _Layout, dom: np.ndarray, stat: str,
             key = _row_keys(layout, dom, sub, bins, size, rows, outside)
             wr = w[rows]
             wsum += np.bincount(key, weights=wr, minlength=size)
-            count += np.bincount(key, minlength=size)
+            if count_rows:
+                count += np.bincount(key, minlength=size)
             if not share:
                 ysum += np.bincount(key, weights=wr * y[rows], minlength=size)  # NaN: missing bin
             if ratio:
@@ -191,6 +198,8 @@ def _sums(design: Design, layout: _Layout, dom: np.ndarray, stat: str,
     def cells(v: np.ndarray) -> np.ndarray:
         return v[:-1].reshape(p_cells, bins)
 
+    if not count_rows:  # every weight > 0: a cell has rows where it has weight
+        count = pos = (wsum > 0).astype(float)
     wsum, count, pos = cells(wsum), cells(count), cells(pos)
     ones = np.ones(bins - 1)
     if share:
@@ -212,6 +221,7 @@ def cells_core(design: Design, stat: str, var: str, domains: _Domains, *, full_c
     d = domains.count
     dom = domains.code
     y = x = None
+    coder = None
     if stat == "proportion":
         _check_columns(design, [var], "analysis")
         coder = int_coder(design.data[var])
@@ -253,7 +263,19 @@ def cells_core(design: Design, stat: str, var: str, domains: _Domains, *, full_c
     layout = _layout(design.cluster, n_cl, dom, d)
     if layout is None:
         return None
-    sums = _sums(design, layout, dom, stat, sub, bins, y, x)
+    # the row counts per domain are the domain sizes when no row is left out of a cell
+    # total (no missing value, no weight 0, every row in a domain)
+    sizes = domains.sizes
+    if sizes is not None and design.w.min() > 0:
+        if stat == "proportion":
+            complete = coder is not None and not coder.has_nan
+        else:
+            complete = not np.isnan(np.add.reduce(y) + (0.0 if x is None else np.add.reduce(x)))
+        if not complete:
+            sizes = None
+    else:
+        sizes = None
+    sums = _sums(design, layout, dom, stat, sub, bins, y, x, count_rows=sizes is None)
     layout2 = sums2 = None
     st = design.stage2
     if st is not None:
@@ -264,10 +286,14 @@ def cells_core(design: Design, stat: str, var: str, domains: _Domains, *, full_c
     cdom = layout.dom
     tn = _by_dom(sums.num, cdom, d)
     td = _by_dom(sums.den[:, None], cdom, d)[:, 0]
-    n_dom = np.bincount(cdom, weights=sums.positive, minlength=d)
+    if sizes is None:
+        n_dom = np.bincount(cdom, weights=sums.positive, minlength=d)
+        nmiss_dom = np.bincount(cdom, weights=sums.missing, minlength=d)
+        nrow_dom = np.bincount(cdom, weights=sums.rows, minlength=d)
+    else:
+        n_dom = nrow_dom = sizes.astype(float)
+        nmiss_dom = np.zeros(d)
     nw_dom = np.bincount(cdom, weights=sums.weight, minlength=d)
-    nmiss_dom = np.bincount(cdom, weights=sums.missing, minlength=d)
-    nrow_dom = np.bincount(cdom, weights=sums.rows, minlength=d)
     with np.errstate(divide="ignore", invalid="ignore"):
         theta = tn if stat == "total" else tn / td[:, None]
     flip = (theta > 0.5) if stat == "proportion" else np.zeros_like(theta, dtype=bool)

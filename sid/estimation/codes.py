@@ -35,6 +35,7 @@ class IntCoder:
     lut: np.ndarray | None  # code of value - lo; None: every value of the range is present
     levels: np.ndarray  # sorted, in the column's dtype
     has_nan: bool
+    counts: np.ndarray | None = None  # rows per level, when known
 
     def codes(self, rows: slice, missing: int = -1) -> np.ndarray:
         """Codes of ``rows``, ``missing`` where the value is missing."""
@@ -79,6 +80,8 @@ def int_coder(values: pd.Series | np.ndarray) -> IntCoder | None:
     lo = int(lo)
     span = int(hi) - lo + 1
     seen = np.zeros(span, dtype=bool)
+    counts = np.zeros(span, dtype=np.int64)  # rows per value, while every chunk is counted
+    counted = True
     has_nan = False
     for rows in chunks(n):
         v = x[rows]
@@ -98,12 +101,15 @@ def int_coder(values: pd.Series | np.ndarray) -> IntCoder | None:
         if lo:
             c -= lo
         if span <= len(c):
-            seen |= np.bincount(c, minlength=span).astype(bool)
+            counts += np.bincount(c, minlength=span)
         else:
+            counted = False
             seen[c] = True
+    if counted:
+        seen = counts > 0
     levels = (np.flatnonzero(seen) + lo).astype(x.dtype)
     lut = None if seen.all() else np.cumsum(seen) - 1
-    return IntCoder(x, lo, lut, levels, has_nan)
+    return IntCoder(x, lo, lut, levels, has_nan, counts[seen] if counted else None)
 
 
 def factor_codes(values: pd.Series) -> tuple[np.ndarray, pd.Index | np.ndarray]:

@@ -17,7 +17,7 @@ import pandas as pd
 
 from sid.design import Design
 from sid.errors import EstimationError, show_values
-from sid.estimation.codes import factor_codes
+from sid.estimation.codes import factor_codes, int_coder
 
 
 def label(value: Any) -> str:
@@ -41,6 +41,7 @@ class _Domains:
     code: np.ndarray
     levels: pd.DataFrame
     by: tuple[str, ...]
+    sizes: np.ndarray | None = None  # rows per domain when every row is in one (else None)
 
     @property
     def count(self) -> int:
@@ -89,15 +90,18 @@ def _domains(design: Design, by: Sequence[str], where: np.ndarray | None) -> _Do
     by = tuple(by)
     n = design.n
     if not by:
-        code = np.zeros(n, dtype=np.int64) if where is None else np.where(where, 0, -1)
-        return _Domains(code, pd.DataFrame(index=[0]), by)
+        if where is None:
+            return _Domains(np.zeros(n, dtype=np.int64), pd.DataFrame(index=[0]), by,
+                            np.array([n]))
+        return _Domains(np.where(where, 0, -1), pd.DataFrame(index=[0]), by)
     _check_columns(design, by, "by")
     all_positive = bool(design.w.min() > 0)
     if len(by) == 1 and where is None and all_positive:
-        codes, lev = factor_codes(design.data[by[0]])
-        if isinstance(lev, np.ndarray) and (len(codes) == 0 or codes.min() >= 0):
+        coder = int_coder(design.data[by[0]])
+        if coder is not None and not coder.has_nan:
             # numeric codes, every row eligible: each level is present, in sorted order
-            return _Domains(codes, pd.DataFrame({by[0]: lev}), by)
+            return _Domains(coder.all_codes(), pd.DataFrame({by[0]: coder.levels}), by,
+                            coder.counts)
     key = None
     ok = np.ones(n, dtype=bool) if where is None else where.copy()
     space = 1
