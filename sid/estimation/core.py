@@ -51,8 +51,8 @@ COLUMNS = (
 
 def _core(design: Design, stat: str, var: str, by: Any, where: Any, deff: bool,
           q: Any = None, conf_level: float = 0.95, ci: str | None = None,
-          full_cov: bool = False, rows: bool = False) -> _Core:
-    """Estimates, variances (the full covariance with ``full_cov``), df and counts.
+          full_cov: bool = True, rows: bool = False) -> _Core:
+    """Estimates, variances (and the full covariance with ``full_cov``), df and counts.
 
     Taylor designs without calibration take the cell path (:mod:`sid.estimation.cells`);
     the rest, and ``rows=True`` (tests), the row-level :class:`sid.variance.LinearForm`.
@@ -117,7 +117,8 @@ def estimate(design: Design, stat: str, var: str, by: str | Sequence[str] | None
     ``asin``, ``beta``. Returns the ``by`` columns and then :data:`COLUMNS`.
     """
     method = _check_ci(stat, ci, conf_level)
-    core = _core(design, stat, var, by, where, deff, q=q, conf_level=conf_level, ci=method)
+    core = _core(design, stat, var, by, where, deff, q=q, conf_level=conf_level, ci=method,
+                 full_cov=False)
     return _table(core, method, conf_level)
 
 
