@@ -1,213 +1,261 @@
-"""Benchmark sid.estimate against a minimal numpy reference (and R's survey when installed).
+"""Benchmark sid.estimation against a numpy bincount reference timed in the same run.
 
-Workloads (issue 4, part 6):
+Workload A (issue 14): a stratified cluster sample (40 strata x 25 PSUs), a
+5-category variable, its proportions in 8 domains with Taylor SEs, at each
+``--sizes`` n. The reference is the textbook formula on integer-coded arrays
+(stratum-centred PSU totals of the scores, ``np.bincount`` only, ~30 lines,
+:func:`reference`); it is also checked to give sid's numbers: the shares and
+SEs at rel 1e-9, the default logit estimate (svyciprop's ``expit(coef)``, which
+carries glm's early stop) at 1e-7.
 
-1. a synthetic stratified cluster sample (40 strata x 25 PSUs), a 5-category
-   variable, proportions by 8 domains with Taylor SEs, at n = 1e5 and 1e6;
-2. all statistics (mean, total, proportion, ratio, quantile) by origin group on
-   a 5,000-row synthetic SID wave.
+Printed per n:
 
-The reference is the textbook stratum-centred PSU-total formula written with
-``np.bincount`` in this script; it is also checked to give the same numbers as
-sid: the share and every SE at rel 1e-9, and the default logit estimate (R's
-svyciprop value ``expit(coef)``, which carries glm's early stop) at rel 1e-7.
-Workload 1 is timed with the default CI (``logit``: R's svyglm fit for every
-domain x category) and with ``ci="t"`` (share and SE only). Prints seconds (best
-of ``--repeat``) and the ratios ``sid / reference`` (Design + estimate) and
-``est / reference`` (estimate on a built Design) per workload. R (``survey::svyby``) is timed when
-``Rscript`` is on the PATH (skip with ``--no-r``); ``svy`` (samplics) when
+* time of ``estimate`` on a built Design with ``ci="t"`` (share + SE) and with the
+  default logit CI (R's svyglm fit for every domain x category), and of the
+  reference: median of ``--repeat`` runs, interleaved (ref, t, logit, ref, ...) so
+  load on a shared machine hits all three alike; the spread is min-max;
+* the ratios sid / reference;
+* extra peak memory per row of each (tracemalloc, numpy's allocations, in a fresh
+  child process per size and variant; the data and the Design are not counted);
+* the domain-count scaling: the same at ``--domains`` (default 8 and 800) at 1e6.
+
+R's ``svyby(~factor(y), ~dom, des, svymean)`` and ``svyciprop`` are timed once per
+size up to ``--r-max`` when ``Rscript`` with survey is installed; ``svy`` when
 importable.
 
-    python scripts/bench_estimate.py [--sizes 100000 1000000] [--repeat 3] [--no-r]
+    python scripts/bench_estimate.py [--sizes 1e5 1e6 1e7] [--repeat 5] [--no-r]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from sid.design import Design
-from sid.estimate import estimate
-
-N_STRATA, N_PSU, N_DOM, N_CAT = 40, 25, 8, 5
+N_STRATA, N_PSU, N_CAT = 40, 25, 5
 
 
-def make_sample(n: int, seed: int = 1) -> pd.DataFrame:
-    """Stratified cluster sample: 40 strata x 25 PSUs, 8 domains, a 5-category item."""
+def make_sample(n: int, n_dom: int = 8, seed: int = 1) -> pd.DataFrame:
+    """Stratified cluster sample: 40 strata x 25 PSUs, ``n_dom`` domains, a 5-category item."""
     rng = np.random.default_rng(seed)
     h = rng.integers(0, N_STRATA, n)
     psu = rng.integers(0, N_PSU, n)
-    dom = rng.integers(0, N_DOM, n)
-    logits = rng.normal(size=(N_DOM, N_CAT))
+    dom = rng.integers(0, n_dom, n)
+    logits = rng.normal(size=(n_dom, N_CAT))
     p = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
-    u = rng.random(n)
-    y = (u[:, None] > np.cumsum(p, axis=1)[dom]).sum(1) + 1
+    y = (rng.random(n)[:, None] > np.cumsum(p, axis=1)[dom]).sum(1) + 1
     w = rng.uniform(10, 200, n) * (1 + h % 4)
     return pd.DataFrame({"h": h, "psu": psu, "dom": dom, "y": y.astype(float), "w": w})
 
 
-def reference(h: np.ndarray, psu: np.ndarray, dom: np.ndarray, y: np.ndarray,
-              w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Textbook Taylor SEs of domain proportions: PSU totals of scores, centred per stratum."""
-    _, hc = np.unique(h, return_inverse=True)
-    _, cl = np.unique(hc * (psu.max() + 1) + psu, return_inverse=True)
-    _, dc = np.unique(dom, return_inverse=True)
-    _, yc = np.unique(y, return_inverse=True)
-    n_h, n_d, n_c, n_g = hc.max() + 1, dc.max() + 1, yc.max() + 1, cl.max() + 1
-    nd = np.bincount(dc, w, n_d)
-    p = np.bincount(dc * n_c + yc, w, n_d * n_c).reshape(n_d, n_c) / nd[:, None]
-    a = np.bincount((cl * n_d + dc) * n_c + yc, w, n_g * n_d * n_c).reshape(n_g, n_d, n_c)
-    b = np.bincount(cl * n_d + dc, w, n_g * n_d).reshape(n_g, n_d)
+def reference(h: np.ndarray, psu: np.ndarray, dom: np.ndarray, y: np.ndarray, w: np.ndarray,
+              n_dom: int) -> tuple[np.ndarray, np.ndarray]:
+    """Textbook Taylor SEs of domain proportions from integer codes, bincounts only."""
+    n_g, n_d, n_c = N_STRATA * N_PSU, n_dom, N_CAT
+    cl = h * N_PSU + psu
+    a = np.bincount((cl * n_d + dom) * n_c + (y.astype(np.int64) - 1), w, n_g * n_d * n_c)
+    a = a.reshape(n_g, n_d, n_c)  # weighted counts per PSU, domain, category
+    b = a.sum(axis=2)  # weight per PSU and domain
+    nd = b.sum(axis=0)
+    p = a.sum(axis=0) / nd[:, None]
     t = ((a - p[None] * b[:, :, None]) / nd[None, :, None]).reshape(n_g, n_d * n_c)
-    g_h = np.zeros(n_g, dtype=np.int64)
-    g_h[cl] = hc
-    m_h = np.bincount(g_h, minlength=n_h)
-    s = np.zeros((n_h, n_d * n_c))
-    np.add.at(s, g_h, t)
+    g_h = np.arange(n_g) // N_PSU  # stratum of each PSU
+    m_h = np.bincount(g_h, minlength=N_STRATA)
+    s = t.reshape(N_STRATA, N_PSU, -1).sum(axis=1)
     dev = t - (s / m_h[:, None])[g_h]
-    f = (m_h / (m_h - 1))[g_h]
-    var = (f[:, None] * dev**2).sum(0)
+    var = ((m_h / (m_h - 1))[g_h][:, None] * dev**2).sum(axis=0)
     return p.ravel(), np.sqrt(var)
 
 
-def best(fn, repeat: int) -> float:  # type: ignore[no-untyped-def]
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
+def _design(data: pd.DataFrame):  # type: ignore[no-untyped-def]
+    from sid.design import Design
+
+    return Design(data, weight="w", strata="h", psu="psu")
+
+
+def _variants(data: pd.DataFrame, n_dom: int) -> dict[str, Callable[[], object]]:
+    from sid.estimation import estimate
+
+    design = _design(data)
+    arrays = [data[c].to_numpy() for c in ("h", "psu", "dom", "y", "w")]
+    return {
+        "ref": lambda: reference(*arrays, n_dom),
+        "t": lambda: estimate(design, "proportion", "y", by="dom", ci="t"),
+        "logit": lambda: estimate(design, "proportion", "y", by="dom"),
+    }
+
+
+def check(data: pd.DataFrame, n_dom: int) -> None:
+    """sid's shares and SEs are the reference's (1e-9); logit's estimate at glm's 1e-7."""
+    run = _variants(data, n_dom)
+    p_ref, se_ref = run["ref"]()
+    share, logit = run["t"](), run["logit"]()
+    np.testing.assert_allclose(share["estimate"], p_ref, rtol=1e-9)
+    np.testing.assert_allclose(share["se"], se_ref, rtol=1e-9)
+    np.testing.assert_allclose(logit["estimate"], p_ref, rtol=1e-7)
+    np.testing.assert_allclose(logit["se"], se_ref, rtol=1e-9)
+    assert ((logit["ci_low"] < logit["estimate"]) & (logit["estimate"] < logit["ci_high"])).all()
+
+
+def interleaved(run: dict[str, Callable[[], object]], repeat: int) -> dict[str, list[float]]:
+    """Each variant ``repeat`` times, in rotating order; one warm-up call each first."""
+    for fn in run.values():
         fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+    names = list(run)
+    times: dict[str, list[float]] = {k: [] for k in names}
+    for i in range(repeat):
+        for name in names[i % len(names):] + names[:i % len(names)]:
+            t0 = time.perf_counter()
+            run[name]()
+            times[name].append(time.perf_counter() - t0)
+    return times
 
 
-def time_r(csv: Path, script: str) -> float | None:
+def child_memory(n: int, n_dom: int, variant: str) -> float:
+    """Extra peak bytes per row of one variant, measured in a fresh process."""
+    here = str(Path(__file__).parent)
+    code = (f"import sys, json; sys.path.insert(0, {here!r}); import bench_estimate as b; "
+            f"print(json.dumps(b._peak({n}, {n_dom}, {variant!r})))")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    return float(json.loads(res.stdout.strip().splitlines()[-1]))
+
+
+def _peak(n: int, n_dom: int, variant: str) -> float:
+    import tracemalloc
+
+    data = make_sample(n, n_dom)
+    fn = _variants(data, n_dom)[variant]
+    fn()  # imports and caches outside the measurement
+    tracemalloc.start()
+    base = tracemalloc.get_traced_memory()[0]
+    fn()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return (peak - base) / n
+
+
+def time_r(data: pd.DataFrame) -> dict[str, float] | None:
+    """R survey: svyby(svymean) and svyby(svyciprop) on the same sample, seconds (one run)."""
     if shutil.which("Rscript") is None:
         return None
-    code = (f'suppressPackageStartupMessages(library(survey)); d <- read.csv("{csv}"); '
-            f'{script}; cat(t[["elapsed"]])')
-    res = subprocess.run(["Rscript", "-e", code], capture_output=True, text=True, timeout=3600)
+    with tempfile.TemporaryDirectory() as tmp:
+        csv = Path(tmp) / "a.csv"
+        data.to_csv(csv, index=False)
+        code = (
+            f'suppressPackageStartupMessages(library(survey)); d <- read.csv("{csv}"); '
+            'des <- svydesign(ids=~psu, strata=~h, weights=~w, nest=TRUE, data=d); '
+            't1 <- system.time(svyby(~factor(y), ~dom, des, svymean))[["elapsed"]]; '
+            'd$y1 <- as.numeric(d$y == 1); des <- update(des, y1 = d$y1); '
+            't2 <- system.time(svyby(~y1, ~dom, des, svyciprop, method="logit", '
+            f'vartype="ci"))[["elapsed"]]; cat(t1, t2 * {N_CAT})')
+        res = subprocess.run(["Rscript", "-e", code], capture_output=True, text=True,
+                             timeout=7200)
     if res.returncode != 0:
         print("  R failed:", res.stderr.strip().splitlines()[-1:], file=sys.stderr)
         return None
-    return float(res.stdout.strip().split()[-1])
+    t1, t2 = (float(v) for v in res.stdout.split()[-2:])
+    return {"svymean": t1, "svyciprop": t2}
 
 
-def svy_available() -> bool:
-    try:
-        import svy  # noqa: F401
-    except ImportError:
-        return False
-    return True
+def _fmt(ts: list[float]) -> str:
+    return f"{statistics.median(ts):8.4f} [{min(ts):.4f}-{max(ts):.4f}]"
 
 
-def bench_domains(n: int, repeat: int, use_r: bool) -> dict[str, float | None]:
-    """Proportions by 8 domains: sid with the default CI (logit: R's svyglm fit per
-    column) and with ci="t" (the share and its SE only), against the numpy reference."""
-    data = make_sample(n)
-    arrays = [data[c].to_numpy() for c in ("h", "psu", "dom", "y", "w")]
-
-    def run_sid(ci: str | None) -> pd.DataFrame:
-        design = Design(data, weight="w", strata="h", psu="psu")
-        return estimate(design, "proportion", "y", by="dom", ci=ci)
-
-    p_ref, se_ref = reference(*arrays)
-    share = run_sid("t")
-    # the share (every CI method but logit) is the textbook ratio: exact up to rounding
-    np.testing.assert_allclose(share["estimate"], p_ref, rtol=1e-9)
-    np.testing.assert_allclose(share["se"], se_ref, rtol=1e-9)
-    logit = run_sid(None)
-    # logit's estimate is svyciprop's expit(coef): glm stops once the relative deviance
-    # change is < 1e-8, which leaves the coefficient off the fixed point by up to a few
-    # 1e-8 relative (docs/estimation.md), so it equals the share only at 1e-7; its se is
-    # svymean's, exact
-    np.testing.assert_allclose(logit["estimate"], p_ref, rtol=1e-7)
-    np.testing.assert_allclose(logit["se"], se_ref, rtol=1e-9)
-    assert (logit["ci_low"] < logit["estimate"]).all() and (logit["estimate"] < logit["ci_high"]).all()
-    design = Design(data, weight="w", strata="h", psu="psu")
-    out: dict[str, float | None] = {
-        "sid_logit": best(lambda: run_sid(None), repeat),
-        "est_logit": best(lambda: estimate(design, "proportion", "y", by="dom"), repeat),
-        "sid_t": best(lambda: run_sid("t"), repeat),
-        "est_t": best(lambda: estimate(design, "proportion", "y", by="dom", ci="t"), repeat),
-        "reference": best(lambda: reference(*arrays), repeat),
-        "R": None,
-    }
-    if use_r:
-        with tempfile.TemporaryDirectory() as tmp:
-            csv = Path(tmp) / "sample.csv"
-            data.to_csv(csv, index=False)
-            out["R"] = time_r(csv, 't <- system.time({des <- svydesign(ids=~psu, strata=~h, '
-                                   'weights=~w, nest=TRUE, data=d); '
-                                   'r <- svyby(~factor(y), ~dom, des, svymean)})')
+def bench(n: int, n_dom: int, repeat: int, memory: bool) -> dict[str, object]:
+    data = make_sample(n, n_dom)
+    check(data, n_dom)
+    times = interleaved(_variants(data, n_dom), repeat)
+    out: dict[str, object] = {"n": n, "domains": n_dom, "times": times}
+    if memory:
+        out["memory"] = {v: child_memory(n, n_dom, v) for v in ("ref", "t", "logit")}
     return out
 
 
-def bench_sid_wave(repeat: int) -> dict[str, float]:
-    """The workplace item by origin group among workers, and all statistics by origin."""
-    from sid.synthetic import make_wave_frame
-
-    wave = make_wave_frame(5000, wave=2022)
-    design = Design(wave, weight="base_wt", strata="stratum", psu="psu")
-    data = design.data
-    g = "herkomst_frame"
-    where = data["werksituatie"].isin([1, 2]).to_numpy()
-
-    def run_prop() -> None:
-        estimate(design, "proportion", "werkbeh", by=g, where=where)
-
-    def run_all() -> None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            estimate(design, "mean", "vertrouwen", by=g)
-            estimate(design, "total", "vertrouwen", by=g)
-            estimate(design, "proportion", "werkbeh", by=g, where="werksituatie in [1, 2]")
-            estimate(design, "ratio", "vertrouwen/lft", by=g)
-            estimate(design, "quantile", "vertrouwen", by=g, q=0.5)
-
-    ok = data["werkbeh"].notna().to_numpy() & where
-    args = [data[c].to_numpy()[ok] for c in ("stratum", "psu", g, "werkbeh")] + [design.w[ok]]
-    p_ref, se_ref = reference(*args)
-    # the reference drops rows outside the domain, so strata/PSUs without workers vanish:
-    # compare estimates only (SEs agree whenever every PSU has a worker). The share at
-    # 1e-9; the default logit estimate (svyciprop's expit(coef)) at glm's 1e-7
-    share = estimate(design, "proportion", "werkbeh", by=g, where=where, ci="t")
-    np.testing.assert_allclose(share["estimate"], p_ref, rtol=1e-9)
-    out = estimate(design, "proportion", "werkbeh", by=g, where=where)
-    np.testing.assert_allclose(out["estimate"], p_ref, rtol=1e-7)
-    return {"prop": best(run_prop, repeat), "all": best(run_all, repeat),
-            "reference": best(lambda: reference(*args), repeat)}
+def report(r: dict[str, object]) -> None:
+    times = r["times"]
+    ref = statistics.median(times["ref"])
+    mem = r.get("memory", {})
+    for v in ("ref", "t", "logit"):
+        ratio = statistics.median(times[v]) / ref
+        m = f"{mem[v]:7.1f}" if v in mem else f"{'-':>7}"
+        print(f"n={r['n']:<9.0e} domains={r['domains']:<4} {v:>6} {_fmt(times[v])}  "
+              f"ratio {ratio:5.2f}  extra peak B/row {m}")
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--sizes", type=float, nargs="+", default=[1e5, 1e6])
+    ap.add_argument("--domains", type=int, nargs="+", default=[8, 800],
+                    help="domain counts for the scaling run at --scaling-n")
+    ap.add_argument("--scaling-n", type=float, default=1e6)
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--no-memory", action="store_true")
     ap.add_argument("--no-r", action="store_true", help="do not time R")
+    ap.add_argument("--r-max", type=float, default=1e6, help="largest n to time R at")
     args = ap.parse_args(argv)
-    print(f"svy (samplics) installed: {svy_available()}; Rscript: {shutil.which('Rscript')}")
-    print(f"{'workload':<44} {'ci':>6} {'sid s':>8} {'est. s':>8} {'ref s':>8} {'sid/ref':>8} "
-          f"{'est/ref':>8} {'R s':>8}")
-    for n in args.sizes:
-        r = bench_domains(n, args.repeat, not args.no_r)
-        r_s = f"{r['R']:8.3f}" if r["R"] is not None else f"{'-':>8}"
-        for ci in ("logit", "t"):
-            sid_s, est_s, ref_s = r[f"sid_{ci}"], r[f"est_{ci}"], r["reference"]
-            print(f"{f'proportions, 40x25 PSUs, 8 domains, n={n:.0e}':<44} {ci:>6} {sid_s:8.3f} "
-                  f"{est_s:8.3f} {ref_s:8.3f} {sid_s / ref_s:8.2f} {est_s / ref_s:8.2f} {r_s}")
-    r = bench_sid_wave(args.repeat)
-    print(f"{'SID wave n=5000, werkbeh by origin (workers)':<44} {'logit':>6} {'':>8} "
-          f"{r['prop']:8.4f} {r['reference']:8.4f} {'':>8} {r['prop'] / r['reference']:8.2f}")
-    print(f"{'SID wave n=5000, all 5 statistics by origin':<44} {'':>6} {'':>8} {r['all']:8.4f}")
-    print("sid s: Design + estimate; est. s: estimate on a built Design")
+    try:
+        import svy  # noqa: F401
+        has_svy = True
+    except ImportError:
+        has_svy = False
+    print(f"svy installed: {has_svy}; Rscript: {shutil.which('Rscript')}; "
+          f"median [min-max] seconds of {args.repeat} interleaved runs; ratio = median / ref")
+    print("workload A: proportions of a 5-category item, Taylor SEs, 40 strata x 25 PSUs")
+    for n in (int(s) for s in args.sizes):
+        report(bench(n, 8, args.repeat, not args.no_memory))
+        if not args.no_r and n <= args.r_max:
+            r = time_r(make_sample(n))
+            if r:
+                print(f"  R survey: svyby svymean {r['svymean']:.2f} s, svyciprop logit "
+                      f"(5 categories) {r['svyciprop']:.2f} s (one run)")
+    print("domain-count scaling")
+    base: dict[str, float] = {}
+    for d in args.domains:
+        r = bench(int(args.scaling_n), d, args.repeat, not args.no_memory)
+        report(r)
+        med = {v: statistics.median(ts) for v, ts in r["times"].items()}
+        if not base:
+            base = med
+        else:
+            print(f"  {d} / {args.domains[0]} domains: t {med['t'] / base['t']:.2f}x, "
+                  f"logit {med['logit'] / base['logit']:.2f}x, ref {med['ref'] / base['ref']:.2f}x")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sid_wave(args.repeat)
     return 0
+
+
+def sid_wave(repeat: int) -> None:
+    """The workplace item by origin group among workers on a 5,000-row synthetic wave."""
+    from sid.design import Design
+    from sid.estimation import estimate
+    from sid.synthetic import make_wave_frame
+
+    wave = make_wave_frame(5000, wave=2022)
+    design = Design(wave, weight="base_wt", strata="stratum", psu="psu")
+    where = design.data["werksituatie"].isin([1, 2]).to_numpy()
+    times = interleaved({
+        "logit": lambda: estimate(design, "proportion", "werkbeh", by="herkomst_frame",
+                                  where=where),
+        "all5": lambda: [estimate(design, s, v, by="herkomst_frame", **kw) for s, v, kw in (
+            ("mean", "vertrouwen", {}), ("total", "vertrouwen", {}),
+            ("proportion", "werkbeh", {"where": "werksituatie in [1, 2]"}),
+            ("ratio", "vertrouwen/lft", {}), ("quantile", "vertrouwen", {"q": 0.5}))],
+    }, repeat)
+    print(f"SID wave n=5000: werkbeh by origin among workers (logit) {_fmt(times['logit'])}; "
+          f"all 5 statistics by origin {_fmt(times['all5'])}")
 
 
 if __name__ == "__main__":

@@ -21,12 +21,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.sparse as sp
 
 from sid.design import Design, GregCalibration, PostStratification, Raking
 from sid.errors import EstimationError
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 # --------------------------------------------------------------------------- linear forms
 
@@ -75,6 +78,8 @@ class LinearForm:
 
     def scores(self, w: np.ndarray, theta: np.ndarray) -> sp.coo_matrix:
         """Linearised scores (influence values) as a sparse n x k matrix."""
+        import scipy.sparse as sp
+
         vals = w[self.rows] * self.raw_scores(w, theta)
         return sp.coo_matrix((vals, (self.rows, self.cols)), shape=(len(w), self.k))
 
@@ -84,6 +89,8 @@ class LinearForm:
 
 def _ave(x: np.ndarray, cells: np.ndarray) -> np.ndarray:
     """R's ``ave(x, cells)`` for every column: the cell mean on each row."""
+    import scipy.sparse as sp
+
     codes = np.unique(cells, return_inverse=True)[1].ravel()
     g = codes.max() + 1
     ind = sp.csr_matrix((np.ones(len(codes)), (codes, np.arange(len(codes)))),
@@ -106,6 +113,8 @@ def _resid(aux: np.ndarray, y: np.ndarray, tol: float = 1e-7) -> np.ndarray:
 
 def apply_calibration(design: Design, x: np.ndarray) -> np.ndarray:
     """Scores after R's ``design$postStrata`` adjustments, in their order (``svyrecvar``)."""
+    import scipy.sparse as sp
+
     for cal in design.calibration:
         if isinstance(cal, GregCalibration):
             w = np.asarray(cal.w, dtype=float)
@@ -137,6 +146,8 @@ def apply_calibration(design: Design, x: np.ndarray) -> np.ndarray:
 
 def _unit_totals(scores: np.ndarray | sp.spmatrix, unit: np.ndarray, n_units: int) -> np.ndarray:
     """Sum the score columns within units (PSUs): a dense n_units x k matrix."""
+    import scipy.sparse as sp
+
     if sp.issparse(scores):
         coo = scores.tocoo()
         k = coo.shape[1]
@@ -151,6 +162,8 @@ def _unit_totals(scores: np.ndarray | sp.spmatrix, unit: np.ndarray, n_units: in
 def _present_groups(present: np.ndarray | sp.spmatrix | None, group: np.ndarray, n_groups: int,
                     k: int) -> np.ndarray:
     """Boolean n_groups x k: does column j have a member row in group g."""
+    import scipy.sparse as sp
+
     if present is None:
         out = np.zeros((n_groups, k), dtype=bool)
         out[np.unique(group)] = True
@@ -161,6 +174,19 @@ def _present_groups(present: np.ndarray | sp.spmatrix | None, group: np.ndarray,
         flat[group[coo.row] * k + coo.col] = coo.data != 0
         return flat.reshape(n_groups, k)
     return _unit_totals(np.asarray(present, dtype=float), group, n_groups) > 0
+
+
+def _stage_scale(n_units: np.ndarray, f: np.ndarray, mult: np.ndarray, singleton: str
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Per stratum: R's ``onestrat`` multiplier ``f n/(n-1)`` (times a stage multiplier)
+    after the lonely-PSU rule, and which strata are lonely (one unit, fpc < 100%)."""
+    lonely = (n_units == 1) & (f >= 1e-7)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(n_units > 1, f * n_units / (n_units - 1), f) * mult
+    scale = np.where(f < 1e-7, 0.0, scale)
+    if singleton in ("average", "remove", "certainty"):
+        scale = np.where(lonely, 0.0, scale)  # R: a centred single total is 0 anyway
+    return scale, lonely
 
 
 def _stratified_crossprod(totals: np.ndarray, stratum: np.ndarray, n_units: np.ndarray,
@@ -175,22 +201,14 @@ def _stratified_crossprod(totals: np.ndarray, stratum: np.ndarray, n_units: np.n
     """
     h = len(n_units)
     k = totals.shape[1]
-    ind = sp.csr_matrix((np.ones(len(stratum)), (stratum, np.arange(len(stratum)))),
-                        shape=(h, len(stratum)))
-    ssum = np.asarray(ind @ totals).reshape(h, k)
+    ssum = np.bincount((stratum[:, None] * k + np.arange(k)).ravel(), weights=totals.ravel(),
+                       minlength=h * k).reshape(h, k)
     with np.errstate(divide="ignore", invalid="ignore"):
         means = ssum / n_units[:, None]
-    lonely = (n_units == 1) & (f >= 1e-7)
+    scale, lonely = _stage_scale(n_units, f, mult, singleton)
     centred = totals - means[stratum]
     if singleton == "adjust":
         centred = np.where(lonely[stratum][:, None], totals, centred)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scale = np.where(n_units > 1, f * n_units / (n_units - 1), f) * mult
-    scale = np.where(f < 1e-7, 0.0, scale)
-    if singleton == "average":
-        scale = np.where(lonely, 0.0, scale)
-    elif singleton in ("remove", "certainty"):
-        scale = np.where(lonely, 0.0, scale)  # R: a centred single total is 0 anyway
     s = scale[stratum]
     v = (centred * s[:, None]).T @ centred
     return v, lonely
@@ -204,39 +222,209 @@ def taylor_vcov(design: Design, scores: np.ndarray | sp.spmatrix,
     domain; it only matters for ``singleton="average"``, where R rescales by
     (strata in the domain) / (strata in the domain with more than one PSU).
     """
+    import scipy.sparse as sp
+
     k = scores.shape[1]
     if design.calibration:
         dense = scores.toarray() if sp.issparse(scores) else np.asarray(scores, dtype=float)
         scores = apply_calibration(design, dense)
         present = None  # R keeps every row of a calibrated design (weights set to 0)
     n_cl = len(design.n_psu) and int(design.cluster.max()) + 1
+    totals = _unit_totals(scores, design.cluster, n_cl)
+    st = design.stage2
+    totals2 = None if st is None else _unit_totals(scores, st.unit, int(st.unit.max()) + 1)
+    pres = None
+    if design.singleton == "average":
+        pres = (_present_groups(present, design.stratum, design.n_strata, k),
+                None if st is None else _present_groups(present, st.group, len(st.n_units), k))
+    return _taylor_totals(design, totals, totals2, pres)
+
+
+def _taylor_totals(design: Design, totals: np.ndarray, totals2: np.ndarray | None,
+                   pres: tuple[np.ndarray, np.ndarray | None] | None) -> np.ndarray:
+    """svyrecvar from unit totals: PSU stage (and SSU stage), lonely-PSU rules.
+    ``pres``: column presence per stratum and per PSU (``singleton="average"`` only)."""
+    n_cl = totals.shape[0]
     cl_stratum = np.empty(n_cl, dtype=np.int64)
     cl_stratum[design.cluster] = design.stratum
-    totals = _unit_totals(scores, design.cluster, n_cl)
     v, lonely = _stratified_crossprod(totals, cl_stratum, design.n_psu, design.f1,
                                       np.ones(len(design.n_psu)), design.singleton)
-    if design.singleton == "average" and lonely.any():
-        pres = _present_groups(present, design.stratum, design.n_strata, k)
-        nstrat = pres.sum(axis=0).astype(float)
-        nok = (pres & ~lonely[:, None]).sum(axis=0).astype(float)
+    if design.singleton == "average" and lonely.any() and pres is not None:
+        nstrat = pres[0].sum(axis=0).astype(float)
+        nok = (pres[0] & ~lonely[:, None]).sum(axis=0).astype(float)
         with np.errstate(divide="ignore", invalid="ignore"):
             factor = np.sqrt(nstrat / nok)
         v = v * np.outer(factor, factor)
     st = design.stage2
-    if st is not None:
-        n_ssu = int(st.unit.max()) + 1
-        ssu_group = np.empty(n_ssu, dtype=np.int64)
+    if st is not None and totals2 is not None:
+        ssu_group = np.empty(totals2.shape[0], dtype=np.int64)
         ssu_group[st.unit] = st.group
-        totals2 = _unit_totals(scores, st.unit, n_ssu)
         v2, lonely2 = _stratified_crossprod(totals2, ssu_group, st.n_units, st.f, st.mult,
                                             design.singleton)
         v = v + v2
-        if design.singleton == "average" and lonely2.any():
-            pres = _present_groups(present, st.group, len(st.n_units), k)
-            bad = (pres & lonely2[:, None]).any(axis=0)
+        if design.singleton == "average" and lonely2.any() and pres is not None:
+            bad = (pres[1] & lonely2[:, None]).any(axis=0)
             v[bad, :] = np.nan
             v[:, bad] = np.nan
     return v
+
+
+# --------------------------------------------------------------------------- cells
+
+
+@dataclass(frozen=True)
+class Cells:
+    """Score totals already summed over rows: one cell per (unit, domain) present.
+
+    A column is a (domain, j) pair, ``k = d * m`` columns in domain-major order
+    (column ``dom * m + j``). ``scores[p, j]`` is the score total of column
+    ``(dom[p], j)`` over the rows of unit ``unit[p]`` (a PSU, or an SSU for the
+    second stage); a unit without a cell for a domain has total 0 there.
+    ``present`` (optional, per cell) marks cells with a member row of the domain
+    (R's lonely-PSU ``average`` rule counts strata with members); None: all.
+    """
+
+    unit: np.ndarray
+    dom: np.ndarray
+    scores: np.ndarray
+    d: int
+    present: np.ndarray | None = None
+
+    @property
+    def k(self) -> int:
+        return self.d * self.scores.shape[1]
+
+    def dense(self, n_units: int) -> np.ndarray:
+        """The n_units x k matrix of unit totals (zero where a unit has no cell)."""
+        m = self.scores.shape[1]
+        out = np.zeros((n_units, self.k))
+        out[self.unit[:, None], self.dom[:, None] * m + np.arange(m)] = self.scores
+        return out
+
+    def presence(self, group_of_unit: np.ndarray, n_groups: int) -> np.ndarray:
+        """Boolean n_groups x k: does column j have a member row in group g."""
+        m = self.scores.shape[1]
+        keep = np.ones(len(self.unit), bool) if self.present is None else self.present
+        key = group_of_unit[self.unit[keep]] * self.d + self.dom[keep]
+        pres = np.bincount(key, minlength=n_groups * self.d).reshape(n_groups, self.d) > 0
+        return np.repeat(pres, m, axis=1)
+
+
+def psu_strata(design: Design) -> np.ndarray:
+    """The stratum of each PSU code, without a pass over the rows: the Design numbers
+    PSUs in (stratum, psu) order (``sid.design._pair_codes``), ``n_psu`` per stratum."""
+    return np.repeat(np.arange(len(design.n_psu)), design.n_psu.astype(np.int64))
+
+
+def ssu_psus(design: Design) -> np.ndarray:
+    """The PSU of each SSU code (numbered in (PSU, ssu) order, as :func:`psu_strata`)."""
+    st = design.stage2
+    return np.repeat(np.arange(len(st.n_units)), st.n_units.astype(np.int64))
+
+
+def group_sum(values: np.ndarray, key: np.ndarray, n_keys: int) -> np.ndarray:
+    """Sum the rows of ``values`` (P or P x m) per ``key`` (0..n_keys-1).
+
+    When the keys come sorted (cells in (domain, unit) order) the groups are
+    contiguous and one ``np.add.reduceat`` sums them; else a ``np.bincount``.
+    """
+    two = values.ndim == 2
+    m = values.shape[1] if two else 1
+    if len(key) and (len(key) == 1 or bool(np.all(key[1:] >= key[:-1]))):
+        starts = np.flatnonzero(np.diff(key)) + 1
+        starts = np.concatenate([[0], starts])
+        out = np.zeros((n_keys, m) if two else n_keys)
+        out[key[starts]] = np.add.reduceat(values, starts, axis=0)
+        return out
+    if not two:
+        return np.bincount(key, weights=values, minlength=n_keys)
+    flat = (key[:, None] * m + np.arange(m)).ravel()
+    return np.bincount(flat, weights=values.ravel(), minlength=n_keys * m).reshape(n_keys, m)
+
+
+def _cells_stage_var(cells: Cells, group_of_unit: np.ndarray, n_units: np.ndarray,
+                     f: np.ndarray, mult: np.ndarray, singleton: str
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """The diagonal of :func:`_stratified_crossprod` from cells, in O(cells x m).
+
+    Units of a group without a cell for a domain have total 0: they add
+    ``scale * mean^2`` each, so no units x k matrix is built. Sums are per
+    (domain, group) key, contiguous when the cells come in (domain, unit) order.
+    """
+    d = cells.d
+    m = cells.scores.shape[1]
+    n_groups = len(n_units)
+    scale, lonely = _stage_scale(n_units, f, mult, singleton)
+    g = group_of_unit[cells.unit]
+    dk = cells.dom * n_groups + g
+    n_keys = d * n_groups
+    ssum = group_sum(cells.scores, dk, n_keys)
+    n_key = np.tile(n_units, d)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        means = ssum / n_key[:, None]
+    if singleton == "adjust":
+        means[np.tile(lonely, d)] = 0.0  # R: a lonely stratum's total is not centred
+    means = np.where(n_key[:, None] > 0, means, 0.0)
+    centred = cells.scores - means[dk]
+    centred *= centred
+    centred *= scale[g][:, None]
+    v = group_sum(centred, cells.dom, d).ravel()
+    absent = n_key - group_sum(np.ones(len(dk)), dk, n_keys)
+    if absent.any():
+        extra = (np.tile(scale, d) * absent)[:, None] * means**2
+        v = v + extra.reshape(d, n_groups, m).sum(axis=1).ravel()
+    return v, lonely
+
+
+def taylor_cell_var(design: Design, cells: Cells, cells2: Cells | None = None) -> np.ndarray:
+    """Taylor variances (the diagonal of :func:`taylor_vcov`) of k columns from cells.
+
+    ``cells`` hold PSU totals; ``cells2`` the SSU totals when the design has a
+    second stage. For the SEs alone nothing of size units x k or k x k is built.
+    Calibrated designs need row-level scores: use :func:`taylor_vcov`.
+    """
+    if design.calibration:
+        raise EstimationError("calibrated designs need row-level scores (taylor_vcov)",
+                              where="taylor_cell_var", fix="call vcov with a LinearForm")
+    cl_stratum = psu_strata(design)
+    n_cl = len(cl_stratum)
+    v, lonely = _cells_stage_var(cells, cl_stratum, design.n_psu, design.f1,
+                                 np.ones(len(design.n_psu)), design.singleton)
+    if design.singleton == "average" and lonely.any():
+        pres = cells.presence(cl_stratum, design.n_strata)
+        nstrat = pres.sum(axis=0).astype(float)
+        nok = (pres & ~lonely[:, None]).sum(axis=0).astype(float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            v = v * (nstrat / nok)
+    st = design.stage2
+    if st is not None:
+        if cells2 is None:
+            raise EstimationError("a two-stage design needs the SSU cells", where="taylor_cell_var",
+                                  fix="pass cells2")
+        ssu_group = ssu_psus(design)
+        v2, lonely2 = _cells_stage_var(cells2, ssu_group, st.n_units, st.f, st.mult,
+                                       design.singleton)
+        v = v + v2
+        if design.singleton == "average" and lonely2.any():
+            pres = cells.presence(np.arange(n_cl), n_cl)
+            v = np.where((pres & lonely2[:, None]).any(axis=0), np.nan, v)
+    return v
+
+
+def taylor_cell_vcov(design: Design, cells: Cells, cells2: Cells | None = None) -> np.ndarray:
+    """The full k x k Taylor covariance from cells (as :func:`taylor_vcov`)."""
+    n_cl = len(psu_strata(design))
+    totals2 = None
+    if design.stage2 is not None:
+        if cells2 is None:
+            raise EstimationError("a two-stage design needs the SSU cells",
+                                  where="taylor_cell_vcov", fix="pass cells2")
+        totals2 = cells2.dense(len(ssu_psus(design)))
+    pres = None
+    if design.singleton == "average":
+        cl_stratum = psu_strata(design)
+        pres = (cells.presence(cl_stratum, design.n_strata), cells.presence(np.arange(n_cl), n_cl))
+    return _taylor_totals(design, cells.dense(n_cl), totals2, pres)
 
 
 # --------------------------------------------------------------------------- replicates
@@ -253,6 +441,8 @@ def replicate_vcov(design: Design, form: LinearForm, theta: np.ndarray,
     the logit) is applied to replicate and full-sample estimates first, as R
     does when it refits a model on every replicate.
     """
+    import scipy.sparse as sp
+
     rep = design.rep_w
     mat_n = sp.csr_matrix((form.num, (form.rows, form.cols)), shape=(design.n, form.k))
     tn = np.asarray((mat_n.T @ rep).T)  # R x k
@@ -302,6 +492,8 @@ def domain_presence(design: Design, form: LinearForm) -> sp.spmatrix | None:
     of each column (the entries of ``form``); for every other design the
     answer does not depend on it and this returns None.
     """
+    import scipy.sparse as sp
+
     if design.singleton != "average" or design.is_replicate:
         return None
     return sp.coo_matrix((np.ones(len(form.rows)), (form.rows, form.cols)),

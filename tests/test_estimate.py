@@ -1,8 +1,8 @@
-"""sid.estimate against R's survey package (golden numbers in tests/reference/).
+"""sid.estimation against R's survey package (golden numbers in tests/reference/).
 
 Every case of ``tests/reference/estimate_cases.yaml`` (made by
 ``tests/reference/estimate_golden.R``; each case's ``r`` field holds the R call)
-is run through :func:`sid.estimate.estimate` and compared with
+is run through :func:`sid.estimation.estimate` and compared with
 ``estimate_golden.csv`` at relative tolerance 1e-9. Identity tests check what
 no single golden number would (domain mean == ratio, zero-weighting ==
 deleting rows for estimates, proportions sum to 1).
@@ -22,7 +22,7 @@ import yaml
 
 from sid.design import Design
 from sid.errors import EstimationError
-from sid.estimate import COLUMNS, compare, estimate, label
+from sid.estimation import COLUMNS, compare, estimate, label
 
 REF = Path(__file__).parent / "reference"
 DATA = REF / "data"
@@ -164,7 +164,7 @@ def test_logit_stops_where_glm_stops(strat: Design) -> None:
     """R's IRLS stops per domain at |dev - devold| / (|dev| + 0.1) < 1e-8: the logit CI
     differs from the exact fixed point (the closed form, xlogit) by more than 1e-9 in the
     small H domain, and one more Newton step lands on the fixed point."""
-    from sid.estimate import _irls, svyglm_logit
+    from sid.estimation.logit import _irls, svyglm_logit
     from sid.variance import LinearForm
 
     h = strat.data["stype"].eq("H").to_numpy()
@@ -272,7 +272,7 @@ def _assert_coef(got: np.ndarray, want: np.ndarray, coef: np.ndarray | None = No
 def test_aggregated_irls_is_glm_fit(seed: int) -> None:
     """The column-sum IRLS stops at glm.fit's iteration with glm.fit's coefficient, for
     binary and for fractional y (the general first step)."""
-    from sid.estimate import _irls
+    from sid.estimation.logit import _irls
 
     design, form, _ = _random_props(seed)
     k, cols = form.k, form.cols
@@ -293,7 +293,7 @@ def test_svyglm_domain_path_equals_general_path(seed: int) -> None:
     """domain_of (first step per domain row, one small engine call) gives the same fit,
     logit variance and share covariance as the general path and the plain share vcov,
     including an all-in category (p = 1: share variance exactly 0)."""
-    from sid.estimate import svyglm_logit
+    from sid.estimation import svyglm_logit
     from sid.variance import vcov
 
     design, form, dom_of = _random_props(seed)
@@ -331,7 +331,7 @@ def test_svyglm_domain_path_with_present_lonely_psu() -> None:
     its extra domain columns, so both paths (and the plain share vcov) still agree."""
     import scipy.sparse as sp
 
-    from sid.estimate import svyglm_logit
+    from sid.estimation import svyglm_logit
     from sid.variance import vcov
 
     design, form, dom_of = _random_props(4)

@@ -17,7 +17,7 @@ import pytest
 import scipy.sparse as sp
 
 from sid.design import Design, GregCalibration, PostStratification, Raking
-from sid.estimate import estimate, label
+from sid.estimation import estimate, label
 from sid.variance import LinearForm, replicate_vcov, taylor_vcov, vcov
 
 REF = Path(__file__).parent / "reference"
@@ -133,7 +133,7 @@ def test_full_covariance_of_categories_is_psd_and_rows_sum_to_zero() -> None:
     """Proportions of all categories sum to 1, so their covariance rows sum to 0."""
     data = _synthetic(4)
     design = Design(data, weight="w", strata="h", psu="psu")
-    from sid.estimate import estimate_vcov
+    from sid.estimation import estimate_vcov
 
     _, cov = estimate_vcov(design, "proportion", "cat")
     np.testing.assert_allclose(cov.sum(axis=1), 0, atol=1e-15)

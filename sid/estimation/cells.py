@@ -1,0 +1,411 @@
+"""The fast path: estimates and Taylor SEs from sums per cell, in one pass over the rows.
+
+A cell is the part of one PSU in one domain. For a Taylor design without
+calibration every statistic here (mean, total, proportion, ratio) is a ratio of
+weighted totals, and its linearised score summed over a PSU is
+``(sum w num - theta sum w den) / sum_domain(w den)``: it needs only the cell's
+weighted sums. So one ``np.bincount`` over an integer key (cell x category,
+the missing values in a bin of their own) gives, per cell, everything the
+estimate, n, n_missing, df and the SE need; the variance engine then works on
+cells (:func:`sid.variance.taylor_cell_var`), never on n x k scores. No sort,
+no sparse matrix, no per-domain loop; the extra memory is a few integer and
+float arrays of n.
+
+R's ``svyciprop(method="logit")`` needs glm's first IRLS step at row level
+(its start ``mustart`` varies by row), which takes three sums per domain and
+category of functions of ``a = w / mean(w)``; every later step works on
+column sums (:func:`sid.estimation.logit._irls_columns`).
+
+Designs this path does not cover (replicate weights, calibration, deff,
+quantiles, a cell key space larger than ~8n) go through the row-level
+:class:`sid.variance.LinearForm` path; both give the same numbers (the R
+goldens run through both).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from sid.design import Design
+from sid.estimation.codes import chunks, int_coder
+from sid.estimation.domains import (
+    _check_columns,
+    _Domains,
+    _numeric,
+    _warn_empty,
+    factor_codes,
+    label,
+)
+from sid.estimation.forms import _Core
+from sid.estimation.logit import LogitFit, _irls_columns, _linkinv, _mu_eta
+from sid.variance import Cells, group_sum, psu_strata, ssu_psus, taylor_cell_var, taylor_cell_vcov
+
+FAST_STATS = ("mean", "total", "proportion", "ratio")
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """The cell (unit x domain) of each row, computed per chunk, and the unit and
+    domain of each cell."""
+
+    units: np.ndarray  # per row: the unit code
+    n_units: int
+    lut: np.ndarray | None  # compressed layouts: cell index of each domain * n_units + unit
+    per_row: bool  # each row its own unit: cell = row
+    unit: np.ndarray  # per cell
+    dom: np.ndarray  # per cell
+
+    def cell(self, rows: slice, dom: np.ndarray) -> np.ndarray:
+        """Cells of ``rows`` (``dom``: their domains; garbage where a row has none)."""
+        if self.per_row:
+            return np.arange(rows.start, rows.stop)
+        key = dom * self.n_units
+        key += self.units[rows]
+        if self.lut is None:
+            return key
+        key[dom < 0] = 0
+        return self.lut[key]
+
+
+def _layout(units: np.ndarray, n_units: int, dom: np.ndarray, d: int) -> _Layout | None:
+    """Cells in (domain, unit) order: dense (every domain x unit) when few, else only the
+    pairs present; without units (each row its own) a cell per row.
+
+    A cell holding no row of its domain has score 0, as an absent unit would, so
+    rows outside every domain may sit in a cell of their own (it adds nothing).
+    The (domain, unit) order makes every per-domain and per-(domain, stratum) sum
+    a sum over contiguous cells (:func:`sid.variance.group_sum`).
+    """
+    n = len(dom)
+    if n_units == n:  # each row its own unit (no PSUs): a cell per row
+        return _Layout(units, n_units, None, True, units, np.maximum(dom, 0))
+    space = n_units * d
+    if space <= max(n // 4, 4096):
+        cell_ids = np.arange(space)
+        return _Layout(units, n_units, None, False, cell_ids % n_units, cell_ids // n_units)
+    if space > 8 * n + 65536:
+        return None
+    seen = np.zeros(space, dtype=bool)
+    for rows in chunks(n):
+        dm = dom[rows]
+        key = dm * n_units
+        key += units[rows]
+        seen[key[dm >= 0]] = True
+    lut = np.cumsum(seen) - 1
+    keys = np.flatnonzero(seen)
+    return _Layout(units, n_units, lut, False, keys % n_units, keys // n_units)
+
+
+def _by_dom(values: np.ndarray, dom: np.ndarray, d: int) -> np.ndarray:
+    """Sum cell rows (P x m) per domain: d x m."""
+    return group_sum(values, dom, d)
+
+
+def _others(x: np.ndarray) -> np.ndarray:
+    """Per row of x, the sum of the other columns, without subtracting (no cancellation)."""
+    zero = np.zeros((x.shape[0], 1))
+    before = np.cumsum(np.hstack([zero, x[:, :-1]]), axis=1)
+    after = np.cumsum(np.hstack([zero, x[:, :0:-1]]), axis=1)[:, ::-1]
+    return before + after
+
+
+def _shares_scores(s: _Sums, cell_dom: np.ndarray, centre: np.ndarray, scale: np.ndarray,
+                   flip: np.ndarray) -> np.ndarray:
+    """Per cell and column ``(sum w y - centre sum w) * scale``; in a column whose
+    centre is above 0.5 (at most one per domain) the same from the other categories'
+    side, ``-(sum w (1 - y) - (1 - centre) sum w)``, so that nothing cancels and a
+    category holding every row gives exactly 0."""
+    out = s.num - centre[cell_dom] * s.den[:, None]
+    dd, jj = np.nonzero(flip)
+    if len(dd):
+        fcol = np.full(len(flip), -1)
+        fcol[dd] = jj
+        fc = fcol[cell_dom]
+        sel = np.flatnonzero(fc >= 0)
+        j = fc[sel]
+        nums = s.num[sel]
+        nums[np.arange(len(sel)), j] = 0.0
+        other = nums.sum(axis=1)
+        out[sel, j] = -(other - (1 - centre[cell_dom[sel], j]) * s.den[sel])
+    out *= scale[cell_dom]
+    return out
+
+
+@dataclass(frozen=True)
+class _Sums:
+    """Per cell: weighted sums per column and of the denominator, row counts."""
+
+    num: np.ndarray  # P x m: sum w num
+    den: np.ndarray  # P: sum w den (ratio: sum w x; total: sum w)
+    weight: np.ndarray  # P: sum w over valid rows
+    rows: np.ndarray  # P: valid rows (any weight)
+    positive: np.ndarray  # P: valid rows with w > 0
+    missing: np.ndarray  # P: rows with a missing value and w > 0
+
+
+def _row_keys(layout: _Layout, dom: np.ndarray, sub: Callable[[slice], np.ndarray], bins: int,
+              size: int, rows: slice, outside: bool = True) -> np.ndarray:
+    """Per row of a chunk: cell * bins + category (or the missing bin); rows in no
+    domain go to the last bin (``size - 1``), which is dropped."""
+    dm = dom[rows]
+    key = layout.cell(rows, dm)
+    key *= bins
+    key += sub(rows)
+    if outside:
+        key[dm < 0] = size - 1
+    return key
+
+
+def _sums(design: Design, layout: _Layout, dom: np.ndarray, stat: str,
+          sub: Callable[[slice], np.ndarray], bins: int, y: np.ndarray | None,
+          x: np.ndarray | None, count_rows: bool = True) -> _Sums:
+    """One pass over the rows, in chunks: bincounts over the (cell, category) key.
+
+    ``count_rows=False`` (every row in a domain, no weight 0, no missing value: the
+    counts per domain are known) skips the row counts; ``rows`` and ``positive`` then
+    only say whether a cell has rows (1.0) or not (0.0).
+    """
+    w = design.w
+    p_cells = len(layout.unit)
+    size = p_cells * bins + 1
+    ratio = stat == "ratio"
+    share = stat == "proportion"
+    has_zero = bool(w.min() == 0)
+    wsum = np.zeros(size)
+    count = np.zeros(size)  # float: row sums below are BLAS products
+    ysum = None if share else np.zeros(size)
+    xsum = np.zeros(size) if ratio else None
+    pos = np.zeros(size) if has_zero else count
+    outside = bool(dom.min() < 0)  # rows in no domain
+    with np.errstate(invalid="ignore"):
+        for rows in chunks(len(w), size):
+            key = _row_keys(layout, dom, sub, bins, size, rows, outside)
+            wr = w[rows]
+            wsum += np.bincount(key, weights=wr, minlength=size)
+            if count_rows:
+                count += np.bincount(key, minlength=size)
+            if not share:
+                ysum += np.bincount(key, weights=wr * y[rows], minlength=size)  # NaN: missing bin
+            if ratio:
+                xsum += np.bincount(key, weights=wr * x[rows], minlength=size)
+            if has_zero:
+                key[wr == 0] = size - 1
+                pos += np.bincount(key, minlength=size)
+
+    def cells(v: np.ndarray) -> np.ndarray:
+        return v[:-1].reshape(p_cells, bins)
+
+    if not count_rows:  # every weight > 0: a cell has rows where it has weight
+        count = pos = (wsum > 0).astype(float)
+    wsum, count, pos = cells(wsum), cells(count), cells(pos)
+    ones = np.ones(bins - 1)
+    if share:
+        num = wsum[:, :-1]
+        den = weight = num @ ones
+    else:
+        weight = wsum[:, 0]
+        num = cells(ysum)[:, :1]
+        den = cells(xsum)[:, 0] if ratio else weight
+    return _Sums(num, den, weight, count[:, :-1] @ ones, pos[:, :-1] @ ones, pos[:, -1].copy())
+
+
+def cells_core(design: Design, stat: str, var: str, domains: _Domains, *, full_cov: bool,
+               ci: str | None) -> _Core | None:
+    """:func:`sid.estimation.core._core` on cells, or None where this path does not apply."""
+    if (design.is_replicate or design.calibration or stat not in FAST_STATS
+            or domains.count == 0):
+        return None
+    d = domains.count
+    dom = domains.code
+    y = x = None
+    coder = None
+    if stat == "proportion":
+        _check_columns(design, [var], "analysis")
+        coder = int_coder(design.data[var])
+        if coder is None:
+            ycode, cats = factor_codes(design.data[var])
+            coder_codes = ycode.__getitem__
+        else:
+            cats = coder.levels
+            coder_codes = coder.codes
+        c = len(cats)
+        if c == 0:
+            return None  # the row-level path raises the error
+
+        def sub(rows: slice) -> np.ndarray:
+            if coder is not None:
+                return coder.codes(rows, missing=c)
+            code = coder_codes(rows)
+            return np.where(code < 0, c, code)
+
+        categories = tuple(label(v) for v in cats)
+        bins, m = c + 1, c
+    else:
+        if stat == "ratio":
+            if "/" not in var:
+                return None
+            num_name, den_name = (s.strip() for s in var.split("/", 1))
+            y = _numeric(design, num_name, "numerator")
+            x = _numeric(design, den_name, "denominator")
+        else:
+            y = _numeric(design, var)
+
+        def sub(rows: slice) -> np.ndarray:
+            miss = np.isnan(y[rows]) if x is None else np.isnan(y[rows]) | np.isnan(x[rows])
+            return miss.astype(np.int64)
+
+        categories = ("",)
+        bins, m = 2, 1
+    n_cl = int(design.n_psu.sum())
+    layout = _layout(design.cluster, n_cl, dom, d)
+    if layout is None:
+        return None
+    # the row counts per domain are the domain sizes when no row is left out of a cell
+    # total (no missing value, no weight 0, every row in a domain)
+    sizes = domains.sizes
+    if sizes is not None and design.w.min() > 0:
+        if stat == "proportion":
+            complete = coder is not None and not coder.has_nan
+        else:
+            complete = not np.isnan(np.add.reduce(y) + (0.0 if x is None else np.add.reduce(x)))
+        if not complete:
+            sizes = None
+    else:
+        sizes = None
+    sums = _sums(design, layout, dom, stat, sub, bins, y, x, count_rows=sizes is None)
+    layout2 = sums2 = None
+    st = design.stage2
+    if st is not None:
+        layout2 = _layout(st.unit, len(ssu_psus(design)), dom, d)
+        if layout2 is None:
+            return None
+        sums2 = _sums(design, layout2, dom, stat, sub, bins, y, x)
+    cdom = layout.dom
+    tn = _by_dom(sums.num, cdom, d)
+    td = _by_dom(sums.den[:, None], cdom, d)[:, 0]
+    if sizes is None:
+        n_dom = np.bincount(cdom, weights=sums.positive, minlength=d)
+        nmiss_dom = np.bincount(cdom, weights=sums.missing, minlength=d)
+        nrow_dom = np.bincount(cdom, weights=sums.rows, minlength=d)
+    else:
+        n_dom = nrow_dom = sizes.astype(float)
+        nmiss_dom = np.zeros(d)
+    nw_dom = np.bincount(cdom, weights=sums.weight, minlength=d)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        theta = tn if stat == "total" else tn / td[:, None]
+    flip = (theta > 0.5) if stat == "proportion" else np.zeros_like(theta, dtype=bool)
+
+    def scores(s: _Sums, cell_dom: np.ndarray, centre: np.ndarray, scale: np.ndarray
+               ) -> np.ndarray:
+        if stat == "total":
+            return s.num.copy()
+        return _shares_scores(s, cell_dom, centre, scale, flip)
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv_td = np.broadcast_to(np.where(td > 0, 1 / td, 0.0)[:, None], (d, m))
+    centre = np.nan_to_num(theta)
+    cells = Cells(layout.unit, cdom, scores(sums, cdom, centre, inv_td), d, sums.rows > 0)
+    cells2 = None if sums2 is None else Cells(
+        layout2.unit, layout2.dom, scores(sums2, layout2.dom, centre, inv_td), d)
+
+    logit = None
+    if stat == "proportion" and ci == "logit":
+        logit = _logit(design, dom, sub, bins, d, m, sums, cells, sums2, cells2,
+                       tn, td, nrow_dom, flip)
+        if logit is None:
+            return None  # a column stopped after glm's first step: row-level path
+    if full_cov:
+        cov = taylor_cell_vcov(design, cells, cells2)
+        var_ = np.diag(cov).copy()
+    else:
+        cov = None
+        var_ = taylor_cell_var(design, cells, cells2)
+    # df: PSUs with a valid member of weight > 0, minus their strata
+    pos_cell = sums.positive > 0
+    n_h = design.n_strata
+    cl_stratum = psu_strata(design)
+    psus = np.bincount(cdom[pos_cell], minlength=d)
+    skey = cl_stratum[layout.unit[pos_cell]] * d + cdom[pos_cell]
+    strata = (np.bincount(skey, minlength=n_h * d) > 0).reshape(n_h, d).sum(axis=0)
+    df_dom = (psus - strata).astype(float)
+    dom_of = np.repeat(np.arange(d), m)
+    est = theta.ravel()
+    empty = n_dom[dom_of] == 0
+    est = np.where(empty, np.nan, est)
+    if empty.any():
+        _warn_empty(domains, np.flatnonzero(n_dom == 0))
+    return _Core(domains, var, stat, categories, dom_of, est, cov, df_dom[dom_of],
+                 nrow_dom[dom_of], n_dom[dom_of], nw_dom[dom_of], nmiss_dom[dom_of],
+                 np.full(d * m, np.nan), logit=logit, var=var_)
+
+
+def _logit(design: Design, dom: np.ndarray, sub: Callable[[slice], np.ndarray], bins: int,
+           d: int, m: int, sums: _Sums, cells: Cells, sums2: _Sums | None,
+           cells2: Cells | None, tn: np.ndarray, td: np.ndarray, nrow: np.ndarray,
+           flip: np.ndarray) -> LogitFit | None:
+    """R's svyglm logit fit for every domain x category from cell and (domain, category) sums.
+
+    glm's first step (start ``mustart = (a y + 0.5)/(a + 1)``, ``a = w / mean(w)``
+    over the domain design's rows) needs, per domain, ``sum a m (1-m)`` and the
+    deviance at the start, and per column ``sum w z``; with binary y these are
+    sums of ``ww(a) = a r (1-r)``, ``t(a) = ww log(2a + 1) + a r`` and
+    ``a log(1 - r)`` with ``r = 0.5/(a+1)`` (see ``_svyglm_domains``), so one pass
+    over the rows gives them per (domain, category). The rest is column sums.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv_mean = nrow / td  # a = w / mean(w) over the domain design's rows
+    size = d * bins + 1
+    acc = np.zeros((3, size))  # per (domain, category): sums of ww(a), t(a), a log(1 - r)
+    w = design.w
+    for rows in chunks(len(w), size):
+        dm = dom[rows]
+        key = dm * bins
+        key += sub(rows)
+        key[dm < 0] = size - 1  # rows in no domain: dropped
+        a = np.take(inv_mean, dm)  # dom -1: any finite value, dropped
+        a *= w[rows]
+        r = a + 1
+        np.divide(0.5, r, out=r)
+        ww = 1 - r
+        lg = np.log(ww)
+        lg *= a
+        acc[2] += np.bincount(key, weights=lg, minlength=size)
+        ww *= r
+        ww *= a
+        acc[0] += np.bincount(key, weights=ww, minlength=size)
+        t = np.multiply(a, 2, out=lg)
+        t += 1
+        np.log(t, out=t)
+        t *= ww
+        r *= a
+        t += r
+        acc[1] += np.bincount(key, weights=t, minlength=size)
+    s_ww, s_t, s_lg = (v[:-1].reshape(d, bins)[:, :m] for v in acc)
+    sum_ww = s_ww.sum(axis=1)
+    devold = -2 * s_lg.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        coef1 = (s_t - _others(s_t)) / sum_ww[:, None]
+        sum_y = tn * inv_mean[:, None]
+        sum_0 = _others(tn) * inv_mean[:, None]
+    k = d * m
+    fit = _irls_columns(coef1.ravel(), np.repeat(devold, m), sum_y.ravel(), sum_0.ravel(),
+                        np.zeros(k))
+    if (fit.iterations == 1).any():
+        return None
+    mu = _linkinv(fit.coef).reshape(d, m)
+    me = _mu_eta(fit.coef).reshape(d, m)
+    ok = np.isfinite(mu) & (td[:, None] > 0)
+    centre = np.where(ok, mu, np.where(flip, 1.0, 0.0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(td[:, None] > 0, 1 / (td[:, None] * me), 0.0)
+
+    def scores(s: _Sums, cell_dom: np.ndarray) -> np.ndarray:
+        return _shares_scores(s, cell_dom, centre, scale, flip)
+
+    c1 = Cells(cells.unit, cells.dom, scores(sums, cells.dom), d, cells.present)
+    c2 = None if sums2 is None else Cells(cells2.unit, cells2.dom, scores(sums2, cells2.dom), d)
+    var = taylor_cell_var(design, c1, c2)
+    return LogitFit(fit.coef, var, fit.iterations, fit.converged)

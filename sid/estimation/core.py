@@ -1,0 +1,171 @@
+"""The front door: :func:`estimate` (and :func:`estimate_vcov`) as a tidy table.
+
+:func:`estimate` answers "what share of each origin group, among those in
+work, was treated incorrectly?" with R ``survey`` semantics:
+
+* domains (``by``) and subpopulations (``where``) by zero-weighting, never by
+  deleting rows; missing values of the analysis variable are outside the
+  domain (R's ``na.rm=TRUE``) and counted in ``n_missing``;
+* all domains and categories are estimated at once, so one call to the
+  variance engine (:mod:`sid.variance`) gives their SEs, or their full
+  covariance when it is asked for (:func:`estimate_vcov`, :func:`sid.estimation.compare`);
+* confidence intervals as R's ``confint(..., df=)`` (``wald``, ``t``) and
+  ``svyciprop(method=)`` (``logit``, ``xlogit``, ``asin``, ``beta``); the
+  degrees of freedom inside a domain are R's ``degf(subset(design, ...))``;
+* quantiles as ``svyquantile`` defaults (``qrule="math"``, Woodruff interval).
+
+The result is a tidy DataFrame with the fixed schema :data:`COLUMNS` (after
+the ``by`` columns).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sid.design import Design, ensure_sequence
+from sid.errors import EstimationError
+from sid.estimation.cells import cells_core
+from sid.estimation.domains import (
+    _domain_df,
+    _domain_nrow,
+    _domains,
+    _warn_empty,
+    where_mask,
+)
+from sid.estimation.forms import _Core, _deff, _form
+from sid.estimation.intervals import _check_ci, _intervals
+from sid.estimation.logit import svyglm_logit
+from sid.estimation.quantile import _quantile_core
+from sid.variance import domain_presence, vcov
+
+STATS = ("mean", "total", "proportion", "ratio", "quantile")
+COLUMNS = (
+    "variable", "category", "statistic", "estimate", "se", "ci_low", "ci_high", "ci_method",
+    "conf_level", "df", "n", "n_weighted", "n_missing", "deff", "cv",
+)
+
+
+def _core(design: Design, stat: str, var: str, by: Any, where: Any, deff: bool,
+          q: Any = None, conf_level: float = 0.95, ci: str | None = None,
+          full_cov: bool = True, rows: bool = False) -> _Core:
+    """Estimates, variances (and the full covariance with ``full_cov``), df and counts.
+
+    Taylor designs without calibration take the cell path (:mod:`sid.estimation.cells`);
+    the rest, and ``rows=True`` (tests), the row-level :class:`sid.variance.LinearForm`.
+    """
+    if stat not in STATS:
+        raise EstimationError(f"unknown statistic {stat!r}", where="stat",
+                              fix=f"use one of {', '.join(STATS)}")
+    by = ensure_sequence(by)
+    wmask = None if where is None else where_mask(design, where)
+    domains = _domains(design, by, wmask)
+    d = domains.count
+    dom = domains.code
+    if stat == "quantile":
+        return _quantile_core(design, var, domains, q, conf_level, ci)
+    if not deff and not rows:
+        fast = cells_core(design, stat, var, domains, full_cov=full_cov, ci=ci)
+        if fast is not None:
+            return fast
+    form, cats, missing, valid = _form(design, stat, var, dom, d)
+    c = len(cats)
+    theta = form.estimate(design.w)
+    present = domain_presence(design, form)
+    logit = None
+    if stat == "proportion" and ci == "logit":
+        # svyciprop(method="logit"): svyglm on each domain design (R's nrow(domain design));
+        # Taylor designs get the shares' covariance from the same engine call
+        logit = svyglm_logit(design, form, present=present, domain_of=np.repeat(np.arange(d), c))
+    cov = (logit.share_cov if logit is not None and logit.share_cov is not None
+           else vcov(design, form, theta, present=present))
+    w_valid = design.w[valid]
+    n_dom = np.bincount(dom[valid], weights=(w_valid > 0).astype(float), minlength=d)
+    nw_dom = np.bincount(dom[valid], weights=w_valid, minlength=d)
+    miss_rows = (dom >= 0) & missing & (design.w > 0)
+    nmiss_dom = np.bincount(dom[miss_rows], minlength=d).astype(float)
+    dom_nm = np.where(missing, -1, dom)  # R: the domain design excludes missing values
+    df_dom = _domain_df(design, dom_nm, d)
+    nrow_dom = _domain_nrow(design, dom_nm, d)
+    dom_of = np.repeat(np.arange(d), c)
+    empty = n_dom[dom_of] == 0
+    theta = np.where(empty, np.nan, theta)
+    if empty.any():
+        _warn_empty(domains, np.flatnonzero(n_dom == 0))
+    dv = (_deff(design, form, theta, cov, stat) if deff
+          else np.full(form.k, np.nan))
+    return _Core(domains, var, stat, cats, dom_of, theta, cov, df_dom[dom_of], nrow_dom[dom_of],
+                 n_dom[dom_of], nw_dom[dom_of], nmiss_dom[dom_of], dv, logit=logit)
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def estimate(design: Design, stat: str, var: str, by: str | Sequence[str] | None = None,
+             where: Any = None, ci: str | None = None, conf_level: float = 0.95,
+             deff: bool = False, q: float | Sequence[float] | None = None) -> pd.DataFrame:
+    """Estimate ``stat`` of ``var`` overall or per domain, with SE, CI, df, n and deff.
+
+    ``stat`` is ``mean``, ``total``, ``proportion`` (every category),
+    ``ratio`` (``var="num/den"``) or ``quantile`` (with ``q``). ``by`` names
+    one or more domain variables, ``where`` is a sid.expr expression or a
+    boolean mask (the subpopulation). ``ci`` is ``wald``, ``t`` (default for
+    all but proportions), or for proportions ``logit`` (default), ``xlogit``,
+    ``asin``, ``beta``. Returns the ``by`` columns and then :data:`COLUMNS`.
+    """
+    method = _check_ci(stat, ci, conf_level)
+    core = _core(design, stat, var, by, where, deff, q=q, conf_level=conf_level, ci=method,
+                 full_cov=False)
+    return _table(core, method, conf_level)
+
+
+def _table(core: _Core, method: str, level: float) -> pd.DataFrame:
+    se = np.sqrt(core.variances)
+    df = core.df.copy()
+    est = core.est
+    if core.ci is not None:
+        lo, hi = core.ci
+    elif method == "logit" and core.logit is not None:
+        # svyciprop(method="logit") as R prints it: estimate expit(coef), the Wald CI of
+        # coef on df, se of the proportion (svymean)
+        est = np.where(np.isnan(core.est), np.nan, core.logit.estimate)
+        lo, hi = core.logit.interval(df, level)
+    else:
+        lo, hi = _intervals(method, core.est, se, df, core.nrow, level)
+    k = len(core.est)
+    c = len(core.categories)
+    out = core.domains.levels.iloc[core.dom_of].reset_index(drop=True) if core.domains.by \
+        else pd.DataFrame(index=range(k))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cv = se / est
+    cols = {
+        "variable": core.variable,
+        "category": [core.categories[j % c] for j in range(k)],
+        "statistic": core.statistic,
+        "estimate": est,
+        "se": se,
+        "ci_low": lo,
+        "ci_high": hi,
+        "ci_method": method,
+        "conf_level": float(level),
+        "df": df,
+        "n": core.n.astype(np.int64),
+        "n_weighted": core.n_weighted,
+        "n_missing": core.n_missing.astype(np.int64),
+        "deff": core.deff,
+        "cv": cv,
+    }
+    for name in COLUMNS:
+        out[name] = cols[name]
+    return out
+
+
+def estimate_vcov(design: Design, stat: str, var: str, by: Any = None,
+                  where: Any = None) -> tuple[pd.DataFrame, np.ndarray]:
+    """The estimates (as :func:`estimate`, default CIs) and their full covariance matrix."""
+    method = _check_ci(stat, None, 0.95)
+    core = _core(design, stat, var, by, where, False, ci=method, full_cov=True)
+    return _table(core, method, 0.95), core.cov
