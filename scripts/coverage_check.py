@@ -18,7 +18,7 @@ import numpy as np
 
 from sid import synthetic
 from sid.design import Design
-from sid.estimate import estimate
+from sid.estimation import estimate
 
 
 def main() -> None:

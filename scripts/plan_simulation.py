@@ -17,7 +17,7 @@ Usage: .venv/bin/python scripts/plan_simulation.py [--draws 40] [--moe 0.03]
    (sid.synthetic.draw_gross_sample; its TARGET_COMPLETES is set per group for
    the call: the synthetic module has no per-group argument), simulate
    response, build the respondent file, weight with the same spec, estimate the
-   indicator per group (sid.estimate via sid.plan.precision) and record the
+   indicator per group (sid.estimation via sid.plan.precision) and record the
    half-width z x SE.
 4. Report per group: planned n, mean completes, the mean estimated half-width
    and the empirical half-width (z x the SD of the estimates over the draws)

@@ -1,6 +1,6 @@
 """The one variance engine: linearised scores in, a covariance matrix out.
 
-Every estimator in :mod:`sid.estimate` is a ratio of weighted totals (a total
+Every estimator in :mod:`sid.estimation` is a ratio of weighted totals (a total
 has no denominator). It describes itself once as a :class:`LinearForm` for all
 its domains and categories at the same time (k columns), and this module
 turns it into

@@ -11,7 +11,7 @@ import pytest
 
 from sid.design import Design, PostStratification, design_df, domain_df
 from sid.errors import DesignError
-from sid.estimate import estimate
+from sid.estimation import estimate
 from sid.linalg import qr_rank
 
 DATA = Path(__file__).parent / "reference" / "data"

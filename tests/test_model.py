@@ -1,4 +1,4 @@
-"""sid.model: identities with sid.estimate, coding, domains, missing values and bad input.
+"""sid.model: identities with sid.estimation, coding, domains, missing values and bad input.
 
 The R goldens are in ``test_model_golden.py``; here the model is checked against the
 toolkit's own estimators (an intercept-only model *is* a mean, a saturated logistic
@@ -15,7 +15,7 @@ import pytest
 
 from sid.design import Design
 from sid.errors import SidError
-from sid.estimate import estimate
+from sid.estimation import estimate
 from sid.model import (
     COEF_COLUMNS,
     EXP_COLUMNS,

@@ -172,7 +172,7 @@ def planned(weighted: Path):  # noqa: ANN201
 
 
 def test_precision_se_is_estimates(planned) -> None:  # noqa: ANN001
-    from sid.estimate import estimate
+    from sid.estimation import estimate
 
     _, design, inds, prec = planned
     assert len(inds) >= 10 and set(prec["group"]) == {1.0, 2, 3, 4, 5, 6, 7}

@@ -112,7 +112,7 @@ def test_labels_and_errors():
 
 def test_row_percentages_equal_estimate_engine():
     """crosstab's row percentages = estimate(proportion of col, by=row) incl. logit CI."""
-    from sid.estimate import estimate
+    from sid.estimation import estimate
 
     data = pd.read_csv(REF / "data" / "crosstab_apiclus1.csv")
     design = Design(data, psu="dnum", weight="pw", fpc="fpc")
@@ -129,7 +129,7 @@ def test_row_percentages_equal_estimate_engine():
 def test_row_percentages_equal_estimate_engine_with_lonely_psu_average():
     """With R's lonely-PSU rule "average", a domain's variance averages over the strata
     with members in the domain: crosstab must use the same domain rows as estimate()."""
-    from sid.estimate import estimate
+    from sid.estimation import estimate
 
     data = pd.read_csv(REF / "data" / "estimate_apistrat_lonely.csv")
     design = Design(data, weight="pw", strata="stype", fpc="fpc", singleton="average")
@@ -148,7 +148,7 @@ def test_crosstab_logit_ci_is_svyciprop_with_early_stop():
     stop included: in the small yr_rnd == 2 row (21 schools, p = 0.104) the stop moves the CI
     by ~1e-8 from the closed form, so the closed form would fail here at 1e-10. The
     percentage itself stays the share (svyby(~col, ~row, svymean))."""
-    from sid.estimate import estimate
+    from sid.estimation import estimate
 
     data = pd.read_csv(REF / "data" / "crosstab_apistrat.csv")
     design = Design(data, strata="stype", weight="pw", fpc="fpc")
@@ -417,7 +417,7 @@ def _wave_design(harmonised, wave):
 
 def test_book_values_equal_direct_estimates(harmonised, book_tables):
     """Each table equals an estimate computed here from the harmonised columns directly."""
-    from sid.estimate import estimate
+    from sid.estimation import estimate
 
     design = _wave_design(harmonised, "2022")
     d = design.data

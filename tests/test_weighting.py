@@ -668,7 +668,7 @@ def test_bootstrap_replicate_weights_are_rao_wu_multiplicities(rep_golden):
 
 @pytest.mark.parametrize("case", list(REP_CASES))
 def test_chain_on_replicates_matches_r(case, rep_golden, targets_table):
-    from sid.estimate import estimate
+    from sid.estimation import estimate
 
     design, func, kwargs, tcase, keep = REP_CASES[case]
     data, start = _start(rep_golden, design)
@@ -758,7 +758,7 @@ def test_fixed_final_weights_overstate_the_se_on_synthetic_sid(synthetic_dir):
     age band, origin and province: treating the final weights as fixed overstates the SE
     (issue 5). The bootstrap with the chain re-run per replicate agrees with the
     calibrated linearisation, not with the fixed-weight SE."""
-    from sid.estimate import estimate
+    from sid.estimation import estimate
     from sid.io import read_wave
     from sid.synthetic import age_band, make_population
 

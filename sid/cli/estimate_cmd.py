@@ -41,7 +41,7 @@ def estimate(data: Path, mean_var: str | None, total_var: str | None,
     import pandas as pd
 
     from sid.errors import EstimationError
-    from sid.estimate import estimate as run
+    from sid.estimation import estimate as run
     from sid.io import read_table
 
     chosen = [(k, v) for k, v in (("mean", mean_var), ("total", total_var),
@@ -88,7 +88,7 @@ def _estimate_table(result, wave, by: list[str]) -> str:  # type: ignore[no-unty
         except (KeyError, AttributeError, ValueError):
             return {}
 
-    from sid.estimate import label
+    from sid.estimation import label
 
     rows = []
     var = result["variable"].iloc[0] if len(result) else ""

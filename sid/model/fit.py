@@ -112,7 +112,7 @@ def fit(design: Design, formula: str, family: str = "gaussian", where: Any = Non
     variable to its reference level (default: the lowest code, R's first
     level). ``ci`` is ``t`` (residual df) or ``wald`` (normal).
     """
-    from sid.estimate import where_mask
+    from sid.estimation import where_mask
 
     _check_ci(ci, conf_level)
     fam = make_family(family)

@@ -2,7 +2,7 @@
 
 For each indicator (a 0/1 column for a proportion, or a numeric column for a
 mean, with its base as a ``where`` domain) :func:`achieved_precision` calls
-:func:`sid.estimate.estimate` once with ``by=group`` and ``deff=True`` and adds
+:func:`sid.estimation.estimate` once with ``by=group`` and ``deff=True`` and adds
 what planning needs: the half-width ``z * se`` of the normal interval (the
 quantity the sample-size formula controls), Kish's weighting design effect
 ``deff_w = n sum(w^2) / (sum w)^2`` over the estimate's respondents, the
@@ -21,7 +21,7 @@ import pandas as pd
 
 from sid.design import Design
 from sid.errors import PlanError
-from sid.estimate import estimate, where_mask
+from sid.estimation import estimate, where_mask
 from sid.plan.formulas import z_value
 
 PRECISION_COLUMNS = (
@@ -60,7 +60,7 @@ def achieved_precision(design: Design, indicators: Sequence[Indicator], group: s
     """Estimate, SE, half-width, deff, Kish deff_w and effective n per group and indicator.
 
     ``se``, ``estimate``, ``n``, ``n_weighted`` and ``deff`` are
-    :func:`sid.estimate.estimate`'s (proportions: the share of 1s, R's
+    :func:`sid.estimation.estimate`'s (proportions: the share of 1s, R's
     ``svymean``; the SE is the same for every CI method). Returns a frame with
     :data:`PRECISION_COLUMNS`, indicators in the given order, groups sorted.
     """

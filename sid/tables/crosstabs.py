@@ -84,8 +84,8 @@ class Crosstab:
 
 
 def _domain_mask(design: Design, where: str | None) -> np.ndarray:
-    """The ``where`` domain as :func:`sid.estimate.estimate` reads it (missing: outside)."""
-    from sid.estimate import where_mask
+    """The ``where`` domain as :func:`sid.estimation.estimate` reads it (missing: outside)."""
+    from sid.estimation import where_mask
 
     return where_mask(design, where if where is not None and str(where).strip() else None)
 
@@ -166,13 +166,13 @@ def rao_scott(p: np.ndarray, vcov_p: np.ndarray, nr: int, nc: int, n_total: int,
 def _prop_ci(design: Design, form: LinearForm, domain_of: np.ndarray, p: np.ndarray, se: np.ndarray,
              df: np.ndarray, method: str, conf_level: float) -> tuple[np.ndarray, np.ndarray]:
     """CI of the proportions of ``form``: ``logit`` is R's ``svyciprop(method="logit")``
-    (:func:`sid.estimate.svyglm_logit`, the one implementation: glm's IRLS with its early
+    (:func:`sid.estimation.svyglm_logit`, the one implementation: glm's IRLS with its early
     stop, Wald on the logit scale with t on the domain df); ``t`` (p +/- t * se) or
     ``wald`` (p +/- z * se)."""
     from scipy.special import ndtri, stdtrit  # normal and t quantiles (not scipy.stats)
 
     if method == "logit":
-        from sid.estimate import svyglm_logit
+        from sid.estimation import svyglm_logit
         from sid.variance import domain_presence
 
         fit = svyglm_logit(design, form, present=domain_presence(design, form),
