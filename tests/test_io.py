@@ -543,11 +543,11 @@ def test_byte_mutations_of_corpus_and_synthetic_waves_never_crash(tmp_path: Path
         sources.append(tmp_path / f"synthetic{suffix}")
     outcomes: dict[str, int] = {"wave": 0, "error": 0}
     for k, source in enumerate(sources):
-        for j, data in enumerate(_mutants(rng, source.read_bytes(), 8)):
+        for j, data in enumerate(_mutants(rng, source.read_bytes(), 5)):
             target = tmp_path / f"m{k}_{j}{source.suffix}"
             target.write_bytes(data)
             outcomes[_read_outcome(target)] += 1
-    assert sum(outcomes.values()) == 8 * len(sources)
+    assert sum(outcomes.values()) == 5 * len(sources)
     assert outcomes["error"] > 0 and outcomes["wave"] > 0, outcomes
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp files
 

@@ -315,3 +315,29 @@ def test_atomic_outputs_refuses_an_explicit_input(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="input spec"), atomic_outputs([spec], inputs=[("spec", spec)]):
         pass
     assert spec.read_text(encoding="utf-8") == "a: 1\n"
+
+
+def test_tables_plots_that_is_a_file_is_refused_before_the_book(tmp_path: Path) -> None:
+    """Before: the book was written, then --plots crashed. Now one line and nothing written."""
+    for name in ("spec.yaml", "cb.yaml", "w.sav", "plots"):
+        (tmp_path / name).write_text("x\n", encoding="utf-8")
+    before = _files(tmp_path)
+    result = CliRunner().invoke(main, [
+        "tables", str(tmp_path / "spec.yaml"), "--data", f"2022={tmp_path / 'w.sav'}",
+        "--codebook", str(tmp_path / "cb.yaml"), "--out", str(tmp_path / "book.xlsx"),
+        "--plots", str(tmp_path / "plots")])
+    assert result.exit_code == 2, result.output
+    assert "--plots" in result.output and "is a file, not a folder" in result.output
+    assert _files(tmp_path) == before
+
+
+def test_tables_over_its_weights_file_is_refused(tmp_path: Path) -> None:
+    for name in ("spec.yaml", "cb.yaml", "w.sav", "wt.sav"):
+        (tmp_path / name).write_text("x\n", encoding="utf-8")
+    before = _files(tmp_path)
+    result = CliRunner().invoke(main, [
+        "tables", str(tmp_path / "spec.yaml"), "--data", f"2022={tmp_path / 'w.sav'}",
+        "--codebook", str(tmp_path / "cb.yaml"), "--weights", f"2022={tmp_path / 'wt.sav'}",
+        "--out", str(tmp_path / "wt.sav")])
+    assert result.exit_code == 2 and "would overwrite an input (--weights)" in result.output
+    assert _files(tmp_path) == before

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
 import signal
 import struct
 import threading
@@ -121,7 +122,12 @@ def _child(conn: Any, reader_name: str, path: str, kwargs: dict[str, Any], cap: 
 
     try:
         result = getattr(pyreadstat, reader_name)(path, **kwargs)
-        conn.send(("ok", result))
+        buffers: list[pickle.PickleBuffer] = []  # numpy columns go out of band: no extra copy
+        head = pickle.dumps(result, protocol=5, buffer_callback=buffers.append)
+        conn.send(("ok", [buffer.raw().nbytes for buffer in buffers]))
+        conn.send_bytes(head)
+        for buffer in buffers:
+            conn.send_bytes(buffer.raw())
     except MemoryError:
         conn.send(("memory", None))
     except Exception as exc:  # re-raised in the parent, mapped there
@@ -164,6 +170,14 @@ def run_reader(reader_name: str, path: Path, kwargs: dict[str, Any]) -> tuple[An
     send.close()
     try:
         status, payload = receive.recv()
+        if status == "ok":
+            head = receive.recv_bytes()
+            buffers = []
+            for size in payload:  # writable buffers: the columns must not be read-only
+                buffer = bytearray(size)
+                receive.recv_bytes_into(buffer)
+                buffers.append(buffer)
+            payload = pickle.loads(head, buffers=buffers)
     except EOFError:
         status, payload = "died", None
     finally:
