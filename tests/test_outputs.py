@@ -341,3 +341,24 @@ def test_tables_over_its_weights_file_is_refused(tmp_path: Path) -> None:
         "--out", str(tmp_path / "wt.sav")])
     assert result.exit_code == 2 and "would overwrite an input (--weights)" in result.output
     assert _files(tmp_path) == before
+
+
+def test_weight_report_md_over_an_input_is_refused_before_weighting(
+        weighting_case: dict[str, Path]) -> None:
+    """The .md beside --report is an output too: checked before any work is done."""
+    case = dict(weighting_case)
+    case["spec"].rename(case["dir"] / "r.md")
+    case["spec"] = case["dir"] / "r.md"
+    result = _weight(case, case["dir"] / "out.sav", "--report", str(case["dir"] / "r.xlsx"))
+    assert result.exit_code == 2
+    assert "--report (.md)" in result.output and "would overwrite an input (--spec)" in result.output
+
+
+@pytest.mark.parametrize(("exit_code", "committed"), [(0, True), (1, False)])
+def test_a_command_that_exits_commits_only_on_zero(tmp_path: Path, exit_code: int,
+                                                   committed: bool) -> None:
+    with pytest.raises(SystemExit), output_transaction():
+        write_text_atomic(tmp_path / "a.txt", "x")
+        raise SystemExit(exit_code)
+    assert (tmp_path / "a.txt").exists() is committed
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []

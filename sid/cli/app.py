@@ -30,6 +30,8 @@ INPUT_PARAMS = frozenset({
 #: a folder, e.g. ``sid tables --out`` by ``--format``).
 OUTPUT_PARAMS: Mapping[str, str] = {"out_file": "file", "report_file": "file", "out": "any",
                                     "plots_dir": "folder"}
+#: Files an output parameter writes beside the one it names (``--report r.xlsx``: ``r.md``).
+DERIVED_OUTPUTS: Mapping[str, tuple[str, ...]] = {"report_file": (".md",)}
 #: Commands whose ``--out`` is a folder.
 FOLDER_OUT_COMMANDS = frozenset({"synth", "demo"})
 #: Pipelines that run other commands and read what earlier steps wrote: each step is
@@ -88,6 +90,8 @@ def path_params(command: click.Command, kwargs: Mapping[str, Any]
             kind = "folder" if command.name in FOLDER_OUT_COMMANDS and name == "out" \
                 else OUTPUT_PARAMS[name]
             outputs.append((_label(param), Path(value), kind))
+            outputs += [(f"{_label(param)} ({suffix})", Path(value).with_suffix(suffix), "file")
+                        for suffix in DERIVED_OUTPUTS.get(name, ())]
     return inputs, outputs
 
 
@@ -214,6 +218,9 @@ def design_from_options(wave: Any, command: str, *, codebook_file: Path | None,
                               fix="write keys such as weight: base_wt")
         spec.update(loaded.get("design", loaded))
         if isinstance(spec.get("rscales"), str):
+            from sid.io.files import note_input
+
+            note_input(design_file.parent / spec["rscales"], "rscales")
             spec["rscales"] = read_rscales(design_file.parent / spec["rscales"])
     flags["mse"] = flags.get("mse") or None
     spec.update({k: v for k, v in flags.items() if v is not None})

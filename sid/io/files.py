@@ -150,24 +150,30 @@ def output_transaction(inputs: Iterable[tuple[str, PathLike]] = (),
     token = _ACTIVE.set(tx)
     try:
         yield tx
-    except SystemExit as exc:
+    except BaseException as exc:
         _ACTIVE.reset(token)
-        if exc.code in (0, None):
-            tx._commit()
-        else:
-            tx._rollback()
+        _end(tx, ok=_normal_exit(exc))
         raise
+    _ACTIVE.reset(token)
+    _end(tx, ok=True)
+
+
+def _normal_exit(exc: BaseException) -> bool:
+    """``sys.exit(0)`` and click's ``Exit(0)`` end a command normally."""
+    if isinstance(exc, SystemExit):
+        return exc.code in (0, None)
+    return type(exc).__name__ == "Exit" and getattr(exc, "exit_code", 1) == 0
+
+
+def _end(tx: OutputTransaction, *, ok: bool) -> None:
+    if not ok:
+        tx._rollback()
+        return
+    try:
+        tx._commit()
     except BaseException:
-        _ACTIVE.reset(token)
         tx._rollback()
         raise
-    else:
-        _ACTIVE.reset(token)
-        try:
-            tx._commit()
-        except BaseException:
-            tx._rollback()
-            raise
 
 
 def note_input(path: PathLike, role: str = "input") -> None:
