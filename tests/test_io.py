@@ -604,3 +604,25 @@ def test_a_crash_inside_the_reader_is_one_line(tmp_path: Path, name: str, offset
     assert "Fix: re-export it from SPSS/Stata" in result.output
     with pytest.raises(InputError, match=r"reader crashed on it \(signal SIGSEGV\)"):
         read_wave(path)
+
+
+def test_reads_are_bounded_in_memory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The child's address space is capped (RLIMIT_AS): a read that needs more is one line."""
+    import sid.io.child as child
+
+    if os.name != "posix" or not Path("/proc/self/status").exists():
+        pytest.skip("RLIMIT_AS and /proc are Linux")
+    path = tmp_path / "wide.sav"
+    write_wave(make_wave(pd.DataFrame({f"v{i}": np.arange(200_000.0) for i in range(10)})), path)
+
+    def address_space() -> int:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmSize"):
+                return int(line.split()[1]) * 1024
+        raise AssertionError("no VmSize")
+
+    monkeypatch.setattr(child, "memory_cap", lambda _: address_space() + 8 * 2**20)
+    with pytest.raises(InputError, match=r"wide\.sav: .*memory"):  # the cap, or malloc in C
+        read_wave(path)
+    monkeypatch.undo()
+    assert read_wave(path).meta.n_rows == 200_000

@@ -362,3 +362,13 @@ def test_a_command_that_exits_commits_only_on_zero(tmp_path: Path, exit_code: in
         raise SystemExit(exit_code)
     assert (tmp_path / "a.txt").exists() is committed
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_read_only_folder_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The read-only branch, also where the tests run as root (who may write anywhere)."""
+    monkeypatch.setattr(os, "access", lambda path, mode: Path(path) != tmp_path)
+    with pytest.raises(InputError, match=r"is read-only\. Fix: write to a folder you can write in"):
+        check_outputs([("--out", tmp_path / "out.csv", "file")], [])
+    with pytest.raises(InputError, match="is read-only"):
+        write_text_atomic(tmp_path / "out.csv", "x")
+    assert list(tmp_path.iterdir()) == []

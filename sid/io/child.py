@@ -189,7 +189,9 @@ def run_reader(reader_name: str, path: Path, kwargs: dict[str, Any]) -> tuple[An
         raise payload
     if status == "memory":
         raise InputError(f"the file is damaged or too large: reading it needs more than "
-                         f"{cap / _GIB:.1f} GiB of memory", where=str(path), fix=_DAMAGED_FIX)
+                         f"{cap / _GIB:.1f} GiB of memory", where=str(path),
+                         fix="if the file is intact, read fewer columns or use a machine with more "
+                             "memory; else re-export it from SPSS/Stata")
     code = child.exitcode
     how = (f"signal {signal.Signals(-code).name}" if code is not None and code < 0
            and -code in signal.Signals._value2member_map_ else f"exit code {code}")
