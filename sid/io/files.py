@@ -199,22 +199,18 @@ def check_outputs(outputs: Iterable[tuple[str, PathLike, str]],
             continue
         if kind == "file" and path.is_dir():
             problems.append(f"{role} {path} is a folder")
-            fixes.append(f"name a file inside it, e.g. {path / ('out' + _suffix_hint(role))}")
+            fixes.append("name a file (inside that folder, if you like)")
             continue
         if kind == "folder" and path.exists() and not path.is_dir():
             problems.append(f"{role} {path} is a file, not a folder")
             fixes.append("name a folder")
             continue
-        problem = _folder_problem(path.parent if str(path.parent) else Path("."))
-        if problem:
+        problem = _folder_problem(path.parent)
+        if problem and not any(problem[0] in p for p in problems):  # one line per folder
             problems.append(f"{role} {path}: {problem[0]}")
             fixes.append(problem[1])
     if problems:
         raise InputError("; ".join(problems), fix="; ".join(dict.fromkeys(fixes)))
-
-
-def _suffix_hint(role: str) -> str:
-    return ".xlsx" if role in ("--report", "--out") else ""
 
 
 def _folder_problem(folder: Path) -> tuple[str, str] | None:
