@@ -127,8 +127,9 @@ def _cells(d: pd.DataFrame, spec: TruthModel) -> tuple[pd.DataFrame, np.ndarray,
     return cells[keys], cells["_w"].to_numpy(), cells["_wy"].to_numpy()
 
 
-def model_truth(pop: pd.DataFrame) -> dict[str, Any]:
-    """Census fit of every model in :data:`TRUTH_MODELS` on the population ``pop``.
+def model_truth(pop: pd.DataFrame,
+                models: tuple[TruthModel, ...] = TRUTH_MODELS) -> dict[str, Any]:
+    """Census fit of every model in ``models`` (:data:`TRUTH_MODELS`) on the population ``pop``.
 
     Per model: ``label``, ``family``, ``outcome``, ``base``, ``formula`` (the
     right-hand side, origin group last), ``coefficients`` (R's names ->
@@ -140,7 +141,7 @@ def model_truth(pop: pd.DataFrame) -> dict[str, Any]:
     same solution as the fit on persons.
     """
     out: dict[str, Any] = {}
-    for spec in TRUTH_MODELS:
+    for spec in models:
         cells, w, wy = _cells(pop.loc[spec.in_base(pop)], spec)
         y = wy / w
         levels = {v: sorted(int(c) for c in np.unique(cells[v].to_numpy()))

@@ -133,12 +133,13 @@ class ModelTableResult(TableResult):
 
 
 def formula_variables(covariates: str) -> list[str]:
-    """The variable names of a formula's right-hand side (function names left out)."""
-    names = re.findall(r"[A-Za-z_][A-Za-z0-9_.]*(?!\s*\()\b", re.sub(r"'[^']*'|\"[^\"]*\"", "",
-                                                                    covariates))
-    out = []
-    for name in names:
-        if name in _FUNCTIONS or re.search(rf"\b{re.escape(name)}\s*\(", covariates):
+    """The variable names of a formula's right-hand side (functions and quoted text left out)."""
+    text = re.sub(r"'[^']*'|\"[^\"]*\"", "", covariates)
+    out: list[str] = []
+    for m in re.finditer(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*", text):
+        name = m.group(0)
+        if (name in _FUNCTIONS or text[m.end():].lstrip().startswith("(")
+                or (m.start() > 0 and text[m.start() - 1].isdigit())):
             continue
         if name not in out:
             out.append(name)
