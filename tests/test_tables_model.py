@@ -86,7 +86,7 @@ def _werk(harmonised) -> pd.Series:
 
 def test_model_table_numbers_equal_sid_model(harmonised, tables):
     """Coefficients, term tests, crude and adjusted margins are sid.model's, to the last bit."""
-    from sid.model import crude_and_adjusted, term_tests
+    from sid.model import crude_and_adjusted, margins, term_tests
 
     cases = [("werk_model", "2022", _werk(harmonised), "binomial", WORKERS),
              ("werk_2017", "2017", _werk(harmonised), "binomial", WORKERS),
@@ -123,6 +123,12 @@ def test_model_table_numbers_equal_sid_model(harmonised, tables):
             if panel == "diff":
                 assert part["ci_low"].isna().iloc[0] and part["estimate"].iloc[0] == 0
             assert list(part["n"]) == list(ca["n"])
+        con = margins(model, "herkomst").contrasts()
+        diff = f[f["panel"] == "diff"]
+        np.testing.assert_allclose(diff["se"].iloc[1:], scale * con["se"], rtol=1e-10)
+        np.testing.assert_allclose(diff["p_value"].iloc[1:], con["p_value"], rtol=1e-10)
+        crude_p = f.loc[f["panel"] == "crude", "p_value"]
+        assert crude_p.iloc[1:].between(0, 1).all() and np.isnan(crude_p.iloc[0])
         adj = f[f["panel"] == "adjusted"]
         np.testing.assert_allclose(adj["p_value"].iloc[1:], ca["adjusted_diff_p"].iloc[1:],
                                    rtol=1e-10)

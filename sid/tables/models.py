@@ -266,11 +266,11 @@ def build_model_table(t: TableSpec, design: Design, cb: Codebook, lang: str, wei
     assert t.model is not None
     tx = _TEXT[lang]
     by = t.by[0]
-    model = fit_table_model(design, t, cb)
-    table = crude_and_adjusted(model, by, t.reference)
-    model = margins(model, by, t.reference).model
-    member = np.zeros(design.n, dtype=bool)
+    model = fit_table_model(design, t, cb)  # ``by`` is a term: margins need no refit
     assert model.frame is not None
+    table = crude_and_adjusted(model, by, t.reference)
+    contrasts = margins(model, by, t.reference).contrasts().set_index(by)
+    member = np.zeros(design.n, dtype=bool)
     member[model.frame.rows] = True
     crude_fit = fit(design, f"{model_column(t)} ~ {by}", model.family, member, ci=model.ci,
                     conf_level=model.conf_level, reference={by: t.reference}
@@ -281,7 +281,6 @@ def build_model_table(t: TableSpec, design: Design, cb: Codebook, lang: str, wei
     rule = Suppression(t.suppression.below, t.suppression.flag_below)
     ref_level = str(model.frame.levels[by][0])
     ref_label = _value_label(cb, by, ref_level, lang)
-    crit = model.critical()
     rows = []
     for _, r in table.iterrows():
         level = str(r[by])
@@ -295,8 +294,7 @@ def build_model_table(t: TableSpec, design: Design, cb: Codebook, lang: str, wei
                          "estimate": pct * r[key], "se": pct * r[f"{key}_se"],
                          "ci_low": pct * r[f"{key}_ci_low"], "ci_high": pct * r[f"{key}_ci_high"],
                          "p_value": float(p.get(level, np.nan))})
-        diff_se = (r["adjusted_diff_ci_high"] - r["adjusted_diff"]) / crit \
-            if level != ref_level else np.nan
+        diff_se = float(contrasts.loc[level, "se"]) if level in contrasts.index else np.nan
         rows.append({**common, "panel": "diff", "kind": "difference",
                      "panel_label": str(tx["diff"]).format(ref=ref_label),
                      "estimate": pct * r["adjusted_diff"], "se": pct * diff_se,
@@ -314,7 +312,7 @@ def build_model_table(t: TableSpec, design: Design, cb: Codebook, lang: str, wei
     tests = term_tests(model)
     tests.insert(1, "label", [_term_label(label, model, t, cb, lang) for label in tests["term"]])
     tests = tests[list(TERM_TEST_COLUMNS)]
-    notes, coef_note, subtitle = _notes(t, model, cb, lang, weight_name, source, ref_label, crit)
+    notes, coef_note, subtitle = _notes(t, model, cb, lang, weight_name, source)
     return ModelTableResult(id=t.id, title=t.title.get(lang), frame=frame,
                             unit="percent" if model.family == "binomial" else "mean",
                             decimals=t.decimals, group_title=_variable_label(t, cb, by, lang),
@@ -365,7 +363,7 @@ def _coefficients(model: ModelFit, t: TableSpec, cb: Codebook, lang: str,
 
 
 def _notes(t: TableSpec, model: ModelFit, cb: Codebook, lang: str, weight_name: str,
-           source: str, ref_label: str, crit: float) -> tuple[list[str], str, str]:
+           source: str) -> tuple[list[str], str, str]:
     """Footnotes, the coefficient-scale note and the subtitle of a model table."""
     assert t.model is not None
     tx = _TEXT[lang]
