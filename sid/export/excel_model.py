@@ -204,7 +204,7 @@ def write_model_sheet(ws: Worksheet, t: ModelTableResult, lang: str = "nl") -> N
             number(r, j, float(v), "0.00" if scale != "b" else "0.000", hidden)
         p_cell(r, 5, float(rec.p_value), hidden)
         ws.cell(row=r, column=6, value=int(rec.n)).number_format = "0"
-        if not hidden and float(rec.p_value) < alpha:
+        if not hidden and rec.term != "(Intercept)" and float(rec.p_value) < alpha:
             ws.cell(row=r, column=7, value=SIGNIFICANT).alignment = st["center"]
             any_sig = True
         if bool(rec.flagged) and not hidden:
