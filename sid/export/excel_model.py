@@ -228,17 +228,24 @@ def write_model_sheet(ws: Worksheet, t: ModelTableResult, lang: str = "nl") -> N
         p_cell(r, 5, float(rec.p_value), False)
         r += 1
 
-    # footnotes
+    labels = [str(rec["group_label"]) + " (referentiegroep)" for _, rec in f.iterrows()] \
+        + list(rows["label"].astype(str))
+    first_width = max(18, min(52, max(map(len, labels), default=18) + 2))
+    ws.column_dimensions["A"].width = first_width
+    for j in range(2, col + 1):
+        ws.column_dimensions[get_column_letter(j)].width = 11.5
+
+    # footnotes: wrapped over the table's width, so the sheet prints on one page width
     r += 1
     ws.cell(row=r, column=1, value=localised(lang, "notes")).font = st["bold"]
+    per_line = int((first_width + 11.5 * (col - 1)) * 1.4)  # small font: more per line
     for note in _notes(t, lang, any_sup, any_flag, any_sig):
         r += 1
-        ws.cell(row=r, column=1, value=note).font = st["small"]
-
-    labels = [str(c.value or "") for c in ws["A"][r2:]] + list(rows["label"].astype(str))
-    ws.column_dimensions["A"].width = max(18, min(52, max(map(len, labels), default=18) + 2))
-    for j in range(2, col + 1):
-        ws.column_dimensions[get_column_letter(j)].width = 11
+        cell = ws.cell(row=r, column=1, value=note)
+        cell.font = st["small"]
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+        ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=col)
+        ws.row_dimensions[r].height = 12.5 * (len(note) // per_line + 1)
     ws.freeze_panes = ws.cell(row=r2 + 1, column=2)
     ws.sheet_view.showGridLines = False
 
