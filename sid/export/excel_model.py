@@ -233,12 +233,12 @@ def write_model_sheet(ws: Worksheet, t: ModelTableResult, lang: str = "nl") -> N
     first_width = max(18, min(52, max(map(len, labels), default=18) + 2))
     ws.column_dimensions["A"].width = first_width
     for j in range(2, col + 1):
-        ws.column_dimensions[get_column_letter(j)].width = 11.5
+        ws.column_dimensions[get_column_letter(j)].width = 13
 
     # footnotes: wrapped over the table's width, so the sheet prints on one page width
     r += 1
     ws.cell(row=r, column=1, value=localised(lang, "notes")).font = st["bold"]
-    per_line = int((first_width + 11.5 * (col - 1)) * 1.4)  # small font: more per line
+    per_line = int((first_width + 13 * (col - 1)) * 1.3)  # small font: more per line
     for note in _notes(t, lang, any_sup, any_flag, any_sig):
         r += 1
         cell = ws.cell(row=r, column=1, value=note)
