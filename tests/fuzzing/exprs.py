@@ -12,18 +12,20 @@ every input that breaks the oracle is kept, the run goes on).
 
 from __future__ import annotations
 
+import contextlib
 import random
 import time
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from fuzzing.core import Context, Family
-from fuzzing.oracle import Finding, api_findings
-from fuzzing.runner import run_in_child
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
+
+from fuzzing.core import Context, Family
+from fuzzing.oracle import Finding, api_findings
+from fuzzing.runner import run_in_child
 
 COLUMNS = ("x", "n", "k", "s", "b", "c", "big", "e", "neg", "d")
 FUNCS = ("cut", "isna", "notna", "between", "abs", "round", "min", "max", "ifelse")
@@ -141,18 +143,24 @@ class ExprFamily(Family):
 
         @hypothesis_seed(rng.randrange(2**32))
         @settings(max_examples=limit, deadline=None, database=None, phases=[Phase.generate],
+                  report_multiple_bugs=False, print_blob=False,
                   suppress_health_check=list(HealthCheck))
         @given(expressions())
         def explore(expression: str) -> None:
             if seconds is not None and time.perf_counter() - start > seconds:
-                return
+                raise _Stop  # Hypothesis would go on generating no-op examples
             if inputs is not None and tried[0] >= inputs:
-                return
+                raise _Stop
             tried[0] += 1
             found.extend(self.check(expression, ctx))
 
-        explore()
+        with contextlib.suppress(_Stop):
+            explore()
         return tried[0], found
+
+
+class _Stop(Exception):
+    """The budget is used up (raised inside the Hypothesis test to end the run)."""
 
 
 def replay(expression: str) -> Any:  # pragma: no cover - a helper for people

@@ -136,7 +136,8 @@ def cli_findings(family: str, recipe: dict[str, Any], command: str, res: ChildRe
         add("crash", f"killed by signal {res.signal} (exit {res.exit_code}); stderr: "
                      f"{err.strip()[-200:]!r}")
     elif res.status == "lost":
-        add("crash", f"child died without reporting (exit {res.exit_code})", err)
+        add("memory" if "MemoryError" in err else "crash",
+            f"child died without reporting (exit {res.exit_code})", err)
     elif "Traceback (most recent call last)" in err or res.status == "exception":
         tb = err[err.find("Traceback"):] if "Traceback" in err else res.traceback
         last = tb.strip().splitlines()[-1] if tb.strip() else ""
@@ -182,8 +183,10 @@ def api_findings(family: str, recipe: dict[str, Any], command: str, res: ChildRe
         found.append(Finding(family, "crash", f"killed by signal {res.signal}", recipe, command,
                              res.stderr))
     elif res.status == "lost":
-        found.append(Finding(family, "crash", f"child died (exit {res.exit_code})", recipe,
-                             command, res.stderr))
+        kind = "memory" if "MemoryError" in res.stderr else "crash"
+        found.append(Finding(family, kind, f"child died (exit {res.exit_code}): "
+                             f"{res.stderr.strip().splitlines()[-1:] or ''}", recipe, command,
+                             res.stderr))
     elif res.status == "exception":
         kind = "memory" if "MemoryError" in res.error_line.split(":")[0] else "traceback"
         found.append(Finding(family, kind, res.error_line[:300], recipe, command, res.traceback))
