@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
 from fuzzing.core import Context, Family
 from fuzzing.oracle import Finding, cli_findings, snapshot_dirs, snapshot_files
 from fuzzing.runner import run_cli
@@ -216,6 +217,16 @@ class CliArgsFamily(Family):
         res = run_cli(args, timeout=ctx.timeout, memory=ctx.memory, cwd=case)
         found = cli_findings(self.name, recipe, command, res, inputs_before=inputs,
                              dirs_before=dirs)
+        rscales = args[args.index("--rscales") + 1] if "--rscales" in args else ""
+        if res.status == "exit" and rscales.endswith("rs_long.csv") and res.exit_code == 0:
+            found.append(Finding(self.name, "rscales-misread", "exit 0 with one rscale more than "
+                                 "there are replicates (the first number was taken as a header)",
+                                 recipe, command, cause="rscales header"))
+        if (res.status == "exit" and rscales.endswith("rs_plain.csv") and res.exit_code == 2
+                and "rscales has length" in res.stderr):
+            found.append(Finding(self.name, "rscales-misread", "a plain list of one rscale per "
+                                 "replicate refused: " + res.stderr.strip()[:160], recipe, command,
+                                 cause="rscales header"))
         if res.status == "exit" and res.exit_code == 0:
             fmt = args[args.index("--format") + 1]
             if fmt == "csv" and args[0] == "estimate":

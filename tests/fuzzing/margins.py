@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
 from fuzzing.core import DATA, Context, Family, save_bytes
 from fuzzing.oracle import Finding, cli_findings, snapshot_dirs, snapshot_files
 from fuzzing.runner import run_cli

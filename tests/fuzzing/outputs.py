@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
 from fuzzing.core import DATA, Context, Family
 from fuzzing.oracle import Finding, cli_findings, snapshot_dirs, snapshot_files
 from fuzzing.runner import run_cli, run_in_child
@@ -175,7 +176,9 @@ class OutputsFamily(Family):
                 os.chmod(p, 0o666)
             elif p.is_dir() and p.name != "alleen_lezen":
                 os.chmod(p, 0o777)
-        before = snapshot_files([*inputs, *(Path(a) for a in argv if os.path.isfile(a))])
+        # the inputs themselves (a link given as output is not an input: replacing the link
+        # instead of writing through it keeps the data, but still writes "onto an input")
+        before = snapshot_files(inputs)
         dirs = snapshot_dirs([case])
         recipe = {"command": name, "option": option, "kind": kind, "path": path,
                   "aliases": str(aliased) if aliased else None}

@@ -137,6 +137,8 @@ def _child(func: Callable[..., Any], args: Sequence[Any], kwargs: dict[str, Any]
                                       line_buffering=True)
         sys.stderr = io.TextIOWrapper(os.fdopen(2, "wb", closefd=False), encoding="utf-8",
                                       line_buffering=True)
+        # opened now: the function may drop privileges (the read-only folder case)
+        res_fd = os.open(res_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         if cwd is not None:
@@ -170,14 +172,15 @@ def _child(func: Callable[..., Any], args: Sequence[Any], kwargs: dict[str, Any]
         sys.stdout.flush()
         sys.stderr.flush()
         try:
-            with open(res_path, "wb") as fh:
-                pickle.dump(payload, fh)
+            blob = pickle.dumps(payload)
         except Exception:  # noqa: BLE001 - an unpicklable value
-            with open(res_path, "wb") as fh:
-                pickle.dump({"status": payload["status"], "value": repr(payload.get("value"))[:500],
-                             "error_line": payload.get("error_line", ""),
-                             "traceback": payload.get("traceback", ""),
-                             "warnings": payload["warnings"]}, fh)
+            blob = pickle.dumps({"status": payload["status"],
+                                 "value": repr(payload.get("value"))[:500],
+                                 "error_line": payload.get("error_line", ""),
+                                 "traceback": payload.get("traceback", ""),
+                                 "warnings": payload["warnings"]})
+        with os.fdopen(res_fd, "wb") as fh:
+            fh.write(blob)
     except BaseException:  # noqa: BLE001
         with contextlib.suppress(OSError):
             os.write(2, traceback.format_exc().encode("utf-8", "replace"))

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
 from fuzzing.core import DATA, Context, Family, save_bytes
 from fuzzing.oracle import Finding, api_findings
 from fuzzing.runner import run_in_child
