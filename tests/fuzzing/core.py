@@ -107,6 +107,9 @@ def all_families() -> list[Family]:
 def make_context(work: Path | None = None, synth: Path | None = None, *,
                  timeout: float = 60.0, memory: int = DEFAULT_MEMORY) -> Context:
     """A context with the synthetic SID files (made with ``sid synth`` when not given)."""
+    from fuzzing.runner import preload
+
+    preload()
     work = Path(work or tempfile.mkdtemp(prefix="sid-fuzz-"))
     work.mkdir(parents=True, exist_ok=True)
     if synth is None:

@@ -67,7 +67,7 @@ def commands(case: Path, ctx: Context, rng: random.Random) -> tuple[list[str], d
         return (["estimate", str(data), "--mean", "lft", "--weight", "base_wt", "--format",
                  rng.choice(["csv", "table"]), "--out", "{OUT}"], {"--out": ".csv"}, [data], name)
     if name == "crosstab":
-        return (["crosstab", str(data), "geslacht", "herkomst_frame", "--weight", "base_wt",
+        return (["crosstab", str(data), "geslacht", "werksituatie", "--weight", "base_wt",
                  "--out", "{OUT}"], {"--out": ".txt"}, [data], name)
     if name == "origin":
         return (["origin", str(data), "--id", "respid", "--out", "{OUT}"], {"--out": ".csv"},

@@ -203,6 +203,26 @@ def _cli_main(args: Sequence[str]) -> int:
     return 0
 
 
+def preload() -> None:
+    """Import what the commands import lazily, once, before forking.
+
+    Every child then starts with it loaded (a fork is cheap, a fresh import of pandas,
+    openpyxl and matplotlib is not), and a child that drops root (the read-only folder
+    case) does not need to read the interpreter's own files, which may be root-only.
+    """
+    import importlib
+
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    for name in ("importlib.readers", "importlib.resources", "encodings.cp1252",
+                 "encodings.latin_1", "encodings.utf_16", "encodings.utf_8_sig", "sid.cli",
+                 "sid.io", "sid.codebook", "sid.harmonise", "sid.validate", "sid.origin",
+                 "sid.design", "sid.variance", "sid.estimate", "sid.weighting", "sid.tables",
+                 "sid.export", "sid.synthetic", "sid.expr", "sid.resources", "openpyxl",
+                 "matplotlib", "matplotlib.pyplot", "pyreadstat", "scipy.stats"):
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
+
+
 def run_cli(args: Sequence[str], *, timeout: float = DEFAULT_TIMEOUT, memory: int = DEFAULT_MEMORY,
             cwd: str | os.PathLike[str] | None = None) -> ChildResult:
     """Run ``sid ARGS`` in a forked child (click standalone mode, as the installed command)."""
