@@ -178,6 +178,55 @@ def crosstab_args(rng: random.Random, f: dict[str, Path]) -> list[str]:
     return args + design_args(rng, f)
 
 
+def one_twist(rng: random.Random, f: dict[str, Path]) -> list[str]:
+    """A valid estimate or crosstab with exactly one option drawn from the wild."""
+    twist = rng.choice(["stat", "by", "where", "ci", "conf", "design", "design", "q", "deff"])
+    if rng.random() < 0.75:
+        args = ["estimate", str(f["sav"]), "--mean", "lft"]
+        if twist == "stat":
+            stat = rng.choice(["--mean", "--total", "--prop", "--ratio", "--quantile"])
+            var = (rng.choice(["lft/vertrouwen", "lft/een", "lft/werkbeh"]) if stat == "--ratio"
+                   else rng.choice(VARS))
+            args = ["estimate", str(f["sav"]), stat, var]
+            if stat == "--quantile":
+                args += ["--q", "0.5"]
+        elif twist == "q":
+            args = ["estimate", str(f["sav"]), "--quantile", "lft", "--q",
+                    rng.choice(["0", "1", "-0.1", "1.5", "nan", "0.25"])]
+        elif twist == "by":
+            args += ["--by", rng.choice(BYS)]
+        elif twist == "where":
+            args[2:4] = [rng.choice(["--mean", "--prop", "--total"]),
+                         rng.choice(["lft", "werksituatie"])]
+            args += ["--where", rng.choice(WHERES)]
+        elif twist == "ci":
+            args[2:4] = ["--prop", rng.choice(["geslacht", "werksituatie", "een", "werkbeh"])]
+            args += ["--ci", rng.choice(["wald", "t", "logit", "xlogit", "asin", "beta"])]
+            if rng.random() < 0.5:
+                args += ["--by", rng.choice(["herkomst_frame", "geslacht"])]
+        elif twist == "conf":
+            args += ["--conf-level", rng.choice(["0", "1", "0.5", "1.5", "-1", "nan", "0.999999"])]
+        elif twist == "deff":
+            args += ["--deff", "--by", "herkomst_frame"]
+        args += ["--format", rng.choice(["csv", "csv", "table", "json"])]
+    else:
+        args = ["crosstab", str(f["sav"]), "geslacht", "werksituatie"]
+        if twist in ("stat", "by", "q"):
+            names = ["herkomst_frame", "een", "respid", "nope", "lft", "nat_huidig", "werkbeh",
+                     "geslacht"]
+            args[rng.choice([2, 3])] = rng.choice(names)
+        elif twist == "where":
+            args += ["--where", rng.choice(WHERES)]
+        elif twist in ("ci", "deff"):
+            args += ["--ci", rng.choice(["logit", "t", "wald"]), "--percent",
+                     rng.choice(["row", "col", "cell"])]
+        elif twist == "conf":
+            args += ["--conf-level", rng.choice(["0", "1", "1.5", "nan"])]
+        args += ["--format", rng.choice(["table", "csv", "json"])]
+    design = design_args(rng, f) if twist == "design" else ["--weight", "base_wt"]
+    return args + (design or ["--weight", "base_wt"])
+
+
 def interval_problems(stdout: str) -> list[str]:
     """For an estimate printed as CSV: non-finite estimates, intervals that miss them."""
     try:
@@ -208,7 +257,10 @@ class CliArgsFamily(Family):
 
     def one(self, rng: random.Random, i: int, ctx: Context) -> list[Finding]:
         f = ctx.cache["cli_files"]
-        args = estimate_args(rng, f) if rng.random() < 0.7 else crosstab_args(rng, f)
+        if rng.random() < 0.6:  # a valid command with one thing changed: reaches deeper
+            args = one_twist(rng, f)
+        else:
+            args = estimate_args(rng, f) if rng.random() < 0.7 else crosstab_args(rng, f)
         inputs = snapshot_files(list(f.values()))
         case = ctx.case_dir(self.name, i)
         dirs = snapshot_dirs([case, f["sav"].parent])
