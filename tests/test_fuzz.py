@@ -19,7 +19,7 @@ pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="the fuzzer fork
 
 SEED = 20261127
 #: inputs per family: about 2 minutes in total (measured on the 2-core CI machine)
-INPUTS = {"waves": 60, "yaml": 30, "margins": 25, "expr": 200, "cli": 15, "outputs": 12}
+INPUTS = {"waves": 60, "yaml": 30, "margins": 25, "expr": 200, "cli": 40, "outputs": 12}
 TIMEOUT = 15.0  # seconds per input
 MEMORY = 1024**3  # bytes an input may add to the address space
 
