@@ -199,7 +199,7 @@ def load_codebook_and_validate(path: str, wave_file: str, deep: bool) -> str:
 
     cb = read_codebook(path)
     if deep:
-        from sid.validate import validate
+        from sid.validation import validate
 
         result = validate([f"2022={wave_file}"], path, origin=False)
         return f"codebook ok, validate ok={result.ok}"
