@@ -29,6 +29,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sid import design as design_mod
+from sid import variance as variance_mod
 from sid import weighting as wt
 from sid.errors import WeightingError
 
@@ -200,14 +202,6 @@ def test_trim_matches_r(case, kwargs, golden_weights):
 
 # --------------------------------------------------------------------------- golden: SEs
 
-design_mod = pytest.importorskip("sid.design")
-variance_mod = pytest.importorskip("sid.variance")
-needs_calibration = pytest.mark.skipif(
-    not hasattr(design_mod, "GregCalibration") or not hasattr(variance_mod, "vcov"),
-    reason="sid.design has no calibration support yet",
-)
-
-
 @pytest.fixture(scope="module")
 def golden_se() -> pd.DataFrame:
     return pd.read_csv(REF / "weighting_se.csv")
@@ -253,7 +247,6 @@ SE_CASES = [
 ]
 
 
-@needs_calibration
 @pytest.mark.parametrize(("case", "dataset", "func", "kwargs"), SE_CASES)
 def test_standard_errors_after_weighting_match_r(case, dataset, func, kwargs, golden_se,
                                                  targets_table):
@@ -268,7 +261,6 @@ def test_standard_errors_after_weighting_match_r(case, dataset, func, kwargs, go
         assert se == pytest.approx(row.se, rel=1e-9), (row.statistic, row.variable)
 
 
-@needs_calibration
 @pytest.mark.parametrize(
     ("case", "kwargs"),
     [
@@ -288,7 +280,6 @@ def test_standard_errors_after_trimming_match_r(case, kwargs, clus1, golden_weig
         assert se == pytest.approx(row.se, rel=1e-9)
 
 
-@needs_calibration
 def test_fixed_weights_overstate_the_raking_se(clus1, targets_table, golden_se):
     res = wt.rake(clus1, "pw", _margins(targets_table, "rake_clus1"))
     fixed = _estimates(clus1, res.weights, "apiclus1", ())
@@ -672,7 +663,6 @@ def test_bootstrap_replicate_weights_are_rao_wu_multiplicities(rep_golden):
     assert np.array_equal(again.weights, reps.weights)
 
 
-@needs_calibration
 @pytest.mark.parametrize("case", list(REP_CASES))
 def test_chain_on_replicates_matches_r(case, rep_golden, targets_table):
     from sid.estimate import estimate
@@ -760,7 +750,6 @@ def test_cli_weight_writes_replicate_weights_with_the_chain_per_replicate(tmp_pa
     assert "bootstrap" in (tmp_path / "r.md").read_text(encoding="utf-8")
 
 
-@needs_calibration
 def test_fixed_final_weights_overstate_the_se_on_synthetic_sid(synthetic_dir):
     """Share in work (werksituatie 1 or 2) after raking the SID 2022 design weights on sex,
     age band, origin and province: treating the final weights as fixed overstates the SE
