@@ -393,7 +393,7 @@ def test_validate_clean_files(files):
 
 
 def test_validate_synthetic_waves_zero_errors(tmp_path):
-    synthetic = pytest.importorskip("sid.synthetic")
+    from sid import synthetic
     from sid.validation import validate
 
     paths = []

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from conftest import golden_params
 
 from sid.design import Design
 from sid.errors import EstimationError
@@ -34,15 +35,13 @@ def _data(name: str) -> pd.DataFrame:
     return pd.read_csv(DATA / name, keep_default_na=False, na_values=[""])
 
 
-def _cases(name: str) -> list[dict]:
-    path = REF / name
-    if not path.exists():
-        return []
+def _cases(path: Path) -> list[dict]:
     return yaml.safe_load(path.read_text(encoding="utf-8")) or []
 
 
-CASES = _cases("estimate_cases.yaml")
-CONTRASTS = _cases("estimate_contrasts.yaml")
+# A missing catalogue gives one failing case (conftest.golden_params), never a skip.
+CASES = golden_params("estimate_cases.yaml", _cases, lambda c: c["id"])
+CONTRASTS = golden_params("estimate_contrasts.yaml", _cases, lambda c: c["id"])
 
 
 def _design(case: dict) -> Design:
@@ -71,8 +70,7 @@ def _run(case: dict) -> pd.DataFrame:
         )
 
 
-@pytest.mark.skipif(not CASES, reason="no golden catalogue")
-@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+@pytest.mark.parametrize("case", CASES)
 def test_golden(case: dict) -> None:
     golden = pd.read_csv(REF / "estimate_golden.csv", keep_default_na=False, dtype=str)
     want = golden[golden["case"] == case["id"]]
@@ -95,8 +93,7 @@ def test_golden(case: dict) -> None:
                 f"{case['id']} [{w['by_key']}|{w['category']}] {col}: got {row[col]!r}, R {wv!r}")
 
 
-@pytest.mark.skipif(not CONTRASTS, reason="no contrast catalogue")
-@pytest.mark.parametrize("case", CONTRASTS, ids=[c["id"] for c in CONTRASTS])
+@pytest.mark.parametrize("case", CONTRASTS)
 def test_golden_contrasts(case: dict) -> None:
     golden = pd.read_csv(REF / "estimate_contrasts.csv", keep_default_na=False, dtype=str)
     want = golden[golden["case"] == case["id"]]
@@ -420,7 +417,8 @@ def test_cli_csv_matches_golden(tmp_path: Path) -> None:
 
     from sid.cli import main
 
-    case = next(c for c in CASES if c["id"] == "strat_mean_api00_by_stype_deff")
+    case = next(c for c in _cases(REF / "estimate_cases.yaml")
+                if c["id"] == "strat_mean_api00_by_stype_deff")
     design = tmp_path / "design.yaml"
     design.write_text(yaml.safe_dump(case["design"]), encoding="utf-8")
     out = tmp_path / "out.csv"
@@ -472,9 +470,9 @@ def test_compare_waves_independent() -> None:
 
 def test_cli_sid_wave_workplace_item(tmp_path: Path) -> None:
     """The issue's check: the workplace item by origin group, base those in work, logit CIs."""
-    synthetic = pytest.importorskip("sid.synthetic")
     from click.testing import CliRunner
 
+    from sid import synthetic
     from sid.cli import main
     from sid.io import write_wave
 

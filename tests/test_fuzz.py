@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from fuzzing.core import all_families, make_context, run_campaign, summary
 
-pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="the fuzzer forks (POSIX only)")
+pytestmark = [pytest.mark.fuzz,
+              pytest.mark.skipif(not hasattr(os, "fork"), reason="the fuzzer forks (POSIX only)")]
 
 SEED = 20261127
 #: inputs per family: about 2 minutes in total (measured on the 2-core CI machine)

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from conftest import corpus_names
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -30,23 +31,24 @@ from sid.io import (
     write_wave,
 )
 
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "pyreadstat"
-CORPUS_FILES = sorted(p for p in CORPUS.glob("*") if p.suffix in {".sav", ".zsav", ".por", ".dta"})
+# The corpus (real files written by other tools, ../shared/corpus) comes from the `corpus`
+# and `corpus_file` fixtures of conftest.py: skipped with a reason when absent, a failure
+# under SID_REQUIRE_CORPUS=1 (CI).
 
 
 def sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_corpus_is_there() -> None:
-    assert len(CORPUS_FILES) >= 12, f"expected the shared corpus at {CORPUS}"
+def test_corpus_is_there(corpus: Path) -> None:
+    assert len(corpus_names()) >= 12, f"expected the 12 files of the shared corpus at {corpus}"
 
 
 # --------------------------------------------------------------------------- corpus
 
 
-@pytest.mark.parametrize("path", CORPUS_FILES, ids=lambda p: p.name)
-def test_every_corpus_file_reads_and_is_not_modified(path: Path) -> None:
+def test_every_corpus_file_reads_and_is_not_modified(corpus_file: Path) -> None:
+    path = corpus_file
     before = sha(path), path.stat().st_mtime_ns
     wave = read_wave(path)
     meta = scan_wave(path)
@@ -56,10 +58,10 @@ def test_every_corpus_file_reads_and_is_not_modified(path: Path) -> None:
     assert (sha(path), path.stat().st_mtime_ns) == before
 
 
-@pytest.mark.parametrize("path", CORPUS_FILES, ids=lambda p: p.name)
 @pytest.mark.parametrize("ext", ["sav", "zsav", "dta"])
-def test_corpus_round_trip_or_named_loss(path: Path, ext: str, tmp_path: Path) -> None:
+def test_corpus_round_trip_or_named_loss(corpus_file: Path, ext: str, tmp_path: Path) -> None:
     """Each file either round-trips exactly or the writer names what would be lost."""
+    path = corpus_file
     wave = read_wave(path)
     if ext == "dta":
         wave = to_stata_missing(wave)
@@ -79,16 +81,16 @@ def test_corpus_round_trip_or_named_loss(path: Path, ext: str, tmp_path: Path) -
     assert diffs == []
 
 
-def test_spss_discrete_user_missing_values_stay_codes() -> None:
-    wave = read_wave(CORPUS / "simple_alltypes.sav")
+def test_spss_discrete_user_missing_values_stay_codes(corpus: Path) -> None:
+    wave = read_wave(corpus / "simple_alltypes.sav")
     x = wave.meta.variable("x")
     assert x.missing.values == (7.0, 8.0, 99.0)
     assert x.missing.ranges == ()
     assert dict(x.value_labels) == {1.0: "red", 2.0: "green", 3.0: "blue"}
 
 
-def test_spss_missing_range_plus_value() -> None:
-    wave = read_wave(CORPUS / "simple_alltypes.sav")
+def test_spss_missing_range_plus_value(corpus: Path) -> None:
+    wave = read_wave(corpus / "simple_alltypes.sav")
     z = wave.meta.variable("z")
     assert z.missing.ranges == ((-999.0, 0.0),)
     assert z.missing.values == (999.0,)
@@ -99,8 +101,8 @@ def test_spss_missing_range_plus_value() -> None:
     assert data[mask].notna().all()
 
 
-def test_sample_missing_codes_are_kept_and_marked() -> None:
-    wave = read_wave(CORPUS / "sample_missing.sav")
+def test_sample_missing_codes_are_kept_and_marked(corpus: Path) -> None:
+    wave = read_wave(corpus / "sample_missing.sav")
     myord = wave.data["myord"]
     assert -1.0 in myord.tolist() and -3.0 in myord.tolist()
     assert wave.meta.variable("myord").missing.values == (-1.0, -2.0, -3.0)
@@ -112,14 +114,14 @@ def test_sample_missing_codes_are_kept_and_marked() -> None:
     assert wave.user_missing_mask("mynum").tolist() == [False] * 5 + [True, True]
 
 
-def test_string_user_missing() -> None:
-    wave = read_wave(CORPUS / "missing_char.sav")
+def test_string_user_missing(corpus: Path) -> None:
+    wave = read_wave(corpus / "missing_char.sav")
     assert wave.meta.variable("mychar").missing.values == ("Z",)
     assert wave.user_missing_mask("mychar").tolist() == [True, False]
 
 
-def test_stata_extended_missing_kept_as_letters() -> None:
-    wave = read_wave(CORPUS / "missing_test.dta")
+def test_stata_extended_missing_kept_as_letters(corpus: Path) -> None:
+    wave = read_wave(corpus / "missing_test.dta")
     for var, letter in zip(["var1", "var2", "var3", "var4", "var5", "var6"], "abcxyz", strict=True):
         assert wave.extended_missing[var].tolist() == [letter]
         assert wave.meta.variable(var).missing.extended == (letter,)
@@ -132,41 +134,41 @@ def test_stata_extended_missing_kept_as_letters() -> None:
     assert wave.data["var9"].tolist() == [1.0]
 
 
-def test_multiple_response_sets_are_read() -> None:
-    meta = scan_wave(CORPUS / "simple_alltypes.sav")
+def test_multiple_response_sets_are_read(corpus: Path) -> None:
+    meta = scan_wave(corpus / "simple_alltypes.sav")
     assert meta.mr_sets["mymrset"]["variable_list"] == ["bool1", "bool2", "bool3"]
     assert meta.mr_sets["mymrset"]["counted_value"] == 1
 
 
-def test_writing_mr_sets_needs_explicit_consent(tmp_path: Path) -> None:
-    wave = read_wave(CORPUS / "simple_alltypes.sav")
+def test_writing_mr_sets_needs_explicit_consent(corpus: Path, tmp_path: Path) -> None:
+    wave = read_wave(corpus / "simple_alltypes.sav")
     with pytest.raises(LossError, match="multiple-response sets"):
         write_wave(wave, tmp_path / "x.sav")
     assert list(tmp_path.iterdir()) == []
 
 
-def test_encodings_and_non_ascii_names() -> None:
-    hebrew = read_wave(CORPUS / "hebrews.sav")
+def test_encodings_and_non_ascii_names(corpus: Path) -> None:
+    hebrew = read_wave(corpus / "hebrews.sav")
     assert hebrew.meta.encoding == "UTF-8"
     assert hebrew.columns == ("ותק_ב",)
-    windows = read_wave(CORPUS / "sample.sav")
+    windows = read_wave(corpus / "sample.sav")
     assert windows.meta.encoding == "windows-1252"
 
 
-def test_dates_are_dates() -> None:
-    wave = read_wave(CORPUS / "sample.sav")
+def test_dates_are_dates(corpus: Path) -> None:
+    wave = read_wave(corpus / "sample.sav")
     assert wave.meta.variable("mydate").kind == "date"
     assert wave.data["mydate"].iloc[0] == dt.date(2018, 5, 6)
     assert wave.meta.variable("mytime").kind == "time"
     assert wave.meta.variable("dtime").kind == "datetime"
 
 
-def test_columns_subset() -> None:
-    wave = read_wave(CORPUS / "sample.sav", columns=["mynum", "mylabl"])
+def test_columns_subset(corpus: Path) -> None:
+    wave = read_wave(corpus / "sample.sav", columns=["mynum", "mylabl"])
     assert wave.columns == ("mynum", "mylabl")
     assert wave.meta.columns == ("mynum", "mylabl")
     with pytest.raises(InputError, match="nope"):
-        read_wave(CORPUS / "sample.sav", columns=["mynum", "nope"])
+        read_wave(corpus / "sample.sav", columns=["mynum", "nope"])
 
 
 # --------------------------------------------------------------------------- our own waves
@@ -263,9 +265,9 @@ def test_spss_refuses_too_many_missing_codes(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
-def test_write_never_overwrites_its_input(tmp_path: Path) -> None:
+def test_write_never_overwrites_its_input(corpus: Path, tmp_path: Path) -> None:
     src = tmp_path / "in.sav"
-    shutil.copy(CORPUS / "sample.sav", src)
+    shutil.copy(corpus / "sample.sav", src)
     wave = read_wave(src)
     before = sha(src)
     with pytest.raises(InputError, match="never modified"):
@@ -304,8 +306,8 @@ def test_unknown_extension(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("name", ["sample.sav", "sample.dta", "sample.zsav"])
-def test_truncated_file(name: str, tmp_path: Path) -> None:
-    raw = (CORPUS / name).read_bytes()
+def test_truncated_file(corpus: Path, name: str, tmp_path: Path) -> None:
+    raw = (corpus / name).read_bytes()
     path = tmp_path / name
     path.write_bytes(raw[: len(raw) // 3])
     with pytest.raises(InputError) as info:
@@ -328,9 +330,9 @@ def test_empty_file(tmp_path: Path) -> None:
         read_wave(path)
 
 
-def test_wrong_encoding_name() -> None:
+def test_wrong_encoding_name(corpus: Path) -> None:
     with pytest.raises(InputError, match="encoding"):
-        read_wave(CORPUS / "sample.sav", encoding="no-such-encoding")
+        read_wave(corpus / "sample.sav", encoding="no-such-encoding")
 
 
 def test_read_table_csv(tmp_path: Path) -> None:
@@ -385,13 +387,13 @@ def test_random_labelled_frames_round_trip(wave: object, ext: str, tmp_path_fact
 # --------------------------------------------------------------------------- CLI
 
 
-def test_sid_info_table_and_json() -> None:
+def test_sid_info_table_and_json(corpus: Path) -> None:
     runner = CliRunner()
-    result = runner.invoke(main, ["info", str(CORPUS / "sample_missing.sav")])
+    result = runner.invoke(main, ["info", str(corpus / "sample_missing.sav")])
     assert result.exit_code == 0, result.output
     assert "7 rows, 7 columns" in result.output
     assert "-1, -2, -3" in result.output
-    result = runner.invoke(main, ["info", "--json", str(CORPUS / "simple_alltypes.sav")])
+    result = runner.invoke(main, ["info", "--json", str(corpus / "simple_alltypes.sav")])
     payload = json.loads(result.output)
     assert payload["rows"] == 6 and payload["columns"] == 12
     x = next(v for v in payload["variables"] if v["name"] == "x")
@@ -528,7 +530,7 @@ def _read_outcome(path: Path) -> str:
     return "wave"
 
 
-def test_byte_mutations_of_corpus_and_synthetic_waves_never_crash(tmp_path: Path) -> None:
+def test_byte_mutations_of_corpus_and_synthetic_waves_never_crash(tmp_path: Path, corpus: Path) -> None:
     """Seeded one-byte flips of every corpus file and of a labelled synthetic wave: each read
     is a Wave or one SidError line; a reader crash (SIGSEGV in ReadStat) is one of them."""
     rng = np.random.default_rng(20261127)
@@ -537,7 +539,7 @@ def test_byte_mutations_of_corpus_and_synthetic_waves_never_crash(tmp_path: Path
                       "s": ["ab", "cd"] * 20}),
         labels={"g": "Groep"}, value_labels={"g": {1: "een", 2: "twee", 9: "weet niet"}},
         missing={"g": MissingSpec(values=(9.0,))})
-    sources = list(CORPUS_FILES)
+    sources = [corpus / name for name in corpus_names()]
     for suffix in (".sav", ".zsav"):
         write_wave(synthetic, tmp_path / f"synthetic{suffix}")
         sources.append(tmp_path / f"synthetic{suffix}")
@@ -552,9 +554,9 @@ def test_byte_mutations_of_corpus_and_synthetic_waves_never_crash(tmp_path: Path
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp files
 
 
-def _stata_with_rows(tmp_path: Path, rows: int) -> Path:
+def _stata_with_rows(tmp_path: Path, corpus: Path, rows: int) -> Path:
     """A copy of a corpus .dta (format 117, LSF) whose header declares ``rows`` rows."""
-    data = bytearray((CORPUS / "sample.dta").read_bytes())
+    data = bytearray((corpus / "sample.dta").read_bytes())
     pos = data.index(b"<N>") + 3
     data[pos:pos + 4] = rows.to_bytes(4, "little")
     path = tmp_path / "declares.dta"
@@ -562,19 +564,20 @@ def _stata_with_rows(tmp_path: Path, rows: int) -> Path:
     return path
 
 
-def test_a_dta_declaring_more_rows_than_fit_is_refused_before_reading(tmp_path: Path) -> None:
-    path = _stata_with_rows(tmp_path, 10**9)
+def test_a_dta_declaring_more_rows_than_fit_is_refused_before_reading(tmp_path: Path,
+                                                                     corpus: Path) -> None:
+    path = _stata_with_rows(tmp_path, corpus, 10**9)
     with pytest.raises(InputError, match=r"declares 1,000,000,000 rows, which cannot fit in"):
         read_wave(path)
     with pytest.raises(InputError, match="damaged"):
         scan_wave(path)
-    assert read_wave(_stata_with_rows(tmp_path, 5)).meta.n_rows == 5  # the true count passes
+    assert read_wave(_stata_with_rows(tmp_path, corpus, 5)).meta.n_rows == 5  # the true count passes
 
 
-def test_a_sav_declaring_more_rows_than_fit_is_refused(tmp_path: Path) -> None:
+def test_a_sav_declaring_more_rows_than_fit_is_refused(tmp_path: Path, corpus: Path) -> None:
     import struct
 
-    data = bytearray((CORPUS / "sample.sav").read_bytes())
+    data = bytearray((corpus / "sample.sav").read_bytes())
     data[80:84] = struct.pack("<i", 2_000_000_000)
     path = tmp_path / "declares.sav"
     path.write_bytes(bytes(data))
@@ -589,11 +592,11 @@ SEGFAULTS = [("ordered_category.sav", 180, 172), ("ordered_category.sav", 272, 2
 
 
 @pytest.mark.parametrize(("name", "offset", "value"), SEGFAULTS)
-def test_a_crash_inside_the_reader_is_one_line(tmp_path: Path, name: str, offset: int,
+def test_a_crash_inside_the_reader_is_one_line(tmp_path: Path, corpus: Path, name: str, offset: int,
                                                value: int) -> None:
     """The reader crashes on these files (exit 139 before): now one line and exit code 2,
     for `sid info` (metadata only) and for a full read."""
-    data = bytearray((CORPUS / name).read_bytes())
+    data = bytearray((corpus / name).read_bytes())
     data[offset] = value
     path = tmp_path / name
     path.write_bytes(bytes(data))

@@ -11,6 +11,7 @@ from sid.cli import (  # noqa: F401  (importing registers the commands)
     codebook_cmd,
     estimate_cmd,
     info_cmd,
+    init_cmd,
     model_cmd,
     origin_cmd,
     plan_cmd,

@@ -29,6 +29,7 @@ INPUT_PARAMS = frozenset({
 #: Parameters that name what a command writes: ``file``, ``folder`` or ``any`` (a file or
 #: a folder, e.g. ``sid tables --out`` by ``--format``).
 OUTPUT_PARAMS: Mapping[str, str] = {"out_file": "file", "report_file": "file", "out": "any",
+                                    "folder": "folder",
                                     "plots_dir": "folder"}
 #: Files an output parameter writes beside the one it names (``--report r.xlsx``: ``r.md``).
 DERIVED_OUTPUTS: Mapping[str, tuple[str, ...]] = {"report_file": (".md",)}

@@ -229,12 +229,16 @@ def file_mtime(path: Path | None) -> int | None:
 
 
 def resolve_file(name: str | os.PathLike[str], default_dir: Path, base: Path | None = None) -> Path:
-    """A bare file name is looked up beside ``base`` (if there) and else in ``default_dir``."""
+    """A bare file name is looked up beside ``base``, then in the folder beside ``base`` named
+    like ``default_dir`` (the ``sid/data`` layout that ``sid init`` copies out, so an edited
+    copy finds its edited country tables), and else in ``default_dir`` (the shipped one)."""
     path = Path(name)
     if path.is_absolute() or len(path.parts) > 1:
         return path
-    if base is not None and (base / path).exists():
-        return base / path
+    if base is not None:
+        for folder in (base, base.parent / default_dir.name):
+            if (folder / path).exists():
+                return folder / path
     return default_dir / path
 
 

@@ -179,7 +179,7 @@ def _check(doc: YamlDocument, name: str, entry: Mapping[str, Any],
 def _table(doc: YamlDocument, at: tuple[Any, ...], name: str, codes: frozenset[str],
            order: list[str]) -> tuple[list[str], Mapping[str, str] | None]:
     """Read a grouping's lookup table (code,group) and check its codes and groups."""
-    tpath = resolve_file(name, COUNTRIES_DIR)
+    tpath = resolve_file(name, COUNTRIES_DIR, Path(doc.source).parent)
     try:
         tab = read_csv_table(tpath, doc.where(*at, "table"))
     except CodebookError as exc:

@@ -216,7 +216,7 @@ def preload() -> None:
     for name in ("importlib.readers", "importlib.resources", "encodings.cp1252",
                  "encodings.latin_1", "encodings.utf_16", "encodings.utf_8_sig", "sid.cli",
                  "sid.io", "sid.codebook", "sid.harmonise", "sid.validation", "sid.origin",
-                 "sid.design", "sid.variance", "sid.estimate", "sid.weighting", "sid.tables",
+                 "sid.design", "sid.variance", "sid.estimation", "sid.weighting", "sid.tables",
                  "sid.export", "sid.synthetic", "sid.expr", "sid.resources", "openpyxl",
                  "matplotlib", "matplotlib.pyplot", "pyreadstat", "scipy.stats"):
         with contextlib.suppress(ImportError):
