@@ -254,7 +254,7 @@ def read_table(path: str | os.PathLike[str], *, encoding: str | None = None) -> 
         _check_readable(path)
         note_input(path, "input")
         try:
-            data = pd.read_csv(path, encoding=encoding or "utf-8")
+            data = pd.read_csv(path, encoding=encoding or "utf-8", float_precision="round_trip")
         except (UnicodeDecodeError, pd.errors.ParserError) as exc:
             raise InputError(f"cannot read the CSV: {exc}", where=str(path),
                              fix="save it as UTF-8 CSV with a header row, or pass --encoding") from None
