@@ -418,6 +418,7 @@ def _wave_design(harmonised, wave):
 def test_book_values_equal_direct_estimates(harmonised, book_tables):
     """Each table equals an estimate computed here from the harmonised columns directly."""
     from sid.estimate import estimate
+    from sid.tables.intervals import FEW
 
     design = _wave_design(harmonised, "2022")
     d = design.data
@@ -434,10 +435,21 @@ def test_book_values_equal_direct_estimates(harmonised, book_tables):
                     psu="psu")
         ref = estimate(dd, "proportion", "_ind", by="herkomst", where=where)
         ref = ref[ref["category"] == "1"].sort_values("herkomst").reset_index(drop=True)
+        beta = estimate(dd, "proportion", "_ind", by="herkomst", where=where, ci="beta")
+        beta = beta[beta["category"] == "1"].sort_values("herkomst").reset_index(drop=True)
         got = book_tables[tid].frame.sort_values("group").reset_index(drop=True)
-        np.testing.assert_allclose(got["estimate"], 100 * ref["estimate"], rtol=1e-10)
-        np.testing.assert_allclose(got["ci_low"], 100 * ref["ci_low"], rtol=1e-10)
-        np.testing.assert_allclose(got["ci_high"], 100 * ref["ci_high"], rtol=1e-10)
+        # the interval rule (sid.tables.intervals): Korn-Graubard below FEW yes or no answers
+        inside = np.ones(len(d), bool) if where is None else \
+            np.asarray(dd.data.eval(where.replace(" in ", ".isin(").replace("]", "])")
+                                    if " in " in where else where), bool)
+        valid = dd.data[inside & dd.data["_ind"].notna()]
+        yes = valid.groupby("herkomst")["_ind"].sum().sort_index().to_numpy()
+        no = valid.groupby("herkomst")["_ind"].count().sort_index().to_numpy() - yes
+        kg = np.minimum(yes, no) < FEW
+        assert list(got["ci_method"]) == ["beta" if k else "logit" for k in kg]
+        for col in ("estimate", "ci_low", "ci_high"):
+            want = np.where(kg, beta[col], ref[col])
+            np.testing.assert_allclose(got[col], 100 * want, rtol=1e-10)
         np.testing.assert_array_equal(got["n"], ref["n"])
     ref = estimate(design, "mean", "vertrouwen", by="herkomst", ci="t")
     got = book_tables["vertrouwen"].frame.sort_values("group").reset_index(drop=True)
@@ -668,3 +680,21 @@ def test_crosstab_helpers_for_the_cli(tmp_path):
     with pytest.raises(InputError, match="data file.*not found") as err:
         load_book_data([(None, tmp_path / "a.sav"), ("2022", tmp_path / "b.sav")], CODEBOOK)
     assert "a.sav" in err.value.line() and "b.sav" in err.value.line()
+
+
+def test_no_zero_width_interval_in_the_whole_book(book_tables):
+    """Issue 11: no published interval has zero width while n > 0 (Korn-Graubard for rare
+    outcomes); every estimate row uses logit or beta, and beta only under the rule."""
+    from sid.tables.intervals import FEW
+
+    switched = 0
+    for t in book_tables.values():
+        f = t.frame
+        shown = f[(f["n"] > 0) & ~f["suppressed"].astype(bool)]
+        width = shown["ci_high"] - shown["ci_low"]
+        assert (width > 0).all(), (t.id, shown.loc[~(width > 0), ["group_label", "panel"]])
+        if t.unit == "percent":
+            est = f[f["kind"] == "estimate"]
+            assert set(est["ci_method"]) <= {"logit", "beta"}, t.id
+            switched += int((est["ci_method"] == "beta").sum())
+    assert switched > 0, f"the demo book has groups with fewer than {FEW} yes/no answers"

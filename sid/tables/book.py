@@ -211,6 +211,39 @@ def build_tables(book: BookSpecFile, data: HarmonisedData, *, lang: str = "nl", 
     return tuple(results)
 
 
+def _rare_outcome_intervals(design: Design, col: str, by: list[str], where: str,
+                            est: pd.DataFrame, level: float) -> pd.DataFrame:
+    """The logit estimates of a proportion with Korn-Graubard intervals where the rule of
+    :mod:`sid.tables.intervals` asks for them (few "yes" or "no" in a group)."""
+    from sid.estimate import estimate, where_mask
+    from sid.tables.intervals import published_interval
+
+    keys = ["wave", *by]
+    beta = estimate(design, "proportion", col, by=keys, where=where, ci="beta",
+                    conf_level=level)
+    beta = beta[beta["category"] == "1"]
+    data = design.data
+    inside = where_mask(design, where) & data[col].notna().to_numpy()
+    valid = data.loc[inside, [*keys, col]]
+    counts = valid.groupby([valid[k].astype(str) for k in keys], observed=True)[col] \
+        .agg(["sum", "count"])
+
+    def keyed(frame: pd.DataFrame) -> pd.MultiIndex:
+        return pd.MultiIndex.from_arrays([frame[k].astype(str) for k in keys])
+
+    est = est.reset_index(drop=True)
+    idx = keyed(est)
+    beta = beta.set_index(keyed(beta)).reindex(idx)
+    counts = counts.reindex(idx)
+    n_yes = counts["sum"].fillna(0).to_numpy(dtype=float)
+    n_no = (counts["count"] - counts["sum"]).fillna(0).to_numpy(dtype=float)
+    e, lo, hi, method = published_interval(
+        est["n"].to_numpy(dtype=float), est["df"].to_numpy(dtype=float), n_yes, n_no,
+        (est["estimate"], est["ci_low"], est["ci_high"]),
+        (beta["estimate"], beta["ci_low"], beta["ci_high"]), level=level)
+    return est.assign(estimate=e, ci_low=lo, ci_high=hi, ci_method=method)
+
+
 def _with_data(design: Design, data: pd.DataFrame) -> Design:
     """The same design over a frame with extra (analysis) columns."""
     from dataclasses import fields
@@ -255,6 +288,8 @@ def _build_one(t: TableSpec, design: Design, cb: Codebook, sects: list[tuple[str
                        conf_level=t.ci.level)
         if stat == "proportion":
             est = est[est["category"] == "1"]
+            if t.ci.method == "logit":
+                est = _rare_outcome_intervals(design, col, by, where, est, t.ci.level)
         est = est.copy()
         est["wave"] = est["wave"].astype(str)
         est = est[est["wave"].isin(t.waves)]
