@@ -480,7 +480,7 @@ def test_multiple_response_set_is_one_table(book_tables, harmonised):
     t = book_tables["redenen"]
     items = harmonised.mr_set("reden")
     assert list(dict.fromkeys(t.frame["section"])) == items
-    assert t.frame["section_label"].iloc[0] == "herkomst"
+    assert t.frame["section_label"].iloc[0] == "Herkomst"  # a block heading: capitalised
     single = book_tables["reden_herkomst"].frame
     first = t.frame[t.frame["section"] == "reden_herkomst"].reset_index(drop=True)
     np.testing.assert_allclose(first["estimate"], single["estimate"], rtol=1e-12)
@@ -511,8 +511,15 @@ def test_cli_tables_book_and_provenance(synth, tmp_path, book_tables):
     out = tmp_path / "book.xlsx"
     args = ["tables", str(SPEC), "--data", str(synth / "sid2022.sav"), "--codebook",
             str(CODEBOOK), "--out", str(out), "--skip-missing-waves", "--lang", "en"]
+    # without --weights and without an analysis weight in the data: stop, list the weights
     res = CliRunner().invoke(main, args)
+    assert res.exit_code == 2, res.output
+    assert "no analysis weight" in res.output and "base_wt (Designgewicht)" in res.output
+    assert not out.exists()
+    # the design weight only when asked for, and then the book says so
+    res = CliRunner().invoke(main, [*args, "--weight-var", "base_wt"])
     assert res.exit_code == 0, res.output
+    assert "Design weight" in res.output and "base_wt" in res.output  # the weight is printed
     wb = load_workbook(out)
     assert "werk_golven" not in wb.sheetnames and "werk_niet_correct" in wb.sheetnames
     # the sheet's numbers are the estimates (one wave loaded here, two in book_tables: same
@@ -524,21 +531,36 @@ def test_cli_tables_book_and_provenance(synth, tmp_path, book_tables):
         assert row[0].startswith({"Belgisch": "Belgian", "Marokkaans": "Moroccan"}.get(
             rec.group_label, row[0]))
         assert row[1] == pytest.approx(rec.estimate, rel=1e-12)
-        assert row[2] == pytest.approx(rec.ci_low, rel=1e-12)
-        assert row[3] == pytest.approx(rec.ci_high, rel=1e-12)
-        assert row[4] == rec.n
-        assert (row[5] == "*") == bool(pd.notna(rec.significant) and rec.significant)
+        assert row[3] == pytest.approx(rec.ci_low, rel=1e-12)
+        assert row[4] == pytest.approx(rec.ci_high, rel=1e-12)
+        assert row[5] == rec.n
+        assert ("*" in (row[2] or "").split()) == bool(pd.notna(rec.significant)
+                                                       and rec.significant)
+    notes = [str(r[0].value) for r in ws.iter_rows() if r[0].value]
+    assert any(n.startswith("Weight: Design weight, the design weight only (variable base_wt)")
+               for n in notes)
     prov = {str(c.value) for row in wb["Provenance"].iter_rows() for c in row if c.value}
     import hashlib
 
+    from sid.export.provenance import display_path
+
     for f in (synth / "sid2022.sav", SPEC, CODEBOOK):
-        assert str(f) in prov
+        assert display_path(f) in prov and str(f) not in prov
         assert hashlib.sha256(f.read_bytes()).hexdigest() in prov
+    assert "sid:data/sid.yaml" in prov and "sid:data/origin/vl2013.yaml" in prov
+    assert any("(synthetic data)" in c for c in prov)  # the book's source says so
+    # a data file labelled synthetic makes the source say so even when the spec does not
+    from sid.export import Provenance
+
+    p = Provenance.from_files([("data", synth / "sid2022.sav")], weight="w", command="c",
+                              source="Samenleven in Diversiteit")
+    assert p.synthetic and p.source == "Samenleven in Diversiteit - synthetische gegevens"
     # no respondent-level data: every sheet is far smaller than the wave
     for ws in wb.worksheets:
         assert ws.max_row < 120, ws.title
     bad = CliRunner().invoke(main, ["tables", str(SPEC), "--data", str(synth / "sid2022.sav"),
-                                    "--codebook", str(CODEBOOK), "--out", str(out)])
+                                    "--codebook", str(CODEBOOK), "--out", str(out),
+                                    "--weight-var", "base_wt"])
     assert bad.exit_code == 2
     assert "wave 2017 was not loaded" in bad.output
 

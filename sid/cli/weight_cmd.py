@@ -25,7 +25,13 @@ from sid.cli.app import main
               help="Excel weighting report (a Markdown summary is written beside it).")
 def weight(wave_file: Path, spec_file: Path, gross_file: Path | None,
            margins_file: Path | None, out_file: Path, report_file: Path | None) -> None:
-    """Weight WAVE_FILE as the spec says and write it with the final weight added."""
+    """Weight WAVE_FILE as the spec says and write it with the final weight added.
+
+    Beside OUT a lineage file (OUT.lineage.json) names the spec, margins, gross sample
+    and input wave with their sha256, and the weight in words (sid.weighting.lineage).
+    """
+    import time
+
     import pandas as pd
 
     from sid.io import read_wave, write_wave
@@ -38,8 +44,14 @@ def weight(wave_file: Path, spec_file: Path, gross_file: Path | None,
         weighted_wave,
     )
 
+    start = time.perf_counter()
+
+    def say(text: str) -> None:
+        click.echo(f"{text} (na {time.perf_counter() - start:.1f} s)", err=True)
+
     spec = load_spec(spec_file)
     wave = read_wave(wave_file)
+    say(f"weging van {wave_file}: {len(wave.data)} respondenten gelezen")
     gross = read_wave(gross_file).data if gross_file is not None else None
     table = pd.read_csv(margins_path(spec, spec_file, margins_file))
     reported: list[int] = []
@@ -52,8 +64,16 @@ def weight(wave_file: Path, spec_file: Path, gross_file: Path | None,
 
     chain = run_spec(spec, wave.data, gross=gross, margins_table=table,
                      missing=missing_masks(wave), progress=progress)
+    say("gewichten berekend")
     out_wave = weighted_wave(wave, chain, where=str(wave_file))
     write_wave(out_wave, out_file)
+    from sid.weighting.lineage import write_lineage
+
+    used = [("wave", wave_file), ("weighting_spec", spec_file),
+            ("margins", margins_path(spec, spec_file, margins_file))]
+    if gross_file is not None:
+        used.append(("gross", gross_file))
+    write_lineage(out_file, spec, used)
     for label, rec in chain.steps:
         click.echo(f"{label:<15} {rec.method:<12} iterations {rec.iterations:>3}  "
                    f"max gap {rec.max_gap:.2g}  ESS {rec.after.ess:.1f}  deff_w {rec.after.deff_w:.3f}")
@@ -69,3 +89,4 @@ def weight(wave_file: Path, spec_file: Path, gross_file: Path | None,
     if report_file is not None:
         xlsx, md = write_report(chain, report_file, report_labels(wave, spec))
         click.echo(f"wrote {xlsx} and {md}")
+    say("klaar")

@@ -108,8 +108,12 @@ def write_table_files(tables: Sequence[TableResult], out_dir: str | os.PathLike[
             }
             if provenance is not None:
                 payload["provenance"] = {
-                    "inputs": [{"role": r, "path": p, "sha256": h} for r, p, h in provenance.inputs],
-                    "weight": provenance.weight, "version": provenance.version,
+                    "inputs": [{"role": r, "path": p, "sha256": h,
+                                **({"content_sha256": dict(provenance.content)[p]}
+                                   if p in dict(provenance.content) else {})}
+                               for r, p, h in provenance.inputs],
+                    "source": provenance.source, "weight": provenance.weight,
+                    "weight_text": provenance.weight_text, "version": provenance.version,
                     "created": provenance.created, "command": provenance.command,
                 }
             text = json.dumps(payload, ensure_ascii=False, indent=2)
