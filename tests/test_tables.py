@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -720,3 +721,61 @@ def test_no_zero_width_interval_in_the_whole_book(book_tables):
             assert set(est["ci_method"]) <= {"logit", "beta"}, t.id
             switched += int((est["ci_method"] == "beta").sum())
     assert switched > 0, f"the demo book has groups with fewer than {FEW} yes/no answers"
+
+
+LINE_HEIGHT = 1.3
+"""Height of a word's box in pdftotext -bbox per point of font size (LibreOffice's PDF,
+measured: 10 pt text gives 13.0 pt boxes at 100%)."""
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None or shutil.which("pdftotext") is None,
+                    reason="LibreOffice (soffice) or poppler (pdftotext) not installed")
+def test_book_prints_readable_with_libreoffice(book_tables, tmp_path):
+    """Issue 11 item 5: the demo book rendered by LibreOffice: every page readable (no text
+    below 8 pt after scaling), fit to width only, headers and footers with "p. i/N", no
+    blank page, and a page count that fits the tables (no 4 pt one-page squeeze)."""
+    import re
+    import subprocess
+
+    from openpyxl import load_workbook
+
+    from sid.export import Provenance, write_table_book
+
+    tables = list(book_tables.values())
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("spec")
+    prov = Provenance.from_files([("spec", spec)], weight="base_wt", command="sid tables")
+    path = write_table_book(tables, tmp_path / "book.xlsx", provenance=prov,
+                            book_title="Kerntabellen")
+    wb = load_workbook(path)
+    assert wb["grafiekdata"].sheet_state == "hidden"
+    for ws in wb.worksheets:
+        if ws.sheet_state != "visible":
+            continue
+        assert ws.page_setup.fitToWidth == 1 and ws.page_setup.fitToHeight == 0, ws.title
+        assert ws.page_setup.orientation == "landscape"
+        assert "&P/&N" in ws.oddFooter.right.text and "Kerntabellen" in ws.oddHeader.left.text
+    for t in tables:
+        ws = wb[t.id]
+        assert ws.print_title_rows is not None
+        # no chart-data block on the printed sheet
+        assert not any("grafiek" in str(c.value).lower() for row in ws.iter_rows()
+                       for c in row if c.value)
+    res = subprocess.run(["soffice", "--headless", "--convert-to", "pdf", "--outdir",
+                          str(tmp_path), str(path)], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    pdf = tmp_path / "book.pdf"
+    bbox = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    pages = bbox.split("<page ")[1:]
+    visible = [ws for ws in wb.worksheets if ws.sheet_state == "visible"]
+    # every table on at least one page; long ones (redenen, taal_thuis) on a few, not squeezed
+    assert len(visible) <= len(pages) <= 2 * len(visible) + 4, len(pages)
+    for i, page in enumerate(pages, start=1):
+        heights = [float(b) - float(a) for a, b in
+                   re.findall(r'yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)"', page)]
+        assert len(heights) > 20, f"page {i} is (nearly) blank"
+        smallest = min(heights) / LINE_HEIGHT
+        assert smallest >= 8.0, f"page {i}: text scaled to {smallest:.1f} pt"
+        words = re.findall(r">([^<]+)</word>", page)
+        assert f"{i}/{len(pages)}" in words, f"page {i} has no 'p. {i}/{len(pages)}'"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -138,7 +137,9 @@ def tables(spec_file: Path, data_files: tuple[str, ...], codebook_file: Path,
         book_inputs([p for _, p in pairs], codebook_file, spec_file,
                     [p for _, p in weight_pairs], lineage=lineage, origin_rules=origin_rules),
         weight=weight_name, weight_text=weight_text, version=__version__,
-        command=command_line(sys.argv[1:]),
+        command=command_line(_argv(spec_file, data_files, codebook_file, weight_files,
+                                   weight_var, out, lang, plots_dir, fmt, no_chart,
+                                   skip_missing_waves)),
         source=book.spec.source.get(lang) if book.spec.source else None)
     written = write_book(results, out, provenance=prov, fmt=fmt, lang=lang,
                          title=book.spec.title.get(lang), chart=not no_chart)
@@ -150,6 +151,23 @@ def tables(spec_file: Path, data_files: tuple[str, ...], codebook_file: Path,
         pngs = write_forest_plots(results, plots_dir, lang=lang, source=prov.source)
         click.echo(f"wrote {len(pngs)} plots to {plots_dir}")
     say("klaar")
+
+
+def _argv(spec_file: Path, data_files: tuple[str, ...], codebook_file: Path,
+          weight_files: tuple[str, ...], weight_var: str | None, out: Path, lang: str,
+          plots_dir: Path | None, fmt: str, no_chart: bool, skip: bool) -> list[str]:
+    """The arguments of this run as `sid tables` takes them (also when `sid demo` runs it)."""
+    args = ["tables", str(spec_file)]
+    args += [a for f in data_files for a in ("--data", str(f))]
+    args += ["--codebook", str(codebook_file)]
+    args += [a for f in weight_files for a in ("--weights", str(f))]
+    args += ["--weight-var", weight_var] if weight_var else []
+    args += ["--out", str(out), "--lang", lang]
+    args += ["--plots", str(plots_dir)] if plots_dir is not None else []
+    args += ["--format", fmt] if fmt != "xlsx" else []
+    args += ["--no-chart"] if no_chart else []
+    args += ["--skip-missing-waves"] if skip else []
+    return args
 
 
 def _data_weight(data: Any, cb: Any, weight_var: str | None) -> str:

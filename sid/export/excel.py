@@ -51,7 +51,7 @@ def _number_format(decimals: int) -> str:
     return "0" if decimals <= 0 else "0." + "0" * decimals
 
 
-PANEL_WIDTHS = (9, 6, 11, 11, 11)
+PANEL_WIDTHS = (7, 4.5, 7.5, 7.5, 9.5)
 """Column widths of a panel: value, marks, CI lower, CI upper, n (or p)."""
 
 
@@ -166,19 +166,19 @@ def page_setup(ws: Worksheet, book_title: str, sheet_title: str, source: str,
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.page_margins.left = ws.page_margins.right = 0.5
+    ws.page_margins.left = ws.page_margins.right = 0.4
     ws.page_margins.top = ws.page_margins.bottom = 0.75
     ws.page_margins.header = ws.page_margins.footer = 0.3
     ws.print_options.horizontalCentered = False
     short = sheet_title if len(sheet_title) <= 90 else sheet_title[:87] + "..."
     ws.oddHeader.left.text = _hf(book_title)
-    ws.oddHeader.left.size = 8
+    ws.oddHeader.left.size = 10
     ws.oddHeader.right.text = _hf(short)
-    ws.oddHeader.right.size = 8
+    ws.oddHeader.right.size = 10
     ws.oddFooter.left.text = _hf(f"{localised(lang, 'prov_source').capitalize()}: {source}")
-    ws.oddFooter.left.size = 8
+    ws.oddFooter.left.size = 10
     ws.oddFooter.right.text = localised(lang, "page_of")
-    ws.oddFooter.right.size = 8
+    ws.oddFooter.right.size = 10
 
 
 def _hf(text: str) -> str:
@@ -316,7 +316,8 @@ def _write_table_sheet(ws: Worksheet, t: TableResult, lang: str, *,
         for j, width in enumerate(PANEL_WIDTHS):
             ws.column_dimensions[get_column_letter(c0 + j)].width = width
     label_width = max(16, min(40, max(len(str(c.value or "")) for c in
-                                      ws["A"][head2 - 1:last_data]) + 2))
+                                      ws["A"][head2:last_data]) + 1))
+    ws.cell(row=head2, column=1).alignment = _wrap_left()
     ws.column_dimensions["A"].width = label_width
     line = label_width + sum(PANEL_WIDTHS) * len(panels)
     for note in table_footnotes(t, lang):
@@ -325,7 +326,7 @@ def _write_table_sheet(ws: Worksheet, t: TableResult, lang: str, *,
         cell.font = st["small"]
         cell.alignment = st["note"]
         ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=last_col)
-        ws.row_dimensions[r].height = 14 * (len(note) // max(40, int(line * 1.1)) + 1)
+        ws.row_dimensions[r].height = 13.5 * (len(note) // max(40, int(line * 1.2)) + 1)
     foot_end = r
 
     ws.freeze_panes = ws.cell(row=head2 + 1, column=2)
@@ -340,6 +341,12 @@ def _write_table_sheet(ws: Worksheet, t: TableResult, lang: str, *,
         _add_chart(ws, chart_data, t, layout, sections, est_panels, panel_label,
                    section_label, keyed, anchor_row=foot_end + 2, lang=lang,
                    multi_section=multi_section, width_cm=min(25.0, 0.2 * line))
+
+
+def _wrap_left() -> Alignment:
+    from openpyxl.styles import Alignment
+
+    return Alignment(wrap_text=True, vertical="bottom", horizontal="left")
 
 
 def _indent() -> Alignment:
@@ -512,16 +519,17 @@ def _write_provenance_sheet(ws: Worksheet, prov: Provenance, lang: str) -> None:
     ]
     r = 3
     for key, value in rows:
-        ws.cell(row=r, column=1, value=key).font = st["bold"]
+        label = ws.cell(row=r, column=1, value=key)
+        label.font = st["bold"]
+        label.alignment = st["note"]
         cell = ws.cell(row=r, column=2, value=value)
         cell.alignment = st["note"]
-        ws.merge_cells(start_row=r, start_column=2, end_row=r, end_column=4)
-        ws.row_dimensions[r].height = 15 * (len(str(value)) // 120 + 1)
+        ws.merge_cells(start_row=r, start_column=2, end_row=r, end_column=3)
+        ws.row_dimensions[r].height = 15 * (len(str(value)) // 95 + 1)
         r += 1
     r += 1
     head_row = r
-    heads = (localised(lang, "role"), localised(lang, "file"), localised(lang, "sha256"),
-             localised(lang, "content_sha256"))
+    heads = (localised(lang, "role"), localised(lang, "file"), localised(lang, "sha256"))
     for j, head in enumerate(heads, start=1):
         c = ws.cell(row=r, column=j, value=head)
         c.font = st["bold"]
@@ -534,18 +542,19 @@ def _write_provenance_sheet(ws: Worksheet, prov: Provenance, lang: str) -> None:
         ws.cell(row=r, column=1, value=localised(lang, role_key) if role_key in TEXTS[lang] else role)
         ws.cell(row=r, column=2, value=str(path)).alignment = st["note"]
         ws.cell(row=r, column=3, value=digest).font = small
-        if path in content:
-            ws.cell(row=r, column=4, value=content[path]).font = small
+        if path in content:  # the data's content hash on the line below
+            r += 1
+            ws.cell(row=r, column=2, value=localised(lang, "content_sha256")).font = small
+            ws.cell(row=r, column=3, value=content[path]).font = small
     r += 2
     for key in ("prov_note", "prov_content_note"):
         cell = ws.cell(row=r, column=1, value=localised(lang, key))
         cell.font = st["small"]
         cell.alignment = st["note"]
-        ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=4)
+        ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=3)
         ws.row_dimensions[r].height = 28
         r += 1
-    ws.column_dimensions["A"].width = 24
-    ws.column_dimensions["B"].width = 44
-    ws.column_dimensions["C"].width = 58
-    ws.column_dimensions["D"].width = 58
+    ws.column_dimensions["A"].width = 26
+    ws.column_dimensions["B"].width = 46
+    ws.column_dimensions["C"].width = 62
     ws.print_title_rows = f"{head_row}:{head_row}"

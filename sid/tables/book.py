@@ -497,7 +497,7 @@ def _build_one(t: TableSpec, design: Design, cb: Codebook, sects: list[tuple[str
                  f"{ui['waves'] if len(t.waves) > 1 else ui['wave']}: {waves_text}.")
     notes.append(ui["ci"].format(level=f"{t.ci.level * 100:g}",
                                  method=_CI_NAMES[lang][t.ci.method]) + ".")
-    if t.ci.method == "logit" and (out["ci_method"] == "beta").any():
+    if t.ci.method == "logit" and ((out["ci_method"] == "beta") & ~out["suppressed"]).any():
         from sid.tables.intervals import FEW
 
         notes.append(ui["kg"].format(few=FEW))
