@@ -22,9 +22,13 @@ from sid.cli.app import main
 @click.option("--out", "out_file", required=True, type=click.Path(path_type=Path),
               help="Output wave (.sav/.zsav/.dta) with the final weight added.")
 @click.option("--report", "report_file", type=click.Path(path_type=Path), default=None,
-              help="Excel weighting report (a Markdown summary is written beside it).")
+              help="Excel weighting report, a methodology annex (Markdown and a PNG of the "
+                   "weight distribution are written beside it).")
+@click.option("--lang", type=click.Choice(["nl", "en"]), default="nl", show_default=True,
+              help="Language of the weighting report.")
 def weight(wave_file: Path, spec_file: Path, gross_file: Path | None,
-           margins_file: Path | None, out_file: Path, report_file: Path | None) -> None:
+           margins_file: Path | None, out_file: Path, report_file: Path | None,
+           lang: str = "nl") -> None:
     """Weight WAVE_FILE as the spec says and write it with the final weight added.
 
     Beside OUT a lineage file (OUT.lineage.json) names the spec, margins, gross sample
@@ -87,6 +91,16 @@ def weight(wave_file: Path, spec_file: Path, gross_file: Path | None,
         for note in reps.notes:
             click.echo(f"note: {note}", err=True)
     if report_file is not None:
-        xlsx, md = write_report(chain, report_file, report_labels(wave, spec))
+        from sid.export.provenance import display_path
+        from sid.io import file_sha256
+        from sid.weighting.lineage import describe_weight
+        from sid.weighting.report import category_labels
+
+        files = [*used, ("weighted", out_file)]
+        prov = [(role, display_path(p), file_sha256(p)) for role, p in files]
+        cats = category_labels(spec, wave.meta.value_labels, lang)
+        xlsx, md = write_report(chain, report_file, report_labels(wave, spec),
+                                categories=cats, lang=lang, provenance=prov,
+                                weight_text=describe_weight(spec, lang))
         click.echo(f"wrote {xlsx} and {md}")
     say("klaar")
