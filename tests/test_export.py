@@ -279,8 +279,14 @@ def test_format_crosstab_and_book_helpers(tmp_path):
     res = crosstab(Design(pd.read_csv(ref), strata="stype", weight="pw", fpc="fpc"),
                    "stype", "awards", where="sch_wide == 2", percent="col", ci="t")
     table = format_crosstab(res, "table").splitlines()
-    assert table[0] == "stype x awards (basis: sch_wide == 2), percentages per kolom, 95%-BI (t)"
+    assert table[0] == ("stype x awards (basis: sch_wide == 2): verdeling van stype binnen "
+                        "elke categorie van awards (kolompercentages: elke kolom telt op tot "
+                        "100%); 95%-BI (t)")
     assert table[1].split() == ["rij", "kolom", "%", "BI", "gewogen", "aantal", "n"]
+    # weighted counts as counts: whole numbers with thousands separators, no 1.2e+06
+    counts = [line.split()[-2] for line in table[2:2 + len(res.cells)]]
+    assert counts == [f"{c:,.0f}".replace(",", ".") for c in res.cells["count"]]
+    assert not any("e+" in line for line in table)
     assert len(table) == 2 + len(res.cells) + 2
     first = res.cells.iloc[0]
     assert f"{100 * first.estimate:.1f}" in table[2]

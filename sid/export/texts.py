@@ -184,8 +184,18 @@ METHOD_TEXT: Mapping[str, tuple[str, ...]] = {
 
 CROSSTAB_TEXT: Mapping[str, str] = {
     "row": "rij", "col": "kolom", "cell": "totaal", "base": "basis",
-    "title": "{row} x {col}{base}, percentages per {per}, {level}%-BI ({ci})",
+    "title": "{row} x {col}{base}: {per}; {level}%-BI ({ci})",
+    "per_row": "verdeling van {col} binnen elke categorie van {row} (rijpercentages: elke rij "
+               "telt op tot 100%)",
+    "per_col": "verdeling van {row} binnen elke categorie van {col} (kolompercentages: elke "
+               "kolom telt op tot 100%)",
+    "per_cell": "percentage van alle respondenten in de basis (celpercentages: alle cellen "
+                "samen 100%)",
     "percent": "%", "ci": "BI", "count": "gewogen aantal", "n": "n",
+    "no_ci": "n.b.",
+    "explain_no_ci": "n.b.: geen respondenten in de cel, dus geen logit-interval (0,0 zou een "
+                     "zekerheid suggereren die er niet is; sid tables geeft dan het "
+                     "Korn-Graubard-interval)",
 }
 """Texts of ``sid crosstab``'s plain-text table (Dutch)."""
 
