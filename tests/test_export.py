@@ -311,3 +311,33 @@ def test_format_crosstab_and_book_helpers(tmp_path):
     here = Path.cwd()
     assert command_line(["tables", str(here / "s.yaml"), "--data", f"2022={here / 'a.sav'}"]) \
         == "sid tables s.yaml --data 2022=a.sav"
+
+
+def test_same_seed_gives_the_same_content_hash(synthetic_dir, tmp_path):
+    """Issue 11 item 6: two runs of `sid synth` with the same seed hold the same data; the
+    SPSS header records when a file was written, so the provenance compares content hashes
+    (sid.export.provenance.data_content_sha256), which must be identical, while a changed
+    value changes it."""
+    import time
+    from dataclasses import replace
+
+    from sid.export.provenance import data_content_sha256
+    from sid.io import read_wave, write_wave
+    from sid.synthetic import synthesise
+
+    time.sleep(1.1)  # a later second in the header than the session's files
+    again = tmp_path / "again"
+    synthesise(again)  # the default seed, as the session's synthetic files
+    for name in ("sid2017.sav", "sid2022.sav", "sid2022_gross.sav", "sid2022.dta"):
+        first, label = data_content_sha256(synthetic_dir / name)
+        second, _ = data_content_sha256(again / name)
+        assert first == second, name
+        assert "synthetisch" in (label or "")
+    assert (synthetic_dir / "population_margins.csv").read_bytes() == \
+        (again / "population_margins.csv").read_bytes()
+    wave = read_wave(again / "sid2022.sav")
+    data = wave.data.copy()
+    data.loc[0, "lft"] = data.loc[0, "lft"] + 1
+    changed = tmp_path / "changed.sav"
+    write_wave(replace(wave, data=data, meta=replace(wave.meta, sha256=None, path=None)), changed)
+    assert data_content_sha256(changed)[0] != data_content_sha256(again / "sid2022.sav")[0]

@@ -132,6 +132,7 @@ def tables(spec_file: Path, data_files: tuple[str, ...], codebook_file: Path,
 
     results = build_tables(book, data, lang=lang, weight=column, weight_label=weight_text,
                            progress=progress)
+    say("herkomst van de cijfers: invoerbestanden controleren (sha256)")
     origin_rules = _origin_rules(cb)
     prov = Provenance.from_files(
         book_inputs([p for _, p in pairs], codebook_file, spec_file,
@@ -141,6 +142,7 @@ def tables(spec_file: Path, data_files: tuple[str, ...], codebook_file: Path,
                                    weight_var, out, lang, plots_dir, fmt, no_chart,
                                    skip_missing_waves)),
         source=book.spec.source.get(lang) if book.spec.source else None)
+    say(f"{'werkboek' if fmt == 'xlsx' else fmt + '-bestanden'} schrijven")
     written = write_book(results, out, provenance=prov, fmt=fmt, lang=lang,
                          title=book.spec.title.get(lang), chart=not no_chart)
     if fmt == "xlsx":
@@ -148,6 +150,7 @@ def tables(spec_file: Path, data_files: tuple[str, ...], codebook_file: Path,
     else:
         click.echo(f"wrote {len(written)} {fmt} files to {out}")
     if plots_dir is not None:
+        say("figuren tekenen")
         pngs = write_forest_plots(results, plots_dir, lang=lang, source=prov.source)
         click.echo(f"wrote {len(pngs)} plots to {plots_dir}")
     say("klaar")

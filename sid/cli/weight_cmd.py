@@ -82,7 +82,7 @@ def weight(wave_file: Path, spec_file: Path, gross_file: Path | None,
         click.echo(f"{label:<15} {rec.method:<12} iterations {rec.iterations:>3}  "
                    f"max gap {rec.max_gap:.2g}  ESS {rec.after.ess:.1f}  deff_w {rec.after.deff_w:.3f}")
     click.echo(f"wrote {out_file} ({len(out_wave.data)} rows, weight {chain.weights.name}, "
-               f"sum {chain.weights.sum():.6g})")
+               f"sum {chain.weights.sum():,.0f})")
     if chain.replicates is not None:
         reps = chain.replicates
         click.echo(f"replicate weights: {reps.replicates} x {reps.method} (scale {reps.scale:.6g}, "
@@ -96,6 +96,7 @@ def weight(wave_file: Path, spec_file: Path, gross_file: Path | None,
         from sid.weighting.lineage import describe_weight
         from sid.weighting.report import category_labels
 
+        say("wegingsrapport schrijven")
         files = [*used, ("weighted", out_file)]
         prov = [(role, display_path(p), file_sha256(p)) for role, p in files]
         cats = category_labels(spec, wave.meta.value_labels, lang)
