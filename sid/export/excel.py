@@ -51,8 +51,16 @@ def _number_format(decimals: int) -> str:
     return "0" if decimals <= 0 else "0." + "0" * decimals
 
 
-PANEL_WIDTHS = (7, 4.5, 7.5, 7.5, 9.5)
-"""Column widths of a panel: value, marks, CI lower, CI upper, n (or p)."""
+PANEL_WIDTHS = (7, 5.5, 7.5, 7.5, 6)
+"""Least column widths of a panel: value, marks, CI lower, CI upper, n (or p); a column
+is widened so that the longest word of its header fits (headers wrap between words)."""
+
+
+def panel_widths(headers: Sequence[str]) -> list[float]:
+    """Widths of a panel's columns: :data:`PANEL_WIDTHS`, or wider for a long header word
+    (bold text is about 1.15 times as wide as the width unit)."""
+    return [max(w, 1.15 * max(len(x) for x in h.split()) + 1.5)
+            for w, h in zip(PANEL_WIDTHS, headers, strict=True)]
 
 
 def _panel_columns(kind: str, unit: str, lang: str, level: str) -> list[str]:
@@ -224,6 +232,10 @@ def _write_contents(ws: Worksheet, tables: Sequence[TableResult], names: Sequenc
     ws.print_title_rows = "3:3"
 
 
+NOTE_WIDTH = 115
+"""Width (in column units) the footnotes wrap to at least, so a narrow table's notes stay
+short enough to fit on its page (a landscape A4 page holds about 130 units at full size)."""
+
 ROWS_PER_PAGE = 24
 """Table rows that fit on a landscape A4 page under the repeated header (at full size)."""
 
@@ -311,22 +323,30 @@ def _write_table_sheet(ws: Worksheet, t: TableResult, lang: str, *,
     # footnotes: wrapped over the table's width, so they never widen the printed page
     r += 1
     ws.cell(row=r, column=1, value=localised(lang, "notes")).font = st["bold"]
-    for pi in range(len(panels)):
+    widths = []
+    for pi, p in enumerate(panels):
         c0 = 2 + pi * ncol
-        for j, width in enumerate(PANEL_WIDTHS):
+        pw = panel_widths(_panel_columns(panel_kind[p], t.unit, lang, level))
+        widths += pw
+        for j, width in enumerate(pw):
             ws.column_dimensions[get_column_letter(c0 + j)].width = width
     label_width = max(16, min(40, max(len(str(c.value or "")) for c in
                                       ws["A"][head2:last_data]) + 1))
     ws.cell(row=head2, column=1).alignment = _wrap_left()
     ws.column_dimensions["A"].width = label_width
-    line = label_width + sum(PANEL_WIDTHS) * len(panels)
+    line = label_width + sum(widths)
+    note_col = last_col
+    if line < NOTE_WIDTH:  # a narrow table: notes run over an empty column to its right
+        note_col = last_col + 1
+        ws.column_dimensions[get_column_letter(note_col)].width = NOTE_WIDTH - line
+        line = NOTE_WIDTH
     for note in table_footnotes(t, lang):
         r += 1
         cell = ws.cell(row=r, column=1, value=note)
         cell.font = st["small"]
         cell.alignment = st["note"]
-        ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=last_col)
-        ws.row_dimensions[r].height = 13.5 * (len(note) // max(40, int(line * 1.2)) + 1)
+        ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=note_col)
+        ws.row_dimensions[r].height = 13.5 * (len(note) // int(line * 1.2) + 1)
     foot_end = r
 
     ws.freeze_panes = ws.cell(row=head2 + 1, column=2)
@@ -334,7 +354,7 @@ def _write_table_sheet(ws: Worksheet, t: TableResult, lang: str, *,
     ws.print_title_rows = f"{head1}:{head2}"
     # the printed page is the table and its notes; the chart is for the screen (the
     # forest plots of `sid tables --plots` are the printable figures)
-    ws.print_area = f"A1:{get_column_letter(last_col)}{foot_end}"
+    ws.print_area = f"A1:{get_column_letter(note_col)}{foot_end}"
 
     if chart_data is not None and first_data <= last_data:
         est_panels = [p for p in panels if panel_kind[p] == "estimate"]

@@ -523,7 +523,7 @@ def _build_one(t: TableSpec, design: Design, cb: Codebook, sects: list[tuple[str
         ui["mean_of"].format(var=cb.label(t.indicator.name, lang))
     subtitle = f"{unit_text}; {ui['base'].lower()}: {base_label}; " \
                f"{(ui['waves'] if len(t.waves) > 1 else ui['wave']).lower()} {waves_text}"
-    group_title = " x ".join(cb.label(b, lang) for b in by)
+    group_title = cb.label(by[0], lang)  # further by variables name the row blocks
     return TableResult(id=t.id, title=t.title.get(lang), frame=out,
                        unit="percent" if stat == "proportion" else "mean",
                        decimals=t.decimals, group_title=group_title,
