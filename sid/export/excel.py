@@ -58,8 +58,8 @@ is widened so that the longest word of its header fits (headers wrap between wor
 
 def panel_widths(headers: Sequence[str]) -> list[float]:
     """Widths of a panel's columns: :data:`PANEL_WIDTHS`, or wider for a long header word
-    (bold text is about 1.15 times as wide as the width unit)."""
-    return [max(w, 1.15 * max(len(x) for x in h.split()) + 1.5)
+    (a bold header word of k characters fits in k + 1.5 units)."""
+    return [max(w, 1.0 * max(len(x) for x in h.split()) + 1.5)
             for w, h in zip(PANEL_WIDTHS, headers, strict=True)]
 
 
