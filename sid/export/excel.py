@@ -498,6 +498,18 @@ def _add_chart(ws: Worksheet, data_ws: Worksheet, t: TableResult,
     if len(series_keys) == 1:
         chart.legend = None
     ws.add_chart(chart, f"A{anchor_row}")
+    # the caption under the chart (on screen; the printed page holds the table and notes)
+    from sid.export.plots import plot_caption
+
+    caption = ws.cell(row=anchor_row + 19, column=1,
+                      value=plot_caption(t, lang, _source_note(t)))
+    caption.font = _styles()["italic"]
+
+
+def _source_note(t: TableResult) -> str | None:
+    """The source as the table's footnote names it (without the leading word)."""
+    note = next((n for n in t.footnotes if n.startswith(("Bron:", "Source:"))), None)
+    return note.split(":", 1)[1].strip().rstrip(".") if note else None
 
 
 def _ref(sheet: str, col: int, r0: int, r1: int) -> str:
