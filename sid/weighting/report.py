@@ -425,13 +425,19 @@ def _workbook(chain: ChainResult, labels: Mapping[Any, str] | None, categories: 
         for role, p, h in provenance:
             r += 1
             cover.cell(row=r, column=1, value=tx["roles"].get(role, role))
-            cover.cell(row=r, column=2, value=p)
+            cover.cell(row=r, column=2, value=p).alignment = wrap
             cover.cell(row=r, column=3, value=h).font = Font(size=10)
+    import datetime as _dt
+
     from sid import __version__
 
     r += 2
     cover.cell(row=r, column=1, value=tx["version"]).font = bold
     cover.cell(row=r, column=2, value=__version__)
+    r += 1
+    cover.cell(row=r, column=1, value=tx["date"]).font = bold
+    cover.cell(row=r, column=2,
+               value=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"))
     cover.column_dimensions["A"].width = 22
     cover.column_dimensions["B"].width = 36
     cover.column_dimensions["C"].width = 62
