@@ -538,8 +538,9 @@ def test_cli_tables_book_and_provenance(synth, tmp_path, book_tables):
         assert ("*" in (row[2] or "").split()) == bool(pd.notna(rec.significant)
                                                        and rec.significant)
     notes = [str(r[0].value) for r in ws.iter_rows() if r[0].value]
-    assert any(n.startswith("Weight: Design weight, the design weight only (variable base_wt)")
-               for n in notes)
+    assert any(n.startswith("Weight: Design weight (variable base_wt): the design weight "
+                            "only") for n in notes)
+    assert ws["A2"].value.startswith("weighted percentage (weighted with the design weight only)")
     prov = {str(c.value) for row in wb["Provenance"].iter_rows() for c in row if c.value}
     import hashlib
 

@@ -237,6 +237,8 @@ NOTE_WIDTH = 115
 short enough to fit on its page (a landscape A4 page holds about 130 units at full size)."""
 
 ROWS_PER_PAGE = 24
+LINES_PER_PAGE = 28
+"""Rows of text (table rows and note lines) on a landscape A4 page at full size."""
 """Table rows that fit on a landscape A4 page under the repeated header (at full size)."""
 
 
@@ -340,7 +342,12 @@ def _write_table_sheet(ws: Worksheet, t: TableResult, lang: str, *,
         note_col = last_col + 1
         ws.column_dimensions[get_column_letter(note_col)].width = NOTE_WIDTH - line
         line = NOTE_WIDTH
-    for note in table_footnotes(t, lang):
+    notes = table_footnotes(t, lang)
+    note_lines = 2 + sum(len(n) // int(line * 1.2) + 1 for n in notes)
+    if multi_section and on_page + note_lines > LINES_PER_PAGE:
+        # the notes would spill a few lines onto a page of their own: start them there
+        ws.row_breaks.append(Break(id=r - 1))
+    for note in notes:
         r += 1
         cell = ws.cell(row=r, column=1, value=note)
         cell.font = st["small"]

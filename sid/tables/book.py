@@ -85,6 +85,7 @@ _UI = {
            "percent_of": "gewogen percentage", "ref": "Referentiegroep voor de significantie: "
            "{ref}{within} (t-toets op het verschil, p < {alpha})",
            "within": " binnen elk blok ({by})",
+           "design_only": "alleen met het ontwerpgewicht gewogen",
            "ref_hidden": "Geen significantietoets (*){where}: de referentiegroep {ref} heeft "
            "daar minder dan {below} respondenten en wordt niet getoond (x), dus er is geen "
            "zichtbaar cijfer om mee te vergelijken.",
@@ -104,6 +105,7 @@ _UI = {
            "percent_of": "weighted percentage", "ref": "Reference group for significance: "
            "{ref}{within} (t-test on the difference, p < {alpha})",
            "within": " within each block ({by})",
+           "design_only": "weighted with the design weight only",
            "ref_hidden": "No significance test (*){where}: the reference group {ref} has fewer "
            "than {below} respondents there and is not shown (x), so there is no visible figure "
            "to compare with.",
@@ -221,10 +223,13 @@ def build_tables(book: BookSpecFile, data: HarmonisedData, *, lang: str = "nl", 
     full = base.data.assign(**columns)
     design = _with_data(base, full)
     weight_name = book_weight_label(data, weight_label or weight, lang)
+    first = str(pd.unique(data.data["wave"].astype(str))[0])
+    design_weight = cb.design_variables(first).get("weight")
+    design_only = weight is None or weight == design_weight
     results = []
     for i, t in enumerate(book.tables, start=1):
         results.append(_build_one(t, design, cb, sections[t.id], lang, weight_name,
-                                  book))
+                                  book, design_only))
         if progress is not None:
             progress(i, len(book.tables), t.id)
     return tuple(results)
@@ -385,7 +390,7 @@ def _codebook_question(cb: Codebook, variable: str | None) -> Text | None:
 
 
 def _build_one(t: TableSpec, design: Design, cb: Codebook, sects: list[tuple[str, str]], lang: str,
-               weight_name: str, book: BookSpecFile) -> TableResult:
+               weight_name: str, book: BookSpecFile, design_only: bool = False) -> TableResult:
     from sid.estimate import compare, estimate
 
     ui = _UI[lang]
@@ -521,6 +526,8 @@ def _build_one(t: TableSpec, design: Design, cb: Codebook, sects: list[tuple[str
     notes.append(f"{ui['source']}: {src} {waves_text}.")
     unit_text = ui["percent_of"] if stat == "proportion" else \
         ui["mean_of"].format(var=cb.label(t.indicator.name, lang))
+    if design_only:  # never "gewogen" alone when only the design weight is used
+        unit_text = f"{unit_text} ({ui['design_only']})"
     subtitle = f"{unit_text}; {ui['base'].lower()}: {base_label}; " \
                f"{(ui['waves'] if len(t.waves) > 1 else ui['wave']).lower()} {waves_text}"
     group_title = cb.label(by[0], lang)  # further by variables name the row blocks
@@ -545,9 +552,11 @@ def book_weight_label(data: HarmonisedData, weight: str | None = None,
     if not name:
         return "-"
     label = data.codebook.label(name, lang) if name in data.codebook.names else name
-    only = "alleen het ontwerpgewicht" if lang == "nl" else "the design weight only"
+    only = "alleen het ontwerpgewicht, zonder correctie voor non-respons of kalibratie" \
+        if lang == "nl" else "the design weight only, without nonresponse or calibration " \
+        "adjustment"
     var = "variabele" if lang == "nl" else "variable"
-    return f"{label}, {only} ({var} {name})"
+    return f"{label} ({var} {name}): {only}"
 
 
 def load_book_data(pairs: Sequence[tuple[str | None, Path]],
