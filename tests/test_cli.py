@@ -53,14 +53,22 @@ def test_demo_weights_reproduce_the_population_margins(demo_dir: Path, year: int
 
 def test_demo_book_provenance_names_the_inputs(demo_dir: Path) -> None:
     book = openpyxl.load_workbook(demo_dir / "sid_kerntabellen.xlsx")
-    assert book.sheetnames[-2:] == ["Toelichting", "Herkomst van de cijfers"]
+    visible = [ws.title for ws in book.worksheets if ws.sheet_state == "visible"]
+    assert visible[-2:] == ["Toelichting", "Herkomst van de cijfers"]
     text = "\n".join(str(c.value) for row in book["Herkomst van de cijfers"].iter_rows()
                      for c in row if c.value is not None)
     for name in ["data/sid2017.sav", "data/sid2022.sav", "sid2022_gewogen.sav"]:
         assert file_sha256(demo_dir / name) in text, name
     table = book["werk_niet_correct"]
     notes = [c.value for row in table.iter_rows() for c in row if isinstance(c.value, str)]
-    assert any(v.startswith("Gewicht: final_wt") for v in notes)
+    # the weight in words (from the weighting spec, via the weighted file's lineage) and by name
+    assert any(v.startswith("Gewicht: ontwerpgewicht, non-respons per klasse")
+               and "(variabele final_wt)" in v for v in notes)
+    for name in ["sid:data/weighting/sid2022.yaml", "data/population_margins.csv",
+                 "data/sid2022_gross.sav"]:
+        assert name in text, name
+    # relative to the folder the command ran in, never absolute
+    assert not any(line.startswith("/") or " /" in line for line in text.splitlines())
 
 
 def test_demo_model_sheet_covers_the_synthetic_truth(demo_dir: Path) -> None:

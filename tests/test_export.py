@@ -14,6 +14,7 @@ import pytest
 from openpyxl import load_workbook
 
 from sid.export import (
+    NO_CI,
     SUPPRESSED,
     Provenance,
     sheet_names,
@@ -21,6 +22,7 @@ from sid.export import (
     write_table_book,
     write_table_files,
 )
+from sid.export.provenance import display_path
 from sid.tables import TABLE_COLUMNS, Suppression, TableResult
 
 GROUPS = {1: "Belgisch", 2: "Marokkaans", 3: "Turks", 4: "Pools", 5: "Roemeens",
@@ -122,26 +124,31 @@ def test_every_value_equals_its_estimate(book):
                               & (t.frame["group_label"] == group_label)]
                 assert len(rec) == 1, (name, r, a)
                 rec = rec.iloc[0]
-                c0 = 2 + 6 * pi
-                vals = [ws.cell(row=r, column=c0 + j).value for j in range(6)]
+                c0 = 2 + 5 * pi
+                # value, marks beside it, CI lower, CI upper, n (or p for a change)
+                vals = [ws.cell(row=r, column=c0 + j).value for j in range(5)]
+                marks = (vals[1] or "").split()
                 if rec["suppressed"]:
-                    assert vals[:3] == [SUPPRESSED] * 3
+                    assert [vals[0], vals[2], vals[3]] == [SUPPRESSED] * 3
                 elif np.isnan(rec["ci_low"]):
                     assert vals[0] == pytest.approx(rec["estimate"], rel=1e-14)
-                    assert vals[1:3] == ["-", "-"]
+                    assert vals[2:4] == [NO_CI, NO_CI]
                 else:
                     # openpyxl writes 16 significant digits: equal to the last ulp or so
                     assert vals[0] == pytest.approx(rec["estimate"], rel=1e-14)
-                    assert vals[1] == pytest.approx(rec["ci_low"], rel=1e-14)
-                    assert vals[2] == pytest.approx(rec["ci_high"], rel=1e-14)
+                    assert vals[2] == pytest.approx(rec["ci_low"], rel=1e-14)
+                    assert vals[3] == pytest.approx(rec["ci_high"], rel=1e-14)
                     fmt = ws.cell(row=r, column=c0).number_format
-                    assert fmt == ("0." + "0" * t.decimals)
+                    if rec["kind"] == "estimate":
+                        assert fmt == ("0." + "0" * t.decimals)
+                    else:  # a change: signed, at least the table's decimals
+                        assert fmt.startswith('"+"0.' + "0" * t.decimals)
                 if rec["kind"] == "estimate":
-                    assert vals[3] == rec["n"]
-                    assert (vals[5] == "(!)") == bool(rec["flagged"] and not rec["suppressed"])
+                    assert vals[4] == rec["n"]
+                    assert ("(!)" in marks) == bool(rec["flagged"] and not rec["suppressed"])
                 elif not rec["suppressed"]:
-                    assert vals[3] == pytest.approx(rec["p_value"], rel=1e-14)
-                assert (vals[4] == "*") == bool(rec["significant"] and not rec["suppressed"])
+                    assert vals[4] == pytest.approx(rec["p_value"], rel=1e-14)
+                assert ("*" in marks) == bool(rec["significant"] and not rec["suppressed"])
                 checked += 1
         assert checked == len(t.frame), name
 
@@ -153,10 +160,11 @@ def test_suppression_rule_and_footnotes(book):
     rows = _sheet_rows(ws)
     table_rows = rows[: [r[0] for r in rows].index("Noten")]
     by_label = {r[0]: r for r in table_rows if r and r[0] in GROUPS.values()}
-    assert by_label["Turks"][1:4] == [SUPPRESSED] * 3  # n = 29
-    assert by_label["Turks"][4] == 29
-    assert by_label["Pools"][6] == "(!)"  # n = 45
-    assert by_label["Congolees"][6] is None  # n = 60: neither
+    turks = by_label["Turks"]
+    assert [turks[1], turks[3], turks[4]] == [SUPPRESSED] * 3  # n = 29
+    assert turks[5] == 29
+    assert "(!)" in by_label["Pools"][2].split()  # n = 45: marked right beside the value
+    assert "(!)" not in (by_label["Congolees"][2] or "")  # n = 60: neither
     assert by_label["Afghaans"][1] == SUPPRESSED  # n = 10
     text = "\n".join(str(r[0]) for r in rows if r and r[0])
     assert "kleiner dan 30" in text
@@ -165,9 +173,10 @@ def test_suppression_rule_and_footnotes(book):
     assert ws.freeze_panes == "B6"
     assert ws["A1"].value == "Niet correct behandeld op het werk, naar herkomst"
     assert ws["B5"].value == "%"
-    assert ws["C5"].value == "95%-BI ondergrens"
-    assert ws["D5"].value == "95%-BI bovengrens"
-    assert ws["E5"].value == "n (ongewogen)"
+    assert ws["C5"].value == "opm."
+    assert ws["D5"].value == "95%-BI onder"
+    assert ws["E5"].value == "95%-BI boven"
+    assert ws["F5"].value == "n"  # "n: ongewogen aantal" in the notes
     assert len(ws._charts) == 1
 
 
@@ -175,8 +184,8 @@ def test_no_ci_is_explained(book):
     path, _ = book
     ws = load_workbook(path)["vertrouwen"]
     text = [str(r[0]) for r in _sheet_rows(ws) if r and r[0]]
-    assert any(t.startswith("-: geen betrouwbaarheidsinterval") for t in text)
-    assert not any(t.startswith("-: geen") for t in
+    assert any(t.startswith("n.b.: geen betrouwbaarheidsinterval") for t in text)
+    assert not any(t.startswith("n.b.: geen") for t in
                    (str(r[0]) for r in _sheet_rows(load_workbook(path)["werk"]) if r and r[0]))
 
 
@@ -193,7 +202,9 @@ def test_provenance_sheet_names_inputs_with_sha256(book, inputs):
     ws = wb["Herkomst van de cijfers"]
     cells = {str(c.value) for row in ws.iter_rows() for c in row if c.value is not None}
     for _, p in inputs:
-        assert str(p) in cells
+        # relative to the folder the command ran in, never an absolute path
+        assert display_path(p) in cells
+        assert str(p) not in cells and not any(c.startswith("/") for c in cells)
         assert hashlib.sha256(Path(p).read_bytes()).hexdigest() in cells
     assert "base_wt" in cells
     assert "sid tables spec.yaml" in cells
@@ -214,8 +225,8 @@ def test_english_book(tmp_path, inputs):
     path = write_table_book(_tables(), tmp_path / "en.xlsx", provenance=prov, lang="en")
     wb = load_workbook(path)
     assert {"Contents", "Method", "Provenance"} <= set(wb.sheetnames)
-    assert wb["werk"]["C5"].value == "95% CI lower"
-    assert wb["werk"]["E5"].value == "n (unweighted)"
+    assert wb["werk"]["D5"].value == "95% CI lower"
+    assert wb["werk"]["F5"].value == "n"
 
 
 def test_atomic_write_leaves_no_temp_files(tmp_path, inputs):
@@ -269,8 +280,14 @@ def test_format_crosstab_and_book_helpers(tmp_path):
     res = crosstab(Design(pd.read_csv(ref), strata="stype", weight="pw", fpc="fpc"),
                    "stype", "awards", where="sch_wide == 2", percent="col", ci="t")
     table = format_crosstab(res, "table").splitlines()
-    assert table[0] == "stype x awards (basis: sch_wide == 2), percentages per kolom, 95%-BI (t)"
+    assert table[0] == ("stype x awards (basis: sch_wide == 2): verdeling van stype binnen "
+                        "elke categorie van awards (kolompercentages: elke kolom telt op tot "
+                        "100%); 95%-BI (t)")
     assert table[1].split() == ["rij", "kolom", "%", "BI", "gewogen", "aantal", "n"]
+    # weighted counts as counts: whole numbers with thousands separators, no 1.2e+06
+    counts = [line.split()[-2] for line in table[2:2 + len(res.cells)]]
+    assert counts == [f"{c:,.0f}".replace(",", ".") for c in res.cells["count"]]
+    assert not any("e+" in line for line in table)
     assert len(table) == 2 + len(res.cells) + 2
     first = res.cells.iloc[0]
     assert f"{100 * first.estimate:.1f}" in table[2]
@@ -284,8 +301,44 @@ def test_format_crosstab_and_book_helpers(tmp_path):
         format_crosstab(res, "xml")
     with pytest.raises(InputError, match="unknown format"):
         write_book([], tmp_path / "x", provenance=None, fmt="pdf")  # type: ignore[arg-type]
-    assert book_inputs(["a.sav"], "cb.yaml", "s.yaml", ["w.sav"]) == [
-        ("data", Path("a.sav")), ("codebook", Path("cb.yaml")), ("spec", Path("s.yaml")),
-        ("weights", Path("w.sav"))]
+    assert book_inputs(["a.sav"], "cb.yaml", "s.yaml", ["w.sav"],
+                       lineage=[("weighting_spec", "ws.yaml")], origin_rules="o.yaml") == [
+        ("data", Path("a.sav")), ("weights", Path("w.sav")),
+        ("weighting_spec", Path("ws.yaml")), ("codebook", Path("cb.yaml")),
+        ("origin_rules", Path("o.yaml")), ("spec", Path("s.yaml"))]
     assert command_line(["tables", "my spec.yaml", "--out", "b.xlsx"]) == \
         "sid tables 'my spec.yaml' --out b.xlsx"
+    # absolute paths (also WAVE=PATH) are shown relative to the folder the command ran in
+    here = Path.cwd()
+    assert command_line(["tables", str(here / "s.yaml"), "--data", f"2022={here / 'a.sav'}"]) \
+        == "sid tables s.yaml --data 2022=a.sav"
+
+
+def test_same_seed_gives_the_same_content_hash(synthetic_dir, tmp_path):
+    """Issue 11 item 6: two runs of `sid synth` with the same seed hold the same data; the
+    SPSS header records when a file was written, so the provenance compares content hashes
+    (sid.export.provenance.data_content_sha256), which must be identical, while a changed
+    value changes it."""
+    import time
+    from dataclasses import replace
+
+    from sid.export.provenance import data_content_sha256
+    from sid.io import read_wave, write_wave
+    from sid.synthetic import synthesise
+
+    time.sleep(1.1)  # a later second in the header than the session's files
+    again = tmp_path / "again"
+    synthesise(again)  # the default seed, as the session's synthetic files
+    for name in ("sid2017.sav", "sid2022.sav", "sid2022_gross.sav", "sid2022.dta"):
+        first, label = data_content_sha256(synthetic_dir / name)
+        second, _ = data_content_sha256(again / name)
+        assert first == second, name
+        assert "synthetisch" in (label or "")
+    assert (synthetic_dir / "population_margins.csv").read_bytes() == \
+        (again / "population_margins.csv").read_bytes()
+    wave = read_wave(again / "sid2022.sav")
+    data = wave.data.copy()
+    data.loc[0, "lft"] = data.loc[0, "lft"] + 1
+    changed = tmp_path / "changed.sav"
+    write_wave(replace(wave, data=data, meta=replace(wave.meta, sha256=None, path=None)), changed)
+    assert data_content_sha256(changed)[0] != data_content_sha256(again / "sid2022.sav")[0]

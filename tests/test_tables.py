@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -418,6 +419,7 @@ def _wave_design(harmonised, wave):
 def test_book_values_equal_direct_estimates(harmonised, book_tables):
     """Each table equals an estimate computed here from the harmonised columns directly."""
     from sid.estimation import estimate
+    from sid.tables.intervals import FEW
 
     design = _wave_design(harmonised, "2022")
     d = design.data
@@ -434,10 +436,21 @@ def test_book_values_equal_direct_estimates(harmonised, book_tables):
                     psu="psu")
         ref = estimate(dd, "proportion", "_ind", by="herkomst", where=where)
         ref = ref[ref["category"] == "1"].sort_values("herkomst").reset_index(drop=True)
+        beta = estimate(dd, "proportion", "_ind", by="herkomst", where=where, ci="beta")
+        beta = beta[beta["category"] == "1"].sort_values("herkomst").reset_index(drop=True)
         got = book_tables[tid].frame.sort_values("group").reset_index(drop=True)
-        np.testing.assert_allclose(got["estimate"], 100 * ref["estimate"], rtol=1e-10)
-        np.testing.assert_allclose(got["ci_low"], 100 * ref["ci_low"], rtol=1e-10)
-        np.testing.assert_allclose(got["ci_high"], 100 * ref["ci_high"], rtol=1e-10)
+        # the interval rule (sid.tables.intervals): Korn-Graubard below FEW yes or no answers
+        inside = np.ones(len(d), bool) if where is None else \
+            np.asarray(dd.data.eval(where.replace(" in ", ".isin(").replace("]", "])")
+                                    if " in " in where else where), bool)
+        valid = dd.data[inside & dd.data["_ind"].notna()]
+        yes = valid.groupby("herkomst")["_ind"].sum().sort_index().to_numpy()
+        no = valid.groupby("herkomst")["_ind"].count().sort_index().to_numpy() - yes
+        kg = np.minimum(yes, no) < FEW
+        assert list(got["ci_method"]) == ["beta" if k else "logit" for k in kg]
+        for col in ("estimate", "ci_low", "ci_high"):
+            want = np.where(kg, beta[col], ref[col])
+            np.testing.assert_allclose(got[col], 100 * want, rtol=1e-10)
         np.testing.assert_array_equal(got["n"], ref["n"])
     ref = estimate(design, "mean", "vertrouwen", by="herkomst", ci="t")
     got = book_tables["vertrouwen"].frame.sort_values("group").reset_index(drop=True)
@@ -468,7 +481,7 @@ def test_multiple_response_set_is_one_table(book_tables, harmonised):
     t = book_tables["redenen"]
     items = harmonised.mr_set("reden")
     assert list(dict.fromkeys(t.frame["section"])) == items
-    assert t.frame["section_label"].iloc[0] == "herkomst"
+    assert t.frame["section_label"].iloc[0] == "Herkomst"  # a block heading: capitalised
     single = book_tables["reden_herkomst"].frame
     first = t.frame[t.frame["section"] == "reden_herkomst"].reset_index(drop=True)
     np.testing.assert_allclose(first["estimate"], single["estimate"], rtol=1e-12)
@@ -499,8 +512,15 @@ def test_cli_tables_book_and_provenance(synth, tmp_path, book_tables):
     out = tmp_path / "book.xlsx"
     args = ["tables", str(SPEC), "--data", str(synth / "sid2022.sav"), "--codebook",
             str(CODEBOOK), "--out", str(out), "--skip-missing-waves", "--lang", "en"]
+    # without --weights and without an analysis weight in the data: stop, list the weights
     res = CliRunner().invoke(main, args)
+    assert res.exit_code == 2, res.output
+    assert "no analysis weight" in res.output and "base_wt (Designgewicht)" in res.output
+    assert not out.exists()
+    # the design weight only when asked for, and then the book says so
+    res = CliRunner().invoke(main, [*args, "--weight-var", "base_wt"])
     assert res.exit_code == 0, res.output
+    assert "Design weight" in res.output and "base_wt" in res.output  # the weight is printed
     wb = load_workbook(out)
     assert "werk_golven" not in wb.sheetnames and "werk_niet_correct" in wb.sheetnames
     # the sheet's numbers are the estimates (one wave loaded here, two in book_tables: same
@@ -512,21 +532,37 @@ def test_cli_tables_book_and_provenance(synth, tmp_path, book_tables):
         assert row[0].startswith({"Belgisch": "Belgian", "Marokkaans": "Moroccan"}.get(
             rec.group_label, row[0]))
         assert row[1] == pytest.approx(rec.estimate, rel=1e-12)
-        assert row[2] == pytest.approx(rec.ci_low, rel=1e-12)
-        assert row[3] == pytest.approx(rec.ci_high, rel=1e-12)
-        assert row[4] == rec.n
-        assert (row[5] == "*") == bool(pd.notna(rec.significant) and rec.significant)
+        assert row[3] == pytest.approx(rec.ci_low, rel=1e-12)
+        assert row[4] == pytest.approx(rec.ci_high, rel=1e-12)
+        assert row[5] == rec.n
+        assert ("*" in (row[2] or "").split()) == bool(pd.notna(rec.significant)
+                                                       and rec.significant)
+    notes = [str(r[0].value) for r in ws.iter_rows() if r[0].value]
+    assert any(n.startswith("Weight: Design weight (variable base_wt): the design weight "
+                            "only") for n in notes)
+    assert ws["A2"].value.startswith("weighted percentage (weighted with the design weight only)")
     prov = {str(c.value) for row in wb["Provenance"].iter_rows() for c in row if c.value}
     import hashlib
 
+    from sid.export.provenance import display_path
+
     for f in (synth / "sid2022.sav", SPEC, CODEBOOK):
-        assert str(f) in prov
+        assert display_path(f) in prov and str(f) not in prov
         assert hashlib.sha256(f.read_bytes()).hexdigest() in prov
+    assert "sid:data/sid.yaml" in prov and "sid:data/origin/vl2013.yaml" in prov
+    assert any("(synthetic data)" in c for c in prov)  # the book's source says so
+    # a data file labelled synthetic makes the source say so even when the spec does not
+    from sid.export import Provenance
+
+    p = Provenance.from_files([("data", synth / "sid2022.sav")], weight="w", command="c",
+                              source="Samenleven in Diversiteit")
+    assert p.synthetic and p.source == "Samenleven in Diversiteit - synthetische gegevens"
     # no respondent-level data: every sheet is far smaller than the wave
     for ws in wb.worksheets:
         assert ws.max_row < 120, ws.title
     bad = CliRunner().invoke(main, ["tables", str(SPEC), "--data", str(synth / "sid2022.sav"),
-                                    "--codebook", str(CODEBOOK), "--out", str(out)])
+                                    "--codebook", str(CODEBOOK), "--out", str(out),
+                                    "--weight-var", "base_wt"])
     assert bad.exit_code == 2
     assert "wave 2017 was not loaded" in bad.output
 
@@ -668,3 +704,80 @@ def test_crosstab_helpers_for_the_cli(tmp_path):
     with pytest.raises(InputError, match="data file.*not found") as err:
         load_book_data([(None, tmp_path / "a.sav"), ("2022", tmp_path / "b.sav")], CODEBOOK)
     assert "a.sav" in err.value.line() and "b.sav" in err.value.line()
+
+
+def test_no_zero_width_interval_in_the_whole_book(book_tables):
+    """Issue 11: no published interval has zero width while n > 0 (Korn-Graubard for rare
+    outcomes); every estimate row uses logit or beta, and beta only under the rule."""
+    from sid.tables.intervals import FEW
+    from sid.tables.models import ModelTableResult
+
+    switched = 0
+    for t in book_tables.values():
+        f = t.frame
+        shown = f[(f["n"] > 0) & ~f["suppressed"].astype(bool)]
+        width = shown["ci_high"] - shown["ci_low"]
+        assert (width > 0).all(), (t.id, shown.loc[~(width > 0), ["group_label", "panel"]])
+        if t.unit == "percent" and not isinstance(t, ModelTableResult):  # model margins: t (svypredmeans)
+            est = f[f["kind"] == "estimate"]
+            assert set(est["ci_method"]) <= {"logit", "beta"}, t.id
+            switched += int((est["ci_method"] == "beta").sum())
+    assert switched > 0, f"the demo book has groups with fewer than {FEW} yes/no answers"
+
+
+LINE_HEIGHT = 1.3
+"""Height of a word's box in pdftotext -bbox per point of font size (LibreOffice's PDF,
+measured: 10 pt text gives 13.0 pt boxes at 100%)."""
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None or shutil.which("pdftotext") is None,
+                    reason="LibreOffice (soffice) or poppler (pdftotext) not installed")
+def test_book_prints_readable_with_libreoffice(book_tables, tmp_path):
+    """Issue 11 item 5: the demo book rendered by LibreOffice: every page readable (no text
+    below 8 pt after scaling), fit to width only, headers and footers with "p. i/N", no
+    blank page, and a page count that fits the tables (no 4 pt one-page squeeze)."""
+    import re
+    import subprocess
+
+    from openpyxl import load_workbook
+
+    from sid.export import Provenance, write_table_book
+
+    tables = list(book_tables.values())
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("spec")
+    prov = Provenance.from_files([("spec", spec)], weight="base_wt", command="sid tables")
+    path = write_table_book(tables, tmp_path / "book.xlsx", provenance=prov,
+                            book_title="Kerntabellen")
+    wb = load_workbook(path)
+    assert wb["grafiekdata"].sheet_state == "hidden"
+    for ws in wb.worksheets:
+        if ws.sheet_state != "visible":
+            continue
+        assert ws.page_setup.fitToWidth == 1 and ws.page_setup.fitToHeight == 0, ws.title
+        assert ws.page_setup.orientation == "landscape"
+        assert "&P/&N" in ws.oddFooter.right.text and "Kerntabellen" in ws.oddHeader.left.text
+    for t in tables:
+        ws = wb[t.id]
+        assert ws.print_title_rows is not None
+        # no chart-data block on the printed sheet
+        assert not any("grafiek" in str(c.value).lower() for row in ws.iter_rows()
+                       for c in row if c.value)
+    res = subprocess.run(["soffice", "--headless", "--convert-to", "pdf", "--outdir",
+                          str(tmp_path), str(path)], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    pdf = tmp_path / "book.pdf"
+    bbox = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    pages = bbox.split("<page ")[1:]
+    visible = [ws for ws in wb.worksheets if ws.sheet_state == "visible"]
+    # every table on at least one page; long ones (redenen, taal_thuis) on a few, not squeezed
+    assert len(visible) <= len(pages) <= 2 * len(visible) + 4, len(pages)
+    for i, page in enumerate(pages, start=1):
+        heights = [float(b) - float(a) for a, b in
+                   re.findall(r'yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)"', page)]
+        assert len(heights) > 20, f"page {i} is (nearly) blank"
+        smallest = min(heights) / LINE_HEIGHT
+        assert smallest >= 8.0, f"page {i}: text scaled to {smallest:.1f} pt"
+        words = re.findall(r">([^<]+)</word>", page)
+        assert f"{i}/{len(pages)}" in words, f"page {i} has no 'p. {i}/{len(pages)}'"

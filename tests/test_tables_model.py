@@ -113,20 +113,18 @@ def test_model_table_numbers_equal_sid_model(harmonised, tables):
         f = res.frame
         for panel, key in (("crude", "crude"), ("adjusted", "adjusted"), ("diff", "adjusted_diff")):
             part = f[f["panel"] == panel]
-            assert list(part["group"]) == [f"{float(g):g}" for g in ca["herkomst"]]
-            np.testing.assert_allclose(part["estimate"], scale * ca[key], rtol=1e-10,
+            # the reference group (first) has no difference with itself: no diff row
+            want = ca.iloc[1:] if panel == "diff" else ca
+            assert list(part["group"]) == [f"{float(g):g}" for g in want["herkomst"]]
+            np.testing.assert_allclose(part["estimate"], scale * want[key], rtol=1e-10,
                                        err_msg=f"{tid} {panel}")
             low = "adjusted_diff_ci_low" if panel == "diff" else f"{key}_ci_low"
-            rest = slice(1, None) if panel == "diff" else slice(None)  # reference: no interval
-            np.testing.assert_allclose(part["ci_low"].iloc[rest], scale * ca[low].iloc[rest],
-                                       rtol=1e-10)
-            if panel == "diff":
-                assert part["ci_low"].isna().iloc[0] and part["estimate"].iloc[0] == 0
-            assert list(part["n"]) == list(ca["n"])
+            np.testing.assert_allclose(part["ci_low"], scale * want[low], rtol=1e-10)
+            assert list(part["n"]) == list(want["n"])
         con = margins(model, "herkomst").contrasts()
         diff = f[f["panel"] == "diff"]
-        np.testing.assert_allclose(diff["se"].iloc[1:], scale * con["se"], rtol=1e-10)
-        np.testing.assert_allclose(diff["p_value"].iloc[1:], con["p_value"], rtol=1e-10)
+        np.testing.assert_allclose(diff["se"], scale * con["se"], rtol=1e-10)
+        np.testing.assert_allclose(diff["p_value"], con["p_value"], rtol=1e-10)
         crude_p = f.loc[f["panel"] == "crude", "p_value"]
         assert crude_p.iloc[1:].between(0, 1).all() and np.isnan(crude_p.iloc[0])
         adj = f[f["panel"] == "adjusted"]
@@ -156,7 +154,8 @@ def test_coefficient_labels_are_dutch_value_labels(tables):
     assert "logistische regressie (logit) van niet correct behandeld op het werk (soms, vaak) " \
            "op opleiding, leeftijd, geslacht, gewest en herkomst" in notes
     assert f"t-verdeling op {t.model_df:g} vrijheidsgraden" in notes
-    assert "Gewicht: base_wt" in notes and "Basis: personen aan het werk" in notes
+    assert "(variabele base_wt): alleen het ontwerpgewicht" in notes
+    assert "Basis: personen aan het werk" in notes
     assert list(t.terms["label"]) == ["Opleiding", "Leeftijd (per jaar)", "Geslacht", "Gewest",
                                       "Herkomst"]
 
@@ -204,7 +203,7 @@ def test_sheet_shows_the_tables_numbers(tables, tmp_path):
     t = tables["werk_model"]
     rows = _rows(_sheet(tables, "werk_model", tmp_path))
     assert rows[0][0] == t.title
-    assert rows[4][:3] == ["Herkomst", "n (ongewogen)", "%"]
+    assert rows[4][:3] == ["Herkomst", "n", "%"]
     f = t.frame.set_index(["panel", "group_label"])
     first = next(i for i, r in enumerate(rows) if r[0] == "Belgisch (referentiegroep)")
     for r in rows[first:first + 7]:
@@ -215,13 +214,18 @@ def test_sheet_shows_the_tables_numbers(tables, tmp_path):
             assert r[c0:c0 + 3] == pytest.approx([rec.estimate, rec.ci_low, rec.ci_high],
                                                  rel=1e-12)
             assert (r[c0 + 3] == "*") == bool(rec.significant is True)
-        if group != "Belgisch":
-            rec = f.loc[("diff", group)]
-            assert r[10:13] == pytest.approx([rec.estimate, rec.ci_low, rec.ci_high], rel=1e-12)
-            assert r[13] == "< 0,001" if rec.p_value < 0.001 else r[13] == pytest.approx(rec.p_value)
+    # the difference with the reference group: a panel of its own below (no reference row)
+    second = next(i for i, r in enumerate(rows) if i > first and r[0] == "Herkomst")
+    assert rows[second - 1][2] == "Verschil met Belgisch, gecorrigeerd"
+    for r in rows[second + 1:second + 7]:
+        rec = f.loc[("diff", r[0])]
+        assert r[1] == rec.n
+        assert r[2:5] == pytest.approx([rec.estimate, rec.ci_low, rec.ci_high], rel=1e-12)
+        assert r[5] == "< 0,001" if rec.p_value < 0.001 else r[5] == pytest.approx(rec.p_value)
+    assert rows[second + 7][0] is None  # six groups, the reference is not repeated
     head = next(i for i, r in enumerate(rows) if r[0] == "Het model: odds ratio's")
-    assert rows[head + 1][:6] == ["Term", "odds ratio", "95%-BI ondergrens",
-                                  "95%-BI bovengrens", "p-waarde", "n (ongewogen)"]
+    assert rows[head + 1][:6] == ["Term", "odds ratio", "95%-BI onder",
+                                  "95%-BI boven", "p-waarde", "n"]
     shown = model_sheet_rows(t)
     assert "(Intercept)" not in set(shown["term"])  # odds ratios: no constant
     for k, rec in enumerate(shown.itertuples(), start=head + 2):
@@ -259,7 +263,7 @@ def test_sheet_gaussian_and_suppressed(tables, tmp_path):
         assert isinstance(r[1], int)  # the base itself is shown, as on the other sheets
     flagged = f.loc[f["flagged"] & (f["panel"] == "crude"), "group_label"]
     for label in flagged:
-        assert next(r for r in rows if r[0] == label)[14] == "(!)"
+        assert next(r for r in rows if r[0] == label)[10] == "(!)"  # remarks: after adjusted
     c = t.coefficients
     hidden = c.loc[c["suppressed"], "label"]
     assert len(hidden) == len(small) - 1  # every small group but the reference

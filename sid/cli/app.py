@@ -31,8 +31,22 @@ INPUT_PARAMS = frozenset({
 OUTPUT_PARAMS: Mapping[str, str] = {"out_file": "file", "report_file": "file", "out": "any",
                                     "folder": "folder",
                                     "plots_dir": "folder"}
-#: Files an output parameter writes beside the one it names (``--report r.xlsx``: ``r.md``).
-DERIVED_OUTPUTS: Mapping[str, tuple[str, ...]] = {"report_file": (".md",)}
+#: Files a command writes beside an output it is given, as ``(command, parameter) ->
+#: patterns``: ``.md`` replaces the suffix (``--report r.xlsx``: ``r.md``), ``_x.png`` is added
+#: to the stem (``r_x.png``), ``+.lineage.json`` to the whole name (``w.sav.lineage.json``).
+DERIVED_OUTPUTS: Mapping[tuple[str, str], tuple[str, ...]] = {
+    ("weight", "report_file"): (".md", "_gewichten.png"),
+    ("weight", "out_file"): ("+.lineage.json",),
+}
+
+
+def derived_output(path: Path, pattern: str) -> Path:
+    """The file ``pattern`` (see :data:`DERIVED_OUTPUTS`) names beside ``path``."""
+    if pattern.startswith("+"):
+        return path.with_name(path.name + pattern[1:])
+    if pattern.startswith("."):
+        return path.with_suffix(pattern)
+    return path.with_name(path.stem + pattern)
 #: Commands whose ``--out`` is a folder.
 FOLDER_OUT_COMMANDS = frozenset({"synth", "demo"})
 #: Pipelines that run other commands and read what earlier steps wrote: each step is
@@ -91,8 +105,9 @@ def path_params(command: click.Command, kwargs: Mapping[str, Any]
             kind = "folder" if command.name in FOLDER_OUT_COMMANDS and name == "out" \
                 else OUTPUT_PARAMS[name]
             outputs.append((_label(param), Path(value), kind))
-            outputs += [(f"{_label(param)} ({suffix})", Path(value).with_suffix(suffix), "file")
-                        for suffix in DERIVED_OUTPUTS.get(name, ())]
+            outputs += [(f"{_label(param)} ({pattern.lstrip('+')})",
+                         derived_output(Path(value), pattern), "file")
+                        for pattern in DERIVED_OUTPUTS.get((command.name or "", name), ())]
     return inputs, outputs
 
 

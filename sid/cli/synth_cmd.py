@@ -20,14 +20,18 @@ from sid.resources import DATA_DIR as CODEBOOKS
 @click.option("--seed", default=20260101, show_default=True, type=int, help="Random seed.")
 def synth(out: Path, seed: int) -> None:
     """Write the synthetic SID population margins, gross samples, waves and truth."""
+    import time
+
     from sid.synthetic import synthesise
 
-    result = synthesise(out, seed=seed)
+    start = time.perf_counter()
+    result = synthesise(out, seed=seed, progress=lambda text: click.echo(
+        f"{text} (na {time.perf_counter() - start:.1f} s)", err=True))
     for name, path in result.paths.items():
         rows = result.rows.get(name)
         size = result.bytes[name] / 1e6
         click.echo(f"{path}  {'' if rows is None else f'{rows} rows, '}{size:.2f} MB")
-    click.echo(f"seed {seed}, {result.seconds['total']:.1f} s")
+    click.echo(f"seed {seed}; duurde {result.seconds['total']:.1f} s")
 
 
 @main.command()
@@ -53,11 +57,19 @@ def demo(out: Path, seed: int) -> None:
     out = Path(out)
     data_dir = out / "data"
 
+    began = [start]
+
     def step(number: int, text: str) -> None:
-        click.echo(f"\n[{number}/4] {text} ({time.perf_counter() - start:.1f} s)")
+        if number > 1:
+            click.echo(f"    stap {number - 1} duurde {time.perf_counter() - began[0]:.1f} s")
+        began[0] = time.perf_counter()
+        click.echo(f"\n[{number}/4] {text}")
+
+    def progress(text: str) -> None:
+        click.echo(f"    {text} (na {time.perf_counter() - began[0]:.1f} s)")
 
     step(1, f"synthetic SID population and waves -> {data_dir}")
-    synthesise(data_dir, seed=seed)
+    synthesise(data_dir, seed=seed, progress=progress)
     click.echo(summarise_waves(data_dir))
 
     codebook_file = CODEBOOKS / "sid.yaml"
@@ -87,10 +99,12 @@ def demo(out: Path, seed: int) -> None:
                weight_var="final_wt", out=book, lang="nl", plots_dir=out / "figuren",
                fmt="xlsx", no_chart=False, skip_missing_waves=False)
 
-    click.echo(f"\ndone in {time.perf_counter() - start:.1f} s. Outputs in {out}/:")
+    click.echo(f"    stap 4 duurde {time.perf_counter() - began[0]:.1f} s")
+    click.echo(f"\ndone: the whole demo took {time.perf_counter() - start:.1f} s. "
+               f"Outputs in {out}/:")
     click.echo(f"  {book.name:<28} the table book for policy answers (open in Excel/LibreOffice)")
     click.echo(f"  {'figuren/':<28} a forest plot per table (PNG)")
     for year in waves:
-        click.echo(f"  {weighted[year].name:<28} weighted {year} wave (final_wt), "
-                   f"report weegrapport_{year}.xlsx/.md")
+        click.echo(f"  {weighted[year].name:<28} weighted {year} wave (final_wt, lineage in "
+                   f"{weighted[year].name}.lineage.json), annex weegrapport_{year}.xlsx/.md")
     click.echo(f"  {'data/':<28} synthetic waves, gross samples, margins, truth.json")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +59,8 @@ def crosstab(data: Path, row: str, col: str, where_expr: str | None, percent: st
               help="Weighted wave(s) from `sid weight` (WAVE=PATH when several waves).")
 @click.option("--weight-var", default=None,
               help="Weight column in the --weights file(s) (default: the one column the data "
-                   "file does not have).")
+                   "file does not have); without --weights, a weight variable of the data "
+                   "(e.g. base_wt to weigh with the design weight only: the book says so).")
 @click.option("--out", "out", required=True, type=click.Path(path_type=Path),
               help="book.xlsx, or a folder with --format csv|json.")
 @click.option("--lang", type=click.Choice(["nl", "en"]), default="nl", show_default=True)
@@ -74,7 +74,15 @@ def crosstab(data: Path, row: str, col: str, where_expr: str | None, percent: st
 def tables(spec_file: Path, data_files: tuple[str, ...], codebook_file: Path,
            weight_files: tuple[str, ...], weight_var: str | None, out: Path, lang: str,
            plots_dir: Path | None, fmt: str, no_chart: bool, skip_missing_waves: bool) -> None:
-    """Compute the table book SPEC_FILE on the waves and write Excel (or CSV/JSON)."""
+    """Compute the table book SPEC_FILE on the waves and write Excel (or CSV/JSON).
+
+    The weight: the final weight of the --weights files (from `sid weight`), else
+    --weight-var, else the codebook's analysis weight when the data have it; otherwise
+    the command stops and lists the weights there are. The weight used is printed and
+    named in every table's footnotes, in words and as a variable.
+    """
+    import time
+
     from sid.codebook import load_codebook
     from sid.export import Provenance, book_inputs, command_line, write_book, write_forest_plots
     from sid.harmonise import split_wave_arg
@@ -86,26 +94,55 @@ def tables(spec_file: Path, data_files: tuple[str, ...], codebook_file: Path,
         select_tables,
     )
 
+    start = time.perf_counter()
+
+    def say(text: str) -> None:
+        click.echo(f"{text} (na {time.perf_counter() - start:.1f} s)", err=True)
+
     book = read_spec(spec_file)
     cb = load_codebook(codebook_file)
     pairs = [split_wave_arg(f) for f in data_files]
     data = load_book_data(pairs, cb)
+    say(f"{len(pairs)} golf/golven gelezen: {len(data.data)} respondenten")
     weight_pairs = [split_wave_arg(f) for f in weight_files]
-    weight_name = None
+    lineage: list[tuple[str, Path]] = []
+    words = None
     if weight_pairs:
-        data, weight_name = _merge_weights(data, cb, pairs, weight_pairs, weight_var)
+        data, column = _merge_weights(data, cb, pairs, weight_pairs, weight_var)
+        # _merge_weights names the merged column "_w_<name>"; footnotes and provenance show <name>
+        weight_name = column.removeprefix("_w_")
+        lineage, words = _weight_lineage([p for _, p in weight_pairs], lang)
+    else:
+        column = weight_name = _data_weight(data, cb, weight_var)
+    if words is None:
+        words = cb.label(weight_name, lang) if weight_name in cb.names else weight_name
+    weight_text = f"{words} ({'variable' if lang == 'en' else 'variabele'} {weight_name})"
+    waves = [str(w) for w in data.data["wave"].astype(str).unique()]
+    if not weight_pairs and weight_name == cb.design_variables(waves[0]).get("weight"):
+        weight_text = book_weight_label(data, None, lang)  # says: the design weight only
+    click.echo(f"gewicht: {weight_text}", err=True)
     if skip_missing_waves:
         book, skipped = select_tables(book, data.data["wave"].astype(str).unique())
         if skipped:
             click.echo(f"skipped {len(skipped)} table(s) that need a wave not loaded: "
                        f"{', '.join(skipped)}", err=True)
-    # _merge_weights names the merged column "_w_<name>"; footnotes and provenance show <name>
-    shown_weight = weight_name.removeprefix("_w_") if weight_name else None
-    results = build_tables(book, data, lang=lang, weight=weight_name, weight_label=shown_weight)
+
+    def progress(done: int, total: int, table_id: str) -> None:
+        say(f"tabel {done}/{total} berekend: {table_id}")
+
+    results = build_tables(book, data, lang=lang, weight=column, weight_label=weight_text,
+                           progress=progress)
+    say("herkomst van de cijfers: invoerbestanden controleren (sha256)")
+    origin_rules = _origin_rules(cb)
     prov = Provenance.from_files(
-        book_inputs([p for _, p in pairs], codebook_file, spec_file, [p for _, p in weight_pairs]),
-        weight=book_weight_label(data, shown_weight), version=__version__,
-        command=command_line(sys.argv[1:]))
+        book_inputs([p for _, p in pairs], codebook_file, spec_file,
+                    [p for _, p in weight_pairs], lineage=lineage, origin_rules=origin_rules),
+        weight=weight_name, weight_text=weight_text, version=__version__,
+        command=command_line(_argv(spec_file, data_files, codebook_file, weight_files,
+                                   weight_var, out, lang, plots_dir, fmt, no_chart,
+                                   skip_missing_waves)),
+        source=book.spec.source.get(lang) if book.spec.source else None)
+    say(f"{'werkboek' if fmt == 'xlsx' else fmt + '-bestanden'} schrijven")
     written = write_book(results, out, provenance=prov, fmt=fmt, lang=lang,
                          title=book.spec.title.get(lang), chart=not no_chart)
     if fmt == "xlsx":
@@ -113,8 +150,85 @@ def tables(spec_file: Path, data_files: tuple[str, ...], codebook_file: Path,
     else:
         click.echo(f"wrote {len(written)} {fmt} files to {out}")
     if plots_dir is not None:
-        pngs = write_forest_plots(results, plots_dir, lang=lang)
+        say("figuren tekenen")
+        pngs = write_forest_plots(results, plots_dir, lang=lang, source=prov.source)
         click.echo(f"wrote {len(pngs)} plots to {plots_dir}")
+    say("klaar")
+
+
+def _argv(spec_file: Path, data_files: tuple[str, ...], codebook_file: Path,
+          weight_files: tuple[str, ...], weight_var: str | None, out: Path, lang: str,
+          plots_dir: Path | None, fmt: str, no_chart: bool, skip: bool) -> list[str]:
+    """The arguments of this run as `sid tables` takes them (also when `sid demo` runs it)."""
+    args = ["tables", str(spec_file)]
+    args += [a for f in data_files for a in ("--data", str(f))]
+    args += ["--codebook", str(codebook_file)]
+    args += [a for f in weight_files for a in ("--weights", str(f))]
+    args += ["--weight-var", weight_var] if weight_var else []
+    args += ["--out", str(out), "--lang", lang]
+    args += ["--plots", str(plots_dir)] if plots_dir is not None else []
+    args += ["--format", fmt] if fmt != "xlsx" else []
+    args += ["--no-chart"] if no_chart else []
+    args += ["--skip-missing-waves"] if skip else []
+    return args
+
+
+def _data_weight(data: Any, cb: Any, weight_var: str | None) -> str:
+    """The weight of a book made without --weights: ``weight_var``, or the codebook's
+    analysis weight (a weight variable other than the design weight) when the data have
+    it. Never silently the design weight: without either, stop and list the weights."""
+    from sid.errors import InputError
+
+    columns = set(data.data.columns)
+    waves = [str(w) for w in data.data["wave"].astype(str).unique()]
+    design = {cb.design_variables(w).get("weight") for w in waves} - {None}
+    declared = [n for n in cb.names if getattr(cb.definition(n), "type", None) == "weight"]
+    if weight_var is not None:
+        if weight_var not in columns:
+            raise InputError(f"weight {weight_var!r} is not in the data", where="--weight-var",
+                             got=", ".join(sorted(n for n in declared if n in columns)) or "-",
+                             fix="give a weight variable of the codebook, or --weights FILE "
+                                 "from `sid weight`")
+        return weight_var
+    analysis = [n for n in declared if n not in design and n in columns]
+    if len(analysis) == 1:
+        return analysis[0]
+    present = [f"{n} ({cb.label(n)})" for n in declared if n in columns]
+    raise InputError("no analysis weight: the book would be weighted with the design weight "
+                     "only", where="sid tables",
+                     got="weights in the data: " + (", ".join(present) or "none"),
+                     fix="give --weights FILE from `sid weight` (the final weight), or "
+                         "--weight-var NAME to choose a weight of the data explicitly")
+
+
+def _weight_lineage(files: list[Path], lang: str) -> tuple[list[tuple[str, Path]], str | None]:
+    """What made the weighted files (their lineage sidecars): inputs and the weight in words."""
+    from sid.weighting.lineage import read_lineage
+
+    inputs: list[tuple[str, Path]] = []
+    words: str | None = None
+    for f in files:
+        rec = read_lineage(f)
+        if rec is None:
+            click.echo(f"note: {f} has no (matching) lineage file; the provenance cannot name "
+                       "the weighting spec, margins and gross sample behind its weight", err=True)
+            continue
+        desc = rec.get("description") or {}
+        words = words or desc.get(lang) or desc.get("nl")
+        inputs += [(row["role"] if row["role"] != "wave" else "unweighted",
+                    Path(row["path"])) for row in rec["inputs"]
+                   if Path(row["path"]).is_file()]
+    return inputs, words
+
+
+def _origin_rules(cb: Any) -> Path | None:
+    """The origin rule set the codebook names (shipped with sid), if any."""
+    from sid.resources import DATA_DIR
+
+    if cb.origin is None:
+        return None
+    path = DATA_DIR / "origin" / f"{cb.origin.rule}.yaml"
+    return path if path.is_file() else None
 
 
 def _merge_weights(data, cb, data_pairs, weight_pairs, weight_var):  # type: ignore[no-untyped-def]

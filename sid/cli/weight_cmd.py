@@ -22,10 +22,20 @@ from sid.cli.app import main
 @click.option("--out", "out_file", required=True, type=click.Path(path_type=Path),
               help="Output wave (.sav/.zsav/.dta) with the final weight added.")
 @click.option("--report", "report_file", type=click.Path(path_type=Path), default=None,
-              help="Excel weighting report (a Markdown summary is written beside it).")
+              help="Excel weighting report, a methodology annex (Markdown and a PNG of the "
+                   "weight distribution are written beside it).")
+@click.option("--lang", type=click.Choice(["nl", "en"]), default="nl", show_default=True,
+              help="Language of the weighting report.")
 def weight(wave_file: Path, spec_file: Path, gross_file: Path | None,
-           margins_file: Path | None, out_file: Path, report_file: Path | None) -> None:
-    """Weight WAVE_FILE as the spec says and write it with the final weight added."""
+           margins_file: Path | None, out_file: Path, report_file: Path | None,
+           lang: str = "nl") -> None:
+    """Weight WAVE_FILE as the spec says and write it with the final weight added.
+
+    Beside OUT a lineage file (OUT.lineage.json) names the spec, margins, gross sample
+    and input wave with their sha256, and the weight in words (sid.weighting.lineage).
+    """
+    import time
+
     import pandas as pd
 
     from sid.io import read_wave, write_wave
@@ -38,8 +48,14 @@ def weight(wave_file: Path, spec_file: Path, gross_file: Path | None,
         weighted_wave,
     )
 
+    start = time.perf_counter()
+
+    def say(text: str) -> None:
+        click.echo(f"{text} (na {time.perf_counter() - start:.1f} s)", err=True)
+
     spec = load_spec(spec_file)
     wave = read_wave(wave_file)
+    say(f"weging van {wave_file}: {len(wave.data)} respondenten gelezen")
     gross = read_wave(gross_file).data if gross_file is not None else None
     table = pd.read_csv(margins_path(spec, spec_file, margins_file))
     reported: list[int] = []
@@ -52,15 +68,22 @@ def weight(wave_file: Path, spec_file: Path, gross_file: Path | None,
 
     chain = run_spec(spec, wave.data, gross=gross, margins_table=table,
                      missing=missing_masks(wave), progress=progress)
+    say("gewichten berekend")
     out_wave = weighted_wave(wave, chain, where=str(wave_file))
     # one transaction (sid.cli.app.guard_outputs): the wave and the report, or nothing
     write_wave(out_wave, out_file)
-    written = write_report(chain, report_file, report_labels(wave, spec)) if report_file else None
+    from sid.weighting.lineage import write_lineage
+
+    used = [("wave", wave_file), ("weighting_spec", spec_file),
+            ("margins", margins_path(spec, spec_file, margins_file))]
+    if gross_file is not None:
+        used.append(("gross", gross_file))
+    write_lineage(out_file, spec, used)
     for label, rec in chain.steps:
         click.echo(f"{label:<15} {rec.method:<12} iterations {rec.iterations:>3}  "
                    f"max gap {rec.max_gap:.2g}  ESS {rec.after.ess:.1f}  deff_w {rec.after.deff_w:.3f}")
     click.echo(f"wrote {out_file} ({len(out_wave.data)} rows, weight {chain.weights.name}, "
-               f"sum {chain.weights.sum():.6g})")
+               f"sum {chain.weights.sum():,.0f})")
     if chain.replicates is not None:
         reps = chain.replicates
         click.echo(f"replicate weights: {reps.replicates} x {reps.method} (scale {reps.scale:.6g}, "
@@ -68,5 +91,18 @@ def weight(wave_file: Path, spec_file: Path, gross_file: Path | None,
                    f"repmethod='{reps.method}', scale=..., rscales=...)")
         for note in reps.notes:
             click.echo(f"note: {note}", err=True)
-    if written is not None:
-        click.echo(f"wrote {written[0]} and {written[1]}")
+    if report_file is not None:
+        from sid.export.provenance import display_path
+        from sid.io import file_sha256
+        from sid.weighting.lineage import describe_weight
+        from sid.weighting.report import category_labels
+
+        say("wegingsrapport schrijven")
+        files = [*used, ("weighted", out_file)]
+        prov = [(role, display_path(p), file_sha256(p)) for role, p in files]
+        cats = category_labels(spec, wave.meta.value_labels, lang)
+        xlsx, md = write_report(chain, report_file, report_labels(wave, spec),
+                                categories=cats, lang=lang, provenance=prov,
+                                weight_text=describe_weight(spec, lang))
+        click.echo(f"wrote {xlsx} and {md}")
+    say("klaar")

@@ -26,7 +26,17 @@ from sid.export.files import (
 )
 from sid.export.plots import write_forest_plots
 from sid.export.provenance import Provenance, book_inputs, command_line
-from sid.export.texts import CROSSTAB_TEXT, FLAG, METHOD_TEXT, NO_CI, SIGNIFICANT, SUPPRESSED, TEXTS
+from sid.export.texts import (
+    CROSSTAB_TEXT,
+    FLAG,
+    KORN_GRAUBARD,
+    METHOD_TEXT,
+    NO_CI,
+    NOT_ASKED,
+    SIGNIFICANT,
+    SUPPRESSED,
+    TEXTS,
+)
 
 __all__ = [
     "ANALYST_COLUMNS",
@@ -34,6 +44,8 @@ __all__ = [
     "CROSSTAB_FORMATS",
     "CROSSTAB_TEXT",
     "FLAG",
+    "KORN_GRAUBARD",
+    "NOT_ASKED",
     "METHOD_TEXT",
     "NO_CI",
     "SIGNIFICANT",

@@ -23,7 +23,17 @@ import pandas as pd
 from sid.errors import InputError
 from sid.export.files import ordered_unique, sheet_names, write_atomically
 from sid.export.provenance import Provenance
-from sid.export.texts import FLAG, METHOD_TEXT, NO_CI, SIGNIFICANT, SUPPRESSED, TEXTS, localised
+from sid.export.texts import (
+    FLAG,
+    KORN_GRAUBARD,
+    METHOD_TEXT,
+    NO_CI,
+    NOT_ASKED,
+    SIGNIFICANT,
+    SUPPRESSED,
+    TEXTS,
+    localised,
+)
 from sid.tables import TableResult
 
 if TYPE_CHECKING:
@@ -41,15 +51,45 @@ def _number_format(decimals: int) -> str:
     return "0" if decimals <= 0 else "0." + "0" * decimals
 
 
+PANEL_WIDTHS = (7, 5.5, 7.5, 7.5, 6)
+"""Least column widths of a panel: value, marks, CI lower, CI upper, n (or p); a column
+is widened so that the longest word of its header fits (headers wrap between words)."""
+
+
+def panel_widths(headers: Sequence[str]) -> list[float]:
+    """Widths of a panel's columns: :data:`PANEL_WIDTHS`, or wider for a long header word
+    (a bold header word of k characters fits in k + 1.5 units)."""
+    return [max(w, 1.0 * max(len(x) for x in h.split()) + 1.5)
+            for w, h in zip(PANEL_WIDTHS, headers, strict=True)]
+
+
 def _panel_columns(kind: str, unit: str, lang: str, level: str) -> list[str]:
+    """Headers of a panel: the value, its marks right beside it, the CI, then n (or p)."""
     if kind == "difference":
         head = localised(lang, "difference_percent" if unit == "percent" else "difference_mean")
-        fourth = localised(lang, "p")
+        last = localised(lang, "p")
     else:
         head = localised(lang, "percent" if unit == "percent" else "mean")
-        fourth = localised(lang, "n")
-    return [head, localised(lang, "ci_low", level=level), localised(lang, "ci_high", level=level), fourth,
-            localised(lang, "marker"), localised(lang, "remark")]
+        last = localised(lang, "n")
+    return [head, localised(lang, "marker"), localised(lang, "ci_low", level=level),
+            localised(lang, "ci_high", level=level), last]
+
+
+def difference_decimals(values: Sequence[float], decimals: int, most: int = 3) -> int:
+    """Decimals for changes and differences: at least the table's, more (up to ``most``)
+    until no non-zero estimate or bound would print as 0 (e.g. -0.0117 needs 2)."""
+    vals = np.abs(np.asarray([v for v in values if v is not None and np.isfinite(v)], float))
+    vals = vals[vals > 0]
+    d = max(decimals, 0)
+    while d < most and vals.size and (np.round(vals, d) == 0).any():
+        d += 1
+    return d
+
+
+def signed_format(decimals: int) -> str:
+    """Excel number format with an explicit sign: +1.2, -1.2 (a real minus), 0.0."""
+    body = _number_format(decimals)
+    return f'"+"{body};"−"{body};{body}'
 
 
 def table_footnotes(t: TableResult, lang: str) -> list[str]:
@@ -62,7 +102,7 @@ def table_footnotes(t: TableResult, lang: str) -> list[str]:
         notes.append(localised(lang, "explain_x", below=t.suppression.below))
     if est["flagged"].any():
         notes.append(localised(lang, "explain_flag", below=t.suppression.below,
-                        flag=t.suppression.flag_below - 1))
+                               flag=t.suppression.flag_below - 1))
     shown = f[~f["suppressed"].astype(bool)]
     if (shown["ci_low"].isna() | shown["ci_high"].isna()).any():
         notes.append(localised(lang, "explain_no_ci"))
@@ -83,9 +123,11 @@ def write_table_book(tables: Sequence[TableResult], path: str | os.PathLike[str]
     """Write the Excel table book (atomically) and return its path.
 
     Sheets: a contents sheet, one sheet per table, ``Toelichting`` and
-    ``Herkomst van de cijfers``. Values are written as numbers on the display
-    scale of the table (percentages 0-100, or means) with the table's decimals
-    as number format; suppressed estimates as ``x``.
+    ``Herkomst van de cijfers`` (and a hidden sheet with the charts' data). Values are
+    written as numbers on the display scale of the table (percentages 0-100, or means)
+    with the table's decimals as number format; suppressed estimates as ``x``, groups
+    not surveyed in a wave as ``–``. Every sheet prints readable: fit to the page width
+    only, header rows repeated, page breaks between blocks, header and footer.
     """
     from openpyxl import Workbook
 
@@ -94,27 +136,67 @@ def write_table_book(tables: Sequence[TableResult], path: str | os.PathLike[str]
     if not tables:
         raise InputError("no tables to write", fix="the spec must define at least one table")
     names = sheet_names(tables)
+    title = book_title or "Samenleven in Diversiteit"
     wb = Workbook()
     contents = wb.active
     contents.title = localised(lang, "contents")
-    _write_contents(contents, tables, names, lang, book_title)
+    _write_contents(contents, tables, names, lang, title)
     from sid.export.excel_model import is_model_table, write_model_sheet
 
+    chart_data = None
     for t, name in zip(tables, names, strict=True):
         ws = wb.create_sheet(name)
         if is_model_table(t):  # a model: table (sid.export.excel_model)
             write_model_sheet(ws, t, lang)  # type: ignore[arg-type]
             continue
-        _write_table_sheet(ws, t, lang, chart=chart)
+        if chart and chart_data is None:
+            chart_data = wb.create_sheet(localised(lang, "chart_sheet"))
+            chart_data.sheet_state = "hidden"
+        _write_table_sheet(ws, t, lang, chart_data=chart_data if chart else None)
     _write_method_sheet(wb.create_sheet(localised(lang, "toelichting")), lang)
     _write_provenance_sheet(wb.create_sheet(localised(lang, "herkomst")), provenance, lang)
-    for ws in wb.worksheets:  # print (and PDF) one sheet across one landscape page
-        ws.page_setup.orientation = "landscape"
-        ws.page_setup.paperSize = ws.PAPERSIZE_A4
-        ws.page_setup.fitToWidth = 1
-        ws.page_setup.fitToHeight = 1 if ws.title in names else 0
-        ws.sheet_properties.pageSetUpPr.fitToPage = True
+    if chart_data is not None:  # keep the hidden sheet last
+        wb.move_sheet(chart_data, offset=len(wb.sheetnames) - 1 - wb.index(chart_data))
+    for ws in wb.worksheets:
+        if ws.sheet_state == "visible":
+            page_setup(ws, title, ws_title(ws, tables, names), provenance.source, lang)
     return write_atomically(path, wb.save)
+
+
+def ws_title(ws: Worksheet, tables: Sequence[TableResult], names: Sequence[str]) -> str:
+    """The title a sheet's page header shows: the table's title, or the sheet name."""
+    by_name = dict(zip(names, tables, strict=True))
+    return by_name[ws.title].title if ws.title in by_name else ws.title
+
+
+def page_setup(ws: Worksheet, book_title: str, sheet_title: str, source: str,
+               lang: str) -> None:
+    """Print setup: A4 landscape, fit to the page width only (as many pages down as
+    needed, so nothing is shrunk below its size), header with the book and sheet title,
+    footer with the source and "p. 1/3"."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_margins.left = ws.page_margins.right = 0.4
+    ws.page_margins.top = ws.page_margins.bottom = 0.75
+    ws.page_margins.header = ws.page_margins.footer = 0.3
+    ws.print_options.horizontalCentered = False
+    short = sheet_title if len(sheet_title) <= 90 else sheet_title[:87] + "..."
+    ws.oddHeader.left.text = _hf(book_title)
+    ws.oddHeader.left.size = 10
+    ws.oddHeader.right.text = _hf(short)
+    ws.oddHeader.right.size = 10
+    ws.oddFooter.left.text = _hf(f"{localised(lang, 'prov_source').capitalize()}: {source}")
+    ws.oddFooter.left.size = 10
+    ws.oddFooter.right.text = localised(lang, "page_of")
+    ws.oddFooter.right.size = 10
+
+
+def _hf(text: str) -> str:
+    """Text for a page header or footer: ``&`` doubled (it starts a code there)."""
+    return text.replace("&", "&&")
 
 
 def _styles() -> dict[str, Any]:
@@ -124,20 +206,22 @@ def _styles() -> dict[str, Any]:
     return {
         "title": Font(bold=True, size=13),
         "bold": Font(bold=True),
-        "italic": Font(italic=True, size=9),
-        "small": Font(size=9),
+        "italic": Font(italic=True, size=10),
+        "small": Font(size=10),
         "head_fill": PatternFill("solid", fgColor="DDEBF7"),
         "wrap": Alignment(wrap_text=True, vertical="center", horizontal="center"),
+        "note": Alignment(wrap_text=True, vertical="top"),
         "right": Alignment(horizontal="right"),
+        "left": Alignment(horizontal="left"),
         "center": Alignment(horizontal="center"),
         "bottom": Border(bottom=thin),
     }
 
 
 def _write_contents(ws: Worksheet, tables: Sequence[TableResult], names: Sequence[str], lang: str,
-                    book_title: str | None) -> None:
+                    book_title: str) -> None:
     st = _styles()
-    ws["A1"] = book_title or "Samenleven in Diversiteit"
+    ws["A1"] = book_title
     ws["A1"].font = st["title"]
     ws["A3"] = localised(lang, "sheet")
     ws["B3"] = localised(lang, "table")
@@ -150,15 +234,27 @@ def _write_contents(ws: Worksheet, tables: Sequence[TableResult], names: Sequenc
         cell.style = "Hyperlink"
     ws.column_dimensions["A"].width = 28
     ws.column_dimensions["B"].width = 90
+    ws.print_title_rows = "3:3"
 
 
-def _write_table_sheet(ws: Worksheet, t: TableResult, lang: str, *, chart: bool) -> None:
+NOTE_WIDTH = 115
+"""Width (in column units) the footnotes wrap to at least, so a narrow table's notes stay
+short enough to fit on its page (a landscape A4 page holds about 130 units at full size)."""
+
+ROWS_PER_PAGE = 24
+LINES_PER_PAGE = 28
+"""Rows of text (table rows and note lines) on a landscape A4 page at full size."""
+"""Table rows that fit on a landscape A4 page under the repeated header (at full size)."""
+
+
+def _write_table_sheet(ws: Worksheet, t: TableResult, lang: str, *,
+                       chart_data: Worksheet | None) -> None:
     from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.pagebreak import Break
 
     st = _styles()
     f = t.frame
     level = _level_text(t)
-    fmt = _number_format(t.decimals)
     panels = ordered_unique(f["panel"])
     sections = ordered_unique(f["section"])
     groups = ordered_unique(f["group"])
@@ -166,7 +262,12 @@ def _write_table_sheet(ws: Worksheet, t: TableResult, lang: str, *, chart: bool)
     panel_kind = dict(zip(f["panel"], f["kind"], strict=True))
     section_label = dict(zip(f["section"], f["section_label"], strict=True))
     group_label = dict(zip(f["group"], f["group_label"], strict=True))
-    ncol = 6
+    ncol = len(PANEL_WIDTHS)
+    formats = {p: (signed_format(difference_decimals(
+        f.loc[f["panel"] == p, ["estimate", "ci_low", "ci_high"]].to_numpy().ravel(),
+        t.decimals)) if panel_kind[p] == "difference" else _number_format(t.decimals))
+        for p in panels}
+    last_col = 1 + ncol * len(panels)
 
     ws["A1"] = t.title
     ws["A1"].font = st["title"]
@@ -199,49 +300,85 @@ def _write_table_sheet(ws: Worksheet, t: TableResult, lang: str, *, chart: bool)
     first_data = r
     layout: list[tuple[Any, Any, int]] = []  # (section, group, sheet row)
     multi_section = len(sections) > 1 or str(sections[0]) != ""
+    on_page = 2  # the title rows share the first page
     for s in sections:
+        rows_here = [g for g in groups if any((s, p, g) in keyed.index for p in panels)]
+        block = len(rows_here) + (1 if multi_section else 0)
+        if multi_section and on_page > 0 and on_page + block > ROWS_PER_PAGE:
+            ws.row_breaks.append(Break(id=r - 1))  # a block is never split over two pages
+            on_page = 0
+        on_page += block
         if multi_section:
             ws.cell(row=r, column=1, value=section_label[s]).font = st["bold"]
             r += 1
-        for g in groups:
-            if not any((s, p, g) in keyed.index for p in panels):
-                continue
+        for g in rows_here:
             label_cell = ws.cell(row=r, column=1, value=group_label[g])
             if multi_section:
                 label_cell.alignment = _indent()
             for pi, p in enumerate(panels):
+                c0 = 2 + pi * ncol
                 if (s, p, g) not in keyed.index:
+                    _write_not_asked(ws, r, c0, st)
                     continue
-                rec = keyed.loc[(s, p, g)]
-                _write_cells(ws, r, 2 + pi * ncol, rec, fmt, st, lang)
+                _write_cells(ws, r, c0, keyed.loc[(s, p, g)], formats[p], st)
             if bool(f.loc[(f["section"] == s) & (f["group"] == g), "is_reference"].any()):
                 label_cell.value = f"{group_label[g]} ({localised(lang, 'reference')})"
             layout.append((s, g, r))
             r += 1
     last_data = r - 1
 
-    # footnotes
+    # footnotes: wrapped over the table's width, so they never widen the printed page
     r += 1
     ws.cell(row=r, column=1, value=localised(lang, "notes")).font = st["bold"]
-    for note in table_footnotes(t, lang):
+    widths = []
+    for pi, p in enumerate(panels):
+        c0 = 2 + pi * ncol
+        pw = panel_widths(_panel_columns(panel_kind[p], t.unit, lang, level))
+        widths += pw
+        for j, width in enumerate(pw):
+            ws.column_dimensions[get_column_letter(c0 + j)].width = width
+    label_width = max(16, min(40, max(len(str(c.value or "")) for c in
+                                      ws["A"][head2:last_data]) + 1))
+    ws.cell(row=head2, column=1).alignment = _wrap_left()
+    ws.column_dimensions["A"].width = label_width
+    line = label_width + sum(widths)
+    note_col = last_col
+    if line < NOTE_WIDTH:  # a narrow table: notes run over an empty column to its right
+        note_col = last_col + 1
+        ws.column_dimensions[get_column_letter(note_col)].width = NOTE_WIDTH - line
+        line = NOTE_WIDTH
+    notes = table_footnotes(t, lang)
+    note_lines = 2 + sum(len(n) // int(line * 1.2) + 1 for n in notes)
+    if multi_section and on_page + note_lines > LINES_PER_PAGE:
+        # the notes would spill a few lines onto a page of their own: start them there
+        ws.row_breaks.append(Break(id=r - 1))
+    for note in notes:
         r += 1
-        ws.cell(row=r, column=1, value=note).font = st["small"]
+        cell = ws.cell(row=r, column=1, value=note)
+        cell.font = st["small"]
+        cell.alignment = st["note"]
+        ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=note_col)
+        ws.row_dimensions[r].height = 13.5 * (len(note) // int(line * 1.2) + 1)
     foot_end = r
 
-    ws.column_dimensions["A"].width = max(16, min(48, max(len(str(c.value or ""))
-                                                          for c in ws["A"][head2 - 1:last_data]) + 2))
-    for pi in range(len(panels)):
-        c0 = 2 + pi * ncol
-        for j, width in enumerate((11, 12, 12, 13, 6, 6)):
-            ws.column_dimensions[get_column_letter(c0 + j)].width = width
     ws.freeze_panes = ws.cell(row=head2 + 1, column=2)
     ws.sheet_view.showGridLines = False
-    ws.print_title_rows = f"{head1}:{head2}"  # page setup: write_table_book, for every sheet
+    ws.print_title_rows = f"{head1}:{head2}"
+    # the printed page is the table and its notes; the chart is for the screen (the
+    # forest plots of `sid tables --plots` are the printable figures)
+    ws.print_area = f"A1:{get_column_letter(note_col)}{foot_end}"
 
-    if chart and first_data <= last_data:
+    if chart_data is not None and first_data <= last_data:
         est_panels = [p for p in panels if panel_kind[p] == "estimate"]
-        _add_chart(ws, t, layout, sections, est_panels, panel_label, section_label, keyed,
-                   anchor_row=foot_end + 2, lang=lang, multi_section=multi_section)
+        _add_chart(ws, chart_data, t, layout, sections, est_panels, panel_label,
+                   section_label, keyed, anchor_row=foot_end + 2, lang=lang,
+                   multi_section=multi_section, width_cm=min(25.0, 0.2 * line))
+
+
+def _wrap_left() -> Alignment:
+    from openpyxl.styles import Alignment
+
+    return Alignment(wrap_text=True, vertical="bottom", horizontal="left")
 
 
 def _indent() -> Alignment:
@@ -250,12 +387,33 @@ def _indent() -> Alignment:
     return Alignment(indent=1)
 
 
-def _write_cells(ws: Worksheet, r: int, c0: int, rec: pd.Series, fmt: str, st: Mapping[str, Any],
-                 lang: str) -> None:
+def _write_not_asked(ws: Worksheet, r: int, c0: int, st: Mapping[str, Any]) -> None:
+    """A group that was not in a wave's sample: a dash (explained in a footnote)."""
+    for j in (0, 2, 3, 4):
+        cell = ws.cell(row=r, column=c0 + j, value=NOT_ASKED)
+        cell.alignment = st["right"]
+
+
+def cell_marks(rec: pd.Series) -> str:
+    """The marks beside a value: ``*`` significant, ``(!)`` small base, ``b`` Korn-Graubard."""
+    if bool(rec["suppressed"]):
+        return ""
+    marks = []
+    sig = rec["significant"]
+    if sig is not None and not pd.isna(sig) and bool(sig):
+        marks.append(SIGNIFICANT)
+    if bool(rec["flagged"]):
+        marks.append(FLAG)
+    if rec["kind"] == "estimate" and rec["ci_method"] == "beta":
+        marks.append(KORN_GRAUBARD)
+    return " ".join(marks)
+
+
+def _write_cells(ws: Worksheet, r: int, c0: int, rec: pd.Series, fmt: str,
+                 st: Mapping[str, Any]) -> None:
     diff = rec["kind"] == "difference"
     suppressed = bool(rec["suppressed"])
-    values = [rec["estimate"], rec["ci_low"], rec["ci_high"]]
-    for j, v in enumerate(values):
+    for j, v in zip((0, 2, 3), (rec["estimate"], rec["ci_low"], rec["ci_high"]), strict=True):
         cell = ws.cell(row=r, column=c0 + j)
         if suppressed or v is None or not np.isfinite(float(v)):
             cell.value = SUPPRESSED if suppressed else NO_CI
@@ -263,48 +421,49 @@ def _write_cells(ws: Worksheet, r: int, c0: int, rec: pd.Series, fmt: str, st: M
         else:
             cell.value = float(v)
             cell.number_format = fmt
-    fourth = ws.cell(row=r, column=c0 + 3)
+    marks = cell_marks(rec)
+    if marks:
+        ws.cell(row=r, column=c0 + 1, value=marks).alignment = st["left"]
+    last = ws.cell(row=r, column=c0 + 4)
     if diff:
         p = rec["p_value"]
         if not suppressed and p is not None and np.isfinite(float(p)):
-            fourth.value = float(p)
-            fourth.number_format = "0.000"
+            last.value = float(p)
+            last.number_format = "0.000"
         elif suppressed:
-            fourth.value = SUPPRESSED
-            fourth.alignment = st["right"]
+            last.value = SUPPRESSED
+            last.alignment = st["right"]
     else:
-        fourth.value = int(rec["n"])
-        fourth.number_format = "0"
-    sig = rec["significant"]
-    if not suppressed and sig is not None and not pd.isna(sig) and bool(sig):
-        ws.cell(row=r, column=c0 + 4, value=SIGNIFICANT).alignment = st["center"]
-    if bool(rec["flagged"]) and not suppressed:
-        ws.cell(row=r, column=c0 + 5, value=FLAG).alignment = st["center"]
+        last.value = int(rec["n"])
+        last.number_format = "#,##0"
 
 
-def _add_chart(ws: Worksheet, t: TableResult, layout: Sequence[tuple[Any, Any, int]],
-               sections: Sequence[Any], panels: Sequence[Any], panel_label: Mapping[Any, Any],
+def _add_chart(ws: Worksheet, data_ws: Worksheet, t: TableResult,
+               layout: Sequence[tuple[Any, Any, int]], sections: Sequence[Any],
+               panels: Sequence[Any], panel_label: Mapping[Any, Any],
                section_label: Mapping[Any, Any], keyed: pd.DataFrame, *, anchor_row: int,
-               lang: str, multi_section: bool) -> None:
+               lang: str, multi_section: bool, width_cm: float) -> None:
     """A clustered bar chart: one category per group, one series per (section, panel),
-    CI as custom error bars. Its data sit in a labelled block under the chart."""
+    CI as custom error bars, the reference group named in the category. Its data sit on
+    the hidden chart-data sheet (aggregates only)."""
     from openpyxl.chart import BarChart, Reference, Series
     from openpyxl.chart.data_source import NumDataSource, NumRef
     from openpyxl.chart.error_bar import ErrorBars
 
     groups = list(dict.fromkeys(g for _, g, _ in layout))
-    group_label = dict(zip(t.frame["group"], t.frame["group_label"], strict=False))
+    frame = t.frame
+    group_label = dict(zip(frame["group"], frame["group_label"], strict=False))
+    refs = set(frame.loc[frame["is_reference"].astype(bool), "group"])
     series_keys = [(s, p) for s in sections for p in panels]
     if not series_keys:
         return
-    # the chart's data: a labelled block under the chart (aggregates only)
-    c0 = 1
-    top = anchor_row + 20
-    ws.cell(row=top, column=c0, value=localised(lang, "chart_data")).font = _styles()["bold"]
-    ws.cell(row=top + 1, column=c0, value=t.group_title)
+    top = data_ws.max_row + 2 if data_ws.max_row > 1 else 1
+    data_ws.cell(row=top, column=1, value=f"{ws.title}: {t.title}")
+    data_ws.cell(row=top + 1, column=1, value=t.group_title)
     first = top + 2
     for i, g in enumerate(groups):
-        ws.cell(row=first + i, column=c0, value=group_label[g])
+        name = group_label[g] + (f" ({localised(lang, 'reference')})" if g in refs else "")
+        data_ws.cell(row=first + i, column=1, value=name)
     chart = BarChart()
     chart.type = "col"
     chart.grouping = "clustered"
@@ -315,34 +474,35 @@ def _add_chart(ws: Worksheet, t: TableResult, layout: Sequence[tuple[Any, Any, i
     chart.x_axis.delete = False
     chart.y_axis.delete = False
     chart.height = 9
-    chart.width = max(16, 1.2 * len(groups) * max(1, len(series_keys)) + 4)
+    chart.width = width_cm
+    chart.visible_cells_only = False
     last = first + len(groups) - 1
-    cats = Reference(ws, min_col=c0, min_row=first, max_row=last)
+    cats = Reference(data_ws, min_col=1, min_row=first, max_row=last)
     for k, (s, p) in enumerate(series_keys):
-        col = c0 + 1 + 3 * k
+        col = 2 + 3 * k
         name_parts = []
         if multi_section:
             name_parts.append(str(section_label[s]))
         if len(panels) > 1 or not multi_section:
             name_parts.append(str(panel_label[p]))
-        ws.cell(row=top + 1, column=col, value=" - ".join(name_parts))
-        ws.cell(row=top + 1, column=col + 1, value=localised(lang, "plus"))
-        ws.cell(row=top + 1, column=col + 2, value=localised(lang, "minus"))
+        data_ws.cell(row=top + 1, column=col, value=" - ".join(name_parts))
+        data_ws.cell(row=top + 1, column=col + 1, value=localised(lang, "plus"))
+        data_ws.cell(row=top + 1, column=col + 2, value=localised(lang, "minus"))
         for i, g in enumerate(groups):
             if (s, p, g) not in keyed.index:
                 continue
             rec = keyed.loc[(s, p, g)]
             if bool(rec["suppressed"]) or not np.isfinite(float(rec["estimate"])):
                 continue
-            ws.cell(row=first + i, column=col, value=float(rec["estimate"]))
-            ws.cell(row=first + i, column=col + 1, value=float(rec["ci_high"] - rec["estimate"]))
-            ws.cell(row=first + i, column=col + 2, value=float(rec["estimate"] - rec["ci_low"]))
-            for j in range(3):
-                ws.cell(row=first + i, column=col + j).number_format = _number_format(t.decimals)
-        values = Reference(ws, min_col=col, min_row=top + 1, max_row=last)
+            data_ws.cell(row=first + i, column=col, value=float(rec["estimate"]))
+            data_ws.cell(row=first + i, column=col + 1,
+                         value=float(rec["ci_high"] - rec["estimate"]))
+            data_ws.cell(row=first + i, column=col + 2,
+                         value=float(rec["estimate"] - rec["ci_low"]))
+        values = Reference(data_ws, min_col=col, min_row=top + 1, max_row=last)
         series = Series(values, title_from_data=True)
-        plus = NumDataSource(numRef=NumRef(f=_ref(ws.title, col + 1, first, last)))
-        minus = NumDataSource(numRef=NumRef(f=_ref(ws.title, col + 2, first, last)))
+        plus = NumDataSource(numRef=NumRef(f=_ref(data_ws.title, col + 1, first, last)))
+        minus = NumDataSource(numRef=NumRef(f=_ref(data_ws.title, col + 2, first, last)))
         series.errBars = ErrorBars(errDir="y", errBarType="both", errValType="cust",
                                    noEndCap=False, plus=plus, minus=minus)
         chart.series.append(series)
@@ -350,6 +510,18 @@ def _add_chart(ws: Worksheet, t: TableResult, layout: Sequence[tuple[Any, Any, i
     if len(series_keys) == 1:
         chart.legend = None
     ws.add_chart(chart, f"A{anchor_row}")
+    # the caption under the chart (on screen; the printed page holds the table and notes)
+    from sid.export.plots import plot_caption
+
+    caption = ws.cell(row=anchor_row + 19, column=1,
+                      value=plot_caption(t, lang, _source_note(t)))
+    caption.font = _styles()["italic"]
+
+
+def _source_note(t: TableResult) -> str | None:
+    """The source as the table's footnote names it (without the leading word)."""
+    note = next((n for n in t.footnotes if n.startswith(("Bron:", "Source:"))), None)
+    return note.split(":", 1)[1].strip().rstrip(".") if note else None
 
 
 def _ref(sheet: str, col: int, r0: int, r1: int) -> str:
@@ -375,11 +547,14 @@ def _write_method_sheet(ws: Worksheet, lang: str) -> None:
 
 
 def _write_provenance_sheet(ws: Worksheet, prov: Provenance, lang: str) -> None:
+    """Every input with its role, path (relative), file sha256 and, for data files, the
+    content sha256; the weight in words and as variable; version, date and command."""
     st = _styles()
     ws["A1"] = localised(lang, "herkomst")
     ws["A1"].font = st["title"]
     rows = [
         (localised(lang, "prov_source"), prov.source),
+        (localised(lang, "prov_weight_text"), prov.weight_text or prov.weight),
         (localised(lang, "prov_weight"), prov.weight),
         (localised(lang, "prov_version"), prov.version),
         (localised(lang, "prov_date"), prov.created),
@@ -388,24 +563,42 @@ def _write_provenance_sheet(ws: Worksheet, prov: Provenance, lang: str) -> None:
     ]
     r = 3
     for key, value in rows:
-        ws.cell(row=r, column=1, value=key).font = st["bold"]
-        ws.cell(row=r, column=2, value=value)
+        label = ws.cell(row=r, column=1, value=key)
+        label.font = st["bold"]
+        label.alignment = st["note"]
+        cell = ws.cell(row=r, column=2, value=value)
+        cell.alignment = st["note"]
+        ws.merge_cells(start_row=r, start_column=2, end_row=r, end_column=3)
+        ws.row_dimensions[r].height = 15 * (len(str(value)) // 95 + 1)
         r += 1
     r += 1
-    for j, head in enumerate((localised(lang, "role"), localised(lang, "file"), localised(lang, "sha256")), start=1):
+    head_row = r
+    heads = (localised(lang, "role"), localised(lang, "file"), localised(lang, "sha256"))
+    for j, head in enumerate(heads, start=1):
         c = ws.cell(row=r, column=j, value=head)
         c.font = st["bold"]
         c.fill = st["head_fill"]
+    content = dict(prov.content)
+    small = _styles()["small"]
     for role, path, digest in prov.inputs:
         r += 1
         role_key = f"role_{role}"
         ws.cell(row=r, column=1, value=localised(lang, role_key) if role_key in TEXTS[lang] else role)
-        ws.cell(row=r, column=2, value=str(path))
-        ws.cell(row=r, column=3, value=digest)
+        ws.cell(row=r, column=2, value=str(path)).alignment = st["note"]
+        ws.cell(row=r, column=3, value=digest).font = small
+        if path in content:  # the data's content hash on the line below
+            r += 1
+            ws.cell(row=r, column=2, value=localised(lang, "content_sha256")).font = small
+            ws.cell(row=r, column=3, value=content[path]).font = small
     r += 2
-    ws.cell(row=r, column=1, value=localised(lang, "prov_note")).font = st["small"]
-    ws.column_dimensions["A"].width = 22
-    ws.column_dimensions["B"].width = 60
-    ws.column_dimensions["C"].width = 68
-
-
+    for key in ("prov_note", "prov_content_note"):
+        cell = ws.cell(row=r, column=1, value=localised(lang, key))
+        cell.font = st["small"]
+        cell.alignment = st["note"]
+        ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=3)
+        ws.row_dimensions[r].height = 28
+        r += 1
+    ws.column_dimensions["A"].width = 26
+    ws.column_dimensions["B"].width = 46
+    ws.column_dimensions["C"].width = 62
+    ws.print_title_rows = f"{head_row}:{head_row}"

@@ -82,6 +82,7 @@ def write_model_sheet(ws: Worksheet, t: ModelTableResult, lang: str = "nl") -> N
     """Write the model table ``t`` onto the (empty) worksheet ``ws``."""
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
     from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.pagebreak import Break
 
     thin = Side(style="thin", color="808080")
     st = {"title": Font(bold=True, size=13), "bold": Font(bold=True),
@@ -96,7 +97,7 @@ def write_model_sheet(ws: Worksheet, t: ModelTableResult, lang: str = "nl") -> N
     pct = t.unit == "percent"
     lo, hi = localised(lang, "ci_low", level=level), localised(lang, "ci_high", level=level)
     p_head, n_head = localised(lang, "p"), localised(lang, "n")
-    sig_head, rem_head = localised(lang, "marker"), localised(lang, "remark")
+    sig_head, rem_head = localised(lang, "significance"), localised(lang, "marker")
     alpha = t.alpha
 
     def head(r: int, c: int, text: str, width_row: bool = True) -> None:
@@ -129,7 +130,8 @@ def write_model_sheet(ws: Worksheet, t: ModelTableResult, lang: str = "nl") -> N
     ws["A2"] = t.subtitle
     ws["A2"].font = st["italic"]
 
-    # block 1: per group, crude and adjusted, and the adjusted difference
+    # block 1: per group, crude and adjusted; below it the adjusted difference with the
+    # reference group (two panels, so the sheet prints at full size on an A4 width)
     f = t.frame
     ref = t.reference_label or ""
     unit = "%" if pct else localised(lang, "mean")
@@ -137,55 +139,72 @@ def write_model_sheet(ws: Worksheet, t: ModelTableResult, lang: str = "nl") -> N
               ("adjusted", _tx(lang, "adjusted"), [unit, lo, hi, sig_head]),
               ("diff", _tx(lang, "diff", ref=ref),
                [_tx(lang, "pp") if pct else _tx(lang, "units"), lo, hi, p_head])]
-    r1, r2 = 4, 5
-    head(r1, 1, "", False)
-    head(r2, 1, t.group_title)
-    head(r1, 2, "", False)
-    head(r2, 2, n_head)
-    col = 3
-    starts = {}
-    for key, label, cols in blocks:
-        starts[key] = col
-        for j, text in enumerate(cols):
-            head(r1, col + j, label if j == 0 else "", False)
-            head(r2, col + j, text)
-        ws.cell(row=r1, column=col).alignment = st["center"]
-        ws.merge_cells(start_row=r1, start_column=col, end_row=r1, end_column=col + len(cols) - 1)
-        col += len(cols)
-    head(r1, col, "", False)
-    head(r2, col, rem_head)
-    ws.row_dimensions[r2].height = 45
-    r = r2 + 1
     keyed = f.set_index(["panel", "group"])
-    any_sig = any_flag = any_sup = False
-    for g in dict.fromkeys(f["group"]):
-        rec = keyed.loc[("crude", g)]
-        is_ref = bool(rec["is_reference"])
-        label = f"{rec['group_label']} ({localised(lang, 'reference')})" if is_ref \
-            else str(rec["group_label"])
-        ws.cell(row=r, column=1, value=label)
-        ws.cell(row=r, column=2, value=int(rec["n"])).number_format = "0"
-        hidden = bool(rec["suppressed"])
-        any_sup |= hidden
-        for key, _, _ in blocks:
-            e = keyed.loc[(key, g)]
-            c0 = starts[key]
-            if key == "diff" and is_ref:
-                continue
-            for j, name in enumerate(("estimate", "ci_low", "ci_high")):
-                number(r, c0 + j, float(e[name]), fmt, hidden)
-            if key == "diff":
-                p_cell(r, c0 + 3, float(e["p_value"]), hidden)
-            elif not hidden and not pd.isna(e["significant"]) and bool(e["significant"]):
-                ws.cell(row=r, column=c0 + 3, value=SIGNIFICANT).alignment = st["center"]
-                any_sig = True
-        if bool(rec["flagged"]) and not hidden:
-            ws.cell(row=r, column=col, value=FLAG).alignment = st["center"]
-            any_flag = True
-        r += 1
+    marks = {"sig": False, "flag": False, "sup": False}
+
+    def panel(r1: int, shown: list[tuple[str, str, list[str]]], remarks: bool) -> tuple[int, int]:
+        """Write one panel (header rows r1, r1 + 1, then a row per group); return the next
+        free row and the last column used."""
+        r2 = r1 + 1
+        head(r1, 1, "", False)
+        head(r2, 1, t.group_title)
+        head(r1, 2, "", False)
+        head(r2, 2, n_head)
+        col = 3
+        starts = {}
+        for key, label, cols in shown:
+            starts[key] = col
+            for j, text in enumerate(cols):
+                head(r1, col + j, label if j == 0 else "", False)
+                head(r2, col + j, text)
+            ws.cell(row=r1, column=col).alignment = st["center"]
+            ws.merge_cells(start_row=r1, start_column=col, end_row=r1,
+                           end_column=col + len(cols) - 1)
+            col += len(cols)
+        if remarks:
+            head(r1, col, "", False)
+            head(r2, col, rem_head)
+        ws.row_dimensions[r2].height = 45
+        r = r2 + 1
+        for g in dict.fromkeys(f["group"]):
+            rec = keyed.loc[("crude", g)]
+            is_ref = bool(rec["is_reference"])
+            if is_ref and not remarks:
+                continue  # the reference group has no difference with itself
+            label = f"{rec['group_label']} ({localised(lang, 'reference')})" if is_ref \
+                else str(rec["group_label"])
+            ws.cell(row=r, column=1, value=label)
+            ws.cell(row=r, column=2, value=int(rec["n"])).number_format = "0"
+            hidden = bool(rec["suppressed"])
+            marks["sup"] |= hidden
+            for key, _, _ in shown:
+                e = keyed.loc[(key, g)]
+                c0 = starts[key]
+                for j, name in enumerate(("estimate", "ci_low", "ci_high")):
+                    number(r, c0 + j, float(e[name]), fmt, hidden)
+                if key == "diff":
+                    p_cell(r, c0 + 3, float(e["p_value"]), hidden)
+                elif not hidden and not pd.isna(e["significant"]) and bool(e["significant"]):
+                    ws.cell(row=r, column=c0 + 3, value=SIGNIFICANT).alignment = st["center"]
+                    marks["sig"] = True
+            if remarks and bool(rec["flagged"]) and not hidden:
+                ws.cell(row=r, column=col, value=FLAG).alignment = st["center"]
+                marks["flag"] = True
+            r += 1
+        return r, col if remarks else col - 1
+
+    r1 = 4
+    # The panels have different column heads, so a page repeats the title and the base,
+    # and the model starts on a page of its own (a row break before it).
+    ws.print_title_rows = "1:2"
+    r, col = panel(r1, blocks[:2], remarks=True)
+    r, _ = panel(r + 1, blocks[2:], remarks=False)
+    any_sig, any_flag, any_sup = marks["sig"], marks["flag"], marks["sup"]
+    r2 = r1 + 1
 
     # block 2: the model
     r += 1
+    ws.row_breaks.append(Break(id=r - 1))
     scale = _scale(t)
     plural = {"or": "ors", "rr": "rrs", "b": "bs"}[scale]
     ws.cell(row=r, column=1, value=_tx(lang, "model", what=_tx(lang, plural))).font = st["bold"]
@@ -230,15 +249,27 @@ def write_model_sheet(ws: Worksheet, t: ModelTableResult, lang: str = "nl") -> N
 
     labels = [str(rec["group_label"]) + " (referentiegroep)" for _, rec in f.iterrows()] \
         + list(rows["label"].astype(str))
-    first_width = max(18, min(52, max(map(len, labels), default=18) + 2))
+    first_width = max(18, min(36, max(map(len, labels), default=18) + 2))
     ws.column_dimensions["A"].width = first_width
+    for row in ws.iter_rows(min_row=r2 + 1, max_row=r, max_col=1):  # long labels wrap
+        for cell in row:
+            if isinstance(cell.value, str) and len(cell.value) > first_width:
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+                lines = -(-len(cell.value) // (first_width - 2))  # ceil: the wrapped lines
+                ws.row_dimensions[cell.row].height = 15 * lines
+    # Narrow columns by role, so the three blocks print at full size on an A4 landscape
+    # width (fit to width only): n, then per block estimate, bounds, mark or p; remarks.
+    widths = {2: 7, col: 6}  # n; remarks
+    for k in range(2):  # crude and adjusted: estimate, bounds, mark (the difference below
+        for j, w in enumerate((7, 9, 9, 8)):  # shares them, its p-value in the mark column)
+            widths[3 + 4 * k + j] = w
     for j in range(2, col + 1):
-        ws.column_dimensions[get_column_letter(j)].width = 13
+        ws.column_dimensions[get_column_letter(j)].width = widths.get(j, 9)
 
     # footnotes: wrapped over the table's width, so the sheet prints on one page width
     r += 1
     ws.cell(row=r, column=1, value=localised(lang, "notes")).font = st["bold"]
-    per_line = int((first_width + 13 * (col - 1)) * 1.3)  # small font: more per line
+    per_line = int((first_width + sum(widths.values())) * 1.3)  # small font: more per line
     for note in _notes(t, lang, any_sup, any_flag, any_sig):
         r += 1
         cell = ws.cell(row=r, column=1, value=note)

@@ -110,8 +110,12 @@ def write_table_files(tables: Sequence[TableResult], out_dir: str | os.PathLike[
             }
             if provenance is not None:
                 payload["provenance"] = {
-                    "inputs": [{"role": r, "path": p, "sha256": h} for r, p, h in provenance.inputs],
-                    "weight": provenance.weight, "version": provenance.version,
+                    "inputs": [{"role": r, "path": p, "sha256": h,
+                                **({"content_sha256": dict(provenance.content)[p]}
+                                   if p in dict(provenance.content) else {})}
+                               for r, p, h in provenance.inputs],
+                    "source": provenance.source, "weight": provenance.weight,
+                    "weight_text": provenance.weight_text, "version": provenance.version,
                     "created": provenance.created, "command": provenance.command,
                 }
             text = json.dumps(payload, ensure_ascii=False, indent=2)
@@ -121,6 +125,13 @@ def write_table_files(tables: Sequence[TableResult], out_dir: str | os.PathLike[
 
 
 CROSSTAB_FORMATS = ("table", "csv", "json")
+
+
+def _count(value: float) -> str:
+    """A weighted count as a count: whole, with thousands separators (1.832.050)."""
+    if value != value:
+        return "-"
+    return f"{value:,.0f}".replace(",", ".")
 
 
 def format_crosstab(res: Crosstab, fmt: str = "table") -> str:
@@ -141,19 +152,22 @@ def format_crosstab(res: Crosstab, fmt: str = "table") -> str:
     tx = CROSSTAB_TEXT
     cells = res.cells
     first = cells.iloc[0]
+    per = tx[f"per_{first['percent_base']}"].format(row=res.row, col=res.col)
     lines = [tx["title"].format(row=res.row, col=res.col,
                                 base=f" ({tx['base']}: {res.where})" if res.where else "",
-                                per=tx[str(first["percent_base"])],
-                                level=f"{float(first['conf_level']) * 100:g}",
+                                per=per, level=f"{float(first['conf_level']) * 100:g}",
                                 ci=first["ci_method"])]
     head = [tx["row"], tx["col"], tx["percent"], tx["ci"], tx["count"], tx["n"]]
     rows = [[str(r.row_label), str(r.col_label), f"{100 * r.estimate:.1f}",
-             f"[{100 * r.ci_low:.1f}, {100 * r.ci_high:.1f}]", f"{r.count:.6g}", f"{r.n:.0f}"]
+             f"[{100 * r.ci_low:.1f}, {100 * r.ci_high:.1f}]" if r.n > 0 else tx["no_ci"],
+             _count(r.count), f"{r.n:.0f}"]
             if r.n == r.n else [str(r.row_label), str(r.col_label), "x", "x", "x", "x"]
             for r in cells.itertuples()]
     widths = [max(len(h), *(len(x[i]) for x in rows)) for i, h in enumerate(head)]
     lines.append("  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)))
     lines += ["  ".join(c.ljust(w) for c, w in zip(x, widths, strict=True)) for x in rows]
+    if (cells["n"] == 0).any():
+        lines.append(tx["explain_no_ci"])
     for t in res.tests.itertuples():
         dfs = f"df = {t.df_num:.4g}" + (f", {t.df_den:.4g}" if t.test == "F" else "")
         lines.append(f"{t.method}: {t.test} = {t.statistic:.6g}, {dfs}, p = {t.p_value:.4g}")

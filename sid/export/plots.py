@@ -22,9 +22,42 @@ def _save_png(fig: Figure, path: str) -> None:
     fig.savefig(path, dpi=120, format="png")
 
 
+def plot_caption(t: TableResult, lang: str = "nl", source: str | None = None) -> str:
+    """The caption under a plot: base and wave (the subtitle), weight, CI method, n range,
+    reference group and source, from the table's own texts."""
+    f = t.frame[(t.frame["kind"] == "estimate") & ~t.frame["suppressed"].astype(bool)]
+    nl = lang != "en"
+    parts = [t.subtitle] if t.subtitle else []
+    weight = next((n for n in t.footnotes if n.startswith(("Gewicht:", "Weight:"))), None)
+    if weight:
+        parts.append(weight.split(". ")[0].rstrip("."))
+    methods = sorted(set(f["ci_method"]))
+    level = f"{float(f['conf_level'].iloc[0]) * 100:g}" if len(f) else "95"
+    names = {"logit": "logit", "beta": "Korn-Graubard (b)", "t": "t", "wald": "normaal" if nl
+             else "normal"}
+    parts.append(f"{level}%-{'BI' if nl else 'CI'}: "
+                 + ", ".join(names.get(m, m) for m in methods))
+    if len(f):
+        parts.append(f"n = {int(f['n'].min())}-{int(f['n'].max())} "
+                     f"({'ongewogen' if nl else 'unweighted'})")
+    if t.reference_label:
+        parts.append(f"{'referentiegroep' if nl else 'reference group'}: {t.reference_label}"
+                     " (ref.)")
+    if t.frame["suppressed"].astype(bool).any():
+        parts.append(f"(x) {'niet getoond, n <' if nl else 'not shown, n <'} "
+                     f"{t.suppression.below}")
+    if source:
+        parts.append(f"{'Bron' if nl else 'Source'}: {source}")
+    return "; ".join(parts)
+
+
 def write_forest_plots(tables: Sequence[TableResult], out_dir: str | os.PathLike[str], *,
-                       lang: str = "nl") -> list[Path]:
-    """A PNG forest plot per table (estimate and CI per group; suppressed groups left out)."""
+                       lang: str = "nl", source: str | None = None) -> list[Path]:
+    """A PNG forest plot per table (estimate and CI per group; suppressed groups left out),
+    the reference group marked (bold label, dotted line at its value) and a caption
+    (:func:`plot_caption`) under it."""
+    import textwrap
+
     import matplotlib
 
     matplotlib.use("Agg")
@@ -36,7 +69,7 @@ def write_forest_plots(tables: Sequence[TableResult], out_dir: str | os.PathLike
     paths = []
     for t, name in zip(tables, sheet_names(tables), strict=True):
         f = t.frame[(t.frame["kind"] == "estimate")]
-        labels, est, lo, hi, colors = [], [], [], [], []
+        labels, est, lo, hi, colors, is_ref = [], [], [], [], [], []
         panels = ordered_unique(f["panel"])
         palette = ["#1f4e79", "#c55a11", "#548235", "#7030a0"]
         for s in ordered_unique(f["section"]):
@@ -50,22 +83,36 @@ def write_forest_plots(tables: Sequence[TableResult], out_dir: str | os.PathLike
                     parts.append(str(rec["group_label"]))
                     if len(panels) > 1:
                         parts.append(str(rec["panel_label"]))
-                    labels.append(" - ".join(parts) + (" (x)" if rec["suppressed"] else ""))
+                    ref = bool(rec["is_reference"])
+                    labels.append(" - ".join(parts) + (" (ref.)" if ref else "")
+                                  + (" (x)" if rec["suppressed"] else ""))
+                    is_ref.append(ref)
                     ok = not rec["suppressed"]
                     est.append(rec["estimate"] if ok else np.nan)
                     lo.append(rec["ci_low"] if ok else np.nan)
                     hi.append(rec["ci_high"] if ok else np.nan)
                     colors.append(palette[pi % len(palette)])
         y = np.arange(len(labels))[::-1]
-        fig, ax = plt.subplots(figsize=(8, 0.35 * len(labels) + 1.5))
+        caption = textwrap.fill(plot_caption(t, lang, source), 120)
+        n_lines = caption.count("\n") + 1
+        fig, ax = plt.subplots(figsize=(8, 0.35 * len(labels) + 1.5 + 0.16 * n_lines))
         est_a, lo_a, hi_a = (np.asarray(v, dtype=float) for v in (est, lo, hi))
         ax.hlines(y, lo_a, hi_a, colors=colors, lw=2)
         ax.scatter(est_a, y, color=colors, zorder=3)
         ax.set_yticks(y, labels, fontsize=8)
+        for tick, ref in zip(ax.get_yticklabels(), is_ref, strict=True):
+            if ref:
+                tick.set_fontweight("bold")
+        single = len(panels) == 1 and len(ordered_unique(f["section"])) == 1
+        for e, ref in zip(est_a, is_ref, strict=True):
+            if ref and single and np.isfinite(e):
+                ax.axvline(e, color="#7f7f7f", ls=":", lw=1, zorder=1)
         ax.set_xlabel("%" if t.unit == "percent" else localised(lang, "mean"))
         ax.set_title(t.title, fontsize=10)
         ax.grid(axis="x", alpha=0.3)
-        fig.tight_layout()
+        fig.text(0.01, 0.005, caption, fontsize=6.5, va="bottom", ha="left")
+        fig.tight_layout(rect=(0, 0.02 + 0.035 * n_lines * 3 / max(3, len(labels) * 0.35 + 1.5),
+                               1, 1))
         target = out_dir / f"{name}.png"
         paths.append(write_atomically(target, partial(_save_png, fig)))
         plt.close(fig)

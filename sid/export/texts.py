@@ -10,27 +10,31 @@ from collections.abc import Mapping
 from typing import Any
 
 SUPPRESSED = "x"
-NO_CI = "-"
+NO_CI = "n.b."
+NOT_ASKED = "\u2013"
 FLAG = "(!)"
 SIGNIFICANT = "*"
+KORN_GRAUBARD = "b"
 
 TEXTS: Mapping[str, Mapping[str, str]] = {
     "nl": {
         "percent": "%",
         "mean": "gemiddelde",
-        "difference_percent": "verschil (%-punten)",
+        "difference_percent": "verschil",
         "difference_mean": "verschil",
-        "ci_low": "{level}%-BI ondergrens",
-        "ci_high": "{level}%-BI bovengrens",
-        "n": "n (ongewogen)",
+        "ci_low": "{level}%-BI onder",
+        "ci_high": "{level}%-BI boven",
+        "n": "n",
         "p": "p-waarde",
-        "marker": "sign.",
-        "remark": "opm.",
+        "marker": "opm.",
+        "significance": "sign.",
+        "page_of": "p. &P/&N",
+        "chart_sheet": "grafiekdata",
         "notes": "Noten",
         "explain_x": "x: niet getoond, want de ongewogen basis is kleiner dan {below}.",
         "explain_flag": "(!): voorzichtig interpreteren, de ongewogen basis is {below} tot {flag}.",
-        "explain_no_ci": "-: geen betrouwbaarheidsinterval te berekenen (geschat percentage 0 of "
-                         "100, of te weinig variatie).",
+        "explain_no_ci": "n.b.: geen betrouwbaarheidsinterval te berekenen (te weinig "
+                         "variatie in de groep).",
         "explain_sig": "*: significant verschillend van {ref} (p < {alpha}).",
         "explain_sig_diff": "* bij het verschil: significante verandering tussen de golven "
                             "(p < {alpha}).",
@@ -38,8 +42,8 @@ TEXTS: Mapping[str, Mapping[str, str]] = {
         "toelichting": "Toelichting",
         "herkomst": "Herkomst van de cijfers",
         "chart_data": "Gegevens voor de grafiek",
-        "plus": "+ fout",
-        "minus": "- fout",
+        "plus": "afstand tot bovengrens",
+        "minus": "afstand tot ondergrens",
         "contents": "Inhoud",
         "table": "Tabel",
         "sheet": "Blad",
@@ -49,6 +53,11 @@ TEXTS: Mapping[str, Mapping[str, str]] = {
         "role": "rol",
         "sha256": "sha256",
         "prov_weight": "weegvariabele",
+        "prov_weight_text": "gewicht",
+        "content_sha256": "sha256 van de inhoud (gegevens)",
+        "prov_content_note": "De sha256 van de inhoud hangt alleen af van de gegevens en hun "
+                             "labels, niet van het moment waarop het bestand geschreven is: twee "
+                             "bestanden met dezelfde gegevens hebben dezelfde inhouds-sha256.",
         "prov_version": "versie sid",
         "prov_date": "datum",
         "prov_command": "commando",
@@ -58,24 +67,31 @@ TEXTS: Mapping[str, Mapping[str, str]] = {
         "role_data": "gegevens",
         "role_codebook": "codeboek",
         "role_spec": "tabellenspecificatie",
-        "role_weights": "gewichten",
+        "role_weights": "gewogen bestand (gewichten)",
+        "role_unweighted": "ongewogen golf (invoer van de weging)",
+        "role_weighting_spec": "wegingsspecificatie",
+        "role_margins": "populatiemarges",
+        "role_gross": "bruto steekproef",
+        "role_origin_rules": "herkomstregels",
     },
     "en": {
         "percent": "%",
         "mean": "mean",
-        "difference_percent": "difference (%-points)",
+        "difference_percent": "change",
         "difference_mean": "difference",
         "ci_low": "{level}% CI lower",
         "ci_high": "{level}% CI upper",
-        "n": "n (unweighted)",
+        "n": "n",
         "p": "p-value",
-        "marker": "sig.",
-        "remark": "note",
+        "marker": "note",
+        "significance": "sig.",
+        "page_of": "p. &P/&N",
+        "chart_sheet": "chart data",
         "notes": "Notes",
         "explain_x": "x: not shown, the unweighted base is below {below}.",
         "explain_flag": "(!): interpret with care, the unweighted base is {below} to {flag}.",
-        "explain_no_ci": "-: no confidence interval can be computed (estimated percentage 0 or "
-                         "100, or too little variation).",
+        "explain_no_ci": "n.b.: no confidence interval can be computed (too little variation "
+                         "in the group).",
         "explain_sig": "*: significantly different from {ref} (p < {alpha}).",
         "explain_sig_diff": "* on the difference: significant change between waves "
                             "(p < {alpha}).",
@@ -83,8 +99,8 @@ TEXTS: Mapping[str, Mapping[str, str]] = {
         "toelichting": "Method",
         "herkomst": "Provenance",
         "chart_data": "Chart data",
-        "plus": "+ error",
-        "minus": "- error",
+        "plus": "distance to upper bound",
+        "minus": "distance to lower bound",
         "contents": "Contents",
         "table": "Table",
         "sheet": "Sheet",
@@ -94,6 +110,11 @@ TEXTS: Mapping[str, Mapping[str, str]] = {
         "role": "role",
         "sha256": "sha256",
         "prov_weight": "weight variable",
+        "prov_weight_text": "weight",
+        "content_sha256": "sha256 of the content (data)",
+        "prov_content_note": "The content sha256 depends only on the data and their labels, "
+                             "not on when the file was written: two files with the same data "
+                             "have the same content sha256.",
         "prov_version": "sid version",
         "prov_date": "date",
         "prov_command": "command",
@@ -103,7 +124,12 @@ TEXTS: Mapping[str, Mapping[str, str]] = {
         "role_data": "data",
         "role_codebook": "codebook",
         "role_spec": "table specification",
-        "role_weights": "weights",
+        "role_weights": "weighted file (weights)",
+        "role_unweighted": "unweighted wave (input of the weighting)",
+        "role_weighting_spec": "weighting specification",
+        "role_margins": "population margins",
+        "role_gross": "gross sample",
+        "role_origin_rules": "origin rules",
     },
 }
 
@@ -160,8 +186,18 @@ METHOD_TEXT: Mapping[str, tuple[str, ...]] = {
 
 CROSSTAB_TEXT: Mapping[str, str] = {
     "row": "rij", "col": "kolom", "cell": "totaal", "base": "basis",
-    "title": "{row} x {col}{base}, percentages per {per}, {level}%-BI ({ci})",
+    "title": "{row} x {col}{base}: {per}; {level}%-BI ({ci})",
+    "per_row": "verdeling van {col} binnen elke categorie van {row} (rijpercentages: elke rij "
+               "telt op tot 100%)",
+    "per_col": "verdeling van {row} binnen elke categorie van {col} (kolompercentages: elke "
+               "kolom telt op tot 100%)",
+    "per_cell": "percentage van alle respondenten in de basis (celpercentages: alle cellen "
+                "samen 100%)",
     "percent": "%", "ci": "BI", "count": "gewogen aantal", "n": "n",
+    "no_ci": "n.b.",
+    "explain_no_ci": "n.b.: geen respondenten in de cel, dus geen logit-interval (0,0 zou een "
+                     "zekerheid suggereren die er niet is; sid tables geeft dan het "
+                     "Korn-Graubard-interval)",
 }
 """Texts of ``sid crosstab``'s plain-text table (Dutch)."""
 

@@ -62,6 +62,7 @@ __all__ = [
     "note_input",
     "output_folder",
     "output_transaction",
+    "pending_path",
     "same_file",
     "write_csv_atomic",
     "write_text_atomic",
@@ -71,9 +72,13 @@ PathLike = str | os.PathLike[str]
 
 
 def file_sha256(path: PathLike) -> str:
-    """The sha256 of a file, read in 1 MiB blocks."""
+    """The sha256 of a file, read in 1 MiB blocks.
+
+    Inside an :func:`output_transaction`, an output written earlier in the same command is
+    hashed as written (its pending temporary file), not as the file it will replace.
+    """
     digest = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with open(pending_path(path), "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
@@ -92,6 +97,17 @@ def same_file(a: PathLike, b: PathLike) -> bool:
 
 
 # --------------------------------------------------------------------------- the transaction
+
+
+def pending_path(path: PathLike) -> Path:
+    """Where ``path``'s content is now: the temporary file of an output the running command
+    has written but not yet renamed into place, else ``path`` itself."""
+    tx = _ACTIVE.get()
+    if tx is not None:
+        for tmp, target in reversed(tx.pending):
+            if same_file(target, path):
+                return tmp
+    return Path(path)
 
 
 @dataclass

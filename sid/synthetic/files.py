@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -45,14 +45,18 @@ class SynthResult:
     seconds: Mapping[str, float]
 
 
-def synthesise(out_dir: str | os.PathLike[str], seed: int = DEFAULT_SEED) -> SynthResult:
+def synthesise(out_dir: str | os.PathLike[str], seed: int = DEFAULT_SEED,
+               progress: Callable[[str], None] | None = None) -> SynthResult:
     """Write the synthetic SID files into ``out_dir`` (created if absent).
 
     Files: ``sid2017.sav/.dta``, ``sid2022.sav/.dta`` (respondents),
     ``sid2017_gross.sav``, ``sid2022_gross.sav``, ``population_margins.csv``
     and ``truth.json``. Every wave file is verified by read-back
-    (:func:`sid.io.write_wave`). Deterministic for a seed.
+    (:func:`sid.io.write_wave`). Deterministic for a seed (the data; an SPSS header also
+    holds the time of writing, so compare runs by content: sid.export.provenance).
+    ``progress`` is told what is being done, step by step.
     """
+    say = progress or (lambda _text: None)
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise InputError("output path is a file, not a folder", where=str(out),
@@ -65,11 +69,13 @@ def synthesise(out_dir: str | os.PathLike[str], seed: int = DEFAULT_SEED) -> Syn
     margins, truths = [], {}
     for wave in WAVES:
         t0 = time.perf_counter()
+        say(f"{wave}: populatie maken")
         pop = make_population(wave, seed)
         seconds[f"population_{wave}"] = time.perf_counter() - t0
         margins.append(population_margins(pop, REF_DATES[wave]))
         truths[str(wave)] = {"ref_date": REF_DATES[wave], **truth(pop), "models": model_truth(pop)}
         t0 = time.perf_counter()
+        say(f"{wave}: steekproef trekken en antwoorden maken")
         sample = draw_gross_sample(pop, wave, seed)
         del pop
         files = {
@@ -79,6 +85,7 @@ def synthesise(out_dir: str | os.PathLike[str], seed: int = DEFAULT_SEED) -> Syn
         files[f"sid{wave}.dta"] = to_stata_missing(files[f"sid{wave}.sav"])
         seconds[f"sample_{wave}"] = time.perf_counter() - t0
         t0 = time.perf_counter()
+        say(f"{wave}: bestanden schrijven ({', '.join(files)})")
         for name, wave_obj in files.items():
             write_wave(wave_obj, out / name)
             paths[name] = str(out / name)
@@ -122,12 +129,14 @@ def summarise_waves(out_dir: str | os.PathLike[str]) -> str:
         item = w.data[wave_name("werk_behandeld", wave)]
         incorrect_codes = werk_behandeld_codes([2, 3], wave)  # soms, vaak
         valid = ~w.missing_mask(wave_name("werk_behandeld", wave))
-        lines.append(f"{path.name}: {len(w.data)} respondenten")
-        lines.append(f"  {'herkomst':<12} {'n':>5} {'werkenden':>9} {'niet correct':>12}")
+        lines.append(f"{path.name}: {len(w.data)} respondenten (ongewogen: controle van de "
+                     "steekproef, geen schatting; de gewogen cijfers staan in het tabellenboek)")
+        lines.append(f"  {'herkomst':<12} {'n':>5} {'werkenden':>9} "
+                     f"{'niet correct (ongewogen)':>25}")
         for g in sorted(group.unique()):
             in_g = (group == g).to_numpy()
             base = in_g & valid
             share = float(item[base].isin(incorrect_codes).mean()) if base.any() else float("nan")
             lines.append(f"  {GROUP_LABELS[int(g)]:<12} {int(in_g.sum()):>5} {int(base.sum()):>9} "
-                         f"{share:>11.1%}")
+                         f"{share:>24.1%}")
     return "\n".join(lines)

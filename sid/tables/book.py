@@ -9,7 +9,7 @@ are domains made by zero-weighting, never by deleting rows.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -83,7 +83,16 @@ _UI = {
            "diff": "verschil {b} - {a}", "counted": "Telt als ja: {codes}",
            "mean_of": "gemiddelde van {var}", "n_note": "n: ongewogen aantal respondenten in de basis",
            "percent_of": "gewogen percentage", "ref": "Referentiegroep voor de significantie: "
-           "{ref} (t-toets op het verschil, p < {alpha})",
+           "{ref}{within} (t-toets op het verschil, p < {alpha})",
+           "within": " binnen elk blok ({by})",
+           "design_only": "alleen met het ontwerpgewicht gewogen",
+           "ref_hidden": "Geen significantietoets (*){where}: de referentiegroep {ref} heeft "
+           "daar minder dan {below} respondenten en wordt niet getoond (x), dus er is geen "
+           "zichtbaar cijfer om mee te vergelijken.",
+           "not_asked": "–: niet bevraagd ({what}); deze groep zat toen niet in de steekproef.",
+           "kg": "b: bij minder dan {few} ja- of nee-antwoorden (ongewogen) in een groep is het "
+           "interval berekend met de beta-methode van Korn en Graubard (NCHS-norm); de "
+           "logit-methode geeft dan een te smal of leeg interval.",
            "change": "Verschil tussen de golven in {unit}; * = significante verandering "
            "(t-toets, onafhankelijke steekproeven)", "pp": "procentpunten", "units": "eenheden"},
     "en": {"question": "Question", "base": "Base", "weight": "Weight", "wave": "Wave",
@@ -94,7 +103,16 @@ _UI = {
            "diff": "difference {b} - {a}", "counted": "Counted as yes: {codes}",
            "mean_of": "mean of {var}", "n_note": "n: unweighted number of respondents in the base",
            "percent_of": "weighted percentage", "ref": "Reference group for significance: "
-           "{ref} (t-test on the difference, p < {alpha})",
+           "{ref}{within} (t-test on the difference, p < {alpha})",
+           "within": " within each block ({by})",
+           "design_only": "weighted with the design weight only",
+           "ref_hidden": "No significance test (*){where}: the reference group {ref} has fewer "
+           "than {below} respondents there and is not shown (x), so there is no visible figure "
+           "to compare with.",
+           "not_asked": "–: not surveyed ({what}); this group was not in that sample.",
+           "kg": "b: where a group has fewer than {few} yes or no answers (unweighted), the "
+           "interval is the Korn-Graubard beta interval (NCHS standard); the logit interval "
+           "is then too narrow or empty.",
            "change": "Difference between waves in {unit}; * = significant change "
            "(t-test, independent samples)", "pp": "percentage points", "units": "units"},
 }
@@ -169,8 +187,9 @@ def stacked_design(data: HarmonisedData, weight: str | None = None) -> Design:
 
 
 def build_tables(book: BookSpecFile, data: HarmonisedData, *, lang: str = "nl", weight: str | None = None,
-                 design: Design | None = None,
-                 weight_label: str | None = None) -> tuple[TableResult, ...]:
+                 design: Design | None = None, weight_label: str | None = None,
+                 progress: Callable[[int, int, str], None] | None = None
+                 ) -> tuple[TableResult, ...]:
     """Compute every table of ``book`` on harmonised ``data`` (:class:`sid.harmonise.HarmonisedData`).
 
     All waves share one design (:func:`stacked_design`: strata unique per wave),
@@ -208,16 +227,148 @@ def build_tables(book: BookSpecFile, data: HarmonisedData, *, lang: str = "nl", 
     base = stacked_design(data, weight=weight) if design is None else design
     full = base.data.assign(**columns)
     design = _with_data(base, full)
-    weight_name = book_weight_label(data, weight_label or weight)
+    weight_name = book_weight_label(data, weight_label or weight, lang)
+    first = str(pd.unique(data.data["wave"].astype(str))[0])
+    design_weight = cb.design_variables(first).get("weight")
+    design_only = weight is None or weight == design_weight
     results = []
     src = book.spec.source.get(lang) if book.spec.source else "Samenleven in Diversiteit"
-    for t in book.tables:
+    for i, t in enumerate(book.tables, start=1):
         if t.model is not None:
             results.append(build_model_table(t, design, cb, lang, weight_name, src))
-            continue
-        results.append(_build_one(t, design, cb, sections[t.id], lang, weight_name,
-                                  book))
+        else:
+            results.append(_build_one(t, design, cb, sections[t.id], lang, weight_name,
+                                      book, design_only))
+        if progress is not None:
+            progress(i, len(book.tables), t.id)
     return tuple(results)
+
+
+def _rare_outcome_intervals(design: Design, col: str, by: list[str], where: str,
+                            est: pd.DataFrame, level: float) -> pd.DataFrame:
+    """The logit estimates of a proportion with Korn-Graubard intervals where the rule of
+    :mod:`sid.tables.intervals` asks for them (few "yes" or "no" in a group)."""
+    from sid.estimation import estimate, where_mask
+    from sid.tables.intervals import published_interval
+
+    keys = ["wave", *by]
+    beta = estimate(design, "proportion", col, by=keys, where=where, ci="beta",
+                    conf_level=level)
+    beta = beta[beta["category"] == "1"]
+    data = design.data
+    inside = where_mask(design, where) & data[col].notna().to_numpy()
+    valid = data.loc[inside, [*keys, col]]
+    counts = valid.groupby([valid[k].astype(str) for k in keys], observed=True)[col] \
+        .agg(["sum", "count"])
+
+    def keyed(frame: pd.DataFrame) -> pd.MultiIndex:
+        return pd.MultiIndex.from_arrays([frame[k].astype(str) for k in keys])
+
+    est = est.reset_index(drop=True)
+    idx = keyed(est)
+    beta = beta.set_index(keyed(beta)).reindex(idx)
+    counts = counts.reindex(idx)
+    n_yes = counts["sum"].fillna(0).to_numpy(dtype=float)
+    n_no = (counts["count"] - counts["sum"]).fillna(0).to_numpy(dtype=float)
+    e, lo, hi, method = published_interval(
+        est["n"].to_numpy(dtype=float), est["df"].to_numpy(dtype=float), n_yes, n_no,
+        (est["estimate"], est["ci_low"], est["ci_high"]),
+        (beta["estimate"], beta["ci_low"], beta["ci_high"]), level=level)
+    return est.assign(estimate=e, ci_low=lo, ci_high=hi, ci_method=method)
+
+
+def _reference_suppressed(f: pd.DataFrame) -> pd.Series:
+    """Rows whose reference group (same block and wave) is suppressed or absent: no
+    significance marker there, as the reader cannot see what they would differ from."""
+    est = f["kind"] == "estimate"
+    ref = f[est & f["is_reference"].astype(bool)]
+    hidden = {(s, p) for s, p, x in zip(ref["section"], ref["panel"], ref["suppressed"],
+                                        strict=True) if bool(x)}
+    shown = {(s, p) for s, p, x in zip(ref["section"], ref["panel"], ref["suppressed"],
+                                       strict=True) if not bool(x)}
+    keys = list(zip(f["section"], f["panel"], strict=True))
+    bad = [(k in hidden or k not in shown) for k in keys]
+    return pd.Series(bad, index=f.index) & est & ~f["is_reference"].astype(bool)
+
+
+def _blocks_text(rows: pd.DataFrame, waves: bool, lang: str) -> str:
+    """Blocks (and waves) named in a footnote, e.g. "Pools (2022)"."""
+    parts = []
+    for _key, grp in rows.groupby(["section", "panel"], sort=False):
+        label = str(grp["section_label"].iloc[0])
+        wave = str(grp["panel_label"].iloc[0])
+        text = label if label else ""
+        if waves:
+            text = f"{text} ({wave})" if text else wave
+        parts.append(text)
+    parts = [p for p in dict.fromkeys(parts) if p]
+    return (" " + ("in: " if lang == "nl" else "in: ") + ", ".join(parts)) if parts else ""
+
+
+def _not_asked(design: Design, t: TableSpec, main: str, f: pd.DataFrame, cb: Codebook,
+               lang: str) -> list[str]:
+    """Groups that were not in a wave's sample at all (e.g. Afghaans in 2017): their cells
+    are structurally empty (shown as a dash), not suppressed."""
+    if len(t.waves) < 2:
+        return []
+    data = design.data
+    wave = data["wave"].astype(str)
+    labels = cb.value_labels(main, lang)
+    groups = pd.unique(f["group"])
+    out = []
+    for w in t.waves:
+        present = {f"{v:g}" for v in pd.unique(data.loc[wave == w, main].dropna().astype(float))}
+        missing = [g for g in groups if g not in present]
+        if missing:
+            names = ", ".join(labels.get(float(g), g) for g in missing)
+            out.append(f"{names} {('in' if lang == 'nl' else 'in')} {w}")
+    return out
+
+
+def _capitalised(text: str) -> str:
+    """A row-block heading starts with a capital ("herkomst" -> "Herkomst")."""
+    return text[:1].upper() + text[1:] if text else text
+
+
+def _blocks(f: pd.DataFrame, t: TableSpec, cb: Codebook, lang: str,
+            sects: list[tuple[str, str]]) -> pd.DataFrame:
+    """Groups, labels and order of the rows. The first ``by`` variable makes the groups;
+    further ``by`` variables split the rows into blocks (e.g. one block per sex), each with
+    its own reference group, so a block holds one reference group, as the note names it."""
+    by = list(t.by)
+    for b in by:
+        f[b] = f[b].astype(float)
+    labels = {b: cb.value_labels(b, lang) for b in by}
+    orders = {b: _group_order(cb, b, f[b]) for b in by}
+
+    def rank_of(cols: list[str]) -> np.ndarray:
+        rank = np.zeros(len(f))
+        for b in cols:
+            pos = {v: i for i, v in enumerate(orders[b])}
+            rank = rank * 100 + f[b].map(pos).to_numpy(dtype=float)
+        return rank
+
+    main, rest = by[0], by[1:]
+    f["_rank"] = rank_of([main])
+    f["_brank"] = rank_of(rest)
+    f["group"] = f[main].map(lambda v: f"{v:g}")
+    f["group_label"] = f[main].map(lambda v: labels[main].get(v, f"{v:g}"))
+    f["is_reference"] = (f[main] == t.reference) if t.reference is not None else False
+    sect_rank = {k: i for i, (k, _) in enumerate(sects)}
+    f["_srank"] = f["section"].map(sect_rank)
+    f["section_label"] = f["section_label"].map(_capitalised)
+    if rest:
+        block_key = f[rest].apply(lambda r: "|".join(f"{r[b]:g}" for b in rest), axis=1)
+        block_label = f[rest].apply(
+            lambda r: ", ".join(labels[b].get(r[b], f"{r[b]:g}") for b in rest), axis=1)
+        f["section"] = [f"{s}|{k}" if s else k for s, k in zip(f["section"], block_key,
+                                                                  strict=True)]
+        f["section_label"] = [_capitalised(f"{sl} - {bl}" if sl else bl)
+                              for sl, bl in zip(f["section_label"], block_label, strict=True)]
+    panel_rank = {w: i for i, w in enumerate(t.waves)} | {"diff": len(t.waves)}
+    f["_prank"] = f["panel"].map(panel_rank)
+    return f.sort_values(["_srank", "_brank", "_rank", "_prank"],
+                         kind="stable").reset_index(drop=True)
 
 
 def _with_data(design: Design, data: pd.DataFrame) -> Design:
@@ -248,7 +399,7 @@ def _codebook_question(cb: Codebook, variable: str | None) -> Text | None:
 
 
 def _build_one(t: TableSpec, design: Design, cb: Codebook, sects: list[tuple[str, str]], lang: str,
-               weight_name: str, book: BookSpecFile) -> TableResult:
+               weight_name: str, book: BookSpecFile, design_only: bool = False) -> TableResult:
     from sid.estimation import compare, estimate
 
     ui = _UI[lang]
@@ -264,6 +415,8 @@ def _build_one(t: TableSpec, design: Design, cb: Codebook, sects: list[tuple[str
                        conf_level=t.ci.level)
         if stat == "proportion":
             est = est[est["category"] == "1"]
+            if t.ci.method == "logit":
+                est = _rare_outcome_intervals(design, col, by, where, est, t.ci.level)
         est = est.copy()
         est["wave"] = est["wave"].astype(str)
         est = est[est["wave"].isin(t.waves)]
@@ -313,26 +466,7 @@ def _build_one(t: TableSpec, design: Design, cb: Codebook, sects: list[tuple[str
     f = pd.concat(parts, ignore_index=True)
     f = f[f["n"].fillna(0) > 0] if "n" in f else f
 
-    # group keys and labels in codebook order
-    for b in by:
-        f[b] = f[b].astype(float)
-    labels = {b: cb.value_labels(b, lang) for b in by}
-    orders = {b: _group_order(cb, b, f[b]) for b in by}
-    rank = np.zeros(len(f))
-    for b in by:
-        pos = {v: i for i, v in enumerate(orders[b])}
-        rank = rank * 100 + f[b].map(pos).to_numpy(dtype=float)
-    f["_rank"] = rank
-    f["group"] = f[by].apply(lambda r: "|".join(f"{v:g}" for v in r), axis=1) if len(by) > 1 \
-        else f[by[0]].map(lambda v: f"{v:g}")
-    f["group_label"] = f[by].apply(
-        lambda r: ", ".join(labels[b].get(r[b], f"{r[b]:g}") for b in by), axis=1)
-    f["is_reference"] = (f[by[0]] == t.reference) if t.reference is not None else False
-    panel_rank = {w: i for i, w in enumerate(t.waves)} | {"diff": len(t.waves)}
-    sect_rank = {k: i for i, (k, _) in enumerate(sects)}
-    f["_srank"] = f["section"].map(sect_rank)
-    f["_prank"] = f["panel"].map(panel_rank)
-    f = f.sort_values(["_srank", "_rank", "_prank"], kind="stable").reset_index(drop=True)
+    f = _blocks(f, t, cb, lang, sects)
 
     for c in ("estimate", "se", "ci_low", "ci_high"):
         f[c] = f[c].astype(float) * scale
@@ -350,6 +484,8 @@ def _build_one(t: TableSpec, design: Design, cb: Codebook, sects: list[tuple[str
     f["suppressed"] = sup
     f["flagged"] = flag
     f["significant"] = (f["p_value"] < t.alpha).where(f["p_value"].notna())
+    no_test = _reference_suppressed(f) if t.reference is not None else pd.Series(False, f.index)
+    f["significant"] = f["significant"].astype(object).where(~no_test, np.nan)
     f["n"] = f["n"].astype(np.int64)
     f["df"] = f["df"].astype(float)
     out = f[list(TABLE_COLUMNS)].copy()
@@ -375,9 +511,22 @@ def _build_one(t: TableSpec, design: Design, cb: Codebook, sects: list[tuple[str
                  f"{ui['waves'] if len(t.waves) > 1 else ui['wave']}: {waves_text}.")
     notes.append(ui["ci"].format(level=f"{t.ci.level * 100:g}",
                                  method=_CI_NAMES[lang][t.ci.method]) + ".")
+    if t.ci.method == "logit" and ((out["ci_method"] == "beta") & ~out["suppressed"]).any():
+        from sid.tables.intervals import FEW
+
+        notes.append(ui["kg"].format(few=FEW))
     if ref_label is not None:
         alpha = f"{t.alpha:g}".replace(".", ",") if lang == "nl" else f"{t.alpha:g}"
-        notes.append(ui["ref"].format(ref=ref_label, alpha=alpha) + ".")
+        within = ui["within"].format(by=", ".join(cb.label(b, lang).lower() for b in by[1:])) \
+            if len(by) > 1 else ""
+        notes.append(ui["ref"].format(ref=ref_label, alpha=alpha, within=within) + ".")
+        if no_test.any():
+            where_no = _blocks_text(f[no_test], len(t.waves) > 1, lang)
+            notes.append(ui["ref_hidden"].format(ref=ref_label, below=rule.below,
+                                                 where=where_no))
+    absent = _not_asked(design, t, by[0], f, cb, lang)
+    if absent:
+        notes.append(ui["not_asked"].format(what="; ".join(absent)))
     if t.compare_waves:
         notes.append(ui["change"].format(unit=ui["pp"] if stat == "proportion" else ui["units"])
                      + ".")
@@ -386,9 +535,11 @@ def _build_one(t: TableSpec, design: Design, cb: Codebook, sects: list[tuple[str
     notes.append(f"{ui['source']}: {src} {waves_text}.")
     unit_text = ui["percent_of"] if stat == "proportion" else \
         ui["mean_of"].format(var=cb.label(t.indicator.name, lang))
+    if design_only:  # never "gewogen" alone when only the design weight is used
+        unit_text = f"{unit_text} ({ui['design_only']})"
     subtitle = f"{unit_text}; {ui['base'].lower()}: {base_label}; " \
                f"{(ui['waves'] if len(t.waves) > 1 else ui['wave']).lower()} {waves_text}"
-    group_title = " x ".join(cb.label(b, lang) for b in by)
+    group_title = cb.label(by[0], lang)  # further by variables name the row blocks
     return TableResult(id=t.id, title=t.title.get(lang), frame=out,
                        unit="percent" if stat == "proportion" else "mean",
                        decimals=t.decimals, group_title=group_title,
@@ -398,13 +549,23 @@ def _build_one(t: TableSpec, design: Design, cb: Codebook, sects: list[tuple[str
 
 
 
-def book_weight_label(data: HarmonisedData, weight: str | None = None) -> str:
-    """The weight as footnotes and provenance name it: ``weight`` when given, else the
-    codebook's design weight of the first loaded wave (``-`` when it has none)."""
+def book_weight_label(data: HarmonisedData, weight: str | None = None,
+                      lang: str = "nl") -> str:
+    """The weight as footnotes name it: ``weight`` when given (a description), else the
+    codebook's label of the design weight of the first loaded wave and its name, said to
+    be the design weight only (``-`` when there is none)."""
     if weight:
         return weight
     first = str(pd.unique(data.data["wave"].astype(str))[0])
-    return data.codebook.design_variables(first).get("weight") or "-"
+    name = data.codebook.design_variables(first).get("weight")
+    if not name:
+        return "-"
+    label = data.codebook.label(name, lang) if name in data.codebook.names else name
+    only = "alleen het ontwerpgewicht, zonder correctie voor non-respons of kalibratie" \
+        if lang == "nl" else "the design weight only, without nonresponse or calibration " \
+        "adjustment"
+    var = "variabele" if lang == "nl" else "variable"
+    return f"{label} ({var} {name}): {only}"
 
 
 def load_book_data(pairs: Sequence[tuple[str | None, Path]],

@@ -294,12 +294,14 @@ def build_model_table(t: TableSpec, design: Design, cb: Codebook, lang: str, wei
                          "estimate": pct * r[key], "se": pct * r[f"{key}_se"],
                          "ci_low": pct * r[f"{key}_ci_low"], "ci_high": pct * r[f"{key}_ci_high"],
                          "p_value": float(p.get(level, np.nan))})
+        if level == ref_level:
+            continue  # no difference of the reference group with itself (as compare())
         diff_se = float(contrasts.loc[level, "se"]) if level in contrasts.index else np.nan
         rows.append({**common, "panel": "diff", "kind": "difference",
                      "panel_label": str(tx["diff"]).format(ref=ref_label),
                      "estimate": pct * r["adjusted_diff"], "se": pct * diff_se,
-                     "ci_low": pct * r["adjusted_diff_ci_low"] if level != ref_level else np.nan,
-                     "ci_high": pct * r["adjusted_diff_ci_high"] if level != ref_level else np.nan,
+                     "ci_low": pct * r["adjusted_diff_ci_low"],
+                     "ci_high": pct * r["adjusted_diff_ci_high"],
                      "p_value": float(adjusted_p.get(level, np.nan))})
     f = pd.DataFrame(rows)
     sup, flag = rule.apply(f["n"].to_numpy(dtype=float))
