@@ -31,10 +31,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sid.design_args import SINGLETON_RULES, check_arguments, check_spec, rscales_array
 from sid.errors import DesignError, show_values
 from sid.linalg import R_DEGF_TOL, qr_rank
 
-SINGLETON_RULES = ("fail", "adjust", "average", "remove", "certainty")
 REP_METHODS = ("brr", "fay", "jk1", "jkn", "bootstrap")
 _DESIGN_KEYS = (
     "weight", "strata", "psu", "fpc", "psu2", "fpc2", "repweights", "repmethod",
@@ -189,44 +189,6 @@ def _data_frame(data: Any) -> pd.DataFrame:
                       got=type(data).__name__, fix="pass wave.data or the Wave")
 
 
-_EXAMPLE = {"weight": "gewicht", "strata": "stratum", "psu": "gemeente", "fpc": "fpc",
-            "psu2": "adres", "fpc2": "fpc2", "repweights": "'^repw[0-9]+$'",
-            "repmethod": "bootstrap", "rho": "give Fay's rho in [0, 1), e.g. 0.5",
-            "scale": "give a positive number, e.g. 0.02, or leave it out for the method's default"}
-
-
-def _short(value: Any) -> str:
-    shown = repr(value)
-    return shown if len(shown) <= 40 else shown[:37] + "..."
-
-
-def _rscales(value: Any, k: int) -> np.ndarray | None:
-    """``rscales`` as k finite numbers >= 0 (one number is repeated), or None."""
-    if value is None:
-        return None
-    if isinstance(value, (str, bytes, Mapping)):
-        raise DesignError("rscales must be a number or a list of numbers", where="design rscales",
-                          got=_short(value), fix="give one rscale per replicate, e.g. [0.5, 0.5]")
-    try:
-        arr = np.atleast_1d(np.asarray(value, dtype=float))
-    except (TypeError, ValueError):
-        raise DesignError("rscales must be numbers", where="design rscales", got=_short(value),
-                          fix="give one rscale per replicate, e.g. [0.5, 0.5]") from None
-    if arr.ndim != 1:
-        raise DesignError("rscales must be a flat list of numbers", where="design rscales",
-                          got=f"shape {arr.shape}", fix="give one rscale per replicate")
-    if len(arr) not in (1, k):
-        raise DesignError(f"rscales has length {len(arr)}, should be {k}",
-                          where="design rscales", got=f"{len(arr)} rscales for {k} replicates",
-                          fix="give one rscale per replicate (a file with a header line: check it "
-                              "was not read as data, or the other way round)")
-    bad = ~np.isfinite(arr) | (arr < 0)
-    if bad.any():
-        raise DesignError("rscales must be finite and >= 0", where="design rscales",
-                          got=show_values(arr[bad].tolist()), fix="give one rscale per replicate")
-    return np.broadcast_to(arr, (k,)).copy()
-
-
 # --------------------------------------------------------------------------- Design
 
 
@@ -278,7 +240,7 @@ class Design:
     rep_columns: tuple[str, ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._check_arguments()
+        check_arguments(self)
         data = _data_frame(self.data)
         object.__setattr__(self, "data", data)
         object.__setattr__(self, "calibration", tuple(self.calibration or ()))
@@ -341,41 +303,6 @@ class Design:
                 raise DesignError("calibration within clusters (stage > 0) is not supported",
                                   where="design calibration", got=f"stage {cal.stage}",
                                   fix="calibrate the whole sample (stage 0)")
-
-    def _check_arguments(self) -> None:
-        """Types and ranges of the scalar arguments (a YAML file or a flag can give anything)."""
-        for role in ("weight", "strata", "psu", "fpc", "psu2", "fpc2", "repweights", "repmethod"):
-            value = getattr(self, role)
-            kinds = (str,) if role in ("repweights", "repmethod") else (str, int)
-            if value is not None and (not isinstance(value, kinds) or isinstance(value, bool)):
-                what = {"repweights": "a regular expression (text)",
-                        "repmethod": "a method name"}.get(role, "a column name")
-                raise DesignError(f"{role} must be {what}", where=f"design {role}",
-                                  got=f"{type(value).__name__} {_short(value)}",
-                                  fix=f"write e.g. {role}: {_EXAMPLE.get(role, 'name')}")
-        if not isinstance(self.singleton, str):
-            raise DesignError(f"unknown singleton rule {_short(self.singleton)}",
-                              where="design singleton", fix=f"use one of {', '.join(SINGLETON_RULES)}")
-        if not isinstance(self.mse, (bool, np.bool_)):
-            raise DesignError("mse must be true or false", where="design mse",
-                              got=_short(self.mse), fix="write mse: true (or leave it out)")
-        for role in ("rho", "scale"):
-            value = getattr(self, role)
-            if value is None:
-                continue
-            if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-                raise DesignError(f"{role} must be a number", where=f"design {role}",
-                                  got=_short(value), fix=_EXAMPLE[role])
-            if not np.isfinite(float(value)):
-                raise DesignError(f"{role} must be finite", where=f"design {role}",
-                                  got=_short(value), fix=_EXAMPLE[role])
-        if self.rho is not None and not 0 <= float(self.rho) < 1:
-            raise DesignError("Fay's rho must lie in [0, 1): rho = 1 leaves no variance to "
-                              "measure", where="design rho", got=_short(self.rho),
-                              fix=_EXAMPLE["rho"])
-        if self.scale is not None and not float(self.scale) > 0:
-            raise DesignError("the replicate scale must be positive", where="design scale",
-                              got=_short(self.scale), fix=_EXAMPLE["scale"])
 
     # ---------------------------------------------------------------- Taylor
     def _init_taylor(self, data: pd.DataFrame) -> None:
@@ -546,7 +473,7 @@ class Design:
                 f"gives no variance ({method}: scale {'1/(k-1)' if method == 'bootstrap' else 'of 0'})",
                 where="design repweights", got=f"{repr(self.repweights)} matches {cols[0]!r} only",
                 fix="select every replicate column with the regular expression, e.g. '^repw[0-9]+$'")
-        rscales = _rscales(self.rscales, k)
+        rscales = rscales_array(self.rscales, k)
         scale = self.scale
         if method == "brr":
             scale = 1.0 / k
@@ -579,14 +506,8 @@ class Design:
     @classmethod
     def from_mapping(cls, data: Any, spec: Mapping[str, Any]) -> Design:
         """Build a design from a plain mapping with the keys of ``Design(...)``."""
-        if not isinstance(spec, Mapping):
-            raise DesignError("a design is a mapping of keys such as weight:", where="design",
-                              got=type(spec).__name__, fix="write weight: NAME, strata: NAME, ...")
-        unknown = sorted(str(k) for k in set(spec) - set(_DESIGN_KEYS))
-        if unknown:
-            raise DesignError("unknown design keys", where="design", got=show_values(unknown),
-                              fix=f"use only {', '.join(_DESIGN_KEYS)}")
-        return cls(data, **dict(spec))
+        check_spec(spec, _DESIGN_KEYS)
+        return cls(data, **{str(k): v for k, v in spec.items()})
 
     @classmethod
     def from_codebook(cls, data: Any, codebook: Any, wave: str | int | None = None,
