@@ -7,7 +7,6 @@ R's ``degf`` and ``nrow`` of each domain design, and R-style value labels.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -175,13 +174,9 @@ def _domain_nrow(design: Design, dom: np.ndarray, d: int) -> np.ndarray:
 
 
 
-def _warn_empty(domains: _Domains, idx: np.ndarray) -> None:
-    if domains.by:
-        names = [" & ".join(f"{b}={label(v)}" for b, v in zip(domains.by, row, strict=True))
-                 for row in domains.levels.iloc[idx].itertuples(index=False)]
-    else:
-        names = ["the whole (sub)population"]
-    warnings.warn(f"empty domain (no rows with a valid value and a weight > 0): "
-                  f"{', '.join(names)}; estimate set to NaN", stacklevel=4)
-
-
+def domain_names(domains: _Domains, idx: np.ndarray) -> list[str]:
+    """``by=value & ...`` for the domains ``idx`` (``the whole (sub)population`` without by)."""
+    if not domains.by:
+        return ["the whole (sub)population"]
+    return [" & ".join(f"{b}={label(v)}" for b, v in zip(domains.by, row, strict=True))
+            for row in domains.levels.iloc[idx].itertuples(index=False)]
