@@ -615,12 +615,15 @@ _QS = st.sampled_from([None, 0.5, [0.1, 0.9], 2.0, -0.1, "half", [], float("nan"
 
 @settings(max_examples=80, deadline=None)
 @given(stat=_STATS, var=_VARS, by=_BYS, where=_WHERES, ci=_CIS, level=_LEVELS, q=_QS,
-       deff=st.booleans(), empty=st.sampled_from(["error", "cell", "nan"]))
-def test_estimate_arguments_never_traceback(stat, var, by, where, ci, level, q, deff, empty):
-    """Any combination of estimate() arguments gives a table or one SidError line."""
+       deff=st.booleans(), empty=st.sampled_from(["error", "cell", "nan"]),
+       kind=st.sampled_from(["strat", "jkn", "clus1"]))
+def test_estimate_arguments_never_traceback(stat, var, by, where, ci, level, q, deff, empty,
+                                            kind):
+    """Any combination of estimate() arguments, on a stratified, a replicate and a cluster
+    design, gives a table or one SidError line."""
     from sid.errors import SidError
 
-    design = _strat_design()
+    design = _strat_design(kind)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -634,7 +637,13 @@ def test_estimate_arguments_never_traceback(stat, var, by, where, ci, level, q, 
 
 
 @cache
-def _strat_design() -> Design:
+def _strat_design(kind: str = "strat") -> Design:
+    if kind == "jkn":
+        scales = pd.read_csv(DATA / "estimate_rep_jkn_rscales.csv").iloc[:, 0].to_numpy()
+        return Design(_data("estimate_rep_jkn.csv"), weight="pw", repweights="^repw[0-9]+$",
+                      repmethod="jkn", rscales=scales)
+    if kind == "clus1":
+        return Design(_data("estimate_apiclus1.csv"), weight="pw", psu="dnum", fpc="fpc")
     return Design(_data("estimate_apistrat.csv"), weight="pw", strata="stype", fpc="fpc")
 
 

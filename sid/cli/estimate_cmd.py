@@ -147,7 +147,11 @@ def _estimate_table(result, wave, by: list[str]) -> str:  # type: ignore[no-unty
             code = next((k for k in var_labels if label(k) == cat), None)
             cat = f"{cat} {var_labels[code]}" if code is not None else cat
         pct = r["statistic"] == "proportion"
-        f = (lambda x: f"{100 * x:.1f}%") if pct else (lambda x: f"{x:.4g}")
+        def f(x: float, pct: bool = pct) -> str:
+            if x != x:  # NaN: not computable (e.g. an asin interval at exactly 0 or 1, as R)
+                return "NA"
+            return f"{100 * x:.1f}%" if pct else f"{x:.4g}"
+
         mixed = result["ci_method"].nunique() > 1
         rows.append([*cells, cat, f(r["estimate"]), f(r["se"]),
                      f"[{f(r['ci_low'])}, {f(r['ci_high'])}]"
