@@ -672,3 +672,22 @@ def test_cli_empty_where_and_labelled_mean(tmp_path: Path) -> None:
     assert "--prop werkbeh" in warning[0] and "UserWarning" not in res.output
     res = runner.invoke(main, ["estimate", str(path), *design, "--mean", "base_wt"])
     assert res.exit_code == 0 and "warning" not in res.output
+
+
+@pytest.mark.parametrize("where", [
+    pd.Series(["a"] * 200), np.array(["x"] * 200), np.ones((200, 2)),
+    pd.Categorical(["a"] * 200), {"a": 1}, 5,
+])
+def test_where_that_is_no_mask_is_one_line(strat: Design, where: object) -> None:
+    """Text, 2-D or categorical masks were read as True (text) or raised a TypeError."""
+    with pytest.raises(EstimationError, match="where"):
+        estimate(strat, "mean", "api00", where=where)
+
+
+def test_where_masks_of_every_numeric_kind(strat: Design) -> None:
+    keep = (strat.data["stype"] == "E").to_numpy()
+    want = estimate(strat, "mean", "api00", where=keep)
+    for where in (keep.astype(float), keep.astype(int), pd.Series(keep, dtype="Int64"),
+                  pd.Series(keep, dtype="boolean"), list(keep)):
+        got = estimate(strat, "mean", "api00", where=where)
+        assert got["estimate"].iloc[0] == want["estimate"].iloc[0]
