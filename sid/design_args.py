@@ -70,7 +70,7 @@ def check_arguments(self: Any) -> None:
     if not isinstance(self.singleton, str):
         raise DesignError(f"unknown singleton rule {_short(self.singleton)}",
                           where="design singleton", fix=f"use one of {', '.join(SINGLETON_RULES)}")
-    if not isinstance(self.mse, (bool, np.bool_)):
+    if self.mse is not None and not isinstance(self.mse, (bool, np.bool_)):
         raise DesignError("mse must be true or false", where="design mse",
                           got=_short(self.mse), fix="write mse: true (or leave it out)")
     for role in ("rho", "scale"):
