@@ -61,3 +61,19 @@ def test_demo_book_provenance_names_the_inputs(demo_dir: Path) -> None:
     table = book["werk_niet_correct"]
     notes = [c.value for row in table.iter_rows() for c in row if isinstance(c.value, str)]
     assert any(v.startswith("Gewicht: final_wt") for v in notes)
+
+
+def test_demo_model_sheet_covers_the_synthetic_truth(demo_dir: Path) -> None:
+    """The demo book's 'ruw en gecorrigeerd' sheet (final weights): the adjusted margins'
+    95% intervals cover the census predictive margins of truth.json (at most one miss)."""
+    import json
+
+    truth = json.loads((demo_dir / "data" / "truth.json").read_text(encoding="utf-8"))
+    groups = truth["waves"]["2022"]["models"]["werk_niet_correct"]["groups"]
+    ws = openpyxl.load_workbook(demo_dir / "sid_kerntabellen.xlsx")["werk_model"]
+    rows = {str(r[0]).replace(" (referentiegroep)", ""): r
+            for r in ws.iter_rows(min_row=6, max_row=12, values_only=True)}
+    assert set(rows) == {g["label"] for g in groups.values()}
+    missed = [g["label"] for g in groups.values()
+              if not rows[g["label"]][7] <= 100 * g["adjusted"] <= rows[g["label"]][8]]
+    assert len(missed) <= 1, missed

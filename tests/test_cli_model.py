@@ -130,7 +130,7 @@ def test_out_file_is_atomic_and_never_an_input(apistrat: Path, tmp_path: Path) -
     assert pd.read_csv(target)["term"].tolist() == ["(Intercept)", "meals"]
     before = apistrat.read_bytes()
     code, _, err = run(str(apistrat), "api00 ~ meals", *STRAT, "--out", str(apistrat))
-    assert code == 2 and "output file is one of the inputs" in err
+    assert code == 2 and "would overwrite an input (DATA)" in err
     assert apistrat.read_bytes() == before
 
 

@@ -220,6 +220,7 @@ def test_english_book(tmp_path, inputs):
 
 def test_atomic_write_leaves_no_temp_files(tmp_path, inputs):
     prov = Provenance.from_files(inputs, weight="w", command="c")
+    (tmp_path / "out").mkdir()  # sid never creates the folders above an output
     write_table_book(_tables(), tmp_path / "out" / "b.xlsx", provenance=prov)
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["b.xlsx"]
 

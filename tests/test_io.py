@@ -20,6 +20,7 @@ from sid.cli import main
 from sid.errors import InputError, LossError
 from sid.io import (
     MissingSpec,
+    Wave,
     compare_waves,
     make_wave,
     read_table,
@@ -446,10 +447,14 @@ def test_atomic_output_permissions_follow_umask_without_changing_it(
         os.umask(old)
 
 
-def test_atomic_output_creates_parent_folders_and_leaves_nothing_on_failure(tmp_path: Path) -> None:
+def test_atomic_output_refuses_a_missing_parent_and_leaves_nothing_on_failure(tmp_path: Path) -> None:
     from sid.io import atomic_output, write_text_atomic
 
     target = tmp_path / "a" / "b" / "out.txt"
+    with pytest.raises(InputError, match=r"does not exist\. Fix: create it first \(mkdir -p"):
+        write_text_atomic(target, "first\r\n")
+    assert not (tmp_path / "a").exists()  # the rule: sid never creates the folders above an output
+    target.parent.mkdir(parents=True)
     write_text_atomic(target, "first\r\n")
     assert target.read_bytes() == b"first\r\n"
     with pytest.raises(RuntimeError), atomic_output(target) as tmp:
@@ -463,7 +468,7 @@ def test_atomic_output_parent_that_is_a_file_is_an_input_error(tmp_path: Path) -
     from sid.io import write_text_atomic
 
     (tmp_path / "f").write_text("", encoding="utf-8")
-    with pytest.raises(InputError, match="output folder is a file"):
+    with pytest.raises(InputError, match="is a file, not a folder"):
         write_text_atomic(tmp_path / "f" / "out.txt", "x")
 
 
@@ -471,6 +476,7 @@ def test_atomic_outputs_is_all_or_nothing(tmp_path: Path) -> None:
     from sid.io import atomic_outputs
 
     a, b = tmp_path / "a.csv", tmp_path / "sub" / "b.md"
+    b.parent.mkdir()
     a.write_text("old a", encoding="utf-8")
     with pytest.raises(ValueError), atomic_outputs([a, b]) as (ta, tb):
         ta.write_text("new a", encoding="utf-8")
@@ -488,5 +494,151 @@ def test_atomic_outputs_is_all_or_nothing(tmp_path: Path) -> None:
 
 def test_write_wave_into_a_new_folder(tmp_path: Path) -> None:
     wave = make_wave(pd.DataFrame({"x": [1.0, 2.0]}), labels={"x": "X"})
+    with pytest.raises(InputError, match="does not exist"):
+        write_wave(wave, tmp_path / "new" / "w.sav")
+    (tmp_path / "new").mkdir()
     meta = write_wave(wave, tmp_path / "new" / "w.sav")
     assert meta.path == str(tmp_path / "new" / "w.sav") and meta.n_rows == 2
+
+
+# --------------------------------------------------------------------------- damaged and hostile files
+
+
+def _mutants(rng: np.random.Generator, data: bytes, n: int) -> list[bytes]:
+    """``n`` copies of ``data`` with one byte set to a random value (a few with 2-4)."""
+    out = []
+    for _ in range(n):
+        b = bytearray(data)
+        for _ in range(1 if rng.random() < 0.8 else int(rng.integers(2, 5))):
+            b[int(rng.integers(len(b)))] = int(rng.integers(256))
+        out.append(bytes(b))
+    return out
+
+
+def _read_outcome(path: Path) -> str:
+    """'wave' or 'error' (a one-line SidError); anything else fails the test."""
+    from sid.errors import SidError
+
+    try:
+        wave = read_wave(path)
+    except SidError as exc:
+        assert "\n" not in exc.line() and "Traceback" not in exc.line(), exc.line()
+        return "error"
+    assert isinstance(wave, Wave)
+    return "wave"
+
+
+def test_byte_mutations_of_corpus_and_synthetic_waves_never_crash(tmp_path: Path) -> None:
+    """Seeded one-byte flips of every corpus file and of a labelled synthetic wave: each read
+    is a Wave or one SidError line; a reader crash (SIGSEGV in ReadStat) is one of them."""
+    rng = np.random.default_rng(20261127)
+    synthetic = make_wave(
+        pd.DataFrame({"id": np.arange(40.0), "g": np.tile([1.0, 2.0, 9.0, 1.0], 10),
+                      "s": ["ab", "cd"] * 20}),
+        labels={"g": "Groep"}, value_labels={"g": {1: "een", 2: "twee", 9: "weet niet"}},
+        missing={"g": MissingSpec(values=(9.0,))})
+    sources = list(CORPUS_FILES)
+    for suffix in (".sav", ".zsav"):
+        write_wave(synthetic, tmp_path / f"synthetic{suffix}")
+        sources.append(tmp_path / f"synthetic{suffix}")
+    outcomes: dict[str, int] = {"wave": 0, "error": 0}
+    for k, source in enumerate(sources):
+        for j, data in enumerate(_mutants(rng, source.read_bytes(), 5)):
+            target = tmp_path / f"m{k}_{j}{source.suffix}"
+            target.write_bytes(data)
+            outcomes[_read_outcome(target)] += 1
+    assert sum(outcomes.values()) == 5 * len(sources)
+    assert outcomes["error"] > 0 and outcomes["wave"] > 0, outcomes
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp files
+
+
+def _stata_with_rows(tmp_path: Path, rows: int) -> Path:
+    """A copy of a corpus .dta (format 117, LSF) whose header declares ``rows`` rows."""
+    data = bytearray((CORPUS / "sample.dta").read_bytes())
+    pos = data.index(b"<N>") + 3
+    data[pos:pos + 4] = rows.to_bytes(4, "little")
+    path = tmp_path / "declares.dta"
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_a_dta_declaring_more_rows_than_fit_is_refused_before_reading(tmp_path: Path) -> None:
+    path = _stata_with_rows(tmp_path, 10**9)
+    with pytest.raises(InputError, match=r"declares 1,000,000,000 rows, which cannot fit in"):
+        read_wave(path)
+    with pytest.raises(InputError, match="damaged"):
+        scan_wave(path)
+    assert read_wave(_stata_with_rows(tmp_path, 5)).meta.n_rows == 5  # the true count passes
+
+
+def test_a_sav_declaring_more_rows_than_fit_is_refused(tmp_path: Path) -> None:
+    import struct
+
+    data = bytearray((CORPUS / "sample.sav").read_bytes())
+    data[80:84] = struct.pack("<i", 2_000_000_000)
+    path = tmp_path / "declares.sav"
+    path.write_bytes(bytes(data))
+    result = CliRunner().invoke(main, ["info", str(path)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "declares 2,000,000,000 rows" in result.output and "re-export it from SPSS/Stata" in result.output
+
+
+# One-byte flips of a corpus file that make ReadStat (pyreadstat 1.x) die of SIGSEGV, found by
+# the seeded mutation search in docs/decisions.md ("Reading damaged or hostile files").
+SEGFAULTS = [("ordered_category.sav", 180, 172), ("ordered_category.sav", 272, 243)]
+
+
+@pytest.mark.parametrize(("name", "offset", "value"), SEGFAULTS)
+def test_a_crash_inside_the_reader_is_one_line(tmp_path: Path, name: str, offset: int,
+                                               value: int) -> None:
+    """The reader crashes on these files (exit 139 before): now one line and exit code 2,
+    for `sid info` (metadata only) and for a full read."""
+    data = bytearray((CORPUS / name).read_bytes())
+    data[offset] = value
+    path = tmp_path / name
+    path.write_bytes(bytes(data))
+    result = CliRunner().invoke(main, ["info", str(path)])
+    assert result.exit_code == 2, result.output
+    assert result.output.count("\n") == 1 and "Traceback" not in result.output
+    assert f"{path}: the file is damaged" in result.output
+    assert "Fix: re-export it from SPSS/Stata" in result.output
+    with pytest.raises(InputError, match=r"reader crashed on it \(signal SIGSEGV\)"):
+        read_wave(path)
+
+
+def test_reads_are_bounded_in_memory(tmp_path: Path) -> None:
+    """The child's address space is capped (RLIMIT_AS): a read that needs more is one line.
+    Run in a fresh interpreter, whose address space has no freed heap left over from other
+    tests for the reader to reuse under the cap."""
+    import subprocess
+    import sys
+
+    if os.name != "posix" or not Path("/proc/self/status").exists():
+        pytest.skip("RLIMIT_AS and /proc are Linux")
+    path = tmp_path / "wide.sav"
+    write_wave(make_wave(pd.DataFrame({f"v{i}": np.arange(200_000.0) for i in range(10)})), path)
+    script = f"""
+from pathlib import Path
+import sid.io.child as child
+from sid.errors import SidError
+from sid.io import read_wave
+
+def address_space():
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmSize"):
+            return int(line.split()[1]) * 1024
+
+cap = child.memory_cap
+child.memory_cap = lambda _: address_space() + 8 * 2**20
+try:
+    read_wave({str(path)!r})
+except SidError as exc:
+    print(exc.line())
+child.memory_cap = cap
+assert read_wave({str(path)!r}).meta.n_rows == 200_000
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("\n") == 1 and "wide.sav: " in done.stdout, done.stdout
+    assert "memory" in done.stdout, done.stdout  # the cap, or malloc inside ReadStat

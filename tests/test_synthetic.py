@@ -369,6 +369,88 @@ def test_truth_is_computed_over_persons() -> None:
     assert margins["count"].sum() == t["totaal"]["population"]
 
 
+def test_truth_models_block(synthetic_dir: Path) -> None:
+    """truth.json's ``models``: census coefficients under R's names, crude values equal to the
+    indicators, and an adjustment that moves the Congolese-Belgian gap."""
+    doc = json.loads((synthetic_dir / "truth.json").read_text(encoding="utf-8"))
+    for wave, block in doc["waves"].items():
+        models = block["models"]
+        assert set(models) == {"werk_niet_correct", "vertrouwen", "thuis_belgie_wel"}
+        werk = models["werk_niet_correct"]
+        groups = sorted(block["groups"], key=int)
+        assert werk["family"] == "binomial" and werk["base"] == "werksituatie in [1, 2]"
+        assert werk["formula"] == "opleiding + leeftijd + geslacht + gewest + herkomst"
+        assert list(werk["coefficients"]) == [
+            "(Intercept)", "opleiding2", "opleiding3", "leeftijd", "geslacht2", "gewest2",
+            *(f"herkomst{g}" for g in groups[1:])]
+        for key, indicator in (("werk_niet_correct", "werk_niet_correct"),
+                               ("vertrouwen", "vertrouwen_gemiddeld"),
+                               ("thuis_belgie_wel", "thuis_belgie_wel")):
+            for g in groups:
+                assert models[key]["groups"][g]["crude"] == pytest.approx(
+                    block["groups"][g][indicator], rel=1e-9), (wave, key, g)
+        c = werk["coefficients"]
+        assert c["opleiding3"] < c["opleiding2"] < 0 < c["gewest2"] and c["leeftijd"] < 0
+        g = werk["groups"]
+        crude_gap = g["6"]["crude"] - g["1"]["crude"]
+        adjusted_gap = g["6"]["adjusted"] - g["1"]["adjusted"]
+        assert crude_gap > 0.2 and 0.05 < crude_gap - adjusted_gap < crude_gap
+        assert models["vertrouwen"]["family"] == "gaussian"
+        assert models["vertrouwen"]["coefficients"]["opleiding3"] > 0.5
+
+
+def test_model_truth_is_the_census_fit_of_sid_model() -> None:
+    """The truth is what sid.model gives when fitted on every person (weights = persons): the
+    coefficients and the predictive margins, at rtol 1e-8 (two IRLS implementations)."""
+    from sid.design import Design
+    from sid.model import fit, margins
+    from sid.synthetic.truth_models import TRUTH_MODELS, model_truth
+
+    pop = make_population(2022, seed=7, scale=0.02)
+    got = model_truth(pop)
+    frame = pop[["persons", "opleiding", "leeftijd", "geslacht", "gewest", "herkomst"]].astype(float)
+    frame["werk"] = pop["werk_behandeld"].isin([2, 3]).astype(float)
+    frame["vertrouwen"] = pop["vertrouwen"].astype(float)
+    design = Design(frame, "persons")
+    workers = pop["werksituatie"].isin([1, 2]).to_numpy()
+    cat = tuple(TRUTH_MODELS[0].categorical)
+    rhs = "opleiding + leeftijd + geslacht + gewest + herkomst"
+    for key, lhs, family, where in (("werk_niet_correct", "werk", "binomial", workers),
+                                    ("vertrouwen", "vertrouwen", "gaussian", None)):
+        model = fit(design, f"{lhs} ~ {rhs}", family, where, categorical=cat)
+        truth_coef = got[key]["coefficients"]
+        assert list(truth_coef) == list(model.names)
+        np.testing.assert_allclose(list(truth_coef.values()), model.coef, rtol=1e-8, atol=1e-12)
+        m = margins(model, "herkomst")
+        adjusted = [got[key]["groups"][lev]["adjusted"] for lev in m.levels]
+        np.testing.assert_allclose(adjusted, m.estimate, rtol=1e-8)
+
+
+def test_generator_effects_are_recovered() -> None:
+    """The workplace item is an ordered logit with the documented effects: the census fit of
+    the generating model (with home language) recovers WORK_EFFECTS and the intercepts."""
+    from sid.synthetic import WORK_EFFECTS, WORK_LOGIT
+    from sid.synthetic.truth_models import TruthModel, model_truth
+
+    pop = make_population(2022, seed=11)
+    pop["niet_nl"] = (pop["taal_thuis"] != 1).astype(np.int8)
+    pop["leeftijd40"] = pop["leeftijd"].astype(float) - 40
+    spec = TruthModel("werk", "werk", "binomial", "", None,
+                      ("opleiding", "leeftijd40", "geslacht", "gewest", "niet_nl"),
+                      frozenset({"opleiding", "geslacht", "gewest", "niet_nl", "herkomst"}),
+                      lambda d: d["werk_behandeld"].isin([2, 3]).to_numpy(float),
+                      lambda d: d["werksituatie"].isin([1, 2]).to_numpy())
+    c = model_truth(pop, (spec,))["werk"]["coefficients"]
+    fx = WORK_EFFECTS
+    expected = {"opleiding2": fx["opleiding_midden"], "opleiding3": fx["opleiding_hoog"],
+                "geslacht2": fx["vrouw"], "gewest2": fx["brussel"],
+                "niet_nl1": fx["geen_nederlands_thuis"], "(Intercept)": WORK_LOGIT[2022][1],
+                **{f"herkomst{g}": WORK_LOGIT[2022][g] - WORK_LOGIT[2022][1] for g in range(2, 8)}}
+    for term, value in expected.items():
+        assert c[term] == pytest.approx(value, abs=0.06), term
+    assert c["leeftijd40"] == pytest.approx(fx["leeftijd_per_jaar"], abs=0.002)
+
+
 # --------------------------------------------------------------------------- determinism and API
 
 

@@ -6,8 +6,9 @@ never a traceback.
 
 from __future__ import annotations
 
+import functools
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,116 @@ import click
 
 from sid import __version__
 
+# --- which parameters name files: every parameter of every command is in exactly one of
+# these (tests/test_outputs.py walks the commands and checks it), so a new option cannot
+# slip past the output guard.
+
+#: Parameters that name files a command reads (``WAVE=PATH`` items included).
+INPUT_PARAMS = frozenset({
+    "wave_file", "spec_file", "gross_file", "margins_file", "codebook_file", "codebook",
+    "design_file", "rscales_file", "data", "file", "wave", "files", "data_files",
+    "weight_files", "rule",
+})
+#: Parameters that name what a command writes: ``file``, ``folder`` or ``any`` (a file or
+#: a folder, e.g. ``sid tables --out`` by ``--format``).
+OUTPUT_PARAMS: Mapping[str, str] = {"out_file": "file", "report_file": "file", "out": "any",
+                                    "plots_dir": "folder"}
+#: Files an output parameter writes beside the one it names (``--report r.xlsx``: ``r.md``).
+DERIVED_OUTPUTS: Mapping[str, tuple[str, ...]] = {"report_file": (".md",)}
+#: Commands whose ``--out`` is a folder.
+FOLDER_OUT_COMMANDS = frozenset({"synth", "demo"})
+#: Pipelines that run other commands and read what earlier steps wrote: each step is
+#: all-or-nothing on its own (docs/decisions.md), the command as a whole is not.
+STEPWISE_COMMANDS = frozenset({"synth", "demo"})
+#: Every other parameter: not a path.
+NOT_PATHS = frozenset({
+    "alpha_text", "as_json", "budget", "by_vars", "categoricals", "ci_method", "col",
+    "conf_level", "conf_text", "deff", "deff_text", "delta_text", "eligible", "encoding",
+    "family", "fields_text", "fmt", "formula", "fpc", "fpc2", "gross_group", "group",
+    "id_col", "lang", "margins_group", "margins_var", "mean_var", "moe_text", "mse",
+    "no_chart", "no_origin", "on_unknown", "p2_text", "p_text", "param_texts", "percent",
+    "population_text", "power_text", "prop_var", "psu", "psu2", "q_values", "quantile_var",
+    "ratio_var", "ref_date", "reference", "references", "repmethod", "repweights",
+    "respondent", "rho", "row", "rr_text", "scale", "seed", "show_terms", "singleton",
+    "skip_missing_waves", "strata", "suppress_below", "total_var", "wave_id", "weight",
+    "weight_var", "what_ifs", "where_expr",
+})
+
+
+def _label(param: click.Parameter) -> str:
+    if isinstance(param, click.Option):
+        return max(param.opts, key=len)
+    return (param.name or "").upper()
+
+
+def _input_paths(name: str, value: Any) -> list[Path]:
+    """The file paths in an input parameter's value (``WAVE=PATH`` items split)."""
+    values = value if isinstance(value, (tuple, list)) else [value]
+    out = []
+    for item in values:
+        if item is None:
+            continue
+        text = str(item)
+        if name == "rule" and not text.lower().endswith((".yaml", ".yml")):
+            continue  # a rule-set name, not a file
+        if "=" in text and not Path(text).exists():
+            text = text.partition("=")[2].strip()
+        out.append(Path(text))
+    return out
+
+
+def path_params(command: click.Command, kwargs: Mapping[str, Any]
+                ) -> tuple[list[tuple[str, Path]], list[tuple[str, Path, str]]]:
+    """The (role, path) inputs and (role, path, kind) outputs named by a command's arguments."""
+    inputs: list[tuple[str, Path]] = []
+    outputs: list[tuple[str, Path, str]] = []
+    for param in command.params:
+        name = param.name or ""
+        value = kwargs.get(name)
+        if value is None or value == ():
+            continue
+        if name in INPUT_PARAMS:
+            inputs += [(_label(param), p) for p in _input_paths(name, value)]
+        elif name in OUTPUT_PARAMS:
+            kind = "folder" if command.name in FOLDER_OUT_COMMANDS and name == "out" \
+                else OUTPUT_PARAMS[name]
+            outputs.append((_label(param), Path(value), kind))
+            outputs += [(f"{_label(param)} ({suffix})", Path(value).with_suffix(suffix), "file")
+                        for suffix in DERIVED_OUTPUTS.get(name, ())]
+    return inputs, outputs
+
+
+def guard_outputs(command: click.Command) -> click.Command:
+    """Run ``command`` inside :func:`sid.io.files.output_transaction`: no output over an input
+    (checked before the command starts, and again at every write), and all its files or none."""
+    callback = command.callback
+    if callback is None or getattr(callback, "__sid_guarded__", False):
+        return command
+
+    @functools.wraps(callback)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        from sid.io.files import check_outputs, output_transaction
+
+        inputs, outputs = path_params(command, kwargs)
+        if command.name in STEPWISE_COMMANDS:
+            check_outputs(outputs, inputs)
+            return callback(*args, **kwargs)
+        with output_transaction(inputs=inputs, outputs=outputs):
+            return callback(*args, **kwargs)
+
+    run.__sid_guarded__ = True  # type: ignore[attr-defined]
+    command.callback = run
+    return command
+
 
 class SidGroup(click.Group):
-    """A click group that turns SidError into one clear line and exit code 2."""
+    """A click group that turns SidError into one clear line and exit code 2, and runs every
+    command it registers through the output guard (:func:`guard_outputs`)."""
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        if not isinstance(cmd, click.Group):
+            guard_outputs(cmd)
+        super().add_command(cmd, name)
 
     def invoke(self, ctx: click.Context):  # type: ignore[override]
         from sid.errors import SidError
@@ -185,7 +293,10 @@ def design_from_options(wave: Any, command: str, *, codebook_file: Path | None,
         design_file = Path(design_file)
         spec.update(_read_design_file(design_file))
         if isinstance(spec.get("rscales"), str):
+            from sid.io.files import note_input
+
             rscales_from = design_file.parent / spec["rscales"]
+            note_input(rscales_from, "rscales")
             spec["rscales"] = read_rscales(rscales_from)
     flags["mse"] = flags.get("mse") or None
     spec.update({k: v for k, v in flags.items() if v is not None})
@@ -212,5 +323,4 @@ def design_from_options(wave: Any, command: str, *, codebook_file: Path | None,
 def _atomic_text(path: Path, text: str) -> None:
     from sid.io import write_text_atomic
 
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(path, text)

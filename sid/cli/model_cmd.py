@@ -36,18 +36,6 @@ def _parse_references(items: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
-def _check_out(out_file: Path | None, inputs: list[Path | None]) -> None:
-    from sid.errors import InputError
-
-    if out_file is None:
-        return
-    target = Path(out_file).resolve()
-    for path in inputs:
-        if path is not None and Path(path).resolve() == target:
-            raise InputError("the output file is one of the inputs", where=str(out_file),
-                             fix="write the result to another file")
-
-
 def _uses(formula: str, name: str) -> bool:
     """Does the formula name this variable (as a whole word)?"""
     return re.search(rf"(?<![\w.]){re.escape(name)}(?!\w)", formula) is not None
@@ -108,8 +96,6 @@ def _run(data: Path, formula: str, family: str, where_expr: str | None, ci_metho
     if fmt == "csv" and show_terms and margins_var:
         raise ModelError("--format csv prints one table: give --terms or --margins, not both",
                          where="sid model", fix="run twice, or use --format json")
-    _check_out(out_file, [data, design_args.get("design_file"), design_args.get("codebook_file"),
-                          design_args.get("rscales_file")])
     wave = read_table(data, encoding=encoding)
     design = design_from_options(wave, "sid model", **design_args)
     codebook = None

@@ -53,7 +53,9 @@ def weight(wave_file: Path, spec_file: Path, gross_file: Path | None,
     chain = run_spec(spec, wave.data, gross=gross, margins_table=table,
                      missing=missing_masks(wave), progress=progress)
     out_wave = weighted_wave(wave, chain, where=str(wave_file))
+    # one transaction (sid.cli.app.guard_outputs): the wave and the report, or nothing
     write_wave(out_wave, out_file)
+    written = write_report(chain, report_file, report_labels(wave, spec)) if report_file else None
     for label, rec in chain.steps:
         click.echo(f"{label:<15} {rec.method:<12} iterations {rec.iterations:>3}  "
                    f"max gap {rec.max_gap:.2g}  ESS {rec.after.ess:.1f}  deff_w {rec.after.deff_w:.3f}")
@@ -66,6 +68,5 @@ def weight(wave_file: Path, spec_file: Path, gross_file: Path | None,
                    f"repmethod='{reps.method}', scale=..., rscales=...)")
         for note in reps.notes:
             click.echo(f"note: {note}", err=True)
-    if report_file is not None:
-        xlsx, md = write_report(chain, report_file, report_labels(wave, spec))
-        click.echo(f"wrote {xlsx} and {md}")
+    if written is not None:
+        click.echo(f"wrote {written[0]} and {written[1]}")

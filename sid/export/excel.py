@@ -98,8 +98,13 @@ def write_table_book(tables: Sequence[TableResult], path: str | os.PathLike[str]
     contents = wb.active
     contents.title = localised(lang, "contents")
     _write_contents(contents, tables, names, lang, book_title)
+    from sid.export.excel_model import is_model_table, write_model_sheet
+
     for t, name in zip(tables, names, strict=True):
         ws = wb.create_sheet(name)
+        if is_model_table(t):  # a model: table (sid.export.excel_model)
+            write_model_sheet(ws, t, lang)  # type: ignore[arg-type]
+            continue
         _write_table_sheet(ws, t, lang, chart=chart)
     _write_method_sheet(wb.create_sheet(localised(lang, "toelichting")), lang)
     _write_provenance_sheet(wb.create_sheet(localised(lang, "herkomst")), provenance, lang)

@@ -25,11 +25,11 @@ from sid.tables import Crosstab, TableResult
 
 def write_atomically(path: str | os.PathLike[str], write: Callable[[str], None]) -> Path:
     """Call ``write(tmp_path)`` on a temp file beside ``path``, then rename it into place
-    (:func:`sid.io.atomic_output`); the folder is created when missing."""
+    (:func:`sid.io.atomic_output`: the folder must exist; inside a command the rename
+    waits until all its outputs are complete)."""
     from sid.io import atomic_output
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_output(path) as tmp:
         write(str(tmp))
     return path
@@ -90,7 +90,9 @@ def write_table_files(tables: Sequence[TableResult], out_dir: str | os.PathLike[
     """One CSV or JSON file per table in ``out_dir`` (atomically); returns the paths."""
     if fmt not in ("csv", "json"):
         raise InputError(f"unknown format {fmt!r}", where="--format", fix="use csv or json")
-    out_dir = Path(out_dir)
+    from sid.io.files import output_folder
+
+    out_dir = output_folder(out_dir)  # created when absent (its parent must exist)
     paths = []
     for t, name in zip(tables, sheet_names(tables), strict=True):
         frame = analyst_frame(t)

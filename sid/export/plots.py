@@ -30,7 +30,9 @@ def write_forest_plots(tables: Sequence[TableResult], out_dir: str | os.PathLike
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    out_dir = Path(out_dir)
+    from sid.io.files import output_folder
+
+    out_dir = output_folder(out_dir)  # created when absent (its parent must exist)
     paths = []
     for t, name in zip(tables, sheet_names(tables), strict=True):
         f = t.frame[(t.frame["kind"] == "estimate")]

@@ -168,7 +168,8 @@ class Wave:
 
     def replace_data(self, data: pd.DataFrame) -> Wave:
         """A new wave with other data (same columns) and this wave's metadata."""
-        meta = replace(self.meta, n_rows=len(data), sha256=None, path=None)
+        # the path stays: write_wave refuses to write a derived wave over its source file
+        meta = replace(self.meta, n_rows=len(data), sha256=None)
         return Wave(data=data, meta=meta, extended_missing=self.extended_missing)
 
 

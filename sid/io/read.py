@@ -10,7 +10,7 @@ read, never changed.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 
 from sid.errors import InputError, show_values
-from sid.io.files import file_sha256
+from sid.io.child import check_header, run_reader
+from sid.io.files import file_sha256, note_input
 from sid.io.meta import (
     FORMATS,
     MissingSpec,
@@ -58,15 +59,20 @@ def _check_readable(path: Path) -> None:
         raise InputError("file is empty", where=str(path), fix="re-export the file from the program that made it")
 
 
+_READERS = {"sav": "read_sav", "zsav": "read_sav", "por": "read_por", "dta": "read_dta"}
+
+
 def _call_reader(path: Path, fmt: str, **kwargs: Any) -> tuple[pd.DataFrame, Any]:
+    """pyreadstat's reader for ``fmt``, run safely (:mod:`sid.io.child`: header check in
+    process, the read in a memory-capped child); its errors become one InputError."""
     import pyreadstat
 
-    readers: dict[str, Callable[..., tuple[pd.DataFrame, Any]]] = {"sav": pyreadstat.read_sav, "zsav": pyreadstat.read_sav,
-               "por": pyreadstat.read_por, "dta": pyreadstat.read_dta}
     if fmt == "por":
         kwargs.pop("user_missing", None)
+    check_header(path, fmt)
+    note_input(path, "input")  # no output of the running command may replace a file it read
     try:
-        return readers[fmt](str(path), **kwargs)
+        return run_reader(_READERS[fmt], path, kwargs)
     except UnicodeDecodeError as exc:
         raise InputError(
             f"text is not in the expected encoding ({exc.reason})",
@@ -246,6 +252,7 @@ def read_table(path: str | os.PathLike[str], *, encoding: str | None = None) -> 
     path = Path(path)
     if path.suffix.lower() == ".csv":
         _check_readable(path)
+        note_input(path, "input")
         try:
             data = pd.read_csv(path, encoding=encoding or "utf-8")
         except (UnicodeDecodeError, pd.errors.ParserError) as exc:

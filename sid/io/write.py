@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from sid.errors import InputError, LossError, show_values
-from sid.io.files import atomic_output, file_sha256
+from sid.io.files import atomic_output, file_sha256, same_file
 from sid.io.meta import STATA_LETTERS, WRITABLE, MissingSpec, Wave, WaveMeta
 from sid.io.read import format_of, read_wave
 
@@ -262,7 +262,7 @@ def write_wave(
     fmt = format_of(path)
     if fmt not in WRITABLE:
         raise InputError(f"cannot write {fmt} files", where=str(path), fix="write .sav, .zsav or .dta")
-    if wave.meta.path and path.exists() and os.path.samefile(path, wave.meta.path):
+    if wave.meta.path and same_file(path, wave.meta.path):
         raise InputError(
             "refusing to overwrite the file this wave was read from",
             where=str(path),
@@ -295,4 +295,5 @@ def write_wave(
                 where=str(path),
                 fix="adapt the wave (or write .sav, which keeps most); nothing was written",
             )
-    return replace(back.meta, path=str(path), sha256=file_sha256(path))
+        digest = file_sha256(tmp)  # inside a transaction the rename comes later
+    return replace(back.meta, path=str(path), sha256=digest)

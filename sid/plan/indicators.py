@@ -57,6 +57,8 @@ def indicators_from_spec(tables: Sequence[Any], data: Any,
 
     for t in tables:
         ind = t.indicator
+        if ind is None:  # a model: table has no indicator of its own
+            continue
         where = t.base.where or None
         keep = list(t.base.keep_missing)
         title = t.title.get(lang)

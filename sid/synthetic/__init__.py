@@ -62,7 +62,9 @@ from sid.synthetic.params import (
     UNEMPLOYED,
     WAVES,
     WEB_RESPONSE,
-    WORK_INCORRECT,
+    WORK_EFFECTS,
+    WORK_LOGIT,
+    WORK_VAAK_CUT,
     wave_groups,
 )
 from sid.synthetic.population import (
@@ -136,7 +138,9 @@ __all__ = [
     "UNEMPLOYED",
     "WAVES",
     "WEB_RESPONSE",
-    "WORK_INCORRECT",
+    "WORK_EFFECTS",
+    "WORK_LOGIT",
+    "WORK_VAAK_CUT",
     "age_band",
     "draw_gross_sample",
     "gross_wave",

@@ -27,6 +27,7 @@ from sid.io import (
 from sid.synthetic.params import DEFAULT_SEED, GROUP_LABELS, REF_DATES, WAVES
 from sid.synthetic.population import make_population, population_margins, truth
 from sid.synthetic.samples import draw_gross_sample
+from sid.synthetic.truth_models import model_truth
 from sid.synthetic.waves import gross_wave, respondent_wave, wave_name, werk_behandeld_codes
 
 # --------------------------------------------------------------------------- files
@@ -67,7 +68,7 @@ def synthesise(out_dir: str | os.PathLike[str], seed: int = DEFAULT_SEED) -> Syn
         pop = make_population(wave, seed)
         seconds[f"population_{wave}"] = time.perf_counter() - t0
         margins.append(population_margins(pop, REF_DATES[wave]))
-        truths[str(wave)] = {"ref_date": REF_DATES[wave], **truth(pop)}
+        truths[str(wave)] = {"ref_date": REF_DATES[wave], **truth(pop), "models": model_truth(pop)}
         t0 = time.perf_counter()
         sample = draw_gross_sample(pop, wave, seed)
         del pop

@@ -74,10 +74,25 @@ COUNTRIES = ("", "BE", "MA", "TR", "PL", "RO", "CD", "AF", *OTHER_COUNTRIES)
 COUNTRY_INDEX = {c: i for i, c in enumerate(COUNTRIES)}
 
 # Item model parameters per group (see docs/synthetic.md).
-WORK_INCORRECT = MappingProxyType({  # aimed P(soms or vaak) among workers
-    2017: MappingProxyType({1: 0.12, 2: 0.30, 3: 0.27, 4: 0.22, 5: 0.25, 6: 0.40}),
-    2022: MappingProxyType({1: 0.11, 2: 0.29, 3: 0.27, 4: 0.21, 5: 0.26, 6: 0.39, 7: 0.31}),
+# Workplace treatment: an ordered logit (logistic noise), so P(soms or vaak) among workers
+# is exactly expit(WORK_LOGIT[group] + sum of WORK_EFFECTS) and P(vaak) the same with
+# WORK_VAAK_CUT subtracted. The group intercepts hold for the reference profile: education
+# laag, age 40, man, Vlaams Gewest, Dutch at home. The crude shares per group follow from
+# the groups' mix (about 0.12 Belgian ... 0.40 Congolese; truth.json has them).
+WORK_LOGIT = MappingProxyType({
+    2017: MappingProxyType({1: -1.79, 2: -1.18, 3: -1.21, 4: -1.51, 5: -1.50, 6: -0.72}),
+    2022: MappingProxyType({1: -1.90, 2: -1.23, 3: -1.20, 4: -1.60, 5: -1.42, 6: -0.78,
+                            7: -1.18}),
 })
+WORK_EFFECTS = MappingProxyType({
+    "opleiding_midden": -0.30,  # vs laag
+    "opleiding_hoog": -0.65,  # vs laag
+    "leeftijd_per_jaar": -0.012,  # per year of age (centred at 40)
+    "vrouw": 0.15,
+    "brussel": 0.55,  # Brussels-Capital Region vs Flemish Region
+    "geen_nederlands_thuis": 0.30,  # home language not Dutch (a Dutch-proficiency proxy)
+})
+WORK_VAAK_CUT = 2.0
 REASONS = ("herkomst", "huidskleur", "geloof", "taal", "geslacht", "leeftijd", "andere")
 REASON_BASE = MappingProxyType({  # P(reason ticked | treated incorrectly), before modifiers
     "herkomst": (0.05, 0.45, 0.40, 0.30, 0.35, 0.50, 0.45),

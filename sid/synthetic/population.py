@@ -45,7 +45,9 @@ from sid.synthetic.params import (
     RENT_SEARCHED,
     TRUST_MEAN,
     UNEMPLOYED,
-    WORK_INCORRECT,
+    WORK_EFFECTS,
+    WORK_LOGIT,
+    WORK_VAAK_CUT,
     check_wave,
     wave_groups,
 )
@@ -342,12 +344,26 @@ def _items(p: dict[str, np.ndarray], g0: np.ndarray, rng: np.random.Generator, w
     p["werksituatie"] = work
     worker = (work == 1) | (work == 2)
 
-    # Workplace treatment (1 nooit, 2 soms, 3 vaak; 0 = not asked), ordered probit with
-    # the group intercept set so that P(soms or vaak) is about WORK_INCORRECT.
-    target = np.array([WORK_INCORRECT[wave].get(k, 0.5) for k in range(1, 8)])
-    latent = (group_table(_probit(target))[g] + f32(0.10) * e + f32(0.08) * female
-              - f32(0.10) * (age > 55) + f32(0.05) * gen2 * (herkomst == 6) + f32(0.97) * normal())
-    treated = _ordered(latent, (0.0, 1.0))
+    # Home language 1 NL, 2 FR, 3 origin language, 4 EN, 5 other (before the workplace item,
+    # which depends on it: not speaking Dutch at home stands in for Dutch proficiency).
+    lang = group_table(LANG_LOGITS)[g]
+    lang_logits = [lang[:, k] for k in range(5)]
+    lang_logits[0] = lang_logits[0] - f32(1.8) * brussels + f32(1.3) * gen2
+    lang_logits[1] = lang_logits[1] + f32(2.8) * brussels + f32(0.3) * gen2
+    lang_logits[2] = lang_logits[2] - f32(1.0) * gen2
+    taal = _nominal(rng, lang_logits)
+    p["taal_thuis"] = taal
+    not_dutch = (taal != 1).astype(f32)
+
+    # Workplace treatment (1 nooit, 2 soms, 3 vaak; 0 = not asked): ordered logit, so that
+    # P(soms or vaak) = expit(WORK_LOGIT[group] + effects) exactly (see params.py).
+    fx = WORK_EFFECTS
+    latent = (group_table([WORK_LOGIT[wave].get(k, 0.0) for k in range(1, 8)])[g]
+              + f32(fx["opleiding_midden"]) * (edu == 2) + f32(fx["opleiding_hoog"]) * (edu == 3)
+              + f32(fx["leeftijd_per_jaar"]) * (age - 40) + f32(fx["vrouw"]) * female
+              + f32(fx["brussel"]) * brussels + f32(fx["geen_nederlands_thuis"]) * not_dutch
+              + rng.logistic(size=n).astype(f32))
+    treated = _ordered(latent, (0.0, WORK_VAAK_CUT))
     treated[~worker] = 0
     p["werk_behandeld"] = treated
 
@@ -390,20 +406,13 @@ def _items(p: dict[str, np.ndarray], g0: np.ndarray, rng: np.random.Generator, w
     p["huur_geweigerd"] = np.where(searched, np.where(refused, 1, 2), 0).astype(np.int8)
 
     # Trust 0-10.
-    trust = group_table(TRUST_MEAN)[g] + f32(0.4) * e - f32(0.5) * (treated == 3) + f32(2.0) * normal()
+    trust = (group_table(TRUST_MEAN)[g] + f32(0.5) * e - f32(0.5) * (treated == 3)
+             - f32(0.4) * brussels + f32(0.01) * (age - 40) + f32(2.0) * normal())
     p["vertrouwen"] = np.clip(np.rint(trust), 0, 10).astype(np.int8)
 
-    # Home language 1 NL, 2 FR, 3 origin language, 4 EN, 5 other.
-    lang = group_table(LANG_LOGITS)[g]
-    lang_logits = [lang[:, k] for k in range(5)]
-    lang_logits[0] = lang_logits[0] - f32(1.8) * brussels + f32(1.3) * gen2
-    lang_logits[1] = lang_logits[1] + f32(2.8) * brussels + f32(0.3) * gen2
-    lang_logits[2] = lang_logits[2] - f32(1.0) * gen2
-    p["taal_thuis"] = _nominal(rng, lang_logits)
-
     # Feeling at home in Belgium 1-5 (ordered).
-    home = (group_table(HOME_MEAN)[g] + f32(0.3) * gen2 - f32(0.3) * (treated == 3) + f32(0.05) * e
-            + normal())
+    home = (group_table(HOME_MEAN)[g] + f32(0.3) * gen2 - f32(0.3) * (treated == 3) + f32(0.15) * e
+            - f32(0.3) * brussels + f32(0.3) * (1 - not_dutch) * (herkomst != 1) + normal())
     p["thuis_belgie"] = _ordered(home, (-1.8, -1.0, -0.2, 0.8))
 
     # Negative experience in public space (1 ja, 2 nee).

@@ -193,7 +193,12 @@ def build_tables(book: BookSpecFile, data: HarmonisedData, *, lang: str = "nl", 
     kinds = data.missing_kind
     columns: dict[str, pd.Series] = {}
     sections: dict[str, list[tuple[str, str]]] = {}
+    from sid.tables.models import add_model_columns, build_model_table
+
+    columns.update(add_model_columns(frame, book.tables))
     for t in book.tables:
+        if t.indicator is None:  # a model table (sid.tables.models)
+            continue
         sect: list[tuple[str, str]] = []
         for key, _label, values in _indicator_columns(frame, kinds, t, cb):
             col = f"_t_{t.id}_{len(sect)}"
@@ -205,7 +210,11 @@ def build_tables(book: BookSpecFile, data: HarmonisedData, *, lang: str = "nl", 
     design = _with_data(base, full)
     weight_name = book_weight_label(data, weight_label or weight)
     results = []
+    src = book.spec.source.get(lang) if book.spec.source else "Samenleven in Diversiteit"
     for t in book.tables:
+        if t.model is not None:
+            results.append(build_model_table(t, design, cb, lang, weight_name, src))
+            continue
         results.append(_build_one(t, design, cb, sections[t.id], lang, weight_name,
                                   book))
     return tuple(results)

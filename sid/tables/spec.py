@@ -30,6 +30,8 @@ __all__ = [
     "BookSpec",
     "BookSpecFile",
     "Indicator",
+    "ModelOutcome",
+    "ModelSpec",
     "Rule",
     "TableDefaults",
     "TableSpec",
@@ -113,12 +115,43 @@ class Rule(_Model):
         return self
 
 
+class ModelOutcome(_Model):
+    """A model table's outcome: a variable, and for a binomial model the codes that count as 1."""
+
+    variable: str
+    codes: list[float] | None = None
+    label: Text | None = None
+
+
+class ModelSpec(_Model):
+    """A ``model:`` table (``docs/tables.md``): outcome ~ covariates + the table's ``by``.
+
+    The table's ``by`` (one variable) is the margins variable and its ``reference``
+    the reference group; ``base``, ``waves`` (one) and ``suppression`` as for any table.
+    ``labels`` name the covariates in the sheet (default: the codebook's labels).
+    """
+
+    outcome: ModelOutcome
+    family: Literal["binomial", "gaussian", "poisson"] = "binomial"
+    covariates: str = Field(min_length=1)
+    labels: dict[str, Text] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _codes(self) -> ModelSpec:
+        if self.family == "binomial" and self.outcome.codes is None:
+            raise ValueError("a binomial model needs outcome 'codes' (the answers counted as 1)")
+        if self.family != "binomial" and self.outcome.codes is not None:
+            raise ValueError(f"a {self.family} model takes the outcome as it is: give no 'codes'")
+        return self
+
+
 class TableSpec(_Model):
     """One table of the book (after ``defaults`` are merged in)."""
 
     id: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
     title: Text
-    indicator: Indicator
+    indicator: Indicator | None = None
+    model: ModelSpec | None = None
     base: Base = Field(default_factory=Base)
     by: By = Field(default_factory=lambda: ["herkomst"])
     waves: Waves
@@ -137,6 +170,12 @@ class TableSpec(_Model):
             raise ValueError("compare_waves needs exactly two waves")
         if len(set(self.waves)) != len(self.waves):
             raise ValueError("a wave is listed twice")
+        if (self.indicator is None) == (self.model is None):
+            raise ValueError("give exactly one of 'indicator' or 'model'")
+        if self.model is not None and (len(self.by) != 1 or len(self.waves) != 1
+                                       or self.compare_waves):
+            raise ValueError("a model table takes one 'by' variable (the margins), one wave "
+                             "and no compare_waves")
         return self
 
 
@@ -323,14 +362,18 @@ def check_spec(book: BookSpecFile, codebook: Codebook,
             return book.where(i, t, *path)
 
         ind = t.indicator
-        if ind.variable is not None and ind.variable not in names:
+        if t.model is not None:
+            from sid.tables.models import check_model_table
+
+            problems += check_model_table(t, codebook, at)
+        if ind is not None and ind.variable is not None and ind.variable not in names:
             problems.append(f"{at('indicator', 'variable')}: "
                             f"{_unknown(ind.variable, names, 'in the codebook')}")
-        if ind.mr_set is not None and ind.mr_set not in mr:
+        if ind is not None and ind.mr_set is not None and ind.mr_set not in mr:
             problems.append(f"{at('indicator', 'mr_set')}: "
                             f"{_unknown(ind.mr_set, mr, 'a multiple-response set of the codebook')}"
                             f" (sets: {show_values(sorted(mr))})")
-        if ind.variable in names and ind.codes is not None:
+        if ind is not None and ind.variable in names and ind.codes is not None:
             labels = codebook.value_labels(ind.variable)
             bad = [c for c in ind.codes if labels and c not in labels]
             if bad:

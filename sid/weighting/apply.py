@@ -21,6 +21,7 @@ from sid.codebook import Codebook
 from sid.errors import InputError, WeightingError, show_values
 from sid.harmonise import HarmonisedData
 from sid.io import VariableMeta, Wave, read_wave, scan_wave
+from sid.io.files import note_input
 from sid.weighting.chain import ChainResult
 from sid.weighting.spec import WeightingSpec
 
@@ -53,6 +54,7 @@ def margins_path(spec: WeightingSpec, spec_file: str | os.PathLike[str],
     if path is None or not path.exists():
         raise InputError("population margins file not found", where=str(path),
                          fix="pass --margins population_margins.csv")
+    note_input(path, "margins")  # no output of the running command may replace it
     return path
 
 
@@ -77,7 +79,8 @@ def weighted_wave(wave: Wave, chain: ChainResult, *, where: str = "") -> Wave:
                          where=where,
                          fix="set output.weight (or replicates.prefix) in the spec to a new name")
     data = wave.data.assign(**new_cols)
-    meta = replace(wave.meta, n_rows=len(data), sha256=None, path=None,
+    # the source path stays, so write_wave refuses to write the result over the raw wave
+    meta = replace(wave.meta, n_rows=len(data), sha256=None,
                    variables=wave.meta.variables + tuple(new_meta))
     return replace(wave, data=data, meta=meta)
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from sid.io import atomic_output, write_text_atomic
+from sid.io import atomic_outputs
 from sid.weighting.chain import ChainResult
 from sid.weighting.records import summary_table
 from sid.weighting.spec import ReplicatesSpec
@@ -88,13 +88,16 @@ def report_markdown(chain: ChainResult, labels: Mapping[Any, str] | None = None)
 
 def write_report(chain: ChainResult, path: str | os.PathLike[str],
                  labels: Mapping[Any, str] | None = None) -> tuple[str, str]:
-    """Write the Excel report (one sheet per part) and a Markdown summary beside it, atomically."""
+    """Write the Excel report (one sheet per part) and a Markdown summary beside it (same
+    name, ``.md``): both files or neither (:func:`sid.io.atomic_outputs`)."""
     out = Path(path)
     tables = report_tables(chain, labels)
-    with atomic_output(out) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as xl:
-        for sheet, frame in tables.items():
-            frame.to_excel(xl, sheet_name=sheet[:31], index=False)
     md = out.with_suffix(".md")
-    write_text_atomic(md, report_markdown(chain, labels))
+    text = report_markdown(chain, labels)
+    with atomic_outputs([out, md]) as (tmp_xlsx, tmp_md):
+        with pd.ExcelWriter(tmp_xlsx, engine="openpyxl") as xl:
+            for sheet, frame in tables.items():
+                frame.to_excel(xl, sheet_name=sheet[:31], index=False)
+        tmp_md.write_text(text, encoding="utf-8", newline="")
     return str(out), str(md)
 
