@@ -516,7 +516,11 @@ def test_cli_sid_wave_workplace_item(tmp_path: Path) -> None:
                    where="werksituatie in [1, 2]", ci="auto")
     np.testing.assert_allclose(got["estimate"], api["estimate"], rtol=1e-12)
     np.testing.assert_allclose(got["ci_low"], api["ci_low"], rtol=1e-12)
-    assert (got["n"] > 0).all() and (got["ci_low"] < got["estimate"]).all()
+    assert (got["n"] > 0).all() and (got["ci_low"] <= got["estimate"]).all()
+    assert (got["estimate"] <= got["ci_high"]).all() and (got["ci_high"] > got["ci_low"]).all()
+    # a share of exactly 0 (no "yes" in a group) gets Korn-Graubard [0, upper], never [0, 0]
+    zero = got["estimate"] == 0
+    assert (got.loc[zero, "ci_method"] == "beta").all() and (got.loc[zero, "ci_high"] > 0).all()
 
 
 # --------------------------------------------------------------------------- ci="auto" (issue 10)
