@@ -259,7 +259,8 @@ def _check_call(text: str, node: ast.Call, names: set[str]) -> None:
     if name == "round" and len(args) == 2:
         digits = _constant(args[1])
         if not isinstance(digits, int) or isinstance(digits, bool):
-            raise _error(text, "round() digits must be a whole number", args[1])
+            raise _error(text, "round() digits must be a whole number", args[1],
+                         fix="write the digits as a number, e.g. round(x, 2)")
         if not -MAX_ROUND_DIGITS <= digits <= MAX_ROUND_DIGITS:
             shown = digits if abs(digits) < 10**20 else f"an integer of {len(str(abs(digits)))} digits"
             raise _error(text, f"round() digits must lie between -{MAX_ROUND_DIGITS} and "

@@ -166,7 +166,7 @@ _DESIGN_OPTIONS = (
     click.option("--rho", type=float, default=None, help="Fay's rho."),
     click.option("--scale", type=float, default=None, help="Replicate variance scale."),
     click.option("--rscales", "rscales_file", type=click.Path(path_type=Path), default=None,
-                 help="CSV with one column: the rscale of each replicate."),
+                 help="Text/CSV file: one rscale per replicate, one per line (a header line of text is optional) or all on one line."),
     click.option("--mse", is_flag=True, default=None,
                  help="Centre replicates on the full estimate."),
     click.option("--singleton", type=click.Choice(["fail", "adjust", "average", "remove",
