@@ -695,3 +695,36 @@ def test_where_masks_of_every_numeric_kind(strat: Design) -> None:
                   pd.Series(keep, dtype="boolean"), list(keep)):
         got = estimate(strat, "mean", "api00", where=where)
         assert got["estimate"].iloc[0] == want["estimate"].iloc[0]
+
+
+_CLI_ARGS = st.lists(st.sampled_from([
+    ["--mean", "api00"], ["--mean", "stype"], ["--prop", "awards"], ["--prop", "api00"],
+    ["--total", "enroll"], ["--ratio", "api00/api99"], ["--ratio", "api00/"],
+    ["--quantile", "api00"], ["--q", "0.5"], ["--q", "2"], ["--by", "stype"],
+    ["--by", "nope"], ["--by", "stype,awards"], ["--where", "api00 > 600"],
+    ["--where", "api00 > 100000"], ["--where", "round(api00, 100000000000000000000) > 1"],
+    ["--where", "cut(1, [0, 2]) == 1"], ["--where", "(" * 300 + "api00" + ")" * 300],
+    ["--ci", "auto"], ["--ci", "asin"], ["--ci", "beta"], ["--ci", "logit"],
+    ["--conf-level", "0.9"], ["--conf-level", "1"], ["--deff"], ["--format", "csv"],
+    ["--format", "json"], ["--rho", "1"], ["--singleton", "adjust"],
+]), max_size=6)
+
+
+@settings(max_examples=40, deadline=None)
+@given(args=_CLI_ARGS)
+def test_cli_estimate_never_traceback(args: list[list[str]]) -> None:
+    """`sid estimate` with any mix of options: exit 0 with a result, or exit 2 with one
+    error line; never a traceback, never nan% in a table."""
+    from click.testing import CliRunner
+
+    from sid.cli import main
+
+    flat = [a for pair in args for a in pair]
+    res = CliRunner().invoke(main, ["estimate", str(DATA / "estimate_apistrat.csv"), "--weight",
+                                    "pw", "--strata", "stype", "--fpc", "fpc", *flat])
+    assert res.exception is None or isinstance(res.exception, SystemExit), res.output
+    assert res.exit_code in (0, 2), res.output
+    assert "Traceback" not in res.output and "nan%" not in res.output
+    if res.exit_code == 2:
+        errors = [line for line in res.output.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1
