@@ -31,15 +31,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sid.design_args import SINGLETON_RULES, check_arguments, check_spec, rscales_array
 from sid.errors import DesignError, show_values
 from sid.linalg import R_DEGF_TOL, qr_rank
 
-SINGLETON_RULES = ("fail", "adjust", "average", "remove", "certainty")
 REP_METHODS = ("brr", "fay", "jk1", "jkn", "bootstrap")
 _DESIGN_KEYS = (
     "weight", "strata", "psu", "fpc", "psu2", "fpc2", "repweights", "repmethod",
     "rho", "scale", "rscales", "mse", "singleton",
 )
+DESIGN_KEYS = _DESIGN_KEYS
+"""The keys of ``Design(...)`` a design mapping or file may hold."""
 
 
 # --------------------------------------------------------------------------- calibration
@@ -138,7 +140,7 @@ def _count_unique_within(group: np.ndarray, unit: np.ndarray, n_groups: int) -> 
 
 def _column(data: pd.DataFrame, name: str, role: str) -> pd.Series:
     if name not in data.columns:
-        close = [c for c in data.columns if c.lower() == name.lower()]
+        close = [c for c in data.columns if str(c).lower() == str(name).lower()]
         raise DesignError(
             f"{role} variable {name!r} is not in the data",
             where=f"design {role}",
@@ -238,6 +240,7 @@ class Design:
     rep_columns: tuple[str, ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        check_arguments(self)
         data = _data_frame(self.data)
         object.__setattr__(self, "data", data)
         object.__setattr__(self, "calibration", tuple(self.calibration or ()))
@@ -464,13 +467,13 @@ class Design:
                 got=f"rows {_rows(rows)} in {show_values(sorted({cols[i] for i in cc}))}",
                 fix="replicate weights must be finite")
         k = rep.shape[1]
-        rscales = self.rscales
-        if rscales is not None:
-            rscales = np.atleast_1d(np.asarray(rscales, dtype=float))
-            if len(rscales) not in (1, k):
-                raise DesignError(f"rscales has length {len(rscales)}, should be {k}",
-                                  where="design rscales", fix="give one rscale per replicate")
-            rscales = np.broadcast_to(rscales, (k,)).copy()
+        if k < 2:
+            raise DesignError(
+                f"a replicate design needs at least 2 replicate weight columns; one column "
+                f"gives no variance ({method}: scale {'1/(k-1)' if method == 'bootstrap' else 'of 0'})",
+                where="design repweights", got=f"{repr(self.repweights)} matches {cols[0]!r} only",
+                fix="select every replicate column with the regular expression, e.g. '^repw[0-9]+$'")
+        rscales = rscales_array(self.rscales, k)
         scale = self.scale
         if method == "brr":
             scale = 1.0 / k
@@ -503,11 +506,8 @@ class Design:
     @classmethod
     def from_mapping(cls, data: Any, spec: Mapping[str, Any]) -> Design:
         """Build a design from a plain mapping with the keys of ``Design(...)``."""
-        unknown = sorted(set(spec) - set(_DESIGN_KEYS))
-        if unknown:
-            raise DesignError("unknown design keys", where="design", got=show_values(unknown),
-                              fix=f"use only {', '.join(_DESIGN_KEYS)}")
-        return cls(data, **dict(spec))
+        check_spec(spec, _DESIGN_KEYS)
+        return cls(data, **{str(k): v for k, v in spec.items()})
 
     @classmethod
     def from_codebook(cls, data: Any, codebook: Any, wave: str | int | None = None,

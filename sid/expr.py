@@ -24,11 +24,20 @@ Missing values (NaN, or an empty cell of a text column)
   **False** (so ``x != 1`` and ``x not in [1]`` do not select missing rows);
 * ``not`` simply inverts: ``not (x == 1)`` *does* select missing rows;
 * arithmetic, ``abs``, ``round``, ``min``, ``max`` and ``cut`` propagate NaN;
-  division by zero gives NaN;
+  division by zero, and arithmetic that overflows the double range, give NaN;
 * in ``and``/``or``/``not`` and ``ifelse`` a number counts as true when it is
   non-zero and not missing.
 
 Column names must be Python identifiers (harmonised names are).
+
+Limits (each refused with one line, never a traceback)
+------------------------------------------------------
+* an expression is at most :data:`MAX_LENGTH` characters and nests at most
+  :data:`MAX_DEPTH` levels (parentheses, operators, calls, chained ``+``...);
+* every number is finite as a double (``1e400`` or a 400-digit integer is refused);
+* ``round(x, digits)`` takes ``digits`` from -308 to 308; where ``x`` already has
+  fewer decimals than ``digits`` at double precision it is returned unchanged
+  (as R), never turned into NaN by an overflowing ``10**digits``.
 """
 
 from __future__ import annotations
@@ -44,6 +53,14 @@ import numpy as np
 import pandas as pd
 
 from sid.errors import CodebookError, show_values
+
+MAX_LENGTH = 10_000
+"""Longest expression accepted (characters)."""
+MAX_DEPTH = 200
+"""Deepest nesting accepted (syntax-tree levels; ``a + b + c`` is two); real filters nest
+fewer than 20."""
+MAX_ROUND_DIGITS = 308
+"""``round(x, digits)`` accepts ``-MAX_ROUND_DIGITS <= digits <= MAX_ROUND_DIGITS``."""
 
 FUNCTIONS: Mapping[str, str] = {
     "cut": "cut(x, [b0, b1, ...]): right-open bins, codes 1..k",
@@ -91,8 +108,13 @@ class Expr:
         return evaluate(self, data)
 
 
+def _shown(text: str) -> str:
+    """The expression as messages quote it: at most 80 characters."""
+    return repr(text) if len(text) <= 80 else repr(text[:77]) + "..."
+
+
 def _error(text: str, what: str, node: ast.AST | None = None, *, fix: str = "", got: str = "") -> CodebookError:
-    where = f"expression {text!r}"
+    where = f"expression {_shown(text)}"
     if node is not None and hasattr(node, "col_offset"):
         where += f" at column {node.col_offset + 1}"
     return CodebookError(what, where=where, got=got, fix=fix or f"use only {ALLOWED}")
@@ -107,8 +129,24 @@ def _constant_list(text: str, node: ast.AST) -> list[Any]:
         value = _constant(elt)
         if value is None:
             raise _error(text, "list items must be numbers or 'strings'", elt)
+        _check_number(text, elt, value)
         values.append(value)
     return values
+
+
+def _check_number(text: str, node: ast.AST, value: Any) -> None:
+    """Refuse a number that is not a finite double (1e400, a 400-digit integer)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return
+    try:
+        ok = bool(np.isfinite(float(value)))
+    except OverflowError:
+        ok = False
+    if not ok:
+        digits = len(str(abs(value))) if isinstance(value, int) else None
+        got = f"an integer of {digits} digits" if digits else repr(value)
+        raise _error(text, "number out of range", node, got=got,
+                     fix="numbers must lie within +-1.7e308")
 
 
 def _constant(node: ast.AST) -> Any:
@@ -125,13 +163,32 @@ def _constant(node: ast.AST) -> Any:
     return None
 
 
+def _short_repr(value: Any) -> str:
+    shown = repr(value)
+    return shown if len(shown) <= 40 else shown[:37] + "..."
+
+
+def _depth(tree: ast.AST) -> int:
+    """The deepest nesting of a syntax tree, without recursion."""
+    deepest = 0
+    stack = [(tree, 1)]
+    while stack:
+        node, level = stack.pop()
+        deepest = max(deepest, level)
+        if deepest > MAX_DEPTH:
+            break
+        stack.extend((child, level + 1) for child in ast.iter_child_nodes(node))
+    return deepest
+
+
 def _check(text: str, node: ast.AST, names: set[str]) -> None:
     """Walk the tree, refuse anything outside the whitelist, collect names."""
     if isinstance(node, ast.Expression):
         _check(text, node.body, names)
     elif isinstance(node, ast.Constant):
         if not isinstance(node.value, (int, float, str, bool)):
-            raise _error(text, f"constant {node.value!r} is not allowed", node)
+            raise _error(text, f"constant {_short_repr(node.value)} is not allowed", node)
+        _check_number(text, node, node.value)
     elif isinstance(node, ast.Name):
         if node.id in FUNCTIONS:
             raise _error(text, f"{node.id} is a function; call it as {FUNCTIONS[node.id]}", node)
@@ -202,7 +259,13 @@ def _check_call(text: str, node: ast.Call, names: set[str]) -> None:
     if name == "round" and len(args) == 2:
         digits = _constant(args[1])
         if not isinstance(digits, int) or isinstance(digits, bool):
-            raise _error(text, "round() digits must be a whole number", args[1])
+            raise _error(text, "round() digits must be a whole number", args[1],
+                         fix="write the digits as a number, e.g. round(x, 2)")
+        if not -MAX_ROUND_DIGITS <= digits <= MAX_ROUND_DIGITS:
+            shown = digits if abs(digits) < 10**20 else f"an integer of {len(str(abs(digits)))} digits"
+            raise _error(text, f"round() digits must lie between -{MAX_ROUND_DIGITS} and "
+                         f"{MAX_ROUND_DIGITS}", args[1], got=str(shown),
+                         fix="e.g. round(x, 2)")
         _check(text, args[0], names)
         return
     for arg in args:
@@ -217,6 +280,13 @@ def parse(expression: str | Expr) -> Expr:
         raise CodebookError("empty expression", where=f"expression {expression!r}",
                             fix="write e.g. werksituatie in [1, 2]")
     text = expression
+    if len(text) > MAX_LENGTH:
+        raise CodebookError(f"expression too long ({len(text):,} characters, the limit is "
+                            f"{MAX_LENGTH:,})", where=f"expression {_shown(text)}",
+                            fix="split it into derived variables")
+    too_deep = CodebookError(f"expression nested too deeply (the limit is {MAX_DEPTH} levels)",
+                             where=f"expression {_shown(text)}",
+                             fix="simplify it, or split it into derived variables")
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
@@ -225,10 +295,27 @@ def parse(expression: str | Expr) -> Expr:
         fix = f"use only {ALLOWED}"
         if re.search(r"(?<![=!<>])=(?!=)", text):
             fix = "compare with == (a single = is assignment)"
-        raise CodebookError(f"syntax error: {msg}", where=f"expression {text!r} at column {col}",
+        if "too many nested" in msg:
+            raise too_deep from None
+        if "Exceeds the limit" in msg:
+            raise CodebookError("number out of range (an integer of over 4,300 digits)",
+                                where=f"expression {_shown(text)}",
+                                fix="numbers must lie within +-1.7e308") from None
+        raise CodebookError(f"syntax error: {msg}", where=f"expression {_shown(text)} at column {col}",
                             fix=fix) from None
+    except (RecursionError, MemoryError):
+        raise too_deep from None
+    except ValueError as exc:  # e.g. an integer literal beyond Python's digit limit
+        raise CodebookError(f"cannot read this expression: {exc}".split("; ")[0],
+                            where=f"expression {_shown(text)}",
+                            fix="numbers must lie within +-1.7e308") from None
+    if _depth(tree) > MAX_DEPTH:
+        raise too_deep
     names: set[str] = set()
-    _check(text, tree, names)
+    try:
+        _check(text, tree, names)
+    except RecursionError:  # only when called with an already deep stack
+        raise too_deep from None
     return Expr(text=text, tree=tree, variables=frozenset(names))
 
 
@@ -255,7 +342,7 @@ def check_names(expression: str | Expr, available: Iterable[str]) -> Expr:
     if unknown:
         raise CodebookError(
             f"unknown variable(s): {with_close_matches(unknown, available)}",
-            where=f"expression {expr.text!r}",
+            where=f"expression {_shown(expr.text)}",
             fix=f"use one of: {show_values(sorted(available), 20)}",
         )
     return expr
@@ -311,6 +398,23 @@ def _truth(text: str, value: Any, node: ast.AST) -> Any:
     return bool(value) and not (isinstance(value, float) and np.isnan(value))
 
 
+def _round(x: Any, digits: int) -> Any:
+    """Half-to-even rounding to ``digits`` that never overflows: where ``x * 10**digits``
+    is beyond 2**52 (x has no more digits to drop at double precision) x is returned."""
+    arr = np.asarray(x, dtype=float)
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        if digits >= 0:
+            scale = 10.0 ** min(digits, 308)
+            big = ~(np.abs(arr) * scale < 2.0**52)
+            out = np.where(big, arr, np.round(np.where(big, 0.0, arr) * scale) / scale)
+        else:
+            scale = 10.0 ** min(-digits, 308)
+            out = np.round(arr / scale) * scale
+            out = np.where(np.isnan(out) & ~np.isnan(arr), 0.0, out)
+    out = np.where(np.isnan(arr), np.nan, out)
+    return out if out.ndim else float(out)
+
+
 class _Evaluator:
     def __init__(self, text: str, data: pd.DataFrame) -> None:
         self.text = text
@@ -361,12 +465,12 @@ class _Evaluator:
     def _BinOp(self, node: ast.BinOp) -> Any:
         left = _as_number(self.text, self.run(node.left), node.left)
         right = _as_number(self.text, self.run(node.right), node.right)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             out = _ARITH[type(node.op)](left, right)
-            if isinstance(node.op, ast.Div):
-                out = np.where(np.isinf(out) & ~np.isinf(left), np.nan, out)
-                if out.ndim == 0:
-                    out = float(out)
+            # division by zero and overflow give NaN (an infinite operand stays infinite)
+            out = np.where(np.isinf(out) & ~np.isinf(left) & ~np.isinf(right), np.nan, out)
+            if out.ndim == 0:
+                out = float(out)
         return out
 
     def _Compare(self, node: ast.Compare) -> Any:
@@ -413,11 +517,11 @@ class _Evaluator:
         args = node.args
         if name == "cut":
             breaks = np.asarray(_constant_list(self.text, args[1]), dtype=float)
-            x = _as_number(self.text, self.run(args[0]), args[0])
-            x = np.asarray(x, dtype=float)
+            value = _as_number(self.text, self.run(args[0]), args[0])
+            x = np.atleast_1d(np.asarray(value, dtype=float))  # a constant too: cut(3, [..])
             codes = np.searchsorted(breaks, x, side="right").astype(float)
             codes[(x < breaks[0]) | (x >= breaks[-1]) | np.isnan(x)] = np.nan
-            return codes
+            return codes if np.ndim(value) else float(codes[0])
         if name in ("isna", "notna"):
             value = self.run(args[0])
             miss = _missing(value)
@@ -433,7 +537,7 @@ class _Evaluator:
             return np.abs(_as_number(self.text, self.run(args[0]), args[0]))
         if name == "round":
             digits = int(_constant(args[1])) if len(args) == 2 else 0
-            return np.round(_as_number(self.text, self.run(args[0]), args[0]), digits)
+            return _round(_as_number(self.text, self.run(args[0]), args[0]), digits)
         if name in ("min", "max"):
             values = [_as_number(self.text, self.run(a), a) for a in args]
             func = np.minimum if name == "min" else np.maximum
@@ -460,7 +564,12 @@ def evaluate(expression: str | Expr, data: pd.DataFrame) -> pd.Series:
     Unknown variables raise :class:`CodebookError` listing close matches.
     """
     expr = check_names(expression, data.columns)
-    result = _Evaluator(expr.text, data).run(expr.tree.body)
+    try:
+        result = _Evaluator(expr.text, data).run(expr.tree.body)
+    except RecursionError:  # only when called with an already deep stack
+        raise CodebookError(f"expression nested too deeply (the limit is {MAX_DEPTH} levels)",
+                            where=f"expression {_shown(expr.text)}",
+                            fix="simplify it, or split it into derived variables") from None
     if isinstance(result, np.ndarray) and result.ndim == 1:
         if result.dtype not in (bool, object):
             result = result.astype(float, copy=False)

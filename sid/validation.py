@@ -380,7 +380,10 @@ def codebook_skeleton(meta: Any, wave_id: str | None = None) -> str:
         elif v.name.lower() in ("stratum", "strata", "psu", "cluster", "incl_prob", "fpc"):
             entry["type"] = "design"
         codes = sorted(valid_labels)
-        if entry["type"] in ("categorical", "ordinal") and codes != list(range(codes[0], codes[-1] + 1)):
+        # codes 1..k need no range; gaps or codes with decimals (1.5) get [lowest, highest]
+        whole = all(isinstance(c, int) for c in codes)
+        if entry["type"] in ("categorical", "ordinal") and codes and (
+                not whole or codes != list(range(int(codes[0]), int(codes[-1]) + 1))):
             entry["valid_range"] = [codes[0], codes[-1]]
         wave_entry: dict[str, Any] = {"source": v.name}
         if missing_codes and (missing_codes != default

@@ -256,3 +256,111 @@ def test_domain_df_equals_design_df_per_domain(strat: pd.DataFrame, kind: str) -
     want = [design_df(d, dom == j) for j in range(5)]
     np.testing.assert_array_equal(got, want)
     assert (np.isnan(got[4]) if kind == "replicate" else got[4] == 0)
+
+
+# --------------------------------------------------------------------------- bad arguments (issue 10)
+
+
+@pytest.fixture(scope="module")
+def jkn() -> pd.DataFrame:
+    return pd.read_csv(DATA / "estimate_rep_jkn.csv")
+
+
+def _rep(**kw: Any) -> dict[str, Any]:
+    return {"weight": "pw", "repweights": "^repw[0-9]+$", **kw}
+
+
+@pytest.mark.parametrize(("spec", "message"), [
+    (_rep(repweights="^repw1$", repmethod="bootstrap"), "at least 2 replicate weight columns"),
+    (_rep(repweights="^repw1$", repmethod="jk1"), "at least 2 replicate weight columns"),
+    (_rep(repmethod="fay", rho=1), "rho must lie in \\[0, 1\\)"),
+    (_rep(repmethod="fay", rho=-0.1), "rho must lie in \\[0, 1\\)"),
+    (_rep(repmethod="fay", rho="half"), "rho must be a number"),
+    (_rep(repmethod="fay", rho=float("nan")), "rho must be finite"),
+    (_rep(repmethod="bootstrap", scale="x"), "scale must be a number"),
+    (_rep(repmethod="bootstrap", scale=0), "scale must be positive"),
+    (_rep(repmethod="jkn", rscales=["a"] * 15), "rscales must be numbers"),
+    (_rep(repmethod="jkn", rscales=[1.0] * 14 + [-1.0]), "finite and >= 0"),
+    (_rep(repmethod="jkn", rscales=[[1.0] * 15]), "flat list"),
+    (_rep(repmethod="jkn", rscales={"a": 1}), "a number or a list"),
+    (_rep(repmethod="jkn", rscales=[1.0] * 16), "length 16, should be 15"),
+    (_rep(repmethod="brr", mse="yes"), "mse must be true or false"),
+    (_rep(repweights=3, repmethod="brr"), "repweights must be a regular expression"),
+    (_rep(repmethod=5), "repmethod must be a method name"),
+    ({"weight": ["pw"]}, "weight must be a column name"),
+    ({"weight": "pw", "strata": 1.5}, "strata must be a column name"),
+    ({"weight": "pw", "psu": {"a": 1}}, "psu must be a column name"),
+    ({"weight": "pw", "singleton": ["x"]}, "unknown singleton rule"),
+])
+def test_bad_design_arguments_one_line(jkn: pd.DataFrame, spec: dict, message: str) -> None:
+    with pytest.raises(DesignError, match=message):
+        Design.from_mapping(jkn, spec)
+
+
+def test_design_mapping_must_be_a_mapping(jkn: pd.DataFrame) -> None:
+    with pytest.raises(DesignError, match="a design is a mapping"):
+        Design.from_mapping(jkn, ["pw"])  # type: ignore[arg-type]
+
+
+def _cli_rscales(tmp_path: Path, name: str, text: str) -> Any:
+    from click.testing import CliRunner
+
+    from sid.cli import main
+
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return CliRunner().invoke(main, [
+        "estimate", str(DATA / "estimate_rep_jkn.csv"), "--weight", "pw", "--repweights",
+        "^repw[0-9]+$", "--repmethod", "jkn", "--rscales", str(path), "--mean", "api00",
+        "--format", "csv"])
+
+
+def test_rscales_file_with_or_without_header(tmp_path: Path, jkn: pd.DataFrame) -> None:
+    """A plain list of numbers is numbers (the first one too); a text first line is a header."""
+    scales = pd.read_csv(DATA / "estimate_rep_jkn_rscales.csv").iloc[:, 0].tolist()
+    want = estimate(Design(jkn, weight="pw", repweights="^repw[0-9]+$", repmethod="jkn",
+                           rscales=scales), "mean", "api00")
+    body = "\n".join(repr(v) for v in scales) + "\n"
+    for name, text in (("plain.txt", body), ("header.csv", "rscales\n" + body),
+                       ("oneline.txt", ", ".join(repr(v) for v in scales) + "\n")):
+        res = _cli_rscales(tmp_path, name, text)
+        assert res.exit_code == 0, res.output
+        got = pd.read_csv(__import__("io").StringIO(res.output))
+        assert got["se"].iloc[0] == pytest.approx(want["se"].iloc[0], rel=1e-12)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("\n".join(["0.8"] * 14) + "\n", "length 14, should be 15"),  # one short: never shifted
+    ("\n".join(["0.8"] * 16) + "\n", "length 16, should be 15"),  # one long: never shifted
+    ("rscales\n" + "\n".join(["0.8"] * 14) + "\n", "length 14, should be 15"),
+    ("0,8\n0,8\n", "more than one value on a line"),
+    ("0.8\nabc\n", "not a finite number"),
+    ("0.8\ninf\n", "not a finite number"),
+    ("", "is empty"),
+    ("rscales\n", "header but no numbers"),
+])
+def test_rscales_file_errors(tmp_path: Path, text: str, message: str) -> None:
+    res = _cli_rscales(tmp_path, "r.txt", text)
+    assert res.exit_code == 2, res.output
+    assert message in res.output and "Traceback" not in res.output
+    assert len(res.output.strip().splitlines()) == 1
+
+
+def test_design_file_through_yamlio(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from sid.cli import main
+
+    path = tmp_path / "design.yaml"
+    path.write_text("weigth: pw\nstrata: stype\nstrata: fpc\n", encoding="utf-8")
+    res = CliRunner().invoke(main, ["estimate", str(DATA / "estimate_apistrat.csv"), "--design",
+                                    str(path), "--mean", "api00"])
+    assert res.exit_code == 2
+    assert "design.yaml:1: weigth: unknown key 'weigth' (did you mean weight?)" in res.output
+    assert "key given twice" in res.output
+    bomb = "a: &a [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n" + "".join(
+        f"{c}: &{c} [{', '.join(['*' + p] * 10)}]\n" for p, c in zip("abcdefgh", "bcdefghi", strict=True))
+    path.write_text(bomb, encoding="utf-8")
+    res = CliRunner().invoke(main, ["estimate", str(DATA / "estimate_apistrat.csv"), "--design",
+                                    str(path), "--mean", "api00"])
+    assert res.exit_code == 2 and "Traceback" not in res.output

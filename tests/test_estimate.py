@@ -20,6 +20,8 @@ import pandas as pd
 import pytest
 import yaml
 from conftest import golden_params
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sid.design import Design
 from sid.errors import EstimationError
@@ -65,7 +67,8 @@ def _run(case: dict) -> pd.DataFrame:
         warnings.simplefilter("ignore")
         return estimate(
             _design(case), case["stat"], case["var"], by=case.get("by"), where=case.get("where"),
-            ci=case.get("ci"), conf_level=case.get("conf_level", 0.95),
+            ci=case.get("ci"),
+            conf_level=case.get("conf_level", 0.95),
             deff=bool(case.get("deff", False)), q=case.get("q"),
         )
 
@@ -165,7 +168,7 @@ def test_logit_stops_where_glm_stops(strat: Design) -> None:
     from sid.variance import LinearForm
 
     h = strat.data["stype"].eq("H").to_numpy()
-    lg = estimate(strat, "proportion", "mealcat", where=h)
+    lg = estimate(strat, "proportion", "mealcat", where=h, ci="logit")
     xl = estimate(strat, "proportion", "mealcat", where=h, ci="xlogit")
     rel = np.abs(lg["ci_low"] - xl["ci_low"]) / xl["ci_low"]
     assert rel.max() > 1e-9 and rel.max() < 1e-7
@@ -380,13 +383,29 @@ def test_missing_counted_and_outside_domain() -> None:
     assert out["n"].iloc[0] == len(d.data) - n_na
 
 
-def test_empty_domain_warns(strat: Design) -> None:
+def test_empty_domain_is_an_error_or_a_documented_empty_cell(strat: Design) -> None:
     data = strat.data.assign(y=np.where(strat.data["stype"] == "H", np.nan, strat.data["api00"]))
     d = Design(data, weight="pw", strata="stype", fpc="fpc")
-    with pytest.warns(UserWarning, match="empty domain"):
-        out = estimate(d, "mean", "y", by="stype")
+    with pytest.raises(EstimationError, match="1 empty domain.*got stype=H"):
+        estimate(d, "mean", "y", by="stype")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no raw UserWarning
+        out = estimate(d, "mean", "y", by="stype", empty="cell")
     h = out[out["stype"] == "H"].iloc[0]
-    assert h["n"] == 0 and math.isnan(h["estimate"])
+    assert h["n"] == 0 and math.isnan(h["estimate"]) and h["ci_method"] == "empty"
+    assert (out.loc[out["stype"] != "H", "ci_method"] == "t").all()
+    with pytest.raises(EstimationError, match="unknown empty rule"):
+        estimate(d, "mean", "y", empty="nan")
+
+
+@pytest.mark.parametrize("stat", ["mean", "total", "proportion", "ratio", "quantile"])
+@pytest.mark.parametrize("by", [None, "stype"])
+def test_empty_subpopulation_is_an_error(strat: Design, stat: str, by: str | None) -> None:
+    var = "api00/api99" if stat == "ratio" else ("awards" if stat == "proportion" else "api00")
+    for where in ("api00 > 100000", np.zeros(strat.n, dtype=bool)):
+        with pytest.raises(EstimationError, match="nothing to estimate"):
+            estimate(strat, stat, var, by=by, where=where, q=0.5 if stat == "quantile" else None,
+                     empty="cell")
 
 
 def test_bad_ci_for_mean(strat: Design) -> None:
@@ -485,13 +504,225 @@ def test_cli_sid_wave_workplace_item(tmp_path: Path) -> None:
         "--format", "csv"])
     assert res.exit_code == 0, res.output
     got = pd.read_csv(__import__("io").StringIO(res.output))
-    assert set(got["ci_method"]) == {"logit"}
+    # auto: logit, Korn-Graubard (beta) only in groups with fewer than 10 yes or no
+    assert set(got["ci_method"]) <= {"logit", "beta"} and "logit" in set(got["ci_method"])
     assert sorted(got["herkomst_frame"].unique()) == [1, 2, 3, 4, 5, 6, 7]
     assert set(got["category"]) == {1, 2, 3}  # WN/GA (-8/-9) and NVT (-1) are missing
     # the same numbers as the Python API on the same design and base
     design = Design(wave, weight="base_wt", strata="stratum", psu="psu")
     api = estimate(design, "proportion", "werkbeh", by="herkomst_frame",
-                   where="werksituatie in [1, 2]")
+                   where="werksituatie in [1, 2]", ci="auto")
     np.testing.assert_allclose(got["estimate"], api["estimate"], rtol=1e-12)
     np.testing.assert_allclose(got["ci_low"], api["ci_low"], rtol=1e-12)
-    assert (got["n"] > 0).all() and (got["ci_low"] < got["estimate"]).all()
+    assert (got["n"] > 0).all() and (got["ci_low"] <= got["estimate"]).all()
+    assert (got["estimate"] <= got["ci_high"]).all() and (got["ci_high"] > got["ci_low"]).all()
+    # a share of exactly 0 (no "yes" in a group) gets Korn-Graubard [0, upper], never [0, 0]
+    zero = got["estimate"] == 0
+    assert (got.loc[zero, "ci_method"] == "beta").all() and (got.loc[zero, "ci_high"] > 0).all()
+
+
+# --------------------------------------------------------------------------- ci="auto" (issue 10)
+
+
+_RARE_CASES = {
+    "strat_rare_by_stype": ("strat", "rare", "stype"),
+    "strat_rare": ("strat", "rare", None),
+    "strat_none_by_stype": ("strat", "none", "stype"),
+    "clus1_rare_by_stype": ("clus1", "rare", "stype"),
+    "clus1_rare": ("clus1", "rare", None),
+}
+
+
+def _rare_design(name: str) -> Design:
+    if name == "strat":
+        data = _data("estimate_apistrat.csv")
+        data = data.assign(rare=(data["api00"] > 850).astype(float),
+                           none=(data["api00"] > 950).astype(float))
+        return Design(data, weight="pw", strata="stype", fpc="fpc")
+    data = _data("estimate_apiclus1.csv")
+    return Design(data.assign(rare=(data["api00"] > 850).astype(float)), weight="pw",
+                  psu="dnum", fpc="fpc")
+
+
+@pytest.mark.parametrize("case", sorted(_RARE_CASES))
+def test_ci_auto_korn_graubard_against_r(case: str) -> None:
+    """ci="auto": R's logit, or R's svyciprop(method="beta") where a group has < 10 yes or
+    no answers, or the NCHS rule (R's qbeta) where the estimate is 0 or 1 (R's beta: NaN).
+    Numbers from tests/reference/ciprop_rare.R, rtol 1e-9."""
+    golden = pd.read_csv(REF / "ciprop_rare_golden.csv", keep_default_na=False, dtype=str)
+    want = golden[golden["case"] == case]
+    assert len(want)
+    design_name, var, by = _RARE_CASES[case]
+    got = estimate(_rare_design(design_name), "proportion", var, by=by, ci="auto")
+    assert len(got) == len(want)
+    for _, w in want.iterrows():
+        sel = got["category"] == w["category"]
+        if by:
+            sel &= got[by] == w["stype"]
+        row = got[sel].iloc[0]
+        assert row["ci_method"] == w["ci_method"], (case, w["stype"], w["category"])
+        assert row["n"] == int(w["n"])
+        for col in ("estimate", "se", "ci_low", "ci_high", "df"):
+            assert _close(float(row[col]), float(w[col])), (case, w["stype"], w["category"], col)
+        assert row["ci_low"] <= row["estimate"] <= row["ci_high"]
+        assert row["ci_high"] > row["ci_low"]  # never zero width with n > 0
+
+
+def test_ci_auto_keeps_logit_with_enough_answers(strat: Design) -> None:
+    auto = estimate(strat, "proportion", "awards", by="stype", ci="auto")
+    logit = estimate(strat, "proportion", "awards", by="stype", ci="logit")
+    assert (auto["ci_method"] == "logit").all()
+    pd.testing.assert_frame_equal(auto, logit)
+
+
+def test_ci_auto_is_for_proportions(strat: Design) -> None:
+    with pytest.raises(EstimationError, match="'auto' is for proportions only"):
+        estimate(strat, "mean", "api00", ci="auto")
+
+
+def test_asin_interval_contains_its_estimate() -> None:
+    """R's sin(eta -+ crit se)^2 folds over outside [0, pi/2]; sid clamps on the arcsine
+    scale, so the interval always holds its estimate (R's numbers where nothing folds)."""
+    from sid.estimation.intervals import _intervals
+
+    est = np.array([0.001, 0.02, 0.5, 0.98, 0.999])
+    se = np.array([0.01, 0.05, 0.01, 0.05, 0.01])
+    df = np.full(5, 10.0)
+    lo, hi = _intervals("asin", est, se, df, np.full(5, 50.0), 0.95)
+    assert (lo <= est).all() and (est <= hi).all() and (lo <= hi).all()
+    assert lo[0] == 0.0 and hi[-1] == 1.0
+    # where nothing folds: R's formula exactly
+    from scipy import stats
+
+    eta = np.arcsin(np.sqrt(0.5))
+    s = 0.01 / (2 * np.sqrt(0.25))
+    crit = stats.t.ppf(0.975, 10)
+    assert lo[2] == pytest.approx(np.sin(eta - crit * s) ** 2, rel=1e-12)
+    data = _data("estimate_apiclus1.csv")
+    d = Design(data.assign(rare=(data["api00"] > 850).astype(float)), weight="pw",
+               psu="dnum", fpc="fpc")
+    out = estimate(d, "proportion", "rare", ci="asin")
+    assert (out["ci_low"] <= out["estimate"]).all() and (out["estimate"] <= out["ci_high"]).all()
+
+
+_STATS = st.sampled_from(["mean", "total", "proportion", "ratio", "quantile", "median", ""])
+_VARS = st.sampled_from(["api00", "awards", "api00/api99", "api00/", "stype", "nope", "", "/"])
+_BYS = st.sampled_from([None, "stype", ["stype", "awards"], "nope", [], ["api00"], 3])
+_WHERES = st.sampled_from([None, "api00 > 600", "api00 > 100000", "stype == 'H'", "x ==",
+                           "api00 > 1e400", "cut(1, [0, 2]) == 1", np.zeros(3, dtype=bool)])
+_CIS = st.sampled_from([None, "t", "wald", "auto", "logit", "xlogit", "asin", "beta", "exact", 5])
+_LEVELS = st.sampled_from([0.95, 0.5, 0.999, 0.0, 1.0, -1.0, float("nan"), "0.95", True])
+_QS = st.sampled_from([None, 0.5, [0.1, 0.9], 2.0, -0.1, "half", [], float("nan")])
+
+
+@settings(max_examples=80, deadline=None)
+@given(stat=_STATS, var=_VARS, by=_BYS, where=_WHERES, ci=_CIS, level=_LEVELS, q=_QS,
+       deff=st.booleans(), empty=st.sampled_from(["error", "cell", "nan"]),
+       kind=st.sampled_from(["strat", "jkn", "clus1"]))
+def test_estimate_arguments_never_traceback(stat, var, by, where, ci, level, q, deff, empty,
+                                            kind):
+    """Any combination of estimate() arguments, on a stratified, a replicate and a cluster
+    design, gives a table or one SidError line."""
+    from sid.errors import SidError
+
+    design = _strat_design(kind)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out = estimate(design, stat, var, by=by, where=where, ci=ci, conf_level=level,
+                           deff=deff, q=q, empty=empty)
+    except SidError as exc:
+        assert str(exc).strip() and "Traceback" not in str(exc)
+    else:
+        assert list(out.columns)[-len(COLUMNS):] == list(COLUMNS)
+        assert (out["n"] > 0).any()
+
+
+@cache
+def _strat_design(kind: str = "strat") -> Design:
+    if kind == "jkn":
+        scales = pd.read_csv(DATA / "estimate_rep_jkn_rscales.csv").iloc[:, 0].to_numpy()
+        return Design(_data("estimate_rep_jkn.csv"), weight="pw", repweights="^repw[0-9]+$",
+                      repmethod="jkn", rscales=scales)
+    if kind == "clus1":
+        return Design(_data("estimate_apiclus1.csv"), weight="pw", psu="dnum", fpc="fpc")
+    return Design(_data("estimate_apistrat.csv"), weight="pw", strata="stype", fpc="fpc")
+
+
+def test_cli_empty_where_and_labelled_mean(tmp_path: Path) -> None:
+    """`--where` selecting nobody: one error line, exit 2 (never nan% with exit 0);
+    `--mean` of a labelled categorical: one warning line, exit 0."""
+    synthetic = pytest.importorskip("sid.synthetic")
+    from click.testing import CliRunner
+
+    from sid.cli import main
+    from sid.io import write_wave
+
+    path = tmp_path / "sid2022.sav"
+    write_wave(synthetic.make_wave_frame(600, wave=2022), path)
+    design = ["--weight", "base_wt", "--strata", "stratum", "--psu", "psu"]
+    runner = CliRunner()
+    res = runner.invoke(main, ["estimate", str(path), *design, "--prop", "werkbeh", "--where",
+                               "werksituatie == 99"])
+    assert res.exit_code == 2
+    assert "nothing to estimate" in res.output and "nan" not in res.output.lower()
+    assert len(res.output.strip().splitlines()) == 1
+    res = runner.invoke(main, ["estimate", str(path), *design, "--mean", "werkbeh"])
+    assert res.exit_code == 0, res.output
+    warning = [line for line in res.output.splitlines() if line.startswith("warning:")]
+    assert len(warning) == 1 and "labelled categorical" in warning[0]
+    assert "--prop werkbeh" in warning[0] and "UserWarning" not in res.output
+    res = runner.invoke(main, ["estimate", str(path), *design, "--mean", "base_wt"])
+    assert res.exit_code == 0 and "warning" not in res.output
+
+
+@pytest.mark.parametrize("where", [
+    pd.Series(["a"] * 200), np.array(["x"] * 200), np.ones((200, 2)),
+    pd.Categorical(["a"] * 200), {"a": 1}, 5,
+])
+def test_where_that_is_no_mask_is_one_line(strat: Design, where: object) -> None:
+    """Text, 2-D or categorical masks were read as True (text) or raised a TypeError."""
+    with pytest.raises(EstimationError, match="where"):
+        estimate(strat, "mean", "api00", where=where)
+
+
+def test_where_masks_of_every_numeric_kind(strat: Design) -> None:
+    keep = (strat.data["stype"] == "E").to_numpy()
+    want = estimate(strat, "mean", "api00", where=keep)
+    for where in (keep.astype(float), keep.astype(int), pd.Series(keep, dtype="Int64"),
+                  pd.Series(keep, dtype="boolean"), list(keep)):
+        got = estimate(strat, "mean", "api00", where=where)
+        assert got["estimate"].iloc[0] == want["estimate"].iloc[0]
+
+
+_CLI_ARGS = st.lists(st.sampled_from([
+    ["--mean", "api00"], ["--mean", "stype"], ["--prop", "awards"], ["--prop", "api00"],
+    ["--total", "enroll"], ["--ratio", "api00/api99"], ["--ratio", "api00/"],
+    ["--quantile", "api00"], ["--q", "0.5"], ["--q", "2"], ["--by", "stype"],
+    ["--by", "nope"], ["--by", "stype,awards"], ["--where", "api00 > 600"],
+    ["--where", "api00 > 100000"], ["--where", "round(api00, 100000000000000000000) > 1"],
+    ["--where", "cut(1, [0, 2]) == 1"], ["--where", "(" * 300 + "api00" + ")" * 300],
+    ["--ci", "auto"], ["--ci", "asin"], ["--ci", "beta"], ["--ci", "logit"],
+    ["--conf-level", "0.9"], ["--conf-level", "1"], ["--deff"], ["--format", "csv"],
+    ["--format", "json"], ["--rho", "1"], ["--singleton", "adjust"],
+]), max_size=6)
+
+
+@settings(max_examples=40, deadline=None)
+@given(args=_CLI_ARGS)
+def test_cli_estimate_never_traceback(args: list[list[str]]) -> None:
+    """`sid estimate` with any mix of options: exit 0 with a result, or exit 2 with one
+    error line; never a traceback, never nan% in a table."""
+    from click.testing import CliRunner
+
+    from sid.cli import main
+
+    flat = [a for pair in args for a in pair]
+    res = CliRunner().invoke(main, ["estimate", str(DATA / "estimate_apistrat.csv"), "--weight",
+                                    "pw", "--strata", "stype", "--fpc", "fpc", *flat])
+    assert res.exception is None or isinstance(res.exception, SystemExit), res.output
+    assert res.exit_code in (0, 2), res.output
+    assert "Traceback" not in res.output and "nan%" not in res.output
+    if res.exit_code == 2:
+        errors = [line for line in res.output.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1

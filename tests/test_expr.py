@@ -198,3 +198,104 @@ def test_vectorised_speed():
     out = evaluate("a in [1, 2] and cut(b, [0, 1000, 500000, 2000000]) >= 2", frame)
     assert time.perf_counter() - t0 < 2.0
     assert int(out.sum()) == int(((frame.a.isin([1, 2])) & (frame.b >= 1000)).sum())
+
+
+# --------------------------------------------------------------------------- hostile input (issue 10)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("werksituatie == " + "9" * 400, "number out of range"),
+    ("werksituatie == " + "9" * 5000, "number out of range"),
+    ("werksituatie < 1e400", "number out of range"),
+    ("werksituatie in [1, " + "9" * 400 + "]", "number out of range"),
+    ("cut(leeftijd, [0, 1e400])", "number out of range"),
+    ("round(leeftijd, 100000000000000000000)", "round\\(\\) digits must lie between"),
+    ("round(leeftijd, -100000000000000000000)", "round\\(\\) digits must lie between"),
+    ("round(leeftijd, 309)", "round\\(\\) digits must lie between"),
+    ("(" * 1000 + "leeftijd" + ")" * 1000, "nested too deeply"),
+    ("not " * 1000 + "leeftijd", "nested too deeply"),
+    ("-" * 5000 + "leeftijd", "nested too deeply"),
+    ("leeftijd" + " + leeftijd" * 400, "nested too deeply"),
+    ("leeftijd" + "+leeftijd" * 2000, "too long"),
+])
+def test_hostile_expression_is_one_line(df, text, message):
+    with pytest.raises(CodebookError, match=message) as info:
+        evaluate(text, df)
+    line = str(info.value)
+    assert "\n" not in line and len(line) < 400  # the expression is shortened in the message
+
+
+def test_cut_of_a_constant(df):
+    assert values("cut(3, [0, 5, 10])", df) == [1.0] * 5
+    assert np.isnan(values("cut(30, [0, 5, 10])", df)).all()
+    assert values("cut(True, [0, 2])", df) == [1.0] * 5
+
+
+def test_round_never_overflows_to_nan(df):
+    # x already has no digits to drop at this precision: returned unchanged (R does the same)
+    assert values("round(leeftijd * 1e300, 20)", df)[0] == 15e300
+    assert values("round(leeftijd, 300)", df)[:3] == [15.0, 24.9, 25.0]
+    assert values("round(leeftijd, -308)", df)[:3] == [0.0, 0.0, 0.0]
+    assert values("round(leeftijd, -1)", df)[:3] == [20.0, 20.0, 20.0]  # half to even
+    assert values("round(24.96, 1)", df)[0] == 25.0
+
+
+def test_overflow_gives_nan_not_inf(df):
+    out = values("leeftijd * 1e308 * 10", df)
+    assert np.isnan(out).all()
+
+
+def test_deep_but_legal_expression_evaluates_under_a_deep_stack(df):
+    text = "leeftijd" + " + leeftijd" * 150
+
+    def nested(k: int) -> list:
+        return nested(k - 1) if k else values(text, df)
+
+    try:
+        got = nested(600)
+    except CodebookError as exc:  # a deep caller may leave too little stack: one line
+        assert "nested too deeply" in str(exc)
+    else:
+        assert got[0] == pytest.approx(151 * 15.0)
+
+
+_ATOMS = st.sampled_from([
+    "werksituatie", "leeftijd", "nat", "w", "1", "0", "-3", "2.5", "'BE'", "True", "1e308",
+    "1e400", "9" * 30, "nope", "[1, 2]", "()", "None", "x.y", "f(1)", "''", "'\\x00'",
+])
+_OPS = st.sampled_from([" + ", " - ", " * ", " / ", " == ", " != ", " < ", " >= ", " and ",
+                        " or ", " in ", " not in ", " ** ", " // ", " & ", " | ", " if ", ", "])
+_FUNCS = st.sampled_from(["cut", "round", "abs", "min", "max", "ifelse", "isna", "notna",
+                          "between", "eval", "open", "not ", "-", ""])
+
+
+def _expressions() -> st.SearchStrategy[str]:
+    return st.recursive(
+        _ATOMS,
+        lambda inner: st.one_of(
+            st.tuples(inner, _OPS, inner).map("".join),
+            st.tuples(_FUNCS, st.lists(inner, min_size=0, max_size=3)).map(
+                lambda t: f"{t[0]}({', '.join(t[1])})"),
+            st.tuples(inner, st.lists(st.integers(-10**25, 10**25), max_size=4)).map(
+                lambda t: f"cut({t[0]}, {t[1]})"),
+            st.tuples(inner, st.integers(-10**22, 10**22)).map(lambda t: f"round({t[0]}, {t[1]})"),
+            inner.map(lambda s: f"({s})"),
+        ),
+        max_leaves=12,
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(_expressions(), st.text(max_size=60)))
+def test_expressions_never_traceback(text):
+    """Whatever the text, evaluation gives a Series or one SidError line, never a traceback."""
+    from sid.errors import SidError
+
+    frame = pd.DataFrame({"werksituatie": [1.0, np.nan, 3.0], "leeftijd": [15.0, 40.0, 90.0],
+                          "nat": ["BE", None, "MA"], "w": [1.0, 0.0, 2.0]})
+    try:
+        out = evaluate(text, frame)
+    except SidError as exc:
+        assert str(exc).strip()
+    else:
+        assert len(out) == 3

@@ -182,7 +182,7 @@ _DESIGN_OPTIONS = (
     click.option("--rho", type=float, default=None, help="Fay's rho."),
     click.option("--scale", type=float, default=None, help="Replicate variance scale."),
     click.option("--rscales", "rscales_file", type=click.Path(path_type=Path), default=None,
-                 help="CSV with one column: the rscale of each replicate."),
+                 help="Text/CSV file: one rscale per replicate, one per line (a header line of text is optional) or all on one line."),
     click.option("--mse", is_flag=True, default=None,
                  help="Centre replicates on the full estimate."),
     click.option("--singleton", type=click.Choice(["fail", "adjust", "average", "remove",
@@ -198,6 +198,100 @@ def design_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
+def read_rscales(path: Path) -> list[float]:
+    """The replicate scales in ``path``: one number per line (an optional header line of
+    text is skipped), or one line of numbers separated by commas, semicolons or spaces.
+
+    A first line that is a number is data, never a header; any other text is an error
+    naming its line. Whether the count matches the replicates is :class:`Design`'s check.
+    """
+    import math
+    import re
+
+    from sid.errors import InputError
+
+    where = f"{path} (--rscales)"
+    if not path.is_file():
+        raise InputError("rscales file not found" if not path.exists() else "rscales path is a folder",
+                         where=where, fix="give a text/CSV file with one number per line")
+    raw = path.read_bytes()
+    if len(raw) > 10_000_000:
+        raise InputError("rscales file too large", where=where, got=f"{len(raw):,} bytes",
+                         fix="give one number per replicate")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError("rscales file is not UTF-8 text", where=where,
+                         fix="save it as UTF-8 (or plain ASCII) text") from None
+    lines = [(i + 1, line.strip()) for i, line in enumerate(text.splitlines()) if line.strip()]
+    if not lines:
+        raise InputError("rscales file is empty", where=where, fix="give one number per line")
+
+    def number(token: str) -> float | None:
+        try:
+            value = float(token.strip().strip('"').strip("'"))
+        except ValueError:
+            return None
+        return value
+
+    if number(lines[0][1]) is None and number(re.split(r"[,;\s]+", lines[0][1])[0]) is None:
+        lines = lines[1:]  # a header line (text)
+    if len(lines) == 1:
+        tokens = [t for t in re.split(r"[,;\s]+", lines[0][1]) if t]
+        cells = [(lines[0][0], t) for t in tokens]
+    else:
+        cells = []
+        for lineno, line in lines:
+            if len([t for t in re.split(r"[,;\t]+", line) if t.strip()]) > 1:
+                raise InputError("rscales file has more than one value on a line", where=f"{path}:{lineno}",
+                                 got=repr(line[:40]),
+                                 fix="one number per line, with a decimal point (0.5, not 0,5)")
+            cells.append((lineno, line))
+    values = []
+    for lineno, token in cells:
+        value = number(token)
+        if value is None or not math.isfinite(value):
+            raise InputError("rscales file holds something that is not a finite number",
+                             where=f"{path}:{lineno}", got=repr(token[:40]),
+                             fix="one number per replicate (a header may only be the first line)")
+        values.append(value)
+    if not values:
+        raise InputError("rscales file has a header but no numbers", where=where,
+                         fix="give one number per replicate")
+    return values
+
+
+def _read_design_file(design_file: Path) -> dict[str, Any]:
+    """The design mapping of a design YAML file (read through sid.yamlio's limits)."""
+    from sid.design import DESIGN_KEYS
+    from sid.errors import DesignError
+    from sid.yamlio import read_yaml
+
+    doc = read_yaml(design_file, what="design file")
+    data = doc.data if doc.data is not None else {}
+    path: tuple[str, ...] = ()
+    if isinstance(data, dict) and "design" in data:
+        data, path = data["design"], ("design",)
+    if not isinstance(data, dict):
+        raise DesignError("a design file is a mapping", where=doc.where(*path),
+                          got=type(data).__name__, fix="write keys such as weight: base_wt")
+    problems = []
+    for key in data:
+        if key not in DESIGN_KEYS:
+            import difflib
+
+            close = difflib.get_close_matches(str(key), DESIGN_KEYS, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            problems.append(f"{doc.where(*path, key)}: unknown key {key!r}{hint}")
+    problems += [f"{doc.where(*p)}: key given twice" for p, _ in doc.duplicates]
+    if problems:
+        from sid.errors import CodebookError
+
+        raise CodebookError(f"{len(problems)} problem(s) in the design file", where=str(design_file),
+                            problems=tuple(problems), fix=f"use only {', '.join(DESIGN_KEYS)}")
+    return {str(k): v for k, v in data.items()}
+
+
 def design_from_options(wave: Any, command: str, *, codebook_file: Path | None,
                         wave_id: str | None, design_file: Path | None,
                         rscales_file: Path | None, **flags: Any) -> Any:
@@ -206,53 +300,40 @@ def design_from_options(wave: Any, command: str, *, codebook_file: Path | None,
     Flags override the design file; with --codebook the codebook's design
     variables are the base.
     """
-    import pandas as pd
-    import yaml
-
     from sid.design import Design
-    from sid.errors import DesignError, InputError
-
-    def read_rscales(path: Path) -> list[float]:
-        if not path.exists():
-            raise InputError("rscales file not found", where=str(path),
-                             fix="give a CSV with one column of numbers")
-        return pd.read_csv(path).iloc[:, 0].astype(float).tolist()
+    from sid.errors import DesignError
 
     spec: dict = {}
+    rscales_from: Path | None = None
     if design_file is not None:
         design_file = Path(design_file)
-        if not design_file.exists():
-            raise InputError("design file not found", where=str(design_file),
-                             fix="give a YAML file with weight:, strata:, psu:, ...")
-        try:
-            loaded = yaml.safe_load(design_file.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise DesignError(f"design file is not valid YAML: {exc}".replace("\n", " "),
-                              where=str(design_file), fix="fix the YAML syntax") from None
-        if not isinstance(loaded, dict):
-            raise DesignError("design file must be a mapping", where=str(design_file),
-                              fix="write keys such as weight: base_wt")
-        spec.update(loaded.get("design", loaded))
+        spec.update(_read_design_file(design_file))
         if isinstance(spec.get("rscales"), str):
             from sid.io.files import note_input
 
-            note_input(design_file.parent / spec["rscales"], "rscales")
-            spec["rscales"] = read_rscales(design_file.parent / spec["rscales"])
+            rscales_from = design_file.parent / spec["rscales"]
+            note_input(rscales_from, "rscales")
+            spec["rscales"] = read_rscales(rscales_from)
     flags["mse"] = flags.get("mse") or None
     spec.update({k: v for k, v in flags.items() if v is not None})
     if rscales_file is not None:
-        spec["rscales"] = read_rscales(Path(rscales_file))
-    if codebook_file is not None:
-        from sid.codebook import load_codebook
+        rscales_from = Path(rscales_file)
+        spec["rscales"] = read_rscales(rscales_from)
+    try:
+        if codebook_file is not None:
+            from sid.codebook import load_codebook
 
-        return Design.from_codebook(wave, load_codebook(codebook_file), wave=wave_id, **spec)
-    if not spec:
-        raise DesignError("no design given", where=command,
-                          fix="give --weight (and --strata/--psu/...), --design FILE or "
-                              "--codebook FILE")
-    return Design.from_mapping(wave, spec)
-
-
+            return Design.from_codebook(wave, load_codebook(codebook_file), wave=wave_id, **spec)
+        if not spec:
+            raise DesignError("no design given", where=command,
+                              fix="give --weight (and --strata/--psu/...), --design FILE or "
+                                  "--codebook FILE")
+        return Design.from_mapping(wave, spec)
+    except DesignError as exc:
+        if rscales_from is None or exc.where != "design rscales":
+            raise
+        raise DesignError(exc.what, where=f"{rscales_from} (rscales)", got=exc.got,
+                          fix=exc.fix) from None
 
 
 def _atomic_text(path: Path, text: str) -> None:

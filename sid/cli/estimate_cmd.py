@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +24,11 @@ from sid.cli.app import design_from_options, design_options, main
 @click.option("--q", "q_values", type=float, multiple=True, help="Quantile(s), e.g. --q 0.5.")
 @click.option("--by", "by_vars", multiple=True, help="Domain variable(s); repeat or comma-separate.")
 @click.option("--where", "where_expr", default=None, help="Subpopulation, e.g. \"werksituatie in [1, 2]\".")
-@click.option("--ci", "ci_method", type=click.Choice(["wald", "t", "logit", "xlogit", "asin", "beta"]),
-              default=None, help="CI method (default t; logit for proportions).")
+@click.option("--ci", "ci_method",
+              type=click.Choice(["wald", "t", "auto", "logit", "xlogit", "asin", "beta"]),
+              default=None, help="CI method (default t; for proportions auto: logit, or "
+                                 "Korn-Graubard (beta) in a group with fewer than 10 yes or no "
+                                 "answers; the ci_method column says which).")
 @click.option("--conf-level", type=float, default=0.95, show_default=True)
 @click.option("--deff", is_flag=True, help="Add design effects (R's deff=TRUE).")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
@@ -59,8 +63,16 @@ def estimate(data: Path, mean_var: str | None, total_var: str | None,
     design = design_from_options(wave, "sid estimate", **design_args)
     by = [b.strip() for item in by_vars for b in item.split(",") if b.strip()]
     q = (list(q_values) if len(q_values) > 1 else q_values[0]) if q_values else None
-    result = run(design, stat, var, by=by or None, where=where_expr, ci=ci_method,
-                 conf_level=conf_level, deff=deff, q=q)
+    if stat == "mean":
+        _warn_labelled(wave, design, var)
+    if ci_method is None and stat == "proportion":
+        ci_method = "auto"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = run(design, stat, var, by=by or None, where=where_expr, ci=ci_method,
+                     conf_level=conf_level, deff=deff, q=q)
+    for message in dict.fromkeys(str(w.message).replace("\n", " ") for w in caught):
+        click.echo(f"warning: {message}", err=True)
     for b in by:  # codes as R prints them (1, not 1.0)
         col = result[b]
         if pd.api.types.is_float_dtype(col) and col.notna().all() and (col % 1 == 0).all():
@@ -78,6 +90,41 @@ def estimate(data: Path, mean_var: str | None, total_var: str | None,
 
     write_text_atomic(out_file, text)
     click.echo(f"wrote {out_file} ({len(result)} rows)")
+
+
+def _value_labels(wave: Any, name: str) -> dict:
+    try:
+        return dict(wave.meta.variable(name).value_labels)
+    except (KeyError, AttributeError, ValueError, TypeError):
+        return {}
+
+
+def _warn_labelled(wave: Any, design: Any, var: str) -> None:
+    """One line on stderr when ``--mean`` is asked of a labelled categorical variable
+    (every valid value has a value label): the mean of its codes rarely means anything."""
+    import numpy as np
+    import pandas as pd
+
+    labels = _value_labels(wave, var)
+    if not labels or var not in design.data.columns:
+        return
+    col = pd.to_numeric(design.data[var], errors="coerce")
+    values = np.unique(col[col.notna()].to_numpy(dtype=float))
+    keys = set()
+    for k in labels:
+        try:
+            keys.add(float(k))
+        except (TypeError, ValueError):
+            continue
+    if len(values) < 2 or not set(values.tolist()) <= keys:
+        return
+    from sid.estimation import label
+
+    shown = ", ".join(f"{label(v)} = {labels.get(v, labels.get(int(v), ''))}"
+                      for v in values[:4]) + (", ..." if len(values) > 4 else "")
+    click.echo(f"warning: --mean of {var!r}, a labelled categorical variable ({shown}): the "
+               f"mean of its codes is rarely meaningful; use --prop {var} for the share of "
+               "each category", err=True)
 
 
 def _estimate_table(result, wave, by: list[str]) -> str:  # type: ignore[no-untyped-def]
@@ -100,12 +147,19 @@ def _estimate_table(result, wave, by: list[str]) -> str:  # type: ignore[no-unty
             code = next((k for k in var_labels if label(k) == cat), None)
             cat = f"{cat} {var_labels[code]}" if code is not None else cat
         pct = r["statistic"] == "proportion"
-        f = (lambda x: f"{100 * x:.1f}%") if pct else (lambda x: f"{x:.4g}")
+        def f(x: float, pct: bool = pct) -> str:
+            if x != x:  # NaN: not computable (e.g. an asin interval at exactly 0 or 1, as R)
+                return "NA"
+            return f"{100 * x:.1f}%" if pct else f"{x:.4g}"
+
+        mixed = result["ci_method"].nunique() > 1
         rows.append([*cells, cat, f(r["estimate"]), f(r["se"]),
-                     f"[{f(r['ci_low'])}, {f(r['ci_high'])}]", str(int(r["n"])),
+                     f"[{f(r['ci_low'])}, {f(r['ci_high'])}]"
+                     + (f" {r['ci_method']}" if mixed else ""), str(int(r["n"])),
                      str(int(r["n_missing"]))])
     level = f"{100 * result['conf_level'].iloc[0]:g}%" if len(result) else ""
-    method = result["ci_method"].iloc[0] if len(result) else ""
+    methods = list(dict.fromkeys(result["ci_method"])) if len(result) else [""]
+    method = methods[0] if len(methods) == 1 else "/".join(methods) + " per rij"
     head = [*by, "categorie", "schatting", "se", f"{level}-BI ({method})", "n", "ontbrekend"]
     widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h)
               for i, h in enumerate(head)]

@@ -35,7 +35,6 @@ from sid.estimation.domains import (
     _check_columns,
     _Domains,
     _numeric,
-    _warn_empty,
     factor_codes,
     label,
 )
@@ -335,8 +334,6 @@ def cells_core(design: Design, stat: str, var: str, domains: _Domains, *, full_c
     est = theta.ravel()
     empty = n_dom[dom_of] == 0
     est = np.where(empty, np.nan, est)
-    if empty.any():
-        _warn_empty(domains, np.flatnonzero(n_dom == 0))
     return _Core(domains, var, stat, categories, dom_of, est, cov, df_dom[dom_of],
                  nrow_dom[dom_of], n_dom[dom_of], nw_dom[dom_of], nmiss_dom[dom_of],
                  np.full(d * m, np.nan), logit=logit, var=var_)

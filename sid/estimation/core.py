@@ -33,11 +33,18 @@ from sid.estimation.domains import (
     _domain_df,
     _domain_nrow,
     _domains,
-    _warn_empty,
+    domain_names,
+    label,
     where_mask,
 )
 from sid.estimation.forms import _Core, _deff, _form
-from sid.estimation.intervals import _check_ci, _intervals
+from sid.estimation.intervals import (
+    _check_ci,
+    _intervals,
+    beta_extreme,
+    korn_graubard_switch,
+    resolve_ci,
+)
 from sid.estimation.logit import svyglm_logit
 from sid.estimation.quantile import _quantile_core
 from sid.variance import domain_presence, vcov
@@ -93,8 +100,6 @@ def _core(design: Design, stat: str, var: str, by: Any, where: Any, deff: bool,
     dom_of = np.repeat(np.arange(d), c)
     empty = n_dom[dom_of] == 0
     theta = np.where(empty, np.nan, theta)
-    if empty.any():
-        _warn_empty(domains, np.flatnonzero(n_dom == 0))
     dv = (_deff(design, form, theta, cov, stat) if deff
           else np.full(form.k, np.nan))
     return _Core(domains, var, stat, cats, dom_of, theta, cov, df_dom[dom_of], nrow_dom[dom_of],
@@ -104,9 +109,13 @@ def _core(design: Design, stat: str, var: str, by: Any, where: Any, deff: bool,
 # --------------------------------------------------------------------------- public API
 
 
+EMPTY = ("error", "cell")
+
+
 def estimate(design: Design, stat: str, var: str, by: str | Sequence[str] | None = None,
              where: Any = None, ci: str | None = None, conf_level: float = 0.95,
-             deff: bool = False, q: float | Sequence[float] | None = None) -> pd.DataFrame:
+             deff: bool = False, q: float | Sequence[float] | None = None,
+             empty: str = "error") -> pd.DataFrame:
     """Estimate ``stat`` of ``var`` overall or per domain, with SE, CI, df, n and deff.
 
     ``stat`` is ``mean``, ``total``, ``proportion`` (every category),
@@ -114,12 +123,111 @@ def estimate(design: Design, stat: str, var: str, by: str | Sequence[str] | None
     one or more domain variables, ``where`` is a sid.expr expression or a
     boolean mask (the subpopulation). ``ci`` is ``wald``, ``t`` (default for
     all but proportions), or for proportions ``logit`` (default), ``xlogit``,
-    ``asin``, ``beta``. Returns the ``by`` columns and then :data:`COLUMNS`.
+    ``asin``, ``beta`` (R's ``svyciprop``; asin clamped, see
+    :mod:`sid.estimation.intervals`) or ``auto`` (``sid estimate``'s default: logit, or
+    Korn-Graubard where a group has few yes/no answers or the logit interval no
+    width, see :func:`~sid.estimation.intervals.korn_graubard_switch`; the
+    ``ci_method`` column says which per row). Returns the ``by`` columns and then
+    :data:`COLUMNS`.
+
+    An empty (sub)population (no row with weight > 0 and a valid value) is always
+    an :class:`EstimationError`. A domain that is empty while others are not is an
+    error too with ``empty="error"`` (the default); with ``empty="cell"`` (tables)
+    its row stays, with ``n`` 0, every number NaN and ``ci_method`` ``"empty"``.
     """
-    method = _check_ci(stat, ci, conf_level)
+    if empty not in EMPTY:
+        raise EstimationError(f"unknown empty rule {empty!r}", where="empty",
+                              fix=f"use one of {', '.join(EMPTY)}")
+    _check_arguments(stat, var, by, deff)
+    method, auto = resolve_ci(stat, ci, conf_level)
     core = _core(design, stat, var, by, where, deff, q=q, conf_level=conf_level, ci=method,
                  full_cov=False)
-    return _table(core, method, conf_level)
+    _check_empty(core, var, where, empty)
+    out = _table(core, method, conf_level)
+    if auto:
+        out = _auto_intervals(out, core, design, var, conf_level)
+    if empty == "cell":
+        out.loc[out["n"] == 0, "ci_method"] = "empty"
+    return out
+
+
+def _check_arguments(stat: Any, var: Any, by: Any, deff: Any) -> None:
+    """Types of the arguments (a spec or a script can pass anything): one line each."""
+    if not isinstance(stat, str) or stat not in STATS:
+        raise EstimationError(f"unknown statistic {stat!r}", where="stat",
+                              fix=f"use one of {', '.join(STATS)}")
+    if not isinstance(var, str) or not var.strip():
+        raise EstimationError("the analysis variable must be a column name", where="var",
+                              got=repr(var)[:40], fix="e.g. var='werkbeh'")
+    bad = [b for b in ensure_sequence(by) if not isinstance(b, str)]
+    if bad:
+        raise EstimationError("by must name columns", where="by", got=repr(bad)[:40],
+                              fix="e.g. by='herkomst' or by=['wave', 'herkomst']")
+    if not isinstance(deff, (bool, np.bool_)):
+        raise EstimationError("deff must be True or False", where="deff", got=repr(deff)[:40])
+
+
+def _check_empty(core: _Core, var: str, where: Any, empty: str) -> None:
+    """An empty (sub)population, or with ``empty="error"`` any empty domain: one line."""
+    d = core.domains.count
+    n_dom = np.zeros(d)
+    np.maximum.at(n_dom, core.dom_of, core.n)
+    shown = where if isinstance(where, str) else ("the given mask" if where is not None else None)
+    if d == 0 or not n_dom.any():
+        raise EstimationError(
+            "nothing to estimate: no respondent with a weight > 0"
+            + (f" satisfies where {shown}" if shown else "")
+            + f" and has a valid value of {var!r}",
+            where=f"estimate {var}",
+            fix="check the --where condition and the variable's missing values")
+    if empty == "error" and (n_dom == 0).any():
+        names = domain_names(core.domains, np.flatnonzero(n_dom == 0))
+        raise EstimationError(
+            f"{len(names)} empty domain(s): no respondent with a weight > 0 and a valid value "
+            f"of {var!r}", where=f"estimate {var}", got=", ".join(names[:8])
+            + (f" (+{len(names) - 8} more)" if len(names) > 8 else ""),
+            fix="leave them out with --where (e.g. notna(...) on the by variable's other "
+                "values), or use a table, where an empty cell is shown as empty")
+
+
+def _auto_intervals(out: pd.DataFrame, core: _Core, design: Design, var: str,
+                    level: float) -> pd.DataFrame:
+    """``ci="auto"``: logit rows with few yes/no answers (or no width) become Korn-Graubard."""
+    yes = _yes_counts(core, design, var)
+    n = out["n"].to_numpy(dtype=float)
+    switch = korn_graubard_switch(yes, n - yes, out["ci_low"].to_numpy(),
+                                  out["ci_high"].to_numpy())
+    if not switch.any():
+        return out
+    est = core.est
+    se = out["se"].to_numpy()
+    df = out["df"].to_numpy()
+    lo, hi = _intervals("beta", est, se, df, core.nrow, level)
+    ext_lo, ext_hi = beta_extreme(est, n, df, level)
+    extreme = np.isfinite(ext_lo)
+    lo = np.where(extreme, ext_lo, lo)
+    hi = np.where(extreme, ext_hi, hi)
+    out = out.copy()
+    out["estimate"] = np.where(switch, est, out["estimate"])
+    out["ci_low"] = np.where(switch, lo, out["ci_low"])
+    out["ci_high"] = np.where(switch, hi, out["ci_high"])
+    out["ci_method"] = np.where(switch, "beta", out["ci_method"])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["cv"] = out["se"] / out["estimate"]
+    return out
+
+
+def _yes_counts(core: _Core, design: Design, var: str) -> np.ndarray:
+    """Per row of a proportion table: respondents (weight > 0) of the domain in the category."""
+    codes, cats = pd.factorize(design.data[var], sort=True)
+    c = len(core.categories)
+    position = {name: j for j, name in enumerate(core.categories)}
+    to_col = np.array([position.get(label(v), -1) for v in cats] + [-1], dtype=np.int64)
+    codes = to_col[codes]  # codes -1 (missing) pick the final -1
+    dom = core.domains.code
+    keep = (dom >= 0) & (codes >= 0) & (design.w > 0)
+    counts = np.bincount(dom[keep] * c + codes[keep], minlength=core.domains.count * c)
+    return counts.astype(float)
 
 
 def _table(core: _Core, method: str, level: float) -> pd.DataFrame:

@@ -7,7 +7,6 @@ R's ``degf`` and ``nrow`` of each domain design, and R-style value labels.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -57,19 +56,42 @@ def where_mask(design: Design, where: Any) -> np.ndarray:
     if isinstance(where, str):
         from sid.expr import evaluate
 
-        values = evaluate(where, design.data)
+        values: Any = evaluate(where, design.data)
     else:
         values = where
-    arr = pd.Series(values).to_numpy() if not isinstance(values, np.ndarray) else values
+    bad = EstimationError("where must be one boolean (or 0/1) per row, or an expression",
+                          where="where", got=type(where).__name__,
+                          fix="give e.g. where=\"werksituatie in [1, 2]\" or a boolean mask")
+    try:
+        if isinstance(values, pd.Series) and pd.api.types.is_numeric_dtype(values.dtype) \
+                and not pd.api.types.is_bool_dtype(values.dtype):
+            arr = values.to_numpy(dtype=float, na_value=np.nan)
+        elif isinstance(values, (pd.Series, pd.Categorical, pd.Index)):
+            arr = np.asarray(values, dtype=object) if isinstance(values, pd.Categorical) \
+                else values.to_numpy()
+        else:
+            arr = np.asarray(values)
+    except (TypeError, ValueError):
+        raise bad from None
+    if arr.ndim != 1:
+        if arr.ndim == 0:
+            arr = arr.reshape(1)
+        else:
+            raise bad
     if len(arr) != n:
         raise EstimationError("where has the wrong length", where="where",
                               got=f"{len(arr)} values for {n} rows",
                               fix="give one boolean per row, or an expression string")
-    if arr.dtype == object:
-        arr = pd.Series(arr).astype("boolean").fillna(False).to_numpy(dtype=bool)
-    elif arr.dtype.kind == "f":
-        arr = np.nan_to_num(arr, nan=0.0) != 0
-    return np.array(arr, dtype=bool)  # a fresh, writable copy
+    if arr.dtype.kind == "b":
+        return np.array(arr, dtype=bool)  # a fresh, writable copy
+    if arr.dtype.kind in "iuf":
+        return np.nan_to_num(arr.astype(float), nan=0.0) != 0
+    if arr.dtype.kind == "O":
+        try:
+            return pd.Series(arr).astype("boolean").fillna(False).to_numpy(dtype=bool)
+        except (TypeError, ValueError):
+            raise bad from None
+    raise bad
 
 
 def _check_columns(design: Design, names: Sequence[str], role: str) -> None:
@@ -175,13 +197,9 @@ def _domain_nrow(design: Design, dom: np.ndarray, d: int) -> np.ndarray:
 
 
 
-def _warn_empty(domains: _Domains, idx: np.ndarray) -> None:
-    if domains.by:
-        names = [" & ".join(f"{b}={label(v)}" for b, v in zip(domains.by, row, strict=True))
-                 for row in domains.levels.iloc[idx].itertuples(index=False)]
-    else:
-        names = ["the whole (sub)population"]
-    warnings.warn(f"empty domain (no rows with a valid value and a weight > 0): "
-                  f"{', '.join(names)}; estimate set to NaN", stacklevel=4)
-
-
+def domain_names(domains: _Domains, idx: np.ndarray) -> list[str]:
+    """``by=value & ...`` for the domains ``idx`` (``the whole (sub)population`` without by)."""
+    if not domains.by:
+        return ["the whole (sub)population"]
+    return [" & ".join(f"{b}={label(v)}" for b, v in zip(domains.by, row, strict=True))
+            for row in domains.levels.iloc[idx].itertuples(index=False)]

@@ -8,7 +8,7 @@ import numpy as np
 
 from sid.design import Design, ensure_sequence
 from sid.errors import EstimationError, show_values
-from sid.estimation.domains import _domain_df, _domain_nrow, _Domains, _numeric, _warn_empty, label
+from sid.estimation.domains import _domain_df, _domain_nrow, _Domains, _numeric, label
 from sid.estimation.forms import _Core
 from sid.estimation.intervals import _qcrit
 from sid.variance import LinearForm, domain_presence, vcov
@@ -40,7 +40,15 @@ def _quantile_core(design: Design, var: str, domains: _Domains, q: Any, level: f
                    ci: str | None) -> _Core:
     if q is None:
         raise EstimationError("stat='quantile' needs q", where="q", fix="e.g. q=0.5 or [0.25, 0.75]")
-    qs = [float(v) for v in ensure_sequence(q)]
+    raw = ensure_sequence(q)
+    qs = []
+    for v in raw:
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+            raise EstimationError("quantile q must be a number between 0 and 1", where="q",
+                                  got=repr(v)[:40], fix="e.g. q=0.5")
+        qs.append(float(v))
+    if not qs:
+        raise EstimationError("stat='quantile' needs q", where="q", fix="e.g. q=0.5 or [0.25, 0.75]")
     bad = [v for v in qs if not 0 <= v <= 1]
     if bad:
         raise EstimationError("quantile q must be between 0 and 1", where="q",
@@ -84,8 +92,6 @@ def _quantile_core(design: Design, var: str, domains: _Domains, q: Any, level: f
     nw_dom = np.bincount(dom[valid], weights=w_valid, minlength=d)
     miss_rows = (domains.code >= 0) & missing & (design.w > 0)
     nmiss = np.bincount(domains.code[miss_rows], minlength=d).astype(float)
-    if (n_dom == 0).any():
-        _warn_empty(domains, np.flatnonzero(n_dom == 0))
     cov_q = np.full((d * nq, d * nq), np.nan)
     np.fill_diagonal(cov_q, se**2)
     cats = ("",) if nq == 1 else tuple(label(p) for p in qs)

@@ -215,7 +215,8 @@ def crosstab(
     if ci not in CROSSTAB_CI:
         raise EstimationError(f"unknown CI method {ci!r} for a crosstab", where="crosstab ci",
                               fix=f"use one of {', '.join(CROSSTAB_CI)}")
-    if not 0 < conf_level < 1:
+    if isinstance(conf_level, bool) or not isinstance(conf_level, (int, float)) \
+            or not 0 < conf_level < 1:
         raise EstimationError("conf_level must be between 0 and 1", where="crosstab conf_level",
                               got=str(conf_level), fix="e.g. 0.95")
     if row == col:
@@ -225,15 +226,21 @@ def crosstab(
     xc = _numeric(design, col, "column")
     dom = _domain_mask(design, where)
     member = dom & ~np.isnan(xr) & ~np.isnan(xc)
+    # categories are those of respondents with weight > 0: a code seen only on rows of
+    # weight 0 would be an all-zero row or column (NaN percentages, a singular test)
+    positive = member & (design.w > 0)
+    rlev = np.unique(xr[positive])
+    clev = np.unique(xc[positive])
+    member &= np.isin(xr, rlev) & np.isin(xc, clev)
     idx = np.flatnonzero(member)
-    rlev = np.unique(xr[idx])
-    clev = np.unique(xc[idx])
     nr, nc = len(rlev), len(clev)
     if nr < 2 or nc < 2:
         raise EstimationError(
-            "a crosstab needs at least two categories in each variable within the domain",
+            "a crosstab needs at least two categories in each variable among the respondents "
+            "(weight > 0) of the domain",
             where=f"crosstab {row} x {col}" + (f" where {where}" if where else ""),
-            got=f"{row}: {show_values(rlev.tolist())}; {col}: {show_values(clev.tolist())}",
+            got=f"{row}: {show_values(rlev.tolist()) or 'none'}; "
+                f"{col}: {show_values(clev.tolist()) or 'none'}",
             fix="choose variables (or a base) with at least two observed categories each")
     ri = np.searchsorted(rlev, xr[idx])
     ci_ = np.searchsorted(clev, xc[idx])

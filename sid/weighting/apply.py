@@ -146,6 +146,14 @@ def merge_weights(data: HarmonisedData, codebook: Codebook, files: Sequence[Weig
     col = pd.Series(np.nan, index=data.data.index)
     name = None
     for f in files:
+        id_source = codebook.source(codebook.wave(f.wave).id, f.wave)
+        if id_source not in f.data.columns:
+            raise InputError(f"the weights file has no column {id_source!r}, the respondent id "
+                             f"of wave {f.wave}: is it the weights file of another wave?",
+                             where=str(f.path),
+                             got=f"columns {show_values(list(f.data.columns), 6)}",
+                             fix=f"give the sid weight output of wave {f.wave} as "
+                                 f"--weights {f.wave}=PATH")
         if weight_var is None:
             new = [c for c in f.data.columns if c not in f.base_columns
                    and pd.api.types.is_numeric_dtype(f.data[c])]
