@@ -113,3 +113,43 @@ def test_check_table_reports_every_rule_at_once(data: pd.DataFrame) -> None:
     assert "respondent id" in text and "floor" in text and "identifies" in text
     assert "fewer than 10" in text
     check_table(data, ["herkomst"], 30, {"respid"}, n=np.array([50, 60]))  # fine: no raise
+
+
+def _spec(tmp_path, by: str, below: int):  # noqa: ANN202
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(f"""title: {{nl: Proef}}
+defaults: {{waves: [2022], by: [{by}], ci: {{method: logit, level: 0.95}},
+           suppression: {{below: {below}, flag_below: 50}}}}
+tables:
+  - id: werk
+    title: {{nl: Werk}}
+    indicator: {{variable: werkbeh, codes: [2, 3]}}
+    base: {{where: "werksituatie in [1, 2]", label: {{nl: werkenden}}}}
+""", encoding="utf-8")
+    return spec
+
+
+@pytest.mark.parametrize(("by", "below", "expected"), [
+    ("respid", 0, ["respid", "below"]),      # the issue's spec: both problems at once
+    ("respid", 30, ["respid"]),
+    ("herkomst", 5, ["below"]),
+])
+def test_sid_tables_refuses_a_microdata_spec_and_writes_nothing(
+        tmp_path, synthetic_dir, by: str, below: int, expected: list[str]) -> None:
+    """End to end: `sid tables` with a spec that would publish single respondents, or
+    cells under the floor, exits 2 with one error and writes no book."""
+    from click.testing import CliRunner
+
+    from sid.cli import main
+    from sid.resources import shipped
+
+    out = tmp_path / "boek.xlsx"
+    res = CliRunner().invoke(main, [
+        "tables", str(_spec(tmp_path, by, below)), "--data",
+        f"2022={synthetic_dir / 'sid2022.sav'}", "--codebook", str(shipped("sid.yaml")),
+        "--weight-var", "base_wt", "--out", str(out)])
+    assert res.exit_code == 2, res.output
+    assert "Traceback" not in res.output and res.stderr.count("error:") == 1
+    for word in expected:
+        assert word in res.stderr
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["spec.yaml"]

@@ -400,7 +400,8 @@ def _codebook_question(cb: Codebook, variable: str | None) -> Text | None:
 
 def _build_one(t: TableSpec, design: Design, cb: Codebook, sects: list[tuple[str, str]], lang: str,
                weight_name: str, book: BookSpecFile, design_only: bool = False) -> TableResult:
-    from sid.estimation import compare, estimate
+    from sid.estimation import compare, estimate, where_mask
+    from sid.tables.disclosure import breakdown_problems, cell_problems, refuse
 
     ui = _UI[lang]
     stat = "mean" if t.indicator.stat == "mean" else "proportion"
@@ -410,9 +411,13 @@ def _build_one(t: TableSpec, design: Design, cb: Codebook, sects: list[tuple[str
     where = wave_where if not t.base.where else f"({t.base.where}) and {wave_where}"
     rule = Suppression(t.suppression.below, t.suppression.flag_below)
     parts = []
+    # aggregates only (sid.tables.disclosure): no breakdown that singles out respondents
+    refuse(breakdown_problems(design.data, by, where_mask(design, where), design.w,
+                              where=f"table {t.id}"))
     for key, col in sects:
         est = estimate(design, stat, col, by=["wave", *by], where=where, ci=t.ci.method,
-                       conf_level=t.ci.level)
+                       conf_level=t.ci.level, empty="cell")
+        refuse(cell_problems(est["n"], est["n"] >= rule.below, where=f"table {t.id}"))
         if stat == "proportion":
             est = est[est["category"] == "1"]
             if t.ci.method == "logit":

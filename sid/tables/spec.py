@@ -21,6 +21,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from sid.codebook import Codebook, Text
 from sid.errors import CodebookError, show_values
+from sid.tables.disclosure import spec_problems
 from sid.yamlio import YamlDocument, parse_yaml, read_yaml, schema_problems
 
 __all__ = [
@@ -382,6 +383,9 @@ def check_spec(book: BookSpecFile, codebook: Codebook,
         for b in t.by:
             if b not in names:
                 problems.append(f"{at('by')}: {_unknown(b, names, 'in the codebook')}")
+        problems += spec_problems(t.by, t.suppression.below,
+                                  {codebook.wave(w).id for w in t.waves if w in known_waves},
+                                  where=at("by"))
         if t.base.where:
             try:
                 unknown = sorted(variables(parse(t.base.where)) - names)
