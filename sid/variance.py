@@ -411,6 +411,131 @@ def taylor_cell_var(design: Design, cells: Cells, cells2: Cells | None = None) -
     return v
 
 
+@dataclass(frozen=True)
+class SparseCells:
+    """Cells of proportions with only the categories present stored (many thin cells).
+
+    The score total of column ``(dom[p], j)`` over unit ``unit[p]`` is
+    ``scale[dom, j] * (num[p, j] - centre[dom, j] * den[p])``; ``num`` is kept per
+    *entry* (``cell[e]``, ``j[e]``, ``num[e]``), zero elsewhere, so a cell holding 1-2
+    rows costs 1-2 entries, not m columns. ``centre`` and ``scale`` are given to
+    :func:`taylor_sparse_var`, so one set of cells serves the shares and the logit fit.
+    ``present`` as :class:`Cells`.
+    """
+
+    unit: np.ndarray  # per cell
+    dom: np.ndarray  # per cell
+    den: np.ndarray  # per cell
+    cell: np.ndarray  # per entry
+    j: np.ndarray  # per entry
+    num: np.ndarray  # per entry
+    d: int
+    m: int
+    present: np.ndarray | None = None
+
+    def presence(self, group_of_unit: np.ndarray, n_groups: int) -> np.ndarray:
+        """Boolean n_groups x k: does column j have a member row in group g."""
+        keep = np.ones(len(self.unit), bool) if self.present is None else self.present
+        key = group_of_unit[self.unit[keep]] * self.d + self.dom[keep]
+        pres = np.bincount(key, minlength=n_groups * self.d).reshape(n_groups, self.d) > 0
+        return np.repeat(pres, self.m, axis=1)
+
+
+def _sparse_stage_var(cells: SparseCells, group_of_unit: np.ndarray, n_units: np.ndarray,
+                      f: np.ndarray, mult: np.ndarray, singleton: str,
+                      weights: list[tuple[np.ndarray, np.ndarray]], flip: np.ndarray
+                      ) -> tuple[list[np.ndarray], np.ndarray]:
+    """:func:`_cells_stage_var` for sparse cells, in O(entries + cells), per (centre, scale).
+
+    Per (domain, group, j): the entries present are centred and squared one by one;
+    a cell without column j has score ``-scale centre den``, so those cells add
+    ``(scale centre)^2 sum den^2 + 2 scale centre mean sum den + mean^2`` per cell
+    (sums over the cells without j: all cells' sums minus the entries'), and each unit
+    without a cell ``mean^2``. A column whose centre is above 0.5 (``flip``) takes its
+    entries' scores from the other categories' side, as :class:`Cells` do.
+    """
+    d, m = cells.d, cells.m
+    n_g = len(n_units)
+    scale_g, lonely = _stage_scale(n_units, f, mult, singleton)
+    dk = cells.dom * n_g + group_of_unit[cells.unit]  # per cell: (domain, group)
+    nk = d * n_g
+    den = cells.den
+    shape = (d, n_g, 1)
+    d_all = np.bincount(dk, weights=den, minlength=nk).reshape(shape)
+    dd_all = np.bincount(dk, weights=den * den, minlength=nk).reshape(shape)
+    den_e = den[cells.cell]
+    key = dk[cells.cell]
+    key *= m
+    key += cells.j
+    col = cells.dom[cells.cell]
+    col *= m
+    col += cells.j
+    shape3 = (d, n_g, m)
+
+    def per_key(v: np.ndarray | None = None) -> np.ndarray:
+        return np.bincount(key, weights=v, minlength=nk * m).reshape(shape3)
+
+    n_sum = per_key(cells.num)
+    a1 = d_all - per_key(den_e)  # sum den over the cells without column j
+    a2 = dd_all - per_key(den_e * den_e)
+    n_out = n_units[None, :, None] - per_key()  # units (with a cell or not) without column j
+    fl = flip.ravel()[col] if flip.any() else None
+    other = None if fl is None else den_e - cells.num
+    out = []
+    for centre, scale in weights:
+        th, sc = centre[:, None, :], scale[:, None, :]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mean = sc * (n_sum - th * d_all) / n_units[None, :, None]
+        mean = np.where(n_units[None, :, None] > 0, mean, 0.0)
+        if singleton == "adjust":
+            mean[:, lonely, :] = 0.0  # R: a lonely stratum's total is not centred
+        th_e = centre.ravel()[col]
+        z = cells.num - th_e * den_e
+        if fl is not None:
+            z[fl] = (1 - th_e[fl]) * den_e[fl] - other[fl]
+        z *= scale.ravel()[col]
+        z -= mean.ravel()[key]
+        z *= z
+        q = per_key(z)
+        ts = th * sc
+        tot = q + ts * ts * a2 + 2 * ts * mean * a1 + n_out * mean * mean
+        out.append((tot * scale_g[None, :, None]).sum(axis=1).ravel())
+    return out, lonely
+
+
+def taylor_sparse_var(design: Design, cells: SparseCells, cells2: SparseCells | None,
+                      weights: list[tuple[np.ndarray, np.ndarray]], flip: np.ndarray
+                      ) -> list[np.ndarray]:
+    """Taylor variances (as :func:`taylor_cell_var`) from sparse cells, one array of
+    ``d * m`` per (centre, scale) pair of ``weights`` (each d x m)."""
+    if design.calibration:
+        raise EstimationError("calibrated designs need row-level scores (taylor_vcov)",
+                              where="taylor_sparse_var", fix="call vcov with a LinearForm")
+    cl_stratum = psu_strata(design)
+    n_cl = len(cl_stratum)
+    vs, lonely = _sparse_stage_var(cells, cl_stratum, design.n_psu, design.f1,
+                                   np.ones(len(design.n_psu)), design.singleton, weights, flip)
+    if design.singleton == "average" and lonely.any():
+        pres = cells.presence(cl_stratum, design.n_strata)
+        nstrat = pres.sum(axis=0).astype(float)
+        nok = (pres & ~lonely[:, None]).sum(axis=0).astype(float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            vs = [v * (nstrat / nok) for v in vs]
+    st = design.stage2
+    if st is not None:
+        if cells2 is None:
+            raise EstimationError("a two-stage design needs the SSU cells",
+                                  where="taylor_sparse_var", fix="pass cells2")
+        v2s, lonely2 = _sparse_stage_var(cells2, ssu_psus(design), st.n_units, st.f, st.mult,
+                                         design.singleton, weights, flip)
+        vs = [v + v2 for v, v2 in zip(vs, v2s, strict=True)]
+        if design.singleton == "average" and lonely2.any():
+            pres = cells.presence(np.arange(n_cl), n_cl)
+            bad = (pres & lonely2[:, None]).any(axis=0)
+            vs = [np.where(bad, np.nan, v) for v in vs]
+    return vs
+
+
 def taylor_cell_vcov(design: Design, cells: Cells, cells2: Cells | None = None) -> np.ndarray:
     """The full k x k Taylor covariance from cells (as :func:`taylor_vcov`)."""
     n_cl = len(psu_strata(design))

@@ -174,3 +174,58 @@ def test_cell_path_complete_data(stat: str, var: str) -> None:
         for col in ("estimate", "se", "ci_low", "ci_high", "df", "n", "n_weighted", "n_missing"):
             np.testing.assert_allclose(fast[col].to_numpy(float), slow[col].to_numpy(float),
                                        rtol=1e-10, atol=1e-13, err_msg=f"{stat} {by} {col}")
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("singleton", ["adjust", "average", "remove", "certainty"])
+@pytest.mark.parametrize("two_stage", [False, True])
+def test_sparse_cells_equal_row_path(seed: int, singleton: str, two_stage: bool) -> None:
+    """Proportions on sparse cells (only the categories present in each PSU x domain,
+    the absent ones added in closed form; sid.variance.taylor_sparse_var), forced on
+    designs the automatic choice keeps dense: the row-level engine's numbers with zero
+    weights, missing values, where, lonely PSUs, two stages, shares and logit."""
+    from sid.estimation.cells import cells_core
+    from sid.estimation.core import _core, _table
+    from sid.estimation.domains import _domains, where_mask
+
+    design = _random_design(seed, singleton=singleton, two_stage=two_stage)
+    for by, where, ci in (("g", None, "t"), ("g", "x > 2", "logit"), (["g", "g2"], None, "logit"),
+                          (None, None, "t")):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            mask = None if where is None else where_mask(design, where)
+            from sid.design import ensure_sequence
+
+            domains = _domains(design, ensure_sequence(by), mask)
+            core = cells_core(design, "proportion", "y", domains, full_cov=False, ci=ci,
+                              sparse=True)
+            assert core is not None and core.cov is None
+            fast = _table(core, ci, 0.95)
+            slow = _table(_core(design, "proportion", "y", by, where, False, ci=ci,
+                                full_cov=False, rows=True), ci, 0.95)
+        for col in ("estimate", "se", "ci_low", "ci_high", "df", "n", "n_weighted", "n_missing"):
+            np.testing.assert_allclose(fast[col].to_numpy(float), slow[col].to_numpy(float),
+                                       rtol=1e-10, atol=1e-13, err_msg=f"{by} {where} {ci} {col}")
+
+
+def test_sparse_cells_single_category_domain_is_exactly_zero() -> None:
+    """A domain whose rows are all in one category: share 1 and SE exactly 0 on sparse
+    cells (no rounding residue from the closed-form terms), as on the dense cells."""
+    from sid.estimation.cells import cells_core
+    from sid.estimation.domains import _domains
+
+    rng = np.random.default_rng(2)
+    n = 500
+    g = rng.integers(0, 4, n)
+    y = rng.integers(1, 4, n).astype(float)
+    y[g == 2] = 3.0
+    frame = pd.DataFrame({"h": rng.integers(0, 5, n), "psu": rng.integers(0, 6, n), "g": g,
+                          "y": y, "w": rng.uniform(1, 50, n)})
+    design = Design(frame, weight="w", strata="h", psu="psu")
+    for sparse in (True, False):
+        core = cells_core(design, "proportion", "y", _domains(design, ("g",), None),
+                          full_cov=False, ci="t", sparse=sparse)
+        est = core.est.reshape(4, 3)
+        var = core.variances.reshape(4, 3)
+        assert est[2, 2] == 1.0 and est[2, 0] == 0.0
+        assert (var[2] == 0.0).all(), (sparse, var[2])
