@@ -196,7 +196,7 @@ def report(r: dict[str, object]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sizes", type=float, nargs="+", default=[1e5, 1e6])
+    ap.add_argument("--sizes", type=float, nargs="*", default=[1e5, 1e6])
     ap.add_argument("--domains", type=int, nargs="+", default=[8, 800],
                     help="domain counts for the scaling run at --scaling-n")
     ap.add_argument("--scaling-n", type=float, default=1e6)

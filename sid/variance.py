@@ -331,7 +331,7 @@ def group_sum(values: np.ndarray, key: np.ndarray, n_keys: int) -> np.ndarray:
     two = values.ndim == 2
     m = values.shape[1] if two else 1
     if len(key) and (len(key) == 1 or bool(np.all(key[1:] >= key[:-1]))):
-        starts = np.flatnonzero(np.diff(key)) + 1
+        starts = np.flatnonzero(key[1:] != key[:-1]) + 1  # bool: nonzero's fast path
         starts = np.concatenate([[0], starts])
         out = np.zeros((n_keys, m) if two else n_keys)
         out[key[starts]] = np.add.reduceat(values, starts, axis=0)
@@ -443,7 +443,7 @@ class SparseCells:
 
 def _sparse_stage_var(cells: SparseCells, group_of_unit: np.ndarray, n_units: np.ndarray,
                       f: np.ndarray, mult: np.ndarray, singleton: str,
-                      weights: list[tuple[np.ndarray, np.ndarray]], flip: np.ndarray
+                      weights: list[tuple[np.ndarray, np.ndarray]]
                       ) -> tuple[list[np.ndarray], np.ndarray]:
     """:func:`_cells_stage_var` for sparse cells, in O(entries + cells), per (centre, scale).
 
@@ -451,8 +451,8 @@ def _sparse_stage_var(cells: SparseCells, group_of_unit: np.ndarray, n_units: np
     a cell without column j has score ``-scale centre den``, so those cells add
     ``(scale centre)^2 sum den^2 + 2 scale centre mean sum den + mean^2`` per cell
     (sums over the cells without j: all cells' sums minus the entries'), and each unit
-    without a cell ``mean^2``. A column whose centre is above 0.5 (``flip``) takes its
-    entries' scores from the other categories' side, as :class:`Cells` do.
+    without a cell ``mean^2``. The entries' scores are ``scale (num - centre den)`` as
+    the row-level :class:`LinearForm` computes them.
     """
     d, m = cells.d, cells.m
     n_g = len(n_units)
@@ -467,9 +467,6 @@ def _sparse_stage_var(cells: SparseCells, group_of_unit: np.ndarray, n_units: np
     key = dk[cells.cell]
     key *= m
     key += cells.j
-    col = cells.dom[cells.cell]
-    col *= m
-    col += cells.j
     shape3 = (d, n_g, m)
 
     def per_key(v: np.ndarray | None = None) -> np.ndarray:
@@ -479,8 +476,6 @@ def _sparse_stage_var(cells: SparseCells, group_of_unit: np.ndarray, n_units: np
     a1 = d_all - per_key(den_e)  # sum den over the cells without column j
     a2 = dd_all - per_key(den_e * den_e)
     n_out = n_units[None, :, None] - per_key()  # units (with a cell or not) without column j
-    fl = flip.ravel()[col] if flip.any() else None
-    other = None if fl is None else den_e - cells.num
     out = []
     for centre, scale in weights:
         th, sc = centre[:, None, :], scale[:, None, :]
@@ -489,23 +484,21 @@ def _sparse_stage_var(cells: SparseCells, group_of_unit: np.ndarray, n_units: np
         mean = np.where(n_units[None, :, None] > 0, mean, 0.0)
         if singleton == "adjust":
             mean[:, lonely, :] = 0.0  # R: a lonely stratum's total is not centred
-        th_e = centre.ravel()[col]
-        z = cells.num - th_e * den_e
-        if fl is not None:
-            z[fl] = (1 - th_e[fl]) * den_e[fl] - other[fl]
-        z *= scale.ravel()[col]
-        z -= mean.ravel()[key]
+        ts = th * sc
+        # per entry: scale num - (scale centre den + mean), gathered per (domain, group, j)
+        z = np.broadcast_to(ts, shape3).ravel()[key]
+        z *= den_e
+        z += mean.ravel()[key]
+        np.subtract(np.broadcast_to(sc, shape3).ravel()[key] * cells.num, z, out=z)
         z *= z
         q = per_key(z)
-        ts = th * sc
         tot = q + ts * ts * a2 + 2 * ts * mean * a1 + n_out * mean * mean
         out.append((tot * scale_g[None, :, None]).sum(axis=1).ravel())
     return out, lonely
 
 
 def taylor_sparse_var(design: Design, cells: SparseCells, cells2: SparseCells | None,
-                      weights: list[tuple[np.ndarray, np.ndarray]], flip: np.ndarray
-                      ) -> list[np.ndarray]:
+                      weights: list[tuple[np.ndarray, np.ndarray]]) -> list[np.ndarray]:
     """Taylor variances (as :func:`taylor_cell_var`) from sparse cells, one array of
     ``d * m`` per (centre, scale) pair of ``weights`` (each d x m)."""
     if design.calibration:
@@ -514,7 +507,7 @@ def taylor_sparse_var(design: Design, cells: SparseCells, cells2: SparseCells | 
     cl_stratum = psu_strata(design)
     n_cl = len(cl_stratum)
     vs, lonely = _sparse_stage_var(cells, cl_stratum, design.n_psu, design.f1,
-                                   np.ones(len(design.n_psu)), design.singleton, weights, flip)
+                                   np.ones(len(design.n_psu)), design.singleton, weights)
     if design.singleton == "average" and lonely.any():
         pres = cells.presence(cl_stratum, design.n_strata)
         nstrat = pres.sum(axis=0).astype(float)
@@ -527,7 +520,7 @@ def taylor_sparse_var(design: Design, cells: SparseCells, cells2: SparseCells | 
             raise EstimationError("a two-stage design needs the SSU cells",
                                   where="taylor_sparse_var", fix="pass cells2")
         v2s, lonely2 = _sparse_stage_var(cells2, ssu_psus(design), st.n_units, st.f, st.mult,
-                                         design.singleton, weights, flip)
+                                         design.singleton, weights)
         vs = [v + v2 for v, v2 in zip(vs, v2s, strict=True)]
         if design.singleton == "average" and lonely2.any():
             pres = cells.presence(np.arange(n_cl), n_cl)

@@ -82,8 +82,15 @@ class _Layout:
     def unit_dom(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The unit and domain of cells ``ids``."""
         if self.unit is None:
-            return ids % self.n_units, ids // self.n_units
+            return _divmod(ids, self.n_units)[::-1]
         return self.unit[ids], self.dom[ids]
+
+
+def _divmod(a: np.ndarray, b: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(a // b, a % b)``; numpy divides by a scalar fast, ``%`` and ``np.divmod`` are
+    several times slower."""
+    q = a // b
+    return q, a - q * b
 
 
 def _layout(units: np.ndarray, n_units: int, dom: np.ndarray, d: int,
@@ -234,8 +241,17 @@ def _sums(design: Design, layout: _Layout, dom: np.ndarray, stat: str,
     return _Sums(num, den, weight, count[:, :-1] @ ones, pos[:, :-1] @ ones, pos[:, -1].copy())
 
 
+def _add(total: np.ndarray | None, part: np.ndarray) -> np.ndarray:
+    """``total + part`` in place; the first part is taken as it is (a table as large as
+    the data is not allocated, zeroed and added twice)."""
+    if total is None:
+        return part
+    total += part
+    return total
+
+
 def _sparse_sums(design: Design, layout: _Layout, dom: np.ndarray,
-                 sub: Callable[[slice], np.ndarray], c: int, d: int,
+                 sub: Callable[[slice], np.ndarray], c: int, bins: int, d: int,
                  count_rows: bool) -> tuple[SparseCells, _Sums]:
     """:func:`_sums` for proportions keeping only the (cell, category) entries present.
 
@@ -243,27 +259,26 @@ def _sparse_sums(design: Design, layout: _Layout, dom: np.ndarray,
     entries present (``np.flatnonzero``, in key order) then name the cells present,
     whose unit and domain come from the key; nothing of size cells x categories is
     built. The per-cell totals (:class:`_Sums` with ``num`` None) come from the entries.
+    ``bins`` is c + 1 (a bin for missing values) or c when no value is missing.
     """
-    bins = c + 1
     w = design.w
     size = layout.space * bins + 1
     has_zero = bool(w.min() == 0)
-    wsum = np.zeros(size)
-    count = np.zeros(size) if count_rows else None
-    pos = np.zeros(size) if has_zero and count_rows else count
+    wsum = count = pos = None
     outside = bool(dom.min() < 0)
     for rows in chunks(len(w), size):
         key = _row_keys(layout, dom, sub, bins, size, rows, outside)
         wr = w[rows]
-        wsum += np.bincount(key, weights=wr, minlength=size)
+        wsum = _add(wsum, np.bincount(key, weights=wr, minlength=size))
         if count_rows:
-            count += np.bincount(key, minlength=size)
+            count = _add(count, np.bincount(key, minlength=size))
             if has_zero:
                 key[wr == 0] = size - 1
-                pos += np.bincount(key, minlength=size)
-    ent = np.flatnonzero((count if count_rows else wsum)[:-1])
-    ck = ent // bins
-    cat = ent - ck * bins
+                pos = _add(pos, np.bincount(key, minlength=size))
+    if pos is None:
+        pos = count
+    ent = np.flatnonzero((count if count_rows else wsum)[:-1] != 0)  # bool: nonzero's fast path
+    ck, cat = _divmod(ent, bins)
     first = np.empty(len(ent), dtype=bool)
     first[:1] = True
     np.not_equal(ck[1:], ck[:-1], out=first[1:])
@@ -272,8 +287,8 @@ def _sparse_sums(design: Design, layout: _Layout, dom: np.ndarray,
     unit, cdom = layout.unit_dom(ck[first])
     p_cells = len(unit)
     val = wsum[ent]
-    miss = cat == c
-    any_miss = bool(miss.any())
+    miss = cat == c if bins > c else None
+    any_miss = miss is not None and bool(miss.any())
     if any_miss:
         ok = ~miss
         e_cell, e_j, e_num, e_key = cell[ok], cat[ok], val[ok], ent[ok]
@@ -350,6 +365,8 @@ def cells_core(design: Design, stat: str, var: str, domains: _Domains, *, full_c
     if sparse is None:
         sparse = n_cl * d > max(n // 4, 4096)
     sparse = sparse and stat == "proportion" and not full_cov
+    if sparse and coder is not None and not coder.has_nan:
+        bins = c  # no missing value: no bin for them
     dense_max = (4 * n + 65536) // bins if sparse else None
     layout = _layout(design.cluster, n_cl, dom, d, dense_max, build=not sparse)
     if layout is None:
@@ -373,9 +390,9 @@ def cells_core(design: Design, stat: str, var: str, domains: _Domains, *, full_c
         if layout2 is None:
             return None
     if sparse:
-        scells, sums = _sparse_sums(design, layout, dom, sub, c, d, sizes is None)
-        scells2 = None if layout2 is None else _sparse_sums(design, layout2, dom, sub, c, d,
-                                                            True)[0]
+        scells, sums = _sparse_sums(design, layout, dom, sub, c, bins, d, sizes is None)
+        scells2 = None if layout2 is None else _sparse_sums(design, layout2, dom, sub, c, bins,
+                                                            d, True)[0]
         cdom, cunit = scells.dom, scells.unit
         tn = np.bincount(cdom[scells.cell] * m + scells.j, weights=scells.num,
                          minlength=d * m).reshape(d, m)
@@ -409,7 +426,7 @@ def cells_core(design: Design, stat: str, var: str, domains: _Domains, *, full_c
     cov = None
     if sparse:
         pairs = [(centre, inv_td)] + ([] if fit is None else [fit[1:]])
-        vs = taylor_sparse_var(design, scells, scells2, pairs, flip)
+        vs = taylor_sparse_var(design, scells, scells2, pairs)
         var_ = vs[0]
         if fit is not None:
             logit = LogitFit(fit[0].coef, vs[1], fit[0].iterations, fit[0].converged)
