@@ -441,7 +441,44 @@ class SparseCells:
         return np.repeat(pres, self.m, axis=1)
 
 
-def _sparse_stage_var(cells: SparseCells, group_of_unit: np.ndarray, n_units: np.ndarray,
+@dataclass(frozen=True)
+class SparseStage:
+    """Sums of sparse cells per (domain, group, j) for one stage (groups: strata, or the
+    PSUs of SSUs), shared by every (centre, scale) and by the estimates."""
+
+    key: np.ndarray  # per entry: (domain * groups + group) * m + j
+    den_e: np.ndarray  # per entry: its cell's den
+    d_all: np.ndarray  # d x G x 1: sum den over the cells
+    n_sum: np.ndarray  # d x G x m: sum num
+    a1: np.ndarray  # d x G x m: sum den over the cells without column j
+    a2: np.ndarray  # d x G x m: sum den^2 over the cells without column j
+    n_col: np.ndarray  # d x G x m: cells with column j
+
+
+def sparse_stage(cells: SparseCells, group_of_unit: np.ndarray, n_groups: int) -> SparseStage:
+    """:class:`SparseStage` of ``cells`` with units grouped by ``group_of_unit``."""
+    d, m = cells.d, cells.m
+    dk = cells.dom * n_groups
+    dk += group_of_unit[cells.unit]  # per cell: (domain, group)
+    nk = d * n_groups
+    den = cells.den
+    shape = (d, n_groups, 1)
+    d_all = np.bincount(dk, weights=den, minlength=nk).reshape(shape)
+    dd_all = np.bincount(dk, weights=den * den, minlength=nk).reshape(shape)
+    den_e = den[cells.cell]
+    key = dk[cells.cell]
+    key *= m
+    key += cells.j
+    shape3 = (d, n_groups, m)
+
+    def per_key(v: np.ndarray | None = None) -> np.ndarray:
+        return np.bincount(key, weights=v, minlength=nk * m).reshape(shape3)
+
+    return SparseStage(key, den_e, d_all, per_key(cells.num), d_all - per_key(den_e),
+                       dd_all - per_key(den_e * den_e), per_key().astype(float))
+
+
+def _sparse_stage_var(cells: SparseCells, st: SparseStage, n_units: np.ndarray,
                       f: np.ndarray, mult: np.ndarray, singleton: str,
                       weights: list[tuple[np.ndarray, np.ndarray]]
                       ) -> tuple[list[np.ndarray], np.ndarray]:
@@ -454,59 +491,45 @@ def _sparse_stage_var(cells: SparseCells, group_of_unit: np.ndarray, n_units: np
     without a cell ``mean^2``. The entries' scores are ``scale (num - centre den)`` as
     the row-level :class:`LinearForm` computes them.
     """
-    d, m = cells.d, cells.m
-    n_g = len(n_units)
     scale_g, lonely = _stage_scale(n_units, f, mult, singleton)
-    dk = cells.dom * n_g + group_of_unit[cells.unit]  # per cell: (domain, group)
-    nk = d * n_g
-    den = cells.den
-    shape = (d, n_g, 1)
-    d_all = np.bincount(dk, weights=den, minlength=nk).reshape(shape)
-    dd_all = np.bincount(dk, weights=den * den, minlength=nk).reshape(shape)
-    den_e = den[cells.cell]
-    key = dk[cells.cell]
-    key *= m
-    key += cells.j
-    shape3 = (d, n_g, m)
-
-    def per_key(v: np.ndarray | None = None) -> np.ndarray:
-        return np.bincount(key, weights=v, minlength=nk * m).reshape(shape3)
-
-    n_sum = per_key(cells.num)
-    a1 = d_all - per_key(den_e)  # sum den over the cells without column j
-    a2 = dd_all - per_key(den_e * den_e)
-    n_out = n_units[None, :, None] - per_key()  # units (with a cell or not) without column j
+    shape3 = st.n_sum.shape
+    n_u = n_units[None, :, None]
+    n_out = n_u - st.n_col  # units (with a cell or not) without column j
     out = []
     for centre, scale in weights:
         th, sc = centre[:, None, :], scale[:, None, :]
         with np.errstate(divide="ignore", invalid="ignore"):
-            mean = sc * (n_sum - th * d_all) / n_units[None, :, None]
-        mean = np.where(n_units[None, :, None] > 0, mean, 0.0)
+            mean = sc * (st.n_sum - th * st.d_all) / n_u
+        mean = np.where(n_u > 0, mean, 0.0)
         if singleton == "adjust":
             mean[:, lonely, :] = 0.0  # R: a lonely stratum's total is not centred
         ts = th * sc
         # per entry: scale num - (scale centre den + mean), gathered per (domain, group, j)
-        z = np.broadcast_to(ts, shape3).ravel()[key]
-        z *= den_e
-        z += mean.ravel()[key]
-        np.subtract(np.broadcast_to(sc, shape3).ravel()[key] * cells.num, z, out=z)
+        z = np.broadcast_to(ts, shape3).ravel()[st.key]
+        z *= st.den_e
+        z += mean.ravel()[st.key]
+        np.subtract(np.broadcast_to(sc, shape3).ravel()[st.key] * cells.num, z, out=z)
         z *= z
-        q = per_key(z)
-        tot = q + ts * ts * a2 + 2 * ts * mean * a1 + n_out * mean * mean
+        q = np.bincount(st.key, weights=z, minlength=mean.size).reshape(shape3)
+        tot = q + ts * ts * st.a2 + 2 * ts * mean * st.a1 + n_out * mean * mean
         out.append((tot * scale_g[None, :, None]).sum(axis=1).ravel())
     return out, lonely
 
 
 def taylor_sparse_var(design: Design, cells: SparseCells, cells2: SparseCells | None,
-                      weights: list[tuple[np.ndarray, np.ndarray]]) -> list[np.ndarray]:
+                      weights: list[tuple[np.ndarray, np.ndarray]],
+                      stage1: SparseStage | None = None) -> list[np.ndarray]:
     """Taylor variances (as :func:`taylor_cell_var`) from sparse cells, one array of
-    ``d * m`` per (centre, scale) pair of ``weights`` (each d x m)."""
+    ``d * m`` per (centre, scale) pair of ``weights`` (each d x m); ``stage1``: the
+    cells' :func:`sparse_stage` by stratum, when the caller already has it."""
     if design.calibration:
         raise EstimationError("calibrated designs need row-level scores (taylor_vcov)",
                               where="taylor_sparse_var", fix="call vcov with a LinearForm")
     cl_stratum = psu_strata(design)
     n_cl = len(cl_stratum)
-    vs, lonely = _sparse_stage_var(cells, cl_stratum, design.n_psu, design.f1,
+    if stage1 is None:
+        stage1 = sparse_stage(cells, cl_stratum, design.n_strata)
+    vs, lonely = _sparse_stage_var(cells, stage1, design.n_psu, design.f1,
                                    np.ones(len(design.n_psu)), design.singleton, weights)
     if design.singleton == "average" and lonely.any():
         pres = cells.presence(cl_stratum, design.n_strata)
@@ -519,7 +542,8 @@ def taylor_sparse_var(design: Design, cells: SparseCells, cells2: SparseCells | 
         if cells2 is None:
             raise EstimationError("a two-stage design needs the SSU cells",
                                   where="taylor_sparse_var", fix="pass cells2")
-        v2s, lonely2 = _sparse_stage_var(cells2, ssu_psus(design), st.n_units, st.f, st.mult,
+        stage2 = sparse_stage(cells2, ssu_psus(design), len(st.n_units))
+        v2s, lonely2 = _sparse_stage_var(cells2, stage2, st.n_units, st.f, st.mult,
                                          design.singleton, weights)
         vs = [v + v2 for v, v2 in zip(vs, v2s, strict=True)]
         if design.singleton == "average" and lonely2.any():

@@ -229,3 +229,26 @@ def test_sparse_cells_single_category_domain_is_exactly_zero() -> None:
         var = core.variances.reshape(4, 3)
         assert est[2, 2] == 1.0 and est[2, 0] == 0.0
         assert (var[2] == 0.0).all(), (sparse, var[2])
+
+
+def test_cell_path_df_counts_only_psus_with_members() -> None:
+    """Complete data (no count pass) where some PSUs have no row in a domain: the df of
+    each domain counts only the PSUs with members, on dense and on sparse cells."""
+    from sid.estimation.cells import cells_core
+    from sid.estimation.domains import _domains
+
+    rng = np.random.default_rng(4)
+    n = 400
+    h = rng.integers(0, 4, n)
+    psu = rng.integers(0, 6, n)
+    g = rng.integers(0, 3, n)
+    g[(psu == 0) & (g == 1)] = 2  # domain 1 has no row in PSU 0 of any stratum
+    frame = pd.DataFrame({"h": h, "psu": psu, "g": g, "y": rng.integers(1, 4, n).astype(float),
+                          "w": rng.uniform(1, 5, n)})
+    design = Design(frame, weight="w", strata="h", psu="psu")
+    slow = _both_paths(design, "proportion", "y", by="g", ci="t")[1][0]
+    for sparse in (False, True):
+        core = cells_core(design, "proportion", "y", _domains(design, ("g",), None),
+                          full_cov=False, ci="t", sparse=sparse)
+        np.testing.assert_array_equal(core.df, slow["df"].to_numpy(float))
+        assert core.df[3] == core.df[0] - 4  # domain 1: four PSUs fewer

@@ -46,6 +46,7 @@ from sid.variance import (
     SparseCells,
     group_sum,
     psu_strata,
+    sparse_stage,
     ssu_psus,
     taylor_cell_var,
     taylor_cell_vcov,
@@ -394,9 +395,9 @@ def cells_core(design: Design, stat: str, var: str, domains: _Domains, *, full_c
         scells2 = None if layout2 is None else _sparse_sums(design, layout2, dom, sub, c, bins,
                                                             d, True)[0]
         cdom, cunit = scells.dom, scells.unit
-        tn = np.bincount(cdom[scells.cell] * m + scells.j, weights=scells.num,
-                         minlength=d * m).reshape(d, m)
-        td = np.bincount(cdom, weights=sums.den, minlength=d)
+        stage1 = sparse_stage(scells, psu_strata(design), design.n_strata)
+        tn = stage1.n_sum.sum(axis=1)
+        td = stage1.d_all[:, :, 0].sum(axis=1)
     else:
         sums = _sums(design, layout, dom, stat, sub, bins, y, x, count_rows=sizes is None)
         sums2 = None if layout2 is None else _sums(design, layout2, dom, stat, sub, bins, y, x)
@@ -426,7 +427,7 @@ def cells_core(design: Design, stat: str, var: str, domains: _Domains, *, full_c
     cov = None
     if sparse:
         pairs = [(centre, inv_td)] + ([] if fit is None else [fit[1:]])
-        vs = taylor_sparse_var(design, scells, scells2, pairs)
+        vs = taylor_sparse_var(design, scells, scells2, pairs, stage1)
         var_ = vs[0]
         if fit is not None:
             logit = LogitFit(fit[0].coef, vs[1], fit[0].iterations, fit[0].converged)
@@ -453,11 +454,15 @@ def cells_core(design: Design, stat: str, var: str, domains: _Domains, *, full_c
             lv = taylor_cell_var(design, *cells_for(*fit[1:]))
             logit = LogitFit(fit[0].coef, lv, fit[0].iterations, fit[0].converged)
     # df: PSUs with a valid member of weight > 0, minus their strata
-    pos_cell = sums.positive > 0
     n_h = design.n_strata
-    cl_stratum = psu_strata(design)
-    psus = np.bincount(cdom[pos_cell], minlength=d)
-    skey = cl_stratum[cunit[pos_cell]] * d + cdom[pos_cell]
+    skey = psu_strata(design)[cunit] * d
+    skey += cdom
+    if sizes is None or not sparse:  # sparse cells with sizes: all have a member of weight > 0
+        pos_cell = sums.positive > 0
+        skey = skey[pos_cell]
+        psus = np.bincount(cdom[pos_cell], minlength=d)
+    else:
+        psus = np.bincount(cdom, minlength=d)
     strata = (np.bincount(skey, minlength=n_h * d) > 0).reshape(n_h, d).sum(axis=0)
     df_dom = (psus - strata).astype(float)
     dom_of = np.repeat(np.arange(d), m)
