@@ -480,7 +480,7 @@ def sparse_stage(cells: SparseCells, group_of_unit: np.ndarray, n_groups: int) -
 
 def _sparse_stage_var(cells: SparseCells, st: SparseStage, n_units: np.ndarray,
                       f: np.ndarray, mult: np.ndarray, singleton: str,
-                      weights: list[tuple[np.ndarray, np.ndarray]]
+                      weights: list[tuple[np.ndarray, np.ndarray]], flip: np.ndarray | None
                       ) -> tuple[list[np.ndarray], np.ndarray]:
     """:func:`_cells_stage_var` for sparse cells, in O(entries + cells), per (centre, scale).
 
@@ -488,18 +488,31 @@ def _sparse_stage_var(cells: SparseCells, st: SparseStage, n_units: np.ndarray,
     a cell without column j has score ``-scale centre den``, so those cells add
     ``(scale centre)^2 sum den^2 + 2 scale centre mean sum den + mean^2`` per cell
     (sums over the cells without j: all cells' sums minus the entries'), and each unit
-    without a cell ``mean^2``. The entries' scores are ``scale (num - centre den)`` as
-    the row-level :class:`LinearForm` computes them.
+    without a cell ``mean^2``. In a column marked in ``flip`` (d x m: its share is above
+    0.5) the entries' scores and the group totals are taken from the other categories'
+    side, ``scale ((1 - centre) den - (den - num))``, as :class:`Cells` do: when the
+    category holds every row and the centre is glm's ``1 - 1e-11``, ``num - centre den``
+    would keep only ~5 digits, R's ``1 - mu`` per row all 16.
     """
     scale_g, lonely = _stage_scale(n_units, f, mult, singleton)
     shape3 = st.n_sum.shape
     n_u = n_units[None, :, None]
     n_out = n_u - st.n_col  # units (with a cell or not) without column j
+    fl = None
+    if flip is not None and flip.any():
+        fl = np.flatnonzero(np.broadcast_to(flip[:, None, :], shape3).ravel()[st.key])
+        fl_key, fl_den = st.key[fl], st.den_e[fl]
+        fl_other = fl_den - cells.num[fl]
+        flip3 = flip[:, None, :]
+        d_out = st.d_all - st.n_sum  # sum den - num: the other categories
     out = []
     for centre, scale in weights:
         th, sc = centre[:, None, :], scale[:, None, :]
+        total = st.n_sum - th * st.d_all
+        if fl is not None:
+            total = np.where(flip3, (1 - th) * st.d_all - d_out, total)
         with np.errstate(divide="ignore", invalid="ignore"):
-            mean = sc * (st.n_sum - th * st.d_all) / n_u
+            mean = sc * total / n_u
         mean = np.where(n_u > 0, mean, 0.0)
         if singleton == "adjust":
             mean[:, lonely, :] = 0.0  # R: a lonely stratum's total is not centred
@@ -509,6 +522,10 @@ def _sparse_stage_var(cells: SparseCells, st: SparseStage, n_units: np.ndarray,
         z *= st.den_e
         z += mean.ravel()[st.key]
         np.subtract(np.broadcast_to(sc, shape3).ravel()[st.key] * cells.num, z, out=z)
+        if fl is not None:
+            z[fl] = (np.broadcast_to(sc, shape3).ravel()[fl_key]
+                     * ((1 - np.broadcast_to(th, shape3).ravel()[fl_key]) * fl_den - fl_other)
+                     - mean.ravel()[fl_key])
         z *= z
         q = np.bincount(st.key, weights=z, minlength=mean.size).reshape(shape3)
         tot = q + ts * ts * st.a2 + 2 * ts * mean * st.a1 + n_out * mean * mean
@@ -518,10 +535,12 @@ def _sparse_stage_var(cells: SparseCells, st: SparseStage, n_units: np.ndarray,
 
 def taylor_sparse_var(design: Design, cells: SparseCells, cells2: SparseCells | None,
                       weights: list[tuple[np.ndarray, np.ndarray]],
-                      stage1: SparseStage | None = None) -> list[np.ndarray]:
+                      stage1: SparseStage | None = None, flip: np.ndarray | None = None
+                      ) -> list[np.ndarray]:
     """Taylor variances (as :func:`taylor_cell_var`) from sparse cells, one array of
     ``d * m`` per (centre, scale) pair of ``weights`` (each d x m); ``stage1``: the
-    cells' :func:`sparse_stage` by stratum, when the caller already has it."""
+    cells' :func:`sparse_stage` by stratum, when the caller already has it; ``flip``
+    (d x m) the columns whose scores come from the other categories' side."""
     if design.calibration:
         raise EstimationError("calibrated designs need row-level scores (taylor_vcov)",
                               where="taylor_sparse_var", fix="call vcov with a LinearForm")
@@ -530,7 +549,7 @@ def taylor_sparse_var(design: Design, cells: SparseCells, cells2: SparseCells | 
     if stage1 is None:
         stage1 = sparse_stage(cells, cl_stratum, design.n_strata)
     vs, lonely = _sparse_stage_var(cells, stage1, design.n_psu, design.f1,
-                                   np.ones(len(design.n_psu)), design.singleton, weights)
+                                   np.ones(len(design.n_psu)), design.singleton, weights, flip)
     if design.singleton == "average" and lonely.any():
         pres = cells.presence(cl_stratum, design.n_strata)
         nstrat = pres.sum(axis=0).astype(float)
@@ -544,7 +563,7 @@ def taylor_sparse_var(design: Design, cells: SparseCells, cells2: SparseCells | 
                                   where="taylor_sparse_var", fix="pass cells2")
         stage2 = sparse_stage(cells2, ssu_psus(design), len(st.n_units))
         v2s, lonely2 = _sparse_stage_var(cells2, stage2, st.n_units, st.f, st.mult,
-                                         design.singleton, weights)
+                                         design.singleton, weights, flip)
         vs = [v + v2 for v, v2 in zip(vs, v2s, strict=True)]
         if design.singleton == "average" and lonely2.any():
             pres = cells.presence(np.arange(n_cl), n_cl)

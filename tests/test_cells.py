@@ -252,3 +252,37 @@ def test_cell_path_df_counts_only_psus_with_members() -> None:
                           full_cov=False, ci="t", sparse=sparse)
         np.testing.assert_array_equal(core.df, slow["df"].to_numpy(float))
         assert core.df[3] == core.df[0] - 4  # domain 1: four PSUs fewer
+
+
+def test_dominant_category_logit_sparse_equals_dense() -> None:
+    """A category holding every row of a domain, or all but a few: glm's centre is
+    1 - 1e-11 there, and the logit variance must not lose digits to ``num - centre den``
+    (R computes ``1 - mu`` per row): sparse cells take those columns from the other
+    categories' side as dense cells do, and both equal the rows' shares."""
+    from sid.estimation.cells import cells_core
+    from sid.estimation.core import _core, _table
+    from sid.estimation.domains import _domains
+
+    rng = np.random.default_rng(9)
+    n = 900
+    g = rng.integers(0, 3, n)
+    y = rng.integers(1, 4, n).astype(float)
+    y[g == 1] = 2.0  # every row
+    y[(g == 2) & (rng.random(n) < 0.97)] = 3.0  # nearly every row
+    frame = pd.DataFrame({"h": rng.integers(0, 5, n), "psu": rng.integers(0, 6, n), "g": g,
+                          "y": y, "w": rng.uniform(1, 50, n)})
+    design = Design(frame, weight="w", strata="h", psu="psu")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cores = [cells_core(design, "proportion", "y", _domains(design, ("g",), None),
+                            full_cov=False, ci="logit", sparse=sparse) for sparse in (True, False)]
+        slow = _core(design, "proportion", "y", "g", None, False, ci="logit", full_cov=False,
+                     rows=True)
+    sparse, dense = cores
+    np.testing.assert_allclose(sparse.logit.coef, dense.logit.coef, rtol=1e-14)
+    np.testing.assert_allclose(sparse.logit.var, dense.logit.var, rtol=1e-13)
+    np.testing.assert_allclose(sparse.variances, dense.variances, rtol=1e-13, atol=1e-300)
+    fast, want = _table(sparse, "t", 0.95), _table(slow, "t", 0.95)
+    for col in ("estimate", "se"):
+        np.testing.assert_allclose(fast[col].to_numpy(float), want[col].to_numpy(float),
+                                   rtol=1e-10, atol=1e-300, err_msg=col)

@@ -427,7 +427,7 @@ def cells_core(design: Design, stat: str, var: str, domains: _Domains, *, full_c
     cov = None
     if sparse:
         pairs = [(centre, inv_td)] + ([] if fit is None else [fit[1:]])
-        vs = taylor_sparse_var(design, scells, scells2, pairs, stage1)
+        vs = taylor_sparse_var(design, scells, scells2, pairs, stage1, flip)
         var_ = vs[0]
         if fit is not None:
             logit = LogitFit(fit[0].coef, vs[1], fit[0].iterations, fit[0].converged)
