@@ -286,3 +286,23 @@ def test_dominant_category_logit_sparse_equals_dense() -> None:
     for col in ("estimate", "se"):
         np.testing.assert_allclose(fast[col].to_numpy(float), want[col].to_numpy(float),
                                    rtol=1e-10, atol=1e-300, err_msg=col)
+
+
+@pytest.mark.parametrize("values", [
+    [3.0, 1.0, np.nan, 7.0, 3.0, -2.0, np.nan, 1.0],  # missing values, gaps, negative
+    [5, 2, 2, 9, 5, 2, 3, 4],  # integers with a gap
+    [0, 1, 2, 1, 0, 2, 2, 1],  # already 0..L-1
+    [1.0, 2.0, 3.0, 2.0, 1.0, 3.0, 1.0, 2.0],
+])
+def test_kept_int8_codes_equal_converted_codes(values: list) -> None:
+    """int_coder(keep=True) keeps int8 codes of every row; they equal the codes converted
+    from the column, per row slice and with any code for missing values."""
+    from sid.estimation.codes import int_coder
+
+    x = np.tile(np.asarray(values), 20000)  # more than one chunk
+    kept, plain = int_coder(x, keep=True), int_coder(x)
+    assert kept.small is not None and plain.small is None
+    np.testing.assert_array_equal(kept.levels, plain.levels)
+    for rows in (slice(0, len(x)), slice(5, 70001), slice(70000, len(x))):
+        for missing in (-1, len(plain.levels)):
+            np.testing.assert_array_equal(kept.codes(rows, missing), plain.codes(rows, missing))

@@ -327,7 +327,7 @@ def cells_core(design: Design, stat: str, var: str, domains: _Domains, *, full_c
     coder = None
     if stat == "proportion":
         _check_columns(design, [var], "analysis")
-        coder = int_coder(design.data[var])
+        coder = int_coder(design.data[var], keep=True)
         if coder is None:
             ycode, cats = factor_codes(design.data[var])
             coder_codes = ycode.__getitem__
