@@ -134,6 +134,15 @@ def _by_dom(values: np.ndarray, dom: np.ndarray, d: int) -> np.ndarray:
     return group_sum(values, dom, d)
 
 
+def _row_sum(x: np.ndarray) -> np.ndarray:
+    """Per row of a cells x categories table, the sum of its columns, left to right
+    (not a BLAS product: its threads wait for cores on a busy machine)."""
+    out = x[:, 0].copy()
+    for j in range(1, x.shape[1]):
+        out += x[:, j]
+    return out
+
+
 def _others(x: np.ndarray) -> np.ndarray:
     """Per row of x, the sum of the other columns, without subtracting (no cancellation)."""
     zero = np.zeros((x.shape[0], 1))
@@ -205,7 +214,7 @@ def _sums(design: Design, layout: _Layout, dom: np.ndarray, stat: str,
     share = stat == "proportion"
     has_zero = bool(w.min() == 0)
     wsum = np.zeros(size)
-    count = np.zeros(size)  # float: row sums below are BLAS products
+    count = np.zeros(size)
     ysum = None if share else np.zeros(size)
     xsum = np.zeros(size) if ratio else None
     pos = np.zeros(size) if has_zero else count
@@ -231,15 +240,15 @@ def _sums(design: Design, layout: _Layout, dom: np.ndarray, stat: str,
     if not count_rows:  # every weight > 0: a cell has rows where it has weight
         count = pos = (wsum > 0).astype(float)
     wsum, count, pos = cells(wsum), cells(count), cells(pos)
-    ones = np.ones(bins - 1)
     if share:
         num = wsum[:, :-1]
-        den = weight = num @ ones
+        den = weight = _row_sum(num)
     else:
         weight = wsum[:, 0]
         num = cells(ysum)[:, :1]
         den = cells(xsum)[:, 0] if ratio else weight
-    return _Sums(num, den, weight, count[:, :-1] @ ones, pos[:, :-1] @ ones, pos[:, -1].copy())
+    return _Sums(num, den, weight, _row_sum(count[:, :-1]), _row_sum(pos[:, :-1]),
+                 pos[:, -1].copy())
 
 
 def _add(total: np.ndarray | None, part: np.ndarray) -> np.ndarray:
@@ -279,27 +288,34 @@ def _sparse_sums(design: Design, layout: _Layout, dom: np.ndarray,
     if pos is None:
         pos = count
     ent = np.flatnonzero((count if count_rows else wsum)[:-1] != 0)  # bool: nonzero's fast path
-    ck, cat = _divmod(ent, bins)
+    # the entries' values, then the tables (as large as the data) are let go
+    val = wsum[ent]
+    cnt = count[ent] if count_rows else None
+    psv = pos[ent] if count_rows else None
+    del wsum, count, pos
+    ck = ent // bins
+    cat = ent  # reused: the category of each entry
+    cat -= ck * bins
     first = np.empty(len(ent), dtype=bool)
     first[:1] = True
     np.not_equal(ck[1:], ck[:-1], out=first[1:])
     cell = np.cumsum(first)
     cell -= 1
     unit, cdom = layout.unit_dom(ck[first])
+    del ck, first
     p_cells = len(unit)
-    val = wsum[ent]
     miss = cat == c if bins > c else None
     any_miss = miss is not None and bool(miss.any())
     if any_miss:
         ok = ~miss
-        e_cell, e_j, e_num, e_key = cell[ok], cat[ok], val[ok], ent[ok]
+        e_cell, e_j, e_num = cell[ok], cat[ok], val[ok]
     else:
-        e_cell, e_j, e_num, e_key = cell, cat, val, ent
+        e_cell, e_j, e_num = cell, cat, val
     den = np.bincount(e_cell, weights=e_num, minlength=p_cells)
     if count_rows:
-        rows_c = np.bincount(e_cell, weights=count[e_key], minlength=p_cells)
-        pos_c = np.bincount(e_cell, weights=pos[e_key], minlength=p_cells)
-        missing = (np.bincount(cell[miss], weights=pos[ent[miss]], minlength=p_cells)
+        rows_c = np.bincount(e_cell, weights=cnt[ok] if any_miss else cnt, minlength=p_cells)
+        pos_c = np.bincount(e_cell, weights=psv[ok] if any_miss else psv, minlength=p_cells)
+        missing = (np.bincount(cell[miss], weights=psv[miss], minlength=p_cells)
                    if any_miss else np.zeros(p_cells))
     else:  # every weight > 0: a cell has rows where it has weight
         rows_c = pos_c = (den > 0).astype(float)
