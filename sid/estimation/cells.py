@@ -274,7 +274,7 @@ def _sparse_sums(design: Design, layout: _Layout, dom: np.ndarray,
     w = design.w
     size = layout.space * bins + 1
     has_zero = bool(w.min() == 0)
-    wsum = count = pos = None
+    wsum = count = pos = key = wr = None
     outside = bool(dom.min() < 0)
     for rows in chunks(len(w), size):
         key = _row_keys(layout, dom, sub, bins, size, rows, outside)
@@ -285,6 +285,7 @@ def _sparse_sums(design: Design, layout: _Layout, dom: np.ndarray,
             if has_zero:
                 key[wr == 0] = size - 1
                 pos = _add(pos, np.bincount(key, minlength=size))
+    del key, wr  # the chunk's temporaries (one chunk: as large as the data)
     if pos is None:
         pos = count
     ent = np.flatnonzero((count if count_rows else wsum)[:-1] != 0)  # bool: nonzero's fast path
