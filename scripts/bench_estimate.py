@@ -13,11 +13,14 @@ Printed per n:
 * time of ``estimate`` on a built Design with ``ci="t"`` (share + SE) and with the
   default logit CI (R's svyglm fit for every domain x category), and of the
   reference: median of ``--repeat`` runs, interleaved (ref, t, logit, ref, ...) so
-  load on a shared machine hits all three alike; the spread is min-max;
-* the ratios sid / reference;
+  load on a shared machine hits all three alike; the spread is min-max; and the
+  median CPU time of the same calls (``time.process_time``): on a loaded machine
+  wall-clock ratios at small n mostly measure the scheduler (see :func:`interleaved`);
+* the ratios sid / reference, wall and CPU, and the load average at start and end;
 * extra peak memory per row of each (tracemalloc, numpy's allocations, in a fresh
   child process per size and variant; the data and the Design are not counted);
-* the domain-count scaling: the same at ``--domains`` (default 8 and 800) at 1e6.
+* the domain-count scaling: the same at ``--domains`` (default 8 and 800) at 1e6
+  (``--sizes`` or ``--domains`` may be given empty to skip either part).
 
 R's ``svyby(~factor(y), ~dom, des, svymean)`` and ``svyciprop`` are timed once per
 size up to ``--r-max`` when ``Rscript`` with survey is installed; ``svy`` when
