@@ -306,3 +306,31 @@ def test_kept_int8_codes_equal_converted_codes(values: list) -> None:
     for rows in (slice(0, len(x)), slice(5, 70001), slice(70000, len(x))):
         for missing in (-1, len(plain.levels)):
             np.testing.assert_array_equal(kept.codes(rows, missing), plain.codes(rows, missing))
+
+
+def test_sparse_cells_text_categories_with_missing() -> None:
+    """Text categories (pandas' codes, a bin for missing values) on sparse cells: the
+    row-level engine's shares, SEs and logit intervals."""
+    from sid.estimation.cells import cells_core
+    from sid.estimation.core import _core, _table
+    from sid.estimation.domains import _domains
+
+    rng = np.random.default_rng(12)
+    n = 700
+    y = rng.choice(np.array(["laag", "midden", "hoog"], dtype=object), n)
+    y[rng.random(n) < 0.1] = None
+    frame = pd.DataFrame({"h": rng.integers(0, 4, n), "psu": rng.integers(0, 5, n),
+                          "g": rng.integers(0, 30, n), "y": y, "w": rng.uniform(1, 9, n)})
+    design = Design(frame, weight="w", strata="h", psu="psu")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        core = cells_core(design, "proportion", "y", _domains(design, ("g",), None),
+                          full_cov=False, ci="logit", sparse=True)
+        slow = _table(_core(design, "proportion", "y", "g", None, False, ci="logit",
+                            full_cov=False, rows=True), "logit", 0.95)
+    assert core is not None
+    fast = _table(core, "logit", 0.95)
+    assert list(fast["category"][:3]) == ["hoog", "laag", "midden"]
+    for col in ("estimate", "se", "ci_low", "ci_high", "df", "n", "n_missing"):
+        np.testing.assert_allclose(fast[col].to_numpy(float), slow[col].to_numpy(float),
+                                   rtol=1e-10, atol=1e-13, err_msg=col)
