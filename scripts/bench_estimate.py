@@ -13,11 +13,14 @@ Printed per n:
 * time of ``estimate`` on a built Design with ``ci="t"`` (share + SE) and with the
   default logit CI (R's svyglm fit for every domain x category), and of the
   reference: median of ``--repeat`` runs, interleaved (ref, t, logit, ref, ...) so
-  load on a shared machine hits all three alike; the spread is min-max;
-* the ratios sid / reference;
+  load on a shared machine hits all three alike; the spread is min-max; and the
+  median CPU time of the same calls (``time.process_time``): on a loaded machine
+  wall-clock ratios at small n mostly measure the scheduler (see :func:`interleaved`);
+* the ratios sid / reference, wall and CPU, and the load average at start and end;
 * extra peak memory per row of each (tracemalloc, numpy's allocations, in a fresh
   child process per size and variant; the data and the Design are not counted);
-* the domain-count scaling: the same at ``--domains`` (default 8 and 800) at 1e6.
+* the domain-count scaling: the same at ``--domains`` (default 8 and 800) at 1e6
+  (``--sizes`` or ``--domains`` may be given empty to skip either part).
 
 R's ``svyby(~factor(y), ~dom, des, svymean)`` and ``svyciprop`` are timed once per
 size up to ``--r-max`` when ``Rscript`` with survey is installed; ``svy`` when
@@ -30,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -108,18 +112,29 @@ def check(data: pd.DataFrame, n_dom: int) -> None:
     assert ((logit["ci_low"] < logit["estimate"]) & (logit["estimate"] < logit["ci_high"])).all()
 
 
-def interleaved(run: dict[str, Callable[[], object]], repeat: int) -> dict[str, list[float]]:
-    """Each variant ``repeat`` times, in rotating order; one warm-up call each first."""
+def interleaved(run: dict[str, Callable[[], object]], repeat: int
+                ) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Each variant ``repeat`` times, in rotating order; one warm-up call each first.
+
+    Returns wall-clock and CPU (``time.process_time``) seconds per call. On a shared
+    machine with load L on c cores a call longer than the scheduler's slice takes about
+    L/c times its CPU time in wall time while a short one (the reference at 1e5) often
+    finishes in one slice, so wall-clock ratios at small n mostly measure the load; the
+    CPU ratios do not (numpy runs these single-threaded).
+    """
     for fn in run.values():
         fn()
     names = list(run)
-    times: dict[str, list[float]] = {k: [] for k in names}
+    wall: dict[str, list[float]] = {k: [] for k in names}
+    cpu: dict[str, list[float]] = {k: [] for k in names}
     for i in range(repeat):
         for name in names[i % len(names):] + names[:i % len(names)]:
+            c0 = time.process_time()
             t0 = time.perf_counter()
             run[name]()
-            times[name].append(time.perf_counter() - t0)
-    return times
+            wall[name].append(time.perf_counter() - t0)
+            cpu[name].append(time.process_time() - c0)
+    return wall, cpu
 
 
 def child_memory(n: int, n_dom: int, variant: str) -> float:
@@ -176,28 +191,31 @@ def _fmt(ts: list[float]) -> str:
 def bench(n: int, n_dom: int, repeat: int, memory: bool) -> dict[str, object]:
     data = make_sample(n, n_dom)
     check(data, n_dom)
-    times = interleaved(_variants(data, n_dom), repeat)
-    out: dict[str, object] = {"n": n, "domains": n_dom, "times": times}
+    times, cpu = interleaved(_variants(data, n_dom), repeat)
+    out: dict[str, object] = {"n": n, "domains": n_dom, "times": times, "cpu": cpu}
     if memory:
         out["memory"] = {v: child_memory(n, n_dom, v) for v in ("ref", "t", "logit")}
     return out
 
 
 def report(r: dict[str, object]) -> None:
-    times = r["times"]
+    times, cpu = r["times"], r["cpu"]
     ref = statistics.median(times["ref"])
+    ref_cpu = statistics.median(cpu["ref"])
     mem = r.get("memory", {})
     for v in ("ref", "t", "logit"):
         ratio = statistics.median(times[v]) / ref
-        m = f"{mem[v]:7.1f}" if v in mem else f"{'-':>7}"
-        print(f"n={r['n']:<9.0e} domains={r['domains']:<4} {v:>6} {_fmt(times[v])}  "
-              f"ratio {ratio:5.2f}  extra peak B/row {m}")
+        ratio_cpu = statistics.median(cpu[v]) / ref_cpu
+        m = f"{mem[v]:6.1f}" if v in mem else f"{'-':>6}"
+        print(f"n={r['n']:<7.0e} dom={r['domains']:<4} {v:>5} wall {_fmt(times[v])} "
+              f"ratio {ratio:5.2f} | cpu {statistics.median(cpu[v]):7.4f} ratio {ratio_cpu:5.2f}"
+              f" | extra peak B/row {m}")
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sizes", type=float, nargs="+", default=[1e5, 1e6])
-    ap.add_argument("--domains", type=int, nargs="+", default=[8, 800],
+    ap.add_argument("--sizes", type=float, nargs="*", default=[1e5, 1e6])
+    ap.add_argument("--domains", type=int, nargs="*", default=[8, 800],
                     help="domain counts for the scaling run at --scaling-n")
     ap.add_argument("--scaling-n", type=float, default=1e6)
     ap.add_argument("--repeat", type=int, default=5)
@@ -205,13 +223,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-r", action="store_true", help="do not time R")
     ap.add_argument("--r-max", type=float, default=1e6, help="largest n to time R at")
     args = ap.parse_args(argv)
+    print("load average at start:", " ".join(f"{v:.1f}" for v in os.getloadavg()))
     try:
         import svy  # noqa: F401
         has_svy = True
     except ImportError:
         has_svy = False
     print(f"svy installed: {has_svy}; Rscript: {shutil.which('Rscript')}; "
-          f"median [min-max] seconds of {args.repeat} interleaved runs; ratio = median / ref")
+          f"median [min-max] seconds of {args.repeat} interleaved runs; ratio = median / ref; "
+          "cpu = median process time")
     print("workload A: proportions of a 5-category item, Taylor SEs, 40 strata x 25 PSUs")
     for n in (int(s) for s in args.sizes):
         report(bench(n, 8, args.repeat, not args.no_memory))
@@ -226,14 +246,17 @@ def main(argv: list[str] | None = None) -> int:
         r = bench(int(args.scaling_n), d, args.repeat, not args.no_memory)
         report(r)
         med = {v: statistics.median(ts) for v, ts in r["times"].items()}
+        med.update({f"{v} cpu": statistics.median(ts) for v, ts in r["cpu"].items()})
         if not base:
             base = med
         else:
-            print(f"  {d} / {args.domains[0]} domains: t {med['t'] / base['t']:.2f}x, "
-                  f"logit {med['logit'] / base['logit']:.2f}x, ref {med['ref'] / base['ref']:.2f}x")
+            print(f"  {d} / {args.domains[0]} domains: " + ", ".join(
+                f"{v} {med[v] / base[v]:.2f}x" for v in ("t", "logit", "ref", "t cpu",
+                                                          "logit cpu", "ref cpu")))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         sid_wave(args.repeat)
+    print("load average at end:", " ".join(f"{v:.1f}" for v in os.getloadavg()))
     return 0
 
 
@@ -246,7 +269,7 @@ def sid_wave(repeat: int) -> None:
     wave = make_wave_frame(5000, wave=2022)
     design = Design(wave, weight="base_wt", strata="stratum", psu="psu")
     where = design.data["werksituatie"].isin([1, 2]).to_numpy()
-    times = interleaved({
+    times, _ = interleaved({
         "logit": lambda: estimate(design, "proportion", "werkbeh", by="herkomst_frame",
                                   where=where),
         "all5": lambda: [estimate(design, s, v, by="herkomst_frame", **kw) for s, v, kw in (

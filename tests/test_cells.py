@@ -174,3 +174,163 @@ def test_cell_path_complete_data(stat: str, var: str) -> None:
         for col in ("estimate", "se", "ci_low", "ci_high", "df", "n", "n_weighted", "n_missing"):
             np.testing.assert_allclose(fast[col].to_numpy(float), slow[col].to_numpy(float),
                                        rtol=1e-10, atol=1e-13, err_msg=f"{stat} {by} {col}")
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("singleton", ["adjust", "average", "remove", "certainty"])
+@pytest.mark.parametrize("two_stage", [False, True])
+def test_sparse_cells_equal_row_path(seed: int, singleton: str, two_stage: bool) -> None:
+    """Proportions on sparse cells (only the categories present in each PSU x domain,
+    the absent ones added in closed form; sid.variance.taylor_sparse_var), forced on
+    designs the automatic choice keeps dense: the row-level engine's numbers with zero
+    weights, missing values, where, lonely PSUs, two stages, shares and logit."""
+    from sid.estimation.cells import cells_core
+    from sid.estimation.core import _core, _table
+    from sid.estimation.domains import _domains, where_mask
+
+    design = _random_design(seed, singleton=singleton, two_stage=two_stage)
+    for by, where, ci in (("g", None, "t"), ("g", "x > 2", "logit"), (["g", "g2"], None, "logit"),
+                          (None, None, "t")):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            mask = None if where is None else where_mask(design, where)
+            from sid.design import ensure_sequence
+
+            domains = _domains(design, ensure_sequence(by), mask)
+            core = cells_core(design, "proportion", "y", domains, full_cov=False, ci=ci,
+                              sparse=True)
+            assert core is not None and core.cov is None
+            fast = _table(core, ci, 0.95)
+            slow = _table(_core(design, "proportion", "y", by, where, False, ci=ci,
+                                full_cov=False, rows=True), ci, 0.95)
+        for col in ("estimate", "se", "ci_low", "ci_high", "df", "n", "n_weighted", "n_missing"):
+            np.testing.assert_allclose(fast[col].to_numpy(float), slow[col].to_numpy(float),
+                                       rtol=1e-10, atol=1e-13, err_msg=f"{by} {where} {ci} {col}")
+
+
+def test_sparse_cells_single_category_domain_is_exactly_zero() -> None:
+    """A domain whose rows are all in one category: share 1 and SE exactly 0 on sparse
+    cells (no rounding residue from the closed-form terms), as on the dense cells."""
+    from sid.estimation.cells import cells_core
+    from sid.estimation.domains import _domains
+
+    rng = np.random.default_rng(2)
+    n = 500
+    g = rng.integers(0, 4, n)
+    y = rng.integers(1, 4, n).astype(float)
+    y[g == 2] = 3.0
+    frame = pd.DataFrame({"h": rng.integers(0, 5, n), "psu": rng.integers(0, 6, n), "g": g,
+                          "y": y, "w": rng.uniform(1, 50, n)})
+    design = Design(frame, weight="w", strata="h", psu="psu")
+    for sparse in (True, False):
+        core = cells_core(design, "proportion", "y", _domains(design, ("g",), None),
+                          full_cov=False, ci="t", sparse=sparse)
+        est = core.est.reshape(4, 3)
+        var = core.variances.reshape(4, 3)
+        assert est[2, 2] == 1.0 and est[2, 0] == 0.0
+        assert (var[2] == 0.0).all(), (sparse, var[2])
+
+
+def test_cell_path_df_counts_only_psus_with_members() -> None:
+    """Complete data (no count pass) where some PSUs have no row in a domain: the df of
+    each domain counts only the PSUs with members, on dense and on sparse cells."""
+    from sid.estimation.cells import cells_core
+    from sid.estimation.domains import _domains
+
+    rng = np.random.default_rng(4)
+    n = 400
+    h = rng.integers(0, 4, n)
+    psu = rng.integers(0, 6, n)
+    g = rng.integers(0, 3, n)
+    g[(psu == 0) & (g == 1)] = 2  # domain 1 has no row in PSU 0 of any stratum
+    frame = pd.DataFrame({"h": h, "psu": psu, "g": g, "y": rng.integers(1, 4, n).astype(float),
+                          "w": rng.uniform(1, 5, n)})
+    design = Design(frame, weight="w", strata="h", psu="psu")
+    slow = _both_paths(design, "proportion", "y", by="g", ci="t")[1][0]
+    for sparse in (False, True):
+        core = cells_core(design, "proportion", "y", _domains(design, ("g",), None),
+                          full_cov=False, ci="t", sparse=sparse)
+        np.testing.assert_array_equal(core.df, slow["df"].to_numpy(float))
+        assert core.df[3] == core.df[0] - 4  # domain 1: four PSUs fewer
+
+
+def test_dominant_category_logit_sparse_equals_dense() -> None:
+    """A category holding every row of a domain, or all but a few: glm's centre is
+    1 - 1e-11 there, and the logit variance must not lose digits to ``num - centre den``
+    (R computes ``1 - mu`` per row): sparse cells take those columns from the other
+    categories' side as dense cells do, and both equal the rows' shares."""
+    from sid.estimation.cells import cells_core
+    from sid.estimation.core import _core, _table
+    from sid.estimation.domains import _domains
+
+    rng = np.random.default_rng(9)
+    n = 900
+    g = rng.integers(0, 3, n)
+    y = rng.integers(1, 4, n).astype(float)
+    y[g == 1] = 2.0  # every row
+    y[(g == 2) & (rng.random(n) < 0.97)] = 3.0  # nearly every row
+    frame = pd.DataFrame({"h": rng.integers(0, 5, n), "psu": rng.integers(0, 6, n), "g": g,
+                          "y": y, "w": rng.uniform(1, 50, n)})
+    design = Design(frame, weight="w", strata="h", psu="psu")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cores = [cells_core(design, "proportion", "y", _domains(design, ("g",), None),
+                            full_cov=False, ci="logit", sparse=sparse) for sparse in (True, False)]
+        slow = _core(design, "proportion", "y", "g", None, False, ci="logit", full_cov=False,
+                     rows=True)
+    sparse, dense = cores
+    np.testing.assert_allclose(sparse.logit.coef, dense.logit.coef, rtol=1e-14)
+    np.testing.assert_allclose(sparse.logit.var, dense.logit.var, rtol=1e-13)
+    np.testing.assert_allclose(sparse.variances, dense.variances, rtol=1e-13, atol=1e-300)
+    fast, want = _table(sparse, "t", 0.95), _table(slow, "t", 0.95)
+    for col in ("estimate", "se"):
+        np.testing.assert_allclose(fast[col].to_numpy(float), want[col].to_numpy(float),
+                                   rtol=1e-10, atol=1e-300, err_msg=col)
+
+
+@pytest.mark.parametrize("values", [
+    [3.0, 1.0, np.nan, 7.0, 3.0, -2.0, np.nan, 1.0],  # missing values, gaps, negative
+    [5, 2, 2, 9, 5, 2, 3, 4],  # integers with a gap
+    [0, 1, 2, 1, 0, 2, 2, 1],  # already 0..L-1
+    [1.0, 2.0, 3.0, 2.0, 1.0, 3.0, 1.0, 2.0],
+])
+def test_kept_int8_codes_equal_converted_codes(values: list) -> None:
+    """int_coder(keep=True) keeps int8 codes of every row; they equal the codes converted
+    from the column, per row slice and with any code for missing values."""
+    from sid.estimation.codes import int_coder
+
+    x = np.tile(np.asarray(values), 20000)  # more than one chunk
+    kept, plain = int_coder(x, keep=True), int_coder(x)
+    assert kept.small is not None and plain.small is None
+    np.testing.assert_array_equal(kept.levels, plain.levels)
+    for rows in (slice(0, len(x)), slice(5, 70001), slice(70000, len(x))):
+        for missing in (-1, len(plain.levels)):
+            np.testing.assert_array_equal(kept.codes(rows, missing), plain.codes(rows, missing))
+
+
+def test_sparse_cells_text_categories_with_missing() -> None:
+    """Text categories (pandas' codes, a bin for missing values) on sparse cells: the
+    row-level engine's shares, SEs and logit intervals."""
+    from sid.estimation.cells import cells_core
+    from sid.estimation.core import _core, _table
+    from sid.estimation.domains import _domains
+
+    rng = np.random.default_rng(12)
+    n = 700
+    y = rng.choice(np.array(["laag", "midden", "hoog"], dtype=object), n)
+    y[rng.random(n) < 0.1] = None
+    frame = pd.DataFrame({"h": rng.integers(0, 4, n), "psu": rng.integers(0, 5, n),
+                          "g": rng.integers(0, 30, n), "y": y, "w": rng.uniform(1, 9, n)})
+    design = Design(frame, weight="w", strata="h", psu="psu")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        core = cells_core(design, "proportion", "y", _domains(design, ("g",), None),
+                          full_cov=False, ci="logit", sparse=True)
+        slow = _table(_core(design, "proportion", "y", "g", None, False, ci="logit",
+                            full_cov=False, rows=True), "logit", 0.95)
+    assert core is not None
+    fast = _table(core, "logit", 0.95)
+    assert list(fast["category"][:3]) == ["hoog", "laag", "midden"]
+    for col in ("estimate", "se", "ci_low", "ci_high", "df", "n", "n_missing"):
+        np.testing.assert_allclose(fast[col].to_numpy(float), slow[col].to_numpy(float),
+                                   rtol=1e-10, atol=1e-13, err_msg=col)

@@ -39,8 +39,18 @@ from sid.estimation.domains import (
     label,
 )
 from sid.estimation.forms import _Core
-from sid.estimation.logit import LogitFit, _irls_columns, _linkinv, _mu_eta
-from sid.variance import Cells, group_sum, psu_strata, ssu_psus, taylor_cell_var, taylor_cell_vcov
+from sid.estimation.logit import LogitFit, _Irls, _irls_columns, _linkinv, _mu_eta
+from sid.variance import (
+    Cells,
+    SparseCells,
+    group_sum,
+    psu_strata,
+    sparse_stage,
+    ssu_psus,
+    taylor_cell_var,
+    taylor_cell_vcov,
+    taylor_sparse_var,
+)
 
 FAST_STATS = ("mean", "total", "proportion", "ratio")
 
@@ -54,8 +64,9 @@ class _Layout:
     n_units: int
     lut: np.ndarray | None  # compressed layouts: cell index of each domain * n_units + unit
     per_row: bool  # each row its own unit: cell = row
-    unit: np.ndarray  # per cell
-    dom: np.ndarray  # per cell
+    unit: np.ndarray | None  # per cell (None: every domain x unit, not built)
+    dom: np.ndarray | None  # per cell
+    space: int  # number of cell indices
 
     def cell(self, rows: slice, dom: np.ndarray) -> np.ndarray:
         """Cells of ``rows`` (``dom``: their domains; garbage where a row has none)."""
@@ -68,10 +79,26 @@ class _Layout:
         key[dom < 0] = 0
         return self.lut[key]
 
+    def unit_dom(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The unit and domain of cells ``ids``."""
+        if self.unit is None:
+            return _divmod(ids, self.n_units)[::-1]
+        return self.unit[ids], self.dom[ids]
 
-def _layout(units: np.ndarray, n_units: int, dom: np.ndarray, d: int) -> _Layout | None:
-    """Cells in (domain, unit) order: dense (every domain x unit) when few, else only the
-    pairs present; without units (each row its own) a cell per row.
+
+def _divmod(a: np.ndarray, b: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(a // b, a % b)``; numpy divides by a scalar fast, ``%`` and ``np.divmod`` are
+    several times slower."""
+    q = a // b
+    return q, a - q * b
+
+
+def _layout(units: np.ndarray, n_units: int, dom: np.ndarray, d: int,
+            dense_max: int | None = None, build: bool = True) -> _Layout | None:
+    """Cells in (domain, unit) order: dense (every domain x unit) when at most
+    ``dense_max`` (default max(n/4, 4096)), else only the pairs present; without units
+    (each row its own) a cell per row. ``build=False``: a dense layout's unit and
+    domain per cell are left to :meth:`_Layout.unit_dom`.
 
     A cell holding no row of its domain has score 0, as an absent unit would, so
     rows outside every domain may sit in a cell of their own (it adds nothing).
@@ -80,11 +107,14 @@ def _layout(units: np.ndarray, n_units: int, dom: np.ndarray, d: int) -> _Layout
     """
     n = len(dom)
     if n_units == n:  # each row its own unit (no PSUs): a cell per row
-        return _Layout(units, n_units, None, True, units, np.maximum(dom, 0))
+        return _Layout(units, n_units, None, True, units, np.maximum(dom, 0), n)
     space = n_units * d
-    if space <= max(n // 4, 4096):
+    if space <= (max(n // 4, 4096) if dense_max is None else dense_max):
+        if not build:
+            return _Layout(units, n_units, None, False, None, None, space)
         cell_ids = np.arange(space)
-        return _Layout(units, n_units, None, False, cell_ids % n_units, cell_ids // n_units)
+        return _Layout(units, n_units, None, False, cell_ids % n_units, cell_ids // n_units,
+                       space)
     if space > 8 * n + 65536:
         return None
     seen = np.zeros(space, dtype=bool)
@@ -95,12 +125,21 @@ def _layout(units: np.ndarray, n_units: int, dom: np.ndarray, d: int) -> _Layout
         seen[key[dm >= 0]] = True
     lut = np.cumsum(seen) - 1
     keys = np.flatnonzero(seen)
-    return _Layout(units, n_units, lut, False, keys % n_units, keys // n_units)
+    return _Layout(units, n_units, lut, False, keys % n_units, keys // n_units, len(keys))
 
 
 def _by_dom(values: np.ndarray, dom: np.ndarray, d: int) -> np.ndarray:
     """Sum cell rows (P x m) per domain: d x m."""
     return group_sum(values, dom, d)
+
+
+def _row_sum(x: np.ndarray) -> np.ndarray:
+    """Per row of a cells x categories table, the sum of its columns, left to right
+    (not a BLAS product: its threads wait for cores on a busy machine)."""
+    out = x[:, 0].copy()
+    for j in range(1, x.shape[1]):
+        out += x[:, j]
+    return out
 
 
 def _others(x: np.ndarray) -> np.ndarray:
@@ -137,7 +176,7 @@ def _shares_scores(s: _Sums, cell_dom: np.ndarray, centre: np.ndarray, scale: np
 class _Sums:
     """Per cell: weighted sums per column and of the denominator, row counts."""
 
-    num: np.ndarray  # P x m: sum w num
+    num: np.ndarray | None  # P x m: sum w num (sparse cells: None)
     den: np.ndarray  # P: sum w den (ratio: sum w x; total: sum w)
     weight: np.ndarray  # P: sum w over valid rows
     rows: np.ndarray  # P: valid rows (any weight)
@@ -168,13 +207,13 @@ def _sums(design: Design, layout: _Layout, dom: np.ndarray, stat: str,
     only say whether a cell has rows (1.0) or not (0.0).
     """
     w = design.w
-    p_cells = len(layout.unit)
+    p_cells = layout.space
     size = p_cells * bins + 1
     ratio = stat == "ratio"
     share = stat == "proportion"
     has_zero = bool(w.min() == 0)
     wsum = np.zeros(size)
-    count = np.zeros(size)  # float: row sums below are BLAS products
+    count = np.zeros(size)
     ysum = None if share else np.zeros(size)
     xsum = np.zeros(size) if ratio else None
     pos = np.zeros(size) if has_zero else count
@@ -200,30 +239,111 @@ def _sums(design: Design, layout: _Layout, dom: np.ndarray, stat: str,
     if not count_rows:  # every weight > 0: a cell has rows where it has weight
         count = pos = (wsum > 0).astype(float)
     wsum, count, pos = cells(wsum), cells(count), cells(pos)
-    ones = np.ones(bins - 1)
     if share:
         num = wsum[:, :-1]
-        den = weight = num @ ones
+        den = weight = _row_sum(num)
     else:
         weight = wsum[:, 0]
         num = cells(ysum)[:, :1]
         den = cells(xsum)[:, 0] if ratio else weight
-    return _Sums(num, den, weight, count[:, :-1] @ ones, pos[:, :-1] @ ones, pos[:, -1].copy())
+    return _Sums(num, den, weight, _row_sum(count[:, :-1]), _row_sum(pos[:, :-1]),
+                 pos[:, -1].copy())
+
+
+def _add(total: np.ndarray | None, part: np.ndarray) -> np.ndarray:
+    """``total + part`` in place; the first part is taken as it is (a table as large as
+    the data is not allocated, zeroed and added twice)."""
+    if total is None:
+        return part
+    total += part
+    return total
+
+
+def _sparse_sums(design: Design, layout: _Layout, dom: np.ndarray,
+                 sub: Callable[[slice], np.ndarray], c: int, bins: int, d: int,
+                 count_rows: bool) -> tuple[SparseCells, _Sums]:
+    """:func:`_sums` for proportions keeping only the (cell, category) entries present.
+
+    One pass of ``np.bincount`` over the key (cell index, category or missing); the
+    entries present (``np.flatnonzero``, in key order) then name the cells present,
+    whose unit and domain come from the key; nothing of size cells x categories is
+    built. The per-cell totals (:class:`_Sums` with ``num`` None) come from the entries.
+    ``bins`` is c + 1 (a bin for missing values) or c when no value is missing.
+    """
+    w = design.w
+    size = layout.space * bins + 1
+    has_zero = bool(w.min() == 0)
+    wsum = count = pos = key = wr = None
+    outside = bool(dom.min() < 0)
+    for rows in chunks(len(w), size):
+        key = _row_keys(layout, dom, sub, bins, size, rows, outside)
+        wr = w[rows]
+        wsum = _add(wsum, np.bincount(key, weights=wr, minlength=size))
+        if count_rows:
+            count = _add(count, np.bincount(key, minlength=size))
+            if has_zero:
+                key[wr == 0] = size - 1
+                pos = _add(pos, np.bincount(key, minlength=size))
+    del key, wr  # the chunk's temporaries (one chunk: as large as the data)
+    if pos is None:
+        pos = count
+    ent = np.flatnonzero((count if count_rows else wsum)[:-1] != 0)  # bool: nonzero's fast path
+    # the entries' values, then the tables (as large as the data) are let go
+    val = wsum[ent]
+    cnt = count[ent] if count_rows else None
+    psv = pos[ent] if count_rows else None
+    del wsum, count, pos
+    ck = ent // bins
+    cat = ent  # reused: the category of each entry
+    cat -= ck * bins
+    first = np.empty(len(ent), dtype=bool)
+    first[:1] = True
+    np.not_equal(ck[1:], ck[:-1], out=first[1:])
+    cell = np.cumsum(first)
+    cell -= 1
+    unit, cdom = layout.unit_dom(ck[first])
+    del ck, first
+    p_cells = len(unit)
+    miss = cat == c if bins > c else None
+    any_miss = miss is not None and bool(miss.any())
+    if any_miss:
+        ok = ~miss
+        e_cell, e_j, e_num = cell[ok], cat[ok], val[ok]
+    else:
+        e_cell, e_j, e_num = cell, cat, val
+    den = np.bincount(e_cell, weights=e_num, minlength=p_cells)
+    if count_rows:
+        rows_c = np.bincount(e_cell, weights=cnt[ok] if any_miss else cnt, minlength=p_cells)
+        pos_c = np.bincount(e_cell, weights=psv[ok] if any_miss else psv, minlength=p_cells)
+        missing = (np.bincount(cell[miss], weights=psv[miss], minlength=p_cells)
+                   if any_miss else np.zeros(p_cells))
+    else:  # every weight > 0: a cell has rows where it has weight
+        rows_c = pos_c = (den > 0).astype(float)
+        missing = np.zeros(p_cells)
+    cells = SparseCells(unit, cdom, den, e_cell, e_j, e_num, d, c, rows_c > 0)
+    return cells, _Sums(None, den, den, rows_c, pos_c, missing)
 
 
 def cells_core(design: Design, stat: str, var: str, domains: _Domains, *, full_cov: bool,
-               ci: str | None) -> _Core | None:
-    """:func:`sid.estimation.core._core` on cells, or None where this path does not apply."""
+               ci: str | None, sparse: bool | None = None) -> _Core | None:
+    """:func:`sid.estimation.core._core` on cells, or None where this path does not apply.
+
+    Proportions over thin cells (more (PSU, domain) pairs than n/8; ``sparse=True``
+    forces it, for the tests) keep only the categories present in each cell
+    (:func:`_sparse_sums`, :func:`sid.variance.taylor_sparse_var`), unless the full
+    covariance is asked for.
+    """
     if (design.is_replicate or design.calibration or stat not in FAST_STATS
             or domains.count == 0):
         return None
     d = domains.count
     dom = domains.code
+    n = design.n
     y = x = None
     coder = None
     if stat == "proportion":
         _check_columns(design, [var], "analysis")
-        coder = int_coder(design.data[var])
+        coder = int_coder(design.data[var], keep=True)
         if coder is None:
             ycode, cats = factor_codes(design.data[var])
             coder_codes = ycode.__getitem__
@@ -259,7 +379,13 @@ def cells_core(design: Design, stat: str, var: str, domains: _Domains, *, full_c
         categories = ("",)
         bins, m = 2, 1
     n_cl = int(design.n_psu.sum())
-    layout = _layout(design.cluster, n_cl, dom, d)
+    if sparse is None:
+        sparse = n_cl * d > max(n // 8, 4096)  # measured: never slower, faster from ~n/5
+    sparse = sparse and stat == "proportion" and not full_cov
+    if sparse and coder is not None and not coder.has_nan:
+        bins = c  # no missing value: no bin for them
+    dense_max = (4 * n + 65536) // bins if sparse else None
+    layout = _layout(design.cluster, n_cl, dom, d, dense_max, build=not sparse)
     if layout is None:
         return None
     # the row counts per domain are the domain sizes when no row is left out of a cell
@@ -274,17 +400,26 @@ def cells_core(design: Design, stat: str, var: str, domains: _Domains, *, full_c
             sizes = None
     else:
         sizes = None
-    sums = _sums(design, layout, dom, stat, sub, bins, y, x, count_rows=sizes is None)
-    layout2 = sums2 = None
     st = design.stage2
+    layout2 = None
     if st is not None:
-        layout2 = _layout(st.unit, len(ssu_psus(design)), dom, d)
+        layout2 = _layout(st.unit, len(ssu_psus(design)), dom, d, dense_max, build=not sparse)
         if layout2 is None:
             return None
-        sums2 = _sums(design, layout2, dom, stat, sub, bins, y, x)
-    cdom = layout.dom
-    tn = _by_dom(sums.num, cdom, d)
-    td = _by_dom(sums.den[:, None], cdom, d)[:, 0]
+    if sparse:
+        scells, sums = _sparse_sums(design, layout, dom, sub, c, bins, d, sizes is None)
+        scells2 = None if layout2 is None else _sparse_sums(design, layout2, dom, sub, c, bins,
+                                                            d, True)[0]
+        cdom, cunit = scells.dom, scells.unit
+        stage1 = sparse_stage(scells, psu_strata(design), design.n_strata)
+        tn = stage1.n_sum.sum(axis=1)
+        td = stage1.d_all[:, :, 0].sum(axis=1)
+    else:
+        sums = _sums(design, layout, dom, stat, sub, bins, y, x, count_rows=sizes is None)
+        sums2 = None if layout2 is None else _sums(design, layout2, dom, stat, sub, bins, y, x)
+        cdom, cunit = layout.dom, layout.unit
+        tn = _by_dom(sums.num, cdom, d)
+        td = _by_dom(sums.den[:, None], cdom, d)[:, 0]
     if sizes is None:
         n_dom = np.bincount(cdom, weights=sums.positive, minlength=d)
         nmiss_dom = np.bincount(cdom, weights=sums.missing, minlength=d)
@@ -296,38 +431,54 @@ def cells_core(design: Design, stat: str, var: str, domains: _Domains, *, full_c
     with np.errstate(divide="ignore", invalid="ignore"):
         theta = tn if stat == "total" else tn / td[:, None]
     flip = (theta > 0.5) if stat == "proportion" else np.zeros_like(theta, dtype=bool)
-
-    def scores(s: _Sums, cell_dom: np.ndarray, centre: np.ndarray, scale: np.ndarray
-               ) -> np.ndarray:
-        if stat == "total":
-            return s.num.copy()
-        return _shares_scores(s, cell_dom, centre, scale, flip)
-
     with np.errstate(divide="ignore", invalid="ignore"):
         inv_td = np.broadcast_to(np.where(td > 0, 1 / td, 0.0)[:, None], (d, m))
     centre = np.nan_to_num(theta)
-    cells = Cells(layout.unit, cdom, scores(sums, cdom, centre, inv_td), d, sums.rows > 0)
-    cells2 = None if sums2 is None else Cells(
-        layout2.unit, layout2.dom, scores(sums2, layout2.dom, centre, inv_td), d)
-
-    logit = None
+    fit = None
     if stat == "proportion" and ci == "logit":
-        logit = _logit(design, dom, sub, bins, d, m, sums, cells, sums2, cells2,
-                       tn, td, nrow_dom, flip)
-        if logit is None:
+        fit = _logit_fit(design, dom, sub, bins, d, m, tn, td, nrow_dom, flip)
+        if fit is None:
             return None  # a column stopped after glm's first step: row-level path
-    if full_cov:
-        cov = taylor_cell_vcov(design, cells, cells2)
-        var_ = np.diag(cov).copy()
+    logit = None
+    cov = None
+    if sparse:
+        pairs = [(centre, inv_td)] + ([] if fit is None else [fit[1:]])
+        vs = taylor_sparse_var(design, scells, scells2, pairs, stage1, flip)
+        var_ = vs[0]
+        if fit is not None:
+            logit = LogitFit(fit[0].coef, vs[1], fit[0].iterations, fit[0].converged)
     else:
-        cov = None
-        var_ = taylor_cell_var(design, cells, cells2)
+        def scores(s: _Sums, cell_dom: np.ndarray, centre: np.ndarray, scale: np.ndarray
+                   ) -> np.ndarray:
+            if stat == "total":
+                return s.num.copy()
+            return _shares_scores(s, cell_dom, centre, scale, flip)
+
+        def cells_for(centre: np.ndarray, scale: np.ndarray) -> tuple[Cells, Cells | None]:
+            c1 = Cells(cunit, cdom, scores(sums, cdom, centre, scale), d, sums.rows > 0)
+            c2 = None if sums2 is None else Cells(
+                layout2.unit, layout2.dom, scores(sums2, layout2.dom, centre, scale), d)
+            return c1, c2
+
+        cells, cells2 = cells_for(centre, inv_td)
+        if full_cov:
+            cov = taylor_cell_vcov(design, cells, cells2)
+            var_ = np.diag(cov).copy()
+        else:
+            var_ = taylor_cell_var(design, cells, cells2)
+        if fit is not None:
+            lv = taylor_cell_var(design, *cells_for(*fit[1:]))
+            logit = LogitFit(fit[0].coef, lv, fit[0].iterations, fit[0].converged)
     # df: PSUs with a valid member of weight > 0, minus their strata
-    pos_cell = sums.positive > 0
     n_h = design.n_strata
-    cl_stratum = psu_strata(design)
-    psus = np.bincount(cdom[pos_cell], minlength=d)
-    skey = cl_stratum[layout.unit[pos_cell]] * d + cdom[pos_cell]
+    skey = psu_strata(design)[cunit] * d
+    skey += cdom
+    if sizes is None or not sparse:  # sparse cells with sizes: all have a member of weight > 0
+        pos_cell = sums.positive > 0
+        skey = skey[pos_cell]
+        psus = np.bincount(cdom[pos_cell], minlength=d)
+    else:
+        psus = np.bincount(cdom, minlength=d)
     strata = (np.bincount(skey, minlength=n_h * d) > 0).reshape(n_h, d).sum(axis=0)
     df_dom = (psus - strata).astype(float)
     dom_of = np.repeat(np.arange(d), m)
@@ -339,11 +490,12 @@ def cells_core(design: Design, stat: str, var: str, domains: _Domains, *, full_c
                  np.full(d * m, np.nan), logit=logit, var=var_)
 
 
-def _logit(design: Design, dom: np.ndarray, sub: Callable[[slice], np.ndarray], bins: int,
-           d: int, m: int, sums: _Sums, cells: Cells, sums2: _Sums | None,
-           cells2: Cells | None, tn: np.ndarray, td: np.ndarray, nrow: np.ndarray,
-           flip: np.ndarray) -> LogitFit | None:
-    """R's svyglm logit fit for every domain x category from cell and (domain, category) sums.
+def _logit_fit(design: Design, dom: np.ndarray, sub: Callable[[slice], np.ndarray], bins: int,
+               d: int, m: int, tn: np.ndarray, td: np.ndarray, nrow: np.ndarray,
+               flip: np.ndarray) -> tuple[_Irls, np.ndarray, np.ndarray] | None:
+    """R's svyglm logit fit for every domain x category from (domain, category) sums, and
+    the centre and scale (d x m) of its cell scores; None if a column stopped after
+    glm's first step (the row-level path handles that).
 
     glm's first step (start ``mustart = (a y + 0.5)/(a + 1)``, ``a = w / mean(w)``
     over the domain design's rows) needs, per domain, ``sum a m (1-m)`` and the
@@ -398,11 +550,4 @@ def _logit(design: Design, dom: np.ndarray, sub: Callable[[slice], np.ndarray], 
     centre = np.where(ok, mu, np.where(flip, 1.0, 0.0))
     with np.errstate(divide="ignore", invalid="ignore"):
         scale = np.where(td[:, None] > 0, 1 / (td[:, None] * me), 0.0)
-
-    def scores(s: _Sums, cell_dom: np.ndarray) -> np.ndarray:
-        return _shares_scores(s, cell_dom, centre, scale, flip)
-
-    c1 = Cells(cells.unit, cells.dom, scores(sums, cells.dom), d, cells.present)
-    c2 = None if sums2 is None else Cells(cells2.unit, cells2.dom, scores(sums2, cells2.dom), d)
-    var = taylor_cell_var(design, c1, c2)
-    return LogitFit(fit.coef, var, fit.iterations, fit.converged)
+    return fit, centre, scale

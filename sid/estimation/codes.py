@@ -36,9 +36,13 @@ class IntCoder:
     levels: np.ndarray  # sorted, in the column's dtype
     has_nan: bool
     counts: np.ndarray | None = None  # rows per level, when known
+    small: np.ndarray | None = None  # int8 codes of every row (-1: missing), when kept
 
     def codes(self, rows: slice, missing: int = -1) -> np.ndarray:
         """Codes of ``rows``, ``missing`` where the value is missing."""
+        if self.small is not None:
+            s = self.small[rows]
+            return np.where(s < 0, missing, s) if self.has_nan and missing != -1 else s
         v = self.x[rows]
         nan = np.isnan(v) if self.has_nan else None
         if nan is not None:
@@ -64,8 +68,13 @@ class IntCoder:
         return self.codes(slice(0, len(self.x)))
 
 
-def int_coder(values: pd.Series | np.ndarray) -> IntCoder | None:
-    """An :class:`IntCoder` for the column, or None when it is not compact integer codes."""
+def int_coder(values: pd.Series | np.ndarray, keep: bool = False) -> IntCoder | None:
+    """An :class:`IntCoder` for the column, or None when it is not compact integer codes.
+
+    ``keep=True`` keeps the codes of every row as int8 (1 byte a row) when there are at
+    most 127 values in the range, so that later passes read them instead of converting
+    the column again.
+    """
     x = values.to_numpy() if isinstance(values, pd.Series) else np.asarray(values)
     n = len(x)
     if not n or x.dtype.kind not in "iuf":
@@ -79,17 +88,25 @@ def int_coder(values: pd.Series | np.ndarray) -> IntCoder | None:
         return None
     lo = int(lo)
     span = int(hi) - lo + 1
+    small = np.empty(n, dtype=np.int8) if keep and span <= 127 else None
     seen = np.zeros(span, dtype=bool)
     counts = np.zeros(span, dtype=np.int64)  # rows per value, while every chunk is counted
     counted = True
     has_nan = False
     for rows in chunks(n):
         v = x[rows]
+        nan = None
         if floating:
             nan = np.isnan(v)
             if nan.any():
                 has_nan = True
-                v = v[~nan]
+                if small is None:
+                    v = v[~nan]
+                    nan = None
+                else:
+                    v = np.where(nan, lo, v)
+            else:
+                nan = None
             with np.errstate(invalid="ignore"):
                 c = v.astype(np.int64)
             if (c != v).any():
@@ -100,6 +117,11 @@ def int_coder(values: pd.Series | np.ndarray) -> IntCoder | None:
             c = v.astype(np.int64)
         if lo:
             c -= lo
+        if small is not None:
+            small[rows] = c
+            if nan is not None:
+                small[rows][nan] = -1
+                c = c[~nan]
         if span <= len(c):
             counts += np.bincount(c, minlength=span)
         else:
@@ -109,7 +131,9 @@ def int_coder(values: pd.Series | np.ndarray) -> IntCoder | None:
         seen = counts > 0
     levels = (np.flatnonzero(seen) + lo).astype(x.dtype)
     lut = None if seen.all() else np.cumsum(seen) - 1
-    return IntCoder(x, lo, lut, levels, has_nan, counts[seen] if counted else None)
+    if small is not None and lut is not None:
+        small = np.append(lut, -1).astype(np.int8)[small]  # -1 (missing) stays -1
+    return IntCoder(x, lo, lut, levels, has_nan, counts[seen] if counted else None, small)
 
 
 def factor_codes(values: pd.Series) -> tuple[np.ndarray, pd.Index | np.ndarray]:
