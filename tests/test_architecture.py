@@ -16,7 +16,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("sid.io",),
     ("sid.expr", "sid.codebook", "sid.harmonise", "sid.synthetic"),
     ("sid.origin", "sid.validation"),
-    ("sid.design", "sid.design_args", "sid.variance"),
+    ("sid.design", "sid.design_args", "sid.variance", "sid.variance_cells"),
     ("sid.estimation", "sid.model", "sid.weighting"),
     ("sid.tables", "sid.plan"),
     ("sid.export",),

@@ -142,7 +142,7 @@ def test_psu_codes_are_in_stratum_order() -> None:
     """The cell path takes each PSU's stratum (and each SSU's PSU) from the Design's
     numbering without a pass over the rows (sid.variance.psu_strata / ssu_psus): this
     holds for labels in any order and of any type."""
-    from sid.variance import psu_strata, ssu_psus
+    from sid.variance_cells import psu_strata, ssu_psus
 
     rng = np.random.default_rng(5)
     n = 400

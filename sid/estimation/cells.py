@@ -40,7 +40,7 @@ from sid.estimation.domains import (
 )
 from sid.estimation.forms import _Core
 from sid.estimation.logit import LogitFit, _Irls, _irls_columns, _linkinv, _mu_eta
-from sid.variance import (
+from sid.variance_cells import (
     Cells,
     SparseCells,
     group_sum,
