@@ -14,12 +14,8 @@ import pytest
 
 from sid.design import Design
 from sid.estimation import estimate
-from sid.tables.intervals import (
-    FEW,
-    korn_graubard_extreme,
-    published_interval,
-    use_korn_graubard,
-)
+from sid.estimation.intervals import beta_extreme, korn_graubard_switch
+from sid.tables.intervals import FEW, published_interval
 
 REF = Path(__file__).parent / "reference"
 
@@ -68,7 +64,7 @@ def test_switch_matches_r(level: float) -> None:
     inner = gold["beta_low"].notna().to_numpy()
     np.testing.assert_allclose(bt["ci_low"].to_numpy()[inner], gold["beta_low"][inner], rtol=1e-9)
     np.testing.assert_allclose(bt["ci_high"].to_numpy()[inner], gold["beta_high"][inner], rtol=1e-9)
-    ext_lo, ext_hi = korn_graubard_extreme(gold["estimate"], gold["n"], gold["df"], level)
+    ext_lo, ext_hi = beta_extreme(gold["estimate"], gold["n"], gold["df"], level)
     ext = gold["extreme_low"].notna().to_numpy()
     np.testing.assert_allclose(ext_lo[ext], gold["extreme_low"][ext], rtol=1e-9, atol=0)
     np.testing.assert_allclose(ext_hi[ext], gold["extreme_high"][ext], rtol=1e-9, atol=0)
@@ -84,7 +80,7 @@ def test_rule_thresholds() -> None:
     lo, hi = np.array([0.1, 0.1, 0.1, 0.0, 0.1]), np.array([0.2, 0.2, 0.2, 0.0, np.nan])
     yes = np.array([FEW - 1, FEW, 50, 50, 50])
     no = np.array([100, 100, FEW - 1, 100, 100])
-    assert list(use_korn_graubard(yes, no, lo, hi)) == [True, False, True, True, True]
+    assert list(korn_graubard_switch(yes, no, lo, hi)) == [True, False, True, True, True]
     # a group with no answers publishes nothing: it keeps the logit (empty) interval
-    assert not use_korn_graubard(np.array([0]), np.array([0]), np.array([np.nan]),
+    assert not korn_graubard_switch(np.array([0]), np.array([0]), np.array([np.nan]),
                                  np.array([np.nan]))[0]

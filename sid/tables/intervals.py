@@ -7,12 +7,14 @@ publishes the Korn-Graubard interval instead (``beta``, R's
 ``svyciprop(method="beta")``), as the NCHS data presentation standards for
 proportions require (Parker et al. 2017, Vital Health Stat 2(175)).
 
-The rule (:func:`use_korn_graubard`), per group: Korn-Graubard when the unweighted
+The rule (:func:`sid.estimation.intervals.korn_graubard_switch`, the one that
+``sid estimate --ci auto`` applies too), per group: Korn-Graubard when the unweighted
 number of "yes" or of "no" answers in the group's base is below :data:`FEW`
 (10), or when the logit interval is missing or has no width; logit otherwise.
 
 R's beta interval is undefined when the estimate is exactly 0 or 1 (its effective
-sample size ``p(1-p)/var`` is 0/0). There :func:`korn_graubard_extreme` follows the
+sample size ``p(1-p)/var`` is 0/0). There :func:`sid.estimation.intervals.beta_extreme`
+follows the
 NCHS standard: the effective sample size is the group's unweighted n, with the same
 degrees-of-freedom adjustment as R, ``n * (qt(a/2, n - 1) / qt(a/2, df))^2``; the
 interval is then [0; qbeta(1 - a/2, 1, n_df)] for 0 (mirrored for 1), never of zero
@@ -23,53 +25,10 @@ width while n > 0. Both parts are checked against R in
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats as st
 
-FEW = 10
-"""Below this many unweighted "yes" (or "no") answers in a group the book uses Korn-Graubard."""
+from sid.estimation.intervals import FEW, beta_extreme, korn_graubard_switch
 
-
-def use_korn_graubard(n_yes: np.ndarray, n_no: np.ndarray, logit_low: np.ndarray,
-                      logit_high: np.ndarray, few: int = FEW) -> np.ndarray:
-    """True where the book publishes Korn-Graubard instead of the logit interval.
-
-    ``n_yes``/``n_no`` are unweighted counts of "yes" and "no" in each group's base;
-    ``logit_low``/``logit_high`` the logit interval (any scale). A group with no
-    respondents (``n_yes + n_no == 0``) keeps the logit interval (nothing is published).
-    """
-    yes = np.asarray(n_yes, dtype=float)
-    no = np.asarray(n_no, dtype=float)
-    lo = np.asarray(logit_low, dtype=float)
-    hi = np.asarray(logit_high, dtype=float)
-    with np.errstate(invalid="ignore"):
-        degenerate = ~np.isfinite(lo) | ~np.isfinite(hi) | ~(hi > lo)
-    few_answers = (np.minimum(yes, no) < few) | degenerate
-    return few_answers & ((yes + no) > 0)
-
-
-def korn_graubard_extreme(p: np.ndarray, n: np.ndarray, df: np.ndarray,
-                          level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    """The Korn-Graubard interval for an estimate of exactly 0 or 1 (NCHS), on the 0-1 scale.
-
-    Effective sample size: the unweighted ``n``, times R's degrees-of-freedom factor
-    ``(qt(a/2, n - 1) / qt(a/2, df))^2``. For ``p == 0``: [0; qbeta(1 - a/2, 1, n_df)];
-    for ``p == 1``: [qbeta(a/2, n_df, 1); 1]. NaN elsewhere (use R's beta interval there).
-    """
-    p = np.asarray(p, dtype=float)
-    n = np.asarray(n, dtype=float)
-    df = np.asarray(df, dtype=float)
-    a = (1 - level) / 2
-    lo = np.full(p.shape, np.nan)
-    hi = np.full(p.shape, np.nan)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        n_df = n * (st.t.ppf(a, n - 1) / st.t.ppf(a, df)) ** 2
-        zero = (p == 0) & (n > 1) & (df > 0)
-        one = (p == 1) & (n > 1) & (df > 0)
-        lo[zero] = 0.0
-        hi[zero] = st.beta.ppf(1 - a, 1.0, n_df[zero])
-        lo[one] = st.beta.ppf(a, n_df[one], 1.0)
-        hi[one] = 1.0
-    return lo, hi
+__all__ = ["FEW", "published_interval"]
 
 
 def published_interval(n: np.ndarray, df: np.ndarray, n_yes: np.ndarray, n_no: np.ndarray,
@@ -81,12 +40,13 @@ def published_interval(n: np.ndarray, df: np.ndarray, n_yes: np.ndarray, n_no: n
     ``logit``/``beta`` are (estimate, low, high) of :func:`sid.estimation.estimate` with
     ``ci="logit"`` (estimate: R's expit(coef)) and ``ci="beta"`` (estimate: svymean, as
     R's beta ``svyciprop``) on the 0-1 scale. Where Korn-Graubard is used, the estimate is
-    svymean's, and where that is exactly 0 or 1 the interval is :func:`korn_graubard_extreme`.
+    svymean's, and where that is exactly 0 or 1 the interval is
+    :func:`sid.estimation.intervals.beta_extreme`.
     """
     l_est, l_lo, l_hi = (np.asarray(v, dtype=float) for v in logit)
     b_est, b_lo, b_hi = (np.asarray(v, dtype=float) for v in beta)
-    switch = use_korn_graubard(n_yes, n_no, l_lo, l_hi, few)
-    ext_lo, ext_hi = korn_graubard_extreme(b_est, n, df, level)
+    switch = korn_graubard_switch(n_yes, n_no, l_lo, l_hi, few)
+    ext_lo, ext_hi = beta_extreme(b_est, n, df, level)
     extreme = np.isfinite(ext_lo)
     b_lo = np.where(extreme, ext_lo, b_lo)
     b_hi = np.where(extreme, ext_hi, b_hi)
