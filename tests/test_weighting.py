@@ -872,20 +872,20 @@ _SPEC_2022 = SHIPPED_SPECS[-1].read_text(encoding="utf-8") if SHIPPED_SPECS else
 
 # (name, change to the shipped 2022 spec, line, path, what the one problem says)
 BAD_SPECS = [
-    ("trim_relative_to", ("relative_to: median", "relative_to: medain"), 29, "trim.relative_to",
+    ("trim_relative_to", ("relative_to: median", "relative_to: medain"), 32, "trim.relative_to",
      "'absolute', 'median' or 'mean' (got 'medain')"),
     ("within_unknown_in_list", ("within: herkomst ", "within: [herkomst, regio]"), 16,
      "margins.within", "'regio' not among margins.variables"),
     ("within_not_a_name", ("within: herkomst ", "within: 3"), 16, "margins.within",
      "give a name or a list of names"),
-    ("replicates_text", (None, 'replicates: {replicates: "x"}'), 36, "replicates.replicates",
+    ("replicates_text", (None, 'replicates: {replicates: "x"}'), 39, "replicates.replicates",
      "valid integer (got 'x')"),
-    ("replicates_fraction", (None, "replicates: {replicates: 2.5}"), 36,
+    ("replicates_fraction", (None, "replicates: {replicates: 2.5}"), 39,
      "replicates.replicates", "valid integer (got 2.5)"),
-    ("replicates_key", (None, "replicates: {replicate: 5}"), 36, "replicates.replicate",
+    ("replicates_key", (None, "replicates: {replicate: 5}"), 39, "replicates.replicate",
      "did you mean 'replicates'?"),
-    ("trim_key", ("upper: 5 ", "uper: 5 "), 27, "trim.uper", "did you mean 'upper'?"),
-    ("trim_upper_text", ("upper: 5 ", "upper: veel "), 27, "trim.upper", "valid number"),
+    ("trim_key", ("upper: 5 ", "uper: 5 "), 30, "trim.uper", "did you mean 'upper'?"),
+    ("trim_upper_text", ("upper: 5 ", "upper: veel "), 30, "trim.upper", "valid number"),
     ("variable_number", ("geslacht: geslacht\n", "geslacht: 3\n"), 19,
      "margins.variables.geslacht", "give a wave column"),
     ("breaks_text", ("breaks: [25, 35, 45, 55, 65]", "breaks: [25, x]"), 21,
@@ -896,9 +896,9 @@ BAD_SPECS = [
      "nonresponse.classes", "give a name or a list of names"),
     ("nonresponse_flag", ("nonresponse:\n", "nonresponse: yes\nx_nr:\n"), 9, "nonresponse",
      "give a mapping with keys respondent, classes"),
-    ("logit_without_bounds", ("method: rake", "method: logit"), 25, "method",
+    ("logit_without_bounds", ("method: rake", "method: logit"), 28, "method",
      "logit calibration needs bounds"),
-    ("bounds_text", ("method: rake", "method: linear\nbounds: [a, 2]"), 26, "bounds.0",
+    ("bounds_text", ("method: rake", "method: linear\nbounds: [a, 2]"), 29, "bounds.0",
      "valid number"),
     ("two_designs", ("base_weight: base_wt", "base_weight: base_wt\n  incl_prob: p"), 7,
      "design", "exactly one of base_weight, incl_prob and frame_counts"),
@@ -947,7 +947,7 @@ def test_bad_spec_in_the_cli_is_one_line_and_exit_2(tmp_path):
                                        "--out", str(tmp_path / "o.sav")])
     assert result.exit_code == 2
     assert "Traceback" not in result.output
-    assert f"{path}:29: trim.relative_to" in result.output
+    assert f"{path}:32: trim.relative_to" in result.output
 
 
 def test_every_problem_of_a_spec_at_once(tmp_path):

@@ -26,13 +26,11 @@ from sid.cli.app import main
 def weight(wave_file: Path, spec_file: Path, gross_file: Path | None,
            margins_file: Path | None, out_file: Path, report_file: Path | None) -> None:
     """Weight WAVE_FILE as the spec says and write it with the final weight added."""
-    import pandas as pd
-
     from sid.io import read_wave, write_wave
     from sid.weighting import load_spec, run_spec, write_report
     from sid.weighting.apply import (
-        margins_path,
         missing_masks,
+        read_margins,
         replicate_prefix,
         report_labels,
         weighted_wave,
@@ -41,7 +39,7 @@ def weight(wave_file: Path, spec_file: Path, gross_file: Path | None,
     spec = load_spec(spec_file)
     wave = read_wave(wave_file)
     gross = read_wave(gross_file).data if gross_file is not None else None
-    table = pd.read_csv(margins_path(spec, spec_file, margins_file))
+    table = read_margins(spec, spec_file, margins_file)
     reported: list[int] = []
 
     def progress(done: int, total: int) -> None:

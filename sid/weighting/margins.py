@@ -21,6 +21,7 @@ import pandas as pd
 from sid.codes import combine_codes, dense_codes, split_codes
 from sid.errors import WeightingError, format_number, show_values
 from sid.weighting.checks import norm_key, raise_problems, row_labels, show_key
+from sid.weighting.population import check_population_table
 from sid.weighting.records import MarginGap
 
 __all__ = [
@@ -381,22 +382,17 @@ def margins_from_long(
     ``{group: {margin: {category: total}}}`` ready for ``rake(within=...)``.
     """
     where = "margins table"
-    t = table
+    specs = [(m,) if isinstance(m, str) else tuple(m) for m in margins]
+    gvars = within_names(within)
+    # every row is checked, also those the filter drops (PopulationTableError, all at once)
+    t = check_population_table(
+        table, count=count, where=where,
+        columns=[*(filters or {}), *gvars, *(v for s in specs for v in s)])
     for col, value in (filters or {}).items():
-        if col not in t.columns:
-            raise WeightingError(f"filter column {col!r} is not in the margins table", where=where,
-                                 got=show_values(list(t.columns)), fix="name an existing column")
         t = t[t[col].astype(str) == str(value)]
     if t.empty:
         raise WeightingError("no rows left in the margins table after filtering", where=where,
                              got=str(dict(filters or {})), fix="check the filter values (e.g. ref_date)")
-    specs = [(m,) if isinstance(m, str) else tuple(m) for m in margins]
-    gvars = within_names(within)
-    needed = {count, *gvars, *(v for s in specs for v in s)}
-    absent = sorted(c for c in needed if c not in t.columns)
-    if absent:
-        raise WeightingError(f"column(s) {show_values(absent)} not in the margins table", where=where,
-                             got=show_values(list(t.columns)), fix="use the table's column names")
 
     def sums(frame: pd.DataFrame, spec: tuple[str, ...]) -> dict[Any, float]:
         s = frame.groupby(list(spec), sort=True)[count].sum()

@@ -35,6 +35,7 @@ from sid.yamlio import parse_yaml, read_yaml, validate_model
 
 __all__ = [
     "BandSpec",
+    "CollapseSpec",
     "DesignSpec",
     "FrameCountsSpec",
     "MarginsSpec",
@@ -160,6 +161,14 @@ class BandSpec(_Model):
         return v
 
 
+class CollapseSpec(_Model):
+    """Collapsing sparse margin cells: along which ordered margin variables adjacent
+    categories merge, and below how many respondents a cell merges (sid.weighting.collapse)."""
+
+    variables: Names
+    min_n: StrictInt = Field(ge=1)
+
+
 class MarginsSpec(_Model):
     """The margins: a long population table, the margin variables (table column -> wave
     column or band), the crosses to rake on, and optional ``within`` groups."""
@@ -170,6 +179,26 @@ class MarginsSpec(_Model):
     variables: dict[str, BandSpec] = Field(min_length=1)
     within: Names | None = None
     margins: list[Names] = Field(min_length=1)
+    collapse: CollapseSpec | None = None
+
+    @field_validator("collapse")
+    @classmethod
+    def _collapse_variables(cls, v: CollapseSpec | None, info: ValidationInfo
+                            ) -> CollapseSpec | None:
+        """Collapse along margin variables that are not within groups."""
+        variables = info.data.get("variables")
+        if v is None or variables is None:
+            return v
+        unknown = [n for n in v.variables if n not in variables]
+        if unknown:
+            raise ValueError(f"collapse.variables {', '.join(map(repr, unknown))} not among "
+                             f"margins.variables ({', '.join(variables)})")
+        within = info.data.get("within") or ()
+        grouped = [n for n in v.variables if n in within]
+        if grouped:
+            raise ValueError(f"collapse.variables {', '.join(map(repr, grouped))} is a within "
+                             "group: groups are weighted separately and do not merge")
+        return v
 
     @field_validator("within", "margins")
     @classmethod
@@ -207,12 +236,21 @@ class MarginsSpec(_Model):
 
 
 class TrimSpec(_Model):
-    """Trimming bounds, absolute or relative to the median or mean weight of the group."""
+    """Trimming bounds, absolute or relative to the median or mean weight of the group
+    (applied by bounded calibration: :func:`~sid.weighting.bounded.bounded_rake`)."""
 
-    upper: float | None = Field(default=None, gt=0)
-    lower: float | None = Field(default=None, ge=0)
+    upper: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    lower: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     relative_to: Literal["absolute", "median", "mean"] = "absolute"
-    redistribute: Literal["additive", "proportional"] = "additive"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_redistribute(cls, value: object) -> object:
+        if isinstance(value, dict) and "redistribute" in value:
+            raise ValueError("trim.redistribute no longer applies: trimming is bounded "
+                             "calibration, which keeps the margins without redistributing; "
+                             "remove the key")
+        return value
 
     @model_validator(mode="after")
     def _a_bound(self) -> TrimSpec:
