@@ -233,7 +233,7 @@ def check_population_table(table: pd.DataFrame, *, count: str, columns: Iterable
     out = table.copy()
     out[count] = counts
     for c in cols:
-        if c != count and out[c].dtype == object:
+        if c != count and not pd.api.types.is_numeric_dtype(out[c]):
             out[c] = _numeric_if_all(out[c])
     out.attrs = dict(table.attrs)
     return out

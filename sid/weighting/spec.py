@@ -12,11 +12,13 @@ at once, each as ``file:line: path: message`` with a did-you-mean.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -60,6 +62,14 @@ def _names_in(value: object) -> object:
     raise ValueError("give a name or a list of names")
 
 
+def _distinct(value: tuple[str, ...]) -> tuple[str, ...]:
+    """A list of names names each once (a repeated name is a typo, and pandas refuses it)."""
+    twice = sorted({n for n in value if value.count(n) > 1})
+    if twice:
+        raise ValueError(f"{', '.join(map(repr, twice))} given twice")
+    return value
+
+
 def _text(value: object) -> object:
     """A single value (text, number, date) as text, as a filter compares it."""
     if isinstance(value, bool | int | float | str | dt.date):
@@ -75,7 +85,8 @@ def _cell(value: object) -> object:
 
 Name = Annotated[str, Field(min_length=1)]
 # a name or a list of names, always held as a tuple (one name: a tuple of one)
-Names = Annotated[tuple[Name, ...], BeforeValidator(_names_in), Field(min_length=1)]
+Names = Annotated[tuple[Name, ...], BeforeValidator(_names_in), Field(min_length=1),
+                  AfterValidator(_distinct)]
 Text = Annotated[str, BeforeValidator(_text)]
 Cell = Annotated[str | int | float, BeforeValidator(_cell)]
 
@@ -156,6 +167,8 @@ class BandSpec(_Model):
     @field_validator("breaks")
     @classmethod
     def _increasing(cls, v: list[float] | None) -> list[float] | None:
+        if v is not None and not all(math.isfinite(b) for b in v):
+            raise ValueError("breaks must be finite numbers")
         if v is not None and any(b >= a for a, b in zip(v[1:], v, strict=False)):
             raise ValueError("breaks must increase")
         return v
@@ -271,7 +284,7 @@ class ReplicatesSpec(_Model):
     """Replicate weights made from the design, with the whole chain re-run on each."""
 
     method: Literal["jk1", "jkn", "bootstrap"] = "bootstrap"
-    replicates: StrictInt = Field(default=200, ge=2)
+    replicates: StrictInt = Field(default=200, ge=2, le=10_000)
     seed: StrictInt | None = None
     strata: Name | None = None
     psu: Name | None = None
