@@ -30,9 +30,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sid.errors import InputError, WeightingError, show_values
+from sid.errors import InputError, WeightingError, format_number, show_values
 
 __all__ = [
+    "MAX_BYTES",
     "MAX_COUNT",
     "PopulationTableError",
     "check_population_table",
@@ -41,6 +42,7 @@ __all__ = [
 
 # a population count above this is no count of persons (and sums of such lose precision)
 MAX_COUNT = 1e15
+MAX_BYTES = 256 * 2**20  # a population table is small; a bigger file is the wrong file
 _MAX_SHOWN = 12  # problems listed per kind before "(+k more)"
 _FIX = ("give one row per population cell with a plain number >= 0 in the count column "
         "(no thousands separators), saved as CSV UTF-8; see docs/weighting.md")
@@ -79,6 +81,12 @@ def read_population_csv(path: str | os.PathLike[str], *, what: str = "population
     if p.is_dir():
         raise InputError(f"the {what} file is a folder", where=where, fix="give the CSV file")
     try:
+        size = p.stat().st_size
+        if size > MAX_BYTES:
+            raise InputError(f"the {what} file is {size / 2**20:.0f} MiB: too large for a "
+                             "population table", where=where,
+                             fix=f"give a table of population cells (at most "
+                                 f"{MAX_BYTES // 2**20} MiB)")
         raw = p.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read the {what} file", where=where, got=exc.strerror or str(exc),
@@ -189,7 +197,10 @@ def check_population_table(table: pd.DataFrame, *, count: str, columns: Iterable
                                    where=where, problems=problems, fix=_FIX)
 
     def row(k: int) -> str:
-        return f"line {table.index[k]}" if from_file else f"row {table.index[k]!r}"
+        label = table.index[k]
+        if from_file:
+            return f"line {label}"
+        return f"row {label!r}" if isinstance(label, str) else f"row {format_number(label)}"
 
     # the count column: every row
     counts = np.full(len(table), np.nan)
@@ -219,10 +230,11 @@ def check_population_table(table: pd.DataFrame, *, count: str, columns: Iterable
     ident = [c for c in cols if c != count]
     if ident and not problems:
         norm = table[ident].astype(str).apply(lambda s: s.str.strip())
+        norm.index = pd.RangeIndex(len(norm))  # positions, whatever the table's index
         dup = norm.duplicated(keep=False).to_numpy()
         if dup.any():
             groups = norm[dup].groupby(ident, sort=False).groups
-            pairs = [" and ".join(row(table.index.get_loc(i)) for i in idx)
+            pairs = [" and ".join(row(int(k)) for k in idx)
                      for idx in list(groups.values())[:_MAX_SHOWN]]
             more = f" (+{len(groups) - _MAX_SHOWN} more)" if len(groups) > _MAX_SHOWN else ""
             problems.append(f"the same cell ({', '.join(ident)}) is given twice: "
