@@ -1,6 +1,7 @@
 """Seed sweep: does the shipped weighting chain weight every synthetic sample?
 
-Usage: .venv/bin/python scripts/seed_sweep.py [--from 1] [--to 300] [--jobs 2] [--files]
+Usage: .venv/bin/python scripts/seed_sweep.py [--from 1] [--to 300] [--seeds 84 180 ...]
+                                             [--jobs 2] [--files]
 
 For every seed: synthesise the SID population and both waves (as ``sid synth --seed N``),
 then run the shipped weighting spec of each wave (``sid/data/weighting/sid2017.yaml`` and
@@ -122,11 +123,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--from", dest="first", type=int, default=1)
     parser.add_argument("--to", dest="last", type=int, default=300)
+    parser.add_argument("--seeds", type=int, nargs="+", default=None,
+                        help="these seeds instead of --from..--to")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--files", action="store_true",
                         help="write and read back the synthetic files (as sid demo does)")
     opts = parser.parse_args(argv)
-    seeds = list(range(opts.first, opts.last + 1))
+    seeds = opts.seeds or list(range(opts.first, opts.last + 1))
     start = time.perf_counter()
     outcomes: list[Outcome] = []
     with mp.get_context("spawn").Pool(opts.jobs) as pool:
@@ -139,7 +142,9 @@ def main(argv: list[str] | None = None) -> int:
                       flush=True)
     failed = sorted(o.seed for o in outcomes if o.failures)
     total = time.perf_counter() - start
-    print(f"\nseeds {opts.first}..{opts.last}: {len(seeds) - len(failed)}/{len(seeds)} passed "
+    shown = (f"{opts.first}..{opts.last}" if opts.seeds is None
+             else ", ".join(map(str, seeds)))
+    print(f"\nseeds {shown}: {len(seeds) - len(failed)}/{len(seeds)} passed "
           f"(both waves weighted), {len(failed)} failed" + (f": {failed}" if failed else ""))
     for wave in (2017, 2022):
         col = [o.collapsed[wave] for o in outcomes]
