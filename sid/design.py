@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sid.codes import combine_codes, dense_codes
 from sid.design_args import SINGLETON_RULES, check_arguments, check_spec, rscales_array
 from sid.errors import DesignError, show_values
 from sid.linalg import R_DEGF_TOL, qr_rank
@@ -118,9 +119,7 @@ def _codes(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _pair_codes(outer: np.ndarray, inner: pd.Series | np.ndarray) -> np.ndarray:
     """Codes of (outer, inner) pairs: inner units nested within outer codes."""
     inner_codes, _ = _codes(inner)
-    key = outer.astype(np.int64) * (int(inner_codes.max()) + 1 if len(inner_codes) else 1)
-    codes, _ = pd.factorize(key + inner_codes, sort=True)
-    return codes.astype(np.int64)
+    return dense_codes(combine_codes([outer, inner_codes]))[1]
 
 
 def _per_group(codes: np.ndarray, values: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -872,20 +872,20 @@ _SPEC_2022 = SHIPPED_SPECS[-1].read_text(encoding="utf-8") if SHIPPED_SPECS else
 
 # (name, change to the shipped 2022 spec, line, path, what the one problem says)
 BAD_SPECS = [
-    ("trim_relative_to", ("relative_to: median", "relative_to: medain"), 29, "trim.relative_to",
+    ("trim_relative_to", ("relative_to: median", "relative_to: medain"), 32, "trim.relative_to",
      "'absolute', 'median' or 'mean' (got 'medain')"),
     ("within_unknown_in_list", ("within: herkomst ", "within: [herkomst, regio]"), 16,
      "margins.within", "'regio' not among margins.variables"),
     ("within_not_a_name", ("within: herkomst ", "within: 3"), 16, "margins.within",
      "give a name or a list of names"),
-    ("replicates_text", (None, 'replicates: {replicates: "x"}'), 36, "replicates.replicates",
+    ("replicates_text", (None, 'replicates: {replicates: "x"}'), 39, "replicates.replicates",
      "valid integer (got 'x')"),
-    ("replicates_fraction", (None, "replicates: {replicates: 2.5}"), 36,
+    ("replicates_fraction", (None, "replicates: {replicates: 2.5}"), 39,
      "replicates.replicates", "valid integer (got 2.5)"),
-    ("replicates_key", (None, "replicates: {replicate: 5}"), 36, "replicates.replicate",
+    ("replicates_key", (None, "replicates: {replicate: 5}"), 39, "replicates.replicate",
      "did you mean 'replicates'?"),
-    ("trim_key", ("upper: 5 ", "uper: 5 "), 27, "trim.uper", "did you mean 'upper'?"),
-    ("trim_upper_text", ("upper: 5 ", "upper: veel "), 27, "trim.upper", "valid number"),
+    ("trim_key", ("upper: 5 ", "uper: 5 "), 30, "trim.uper", "did you mean 'upper'?"),
+    ("trim_upper_text", ("upper: 5 ", "upper: veel "), 30, "trim.upper", "valid number"),
     ("variable_number", ("geslacht: geslacht\n", "geslacht: 3\n"), 19,
      "margins.variables.geslacht", "give a wave column"),
     ("breaks_text", ("breaks: [25, 35, 45, 55, 65]", "breaks: [25, x]"), 21,
@@ -896,9 +896,9 @@ BAD_SPECS = [
      "nonresponse.classes", "give a name or a list of names"),
     ("nonresponse_flag", ("nonresponse:\n", "nonresponse: yes\nx_nr:\n"), 9, "nonresponse",
      "give a mapping with keys respondent, classes"),
-    ("logit_without_bounds", ("method: rake", "method: logit"), 25, "method",
+    ("logit_without_bounds", ("method: rake", "method: logit"), 28, "method",
      "logit calibration needs bounds"),
-    ("bounds_text", ("method: rake", "method: linear\nbounds: [a, 2]"), 26, "bounds.0",
+    ("bounds_text", ("method: rake", "method: linear\nbounds: [a, 2]"), 29, "bounds.0",
      "valid number"),
     ("two_designs", ("base_weight: base_wt", "base_weight: base_wt\n  incl_prob: p"), 7,
      "design", "exactly one of base_weight, incl_prob and frame_counts"),
@@ -947,7 +947,7 @@ def test_bad_spec_in_the_cli_is_one_line_and_exit_2(tmp_path):
                                        "--out", str(tmp_path / "o.sav")])
     assert result.exit_code == 2
     assert "Traceback" not in result.output
-    assert f"{path}:29: trim.relative_to" in result.output
+    assert f"{path}:32: trim.relative_to" in result.output
 
 
 def test_every_problem_of_a_spec_at_once(tmp_path):
@@ -1082,3 +1082,514 @@ def test_weighted_wave_refuses_to_overwrite_a_column(synthetic_dir):
     out = weighted_wave(wave, wt.run_spec(spec, wave.data, margins_table=table))
     assert out.meta.variable("eind").label == "Eindgewicht (weging)"
     assert out.data["eind"].sum() == pytest.approx(1010.0)
+
+
+# --------------------------------------------------------------------------- margins as data
+
+_MARGIN_ROWS = [{"ref_date": d, "h": h, "s": s, "count": 100 * h + 10 * s + (d == "2022-01-01")}
+                for d in ("2017-01-01", "2022-01-01") for h in (1, 2) for s in (1, 2)]
+
+
+def _margins_csv(tmp_path: Path, edit=None, *, sep: str = ",", encoding: str = "utf-8",
+                 header: str = "ref_date,h,s,count") -> Path:
+    """The toy population CSV (two reference dates) with ``edit(lines)`` applied."""
+    lines = [header] + [f"{r['ref_date']},{r['h']},{r['s']},{r['count']}" for r in _MARGIN_ROWS]
+    if edit is not None:
+        lines = edit(lines)
+    if sep != ",":
+        lines = [line.replace(",", sep) for line in lines]
+    path = tmp_path / "margins.csv"
+    path.write_bytes(("\n".join(lines) + "\n").encode(encoding))
+    return path
+
+
+def _set_count(line_no: int, value: str):
+    def edit(lines: list[str]) -> list[str]:
+        out = list(lines)
+        out[line_no - 1] = out[line_no - 1].rsplit(",", 1)[0] + "," + value
+        return out
+    return edit
+
+
+def _table_problems(path: Path) -> tuple[str, ...]:
+    from sid.weighting.population import PopulationTableError, read_population_csv
+
+    with pytest.raises(PopulationTableError) as info:
+        wt.margins_from_long(read_population_csv(path), ["s"], within="h",
+                             filters={"ref_date": "2022-01-01"})
+    assert all("\n" not in p for p in info.value.problems)
+    return info.value.problems
+
+
+def test_margins_csv_read_as_text_and_summed_as_numbers(tmp_path):
+    from sid.weighting.population import read_population_csv
+
+    table = read_population_csv(_margins_csv(tmp_path))
+    assert table.index.tolist() == list(range(2, 10))  # line numbers of the file
+    m = wt.margins_from_long(table, ["s"], within="h", filters={"ref_date": "2022-01-01"})
+    assert m == {1: {"s": {1: 111.0, 2: 121.0}}, 2: {"s": {1: 211.0, 2: 221.0}}}
+
+
+def test_text_count_in_a_filtered_row_is_an_error_naming_line_column_and_value(tmp_path):
+    # line 2 is a 2017 row, which the 2022 filter drops: it is checked all the same
+    problems = _table_problems(_margins_csv(tmp_path, _set_count(2, "veel")))
+    assert problems == ("column 'count': not a number in 1 row(s): line 2: 'veel'",)
+
+
+@pytest.mark.parametrize(("value", "says"), [
+    ("", "blank (a missing count is not 0)"),
+    ("NaN", "missing (NaN/NA"),
+    ("NA", "missing (NaN/NA"),
+    ("1e400", "too large"),
+    ("9" * 400, "too large"),
+    ("1e16", "too large"),
+    ("inf", "too large"),
+    ("-5", "negative"),
+    ('"1,234"', "thousands separator"),
+    ("1 234", "thousands separator"),
+    ("12abc", "not a number"),
+    ('"12,5"', "decimal comma in a ','-separated file"),
+])
+def test_every_bad_count_is_one_line(tmp_path, value, says):
+    problems = _table_problems(_margins_csv(tmp_path, _set_count(7, value)))
+    assert len(problems) == 1
+    assert problems[0].startswith(f"column 'count': {says}"), problems[0]
+    assert "line 7" in problems[0]
+
+
+def test_all_problems_of_a_margins_file_at_once(tmp_path):
+    def edit(lines):
+        lines = _set_count(3, "")(lines)
+        lines = _set_count(4, "x")(lines)
+        lines = _set_count(5, "-1")(lines)
+        return [*lines, lines[8]]  # line 10 repeats line 9
+    path = _margins_csv(tmp_path, edit)
+    from sid.weighting.population import PopulationTableError, read_population_csv
+
+    with pytest.raises(PopulationTableError) as info:
+        wt.margins_from_long(read_population_csv(path), ["s"], within="h")
+    problems = info.value.problems
+    assert [p.split(":")[1].strip().split(" ")[0] for p in problems[:3]] == [
+        "blank", "not", "negative"]
+    # a duplicated cell is reported once the counts are right
+    good = _margins_csv(tmp_path, lambda lines: [*lines, lines[8]])
+    problems = _table_problems(good)
+    assert problems == ("the same cell (ref_date, h, s) is given twice: line 9 and line 10; "
+                        "keep one row per cell",)
+
+
+def test_wrong_headers_are_one_line_each(tmp_path):
+    problems = _table_problems(_margins_csv(tmp_path, header="ref_date,h,s,cuont"))
+    assert len(problems) == 1
+    assert "column 'count' is not in the table (did you mean 'cuont'?)" in problems[0]
+    from sid.weighting.population import PopulationTableError, read_population_csv
+
+    for header, says in (("ref_date,h,,count", "have no name"),
+                         ("ref_date,h,h,count", "given twice"),
+                         ("2017,1,2,110", "no header row")):
+        path = _margins_csv(tmp_path, header=header)
+        with pytest.raises(PopulationTableError) as info:
+            read_population_csv(path)
+        assert len(info.value.problems) == 1 and says in info.value.problems[0]
+
+
+def test_dutch_excel_csv_is_read_with_its_decimal_comma(tmp_path):
+    from sid.weighting.population import read_population_csv
+
+    plain = read_population_csv(_margins_csv(tmp_path))
+    expect = wt.margins_from_long(plain, [("h", "s")])
+    def dutch(value: str) -> Path:
+        lines = _margins_csv(tmp_path, sep=";").read_text(encoding="utf-8").splitlines()
+        lines[1] = lines[1].rsplit(";", 1)[0] + ";" + value  # line 2: 2017, h 1, s 1
+        path = tmp_path / "dutch.csv"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return path
+
+    got = wt.margins_from_long(read_population_csv(dutch("110,5")), [("h", "s")])
+    assert got[("h", "s")][(1, 1)] == expect[("h", "s")][(1, 1)] + 0.5
+    assert got[("h", "s")][(2, 2)] == expect[("h", "s")][(2, 2)]
+    # a thousands separator in a Dutch file is refused, with that diagnosis
+    problems = _table_problems(dutch("1.234"))
+    assert len(problems) == 1 and "thousands separator" in problems[0] and "line 2" in problems[0]
+
+
+@pytest.mark.parametrize(("content", "says"), [
+    (b"", "file is empty"),
+    (b"\n \n", "file is empty"),
+    (b"ref_date,h,s,count\n2022-01-01,1,1,5,9\n", "different number of fields"),
+    ("ref_date,h,s,count,bron\n2022-01-01,1,1,5,Statbel é\n".encode("latin-1"), "not UTF-8"),
+    (b'ref_date,h,s,count\n"2022-01-01,1,1,5\n', "not valid CSV"),
+])
+def test_empty_ragged_or_latin1_margins_file_is_one_line(tmp_path, content, says):
+    from sid.errors import SidError
+    from sid.weighting.population import read_population_csv
+
+    path = tmp_path / "m.csv"
+    path.write_bytes(content)
+    with pytest.raises(SidError) as info:
+        read_population_csv(path)
+    assert says in str(info.value)
+    assert len(getattr(info.value, "problems", ())) <= 1
+
+
+def test_margins_dataframe_with_text_count_never_gives_weights():
+    """Today's defect: a text cell made the targets concatenated digits (weights 2.6e71)."""
+    from sid.weighting.population import PopulationTableError
+
+    table = pd.DataFrame(_MARGIN_ROWS).rename(columns={"h": "sex", "s": "reg"})
+    spec = {"design": {"base_weight": "w"}, "margins": {
+        "variables": {"sex": "sex", "reg": "reg"}, "margins": [["sex", "reg"]],
+        "filter": {"ref_date": "2022-01-01"}}}
+    table["count"] = table["count"].astype(str)  # numbers as text are read as numbers ...
+    summed = wt.run_spec(spec, _toy(), margins_table=table).weights.sum()
+    assert summed == pytest.approx(111 + 121 + 211 + 221, rel=1e-12)  # ... not concatenated
+    table.loc[0, "count"] = "veel"  # text, in a row the filter drops
+    with pytest.raises(PopulationTableError, match="not a number in 1 row"):
+        wt.run_spec(spec, _toy(), margins_table=table)
+    table.loc[0, "count"] = np.nan  # a blank is not 0
+    with pytest.raises(PopulationTableError, match="missing"):
+        wt.run_spec(spec, _toy(), margins_table=table)
+    table.loc[0, "count"] = "110"
+    w = wt.run_spec(spec, _toy(), margins_table=table).weights
+    assert w.sum() == pytest.approx(111 + 121 + 211 + 221, rel=1e-12)
+
+
+def test_cli_refuses_bad_margins_in_one_line_and_writes_nothing(tmp_path, synthetic_dir):
+    from click.testing import CliRunner
+
+    from sid.cli import main
+    from sid.resources import shipped
+
+    lines = (synthetic_dir / "population_margins.csv").read_text(encoding="utf-8").splitlines()
+    lines[1] = lines[1].rsplit(",", 1)[0] + ",veel"  # a 2017 row: the 2022 filter drops it
+    bad = tmp_path / "m.csv"
+    bad.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    before = bad.read_bytes()
+    result = CliRunner().invoke(main, [
+        "weight", str(synthetic_dir / "sid2022.sav"), "--spec", str(shipped("weighting/sid2022.yaml")),
+        "--gross", str(synthetic_dir / "sid2022_gross.sav"), "--margins", str(bad),
+        "--out", str(tmp_path / "o.sav")])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert "line 2: 'veel'" in result.output
+    assert not (tmp_path / "o.sav").exists() and bad.read_bytes() == before
+
+
+# --------------------------------------------------------------------------- weights meet targets
+
+
+def test_check_gaps_refuses_weights_off_their_targets():
+    from sid.weighting.records import MarginGap, check_gaps
+
+    good = (MarginGap("sex", "1", 100.0, 100.0 + 1e-9, 1e-11),)
+    check_gaps(np.array([1.0, 2.0]), good, 1e-10, "here")
+    with pytest.raises(WeightingError, match="miss 1 margin category"):
+        check_gaps(np.array([1.0]), (MarginGap("sex", "1", 100.0, 101.0, 0.01),), 1e-10, "here")
+    with pytest.raises(WeightingError, match="not finite"):
+        check_gaps(np.array([1.0, np.inf]), good, 1e-10, "here")
+    with pytest.raises(WeightingError, match="miss"):  # a NaN gap is a miss
+        check_gaps(np.array([1.0]), (MarginGap("s", "1", 1.0, np.nan, np.nan),), 1e-10, "here")
+
+
+def test_chain_refuses_to_return_weights_that_miss_a_margin(monkeypatch):
+    """run_spec recomputes the margins from the final weights itself: a step that returned
+    weights off target (simulated) is caught before the weights reach the user."""
+    import sid.weighting.chain as chain_mod
+
+    spec = {"design": {"base_weight": "w"}, "margins": {"variables": {"sex": "sex"},
+                                                        "margins": ["sex"]}}
+    table = pd.DataFrame({"sex": [1, 2], "count": [5200.0, 4800.0]})
+    ok = wt.run_spec(spec, _toy(), margins_table=table)
+    assert ok.weights.groupby(_toy()["sex"]).sum().tolist() == pytest.approx([5200, 4800],
+                                                                              rel=1e-12)
+    real = chain_mod.calibration_step
+
+    def off_target(plan, sub, w):
+        res = real(plan, sub, w)
+        return wt.WeightingResult(res.weights * (1 + 1e-6), res.record)
+
+    monkeypatch.setattr(chain_mod, "calibration_step", off_target)
+    with pytest.raises(WeightingError, match="final weights.*miss 2 margin categories"):
+        wt.run_spec(spec, _toy(), margins_table=table)
+
+
+# --------------------------------------------------------------------------- collapsing
+
+
+@pytest.mark.parametrize(("n", "targets", "min_n", "classes"), [
+    ([50, 40, 30, 0], [1, 1, 1, 1], 5, [[0], [1], [2, 3]]),
+    ([0, 40, 30, 20], [1, 1, 1, 1], 5, [[0, 1], [2], [3]]),
+    ([30, 2, 10, 40], [1, 1, 1, 1], 5, [[0], [1, 2], [3]]),  # the smaller neighbour
+    ([10, 2, 10, 40], [1, 1, 1, 1], 5, [[0, 1], [2], [3]]),  # a tie: the lower one
+    ([1, 1, 1], [1, 1, 1], 5, [[0, 1, 2]]),  # everything merges, still thin: left as is
+    ([50, 0, 30], [1, 0, 1], 5, [[0], [1], [2]]),  # a target of 0 needs no respondents
+    ([50, 4, 30], [1, 1, 1], 5, [[0], [1, 2]]),
+])
+def test_merge_adjacent_rule(n, targets, min_n, classes):
+    from sid.weighting.collapse import merge_adjacent
+
+    assert merge_adjacent(n, targets, min_n) == classes
+
+
+def _collapse_case(n_old_women: int) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Two groups x sex x 3 age bands; group 2's women have ``n_old_women`` in band 3."""
+    rng = np.random.default_rng(5)
+    rows = []
+    for g in (1, 2):
+        for s in (1, 2):
+            for a in (1, 2, 3):
+                k = n_old_women if (g, s, a) == (2, 2, 3) else 30
+                rows += [{"g": g, "sex": s, "age": 20 * a, "reg": rng.integers(1, 3),
+                          "w": rng.uniform(1, 3)} for _ in range(k)]
+    data = pd.DataFrame(rows).astype(float)
+    table = pd.DataFrame([{"g": g, "sex": s, "band": a, "reg": r, "count": 100 * g + 10 * a + 3 * r + s}
+                          for g in (1, 2) for s in (1, 2) for a in (1, 2, 3) for r in (1, 2)])
+    spec = {"design": {"base_weight": "w"}, "method": "rake",
+            "margins": {"variables": {"g": "g", "sex": "sex", "reg": "reg",
+                                      "band": {"from": "age", "breaks": [30, 50]}},
+                        "within": "g", "margins": [["sex", "band"], ["reg"]],
+                        "collapse": {"variables": ["band"], "min_n": 5}},
+            "trim": {"upper": 4, "lower": 0.25, "relative_to": "median"}}
+    return data, table, spec
+
+
+def test_empty_margin_cell_is_collapsed_with_its_neighbour_and_recorded():
+    """Seed 84's failure in small: no respondent in one group's oldest women."""
+    data, table, spec = _collapse_case(0)
+    no_rule = {**spec, "margins": {k: v for k, v in spec["margins"].items() if k != "collapse"}}
+    with pytest.raises(WeightingError, match="target categories with no respondents"):
+        wt.run_spec(no_rule, data, margins_table=table)
+    chain = wt.run_spec(spec, data, margins_table=table)
+    (cell,) = chain.collapsed
+    assert (cell.margin, cell.variable, cell.categories, cell.label) == (
+        "g x sex x band", "band", (2, 3), "2+3")
+    assert cell.at == (("g", 2), ("sex", 2)) and cell.respondents == (30, 0)
+    merged_target = sum(100 * 2 + 10 * a + 3 * r + 2 for a in (2, 3) for r in (1, 2))
+    assert sum(cell.targets) == merged_target
+    rec = dict(chain.steps)["rake"]
+    assert rec.params["collapsed"][0]["label"] == "2+3"
+    assert any("merged into 2+3" in note for note in rec.notes)
+    gaps = rec.gaps_frame()
+    row = gaps[gaps["category"] == "2 x 2 x 2+3"]
+    assert row["target"].item() == merged_target
+    w = chain.weights
+    women2 = (data["g"] == 2) & (data["sex"] == 2) & (data["age"] >= 30)
+    assert w[women2].sum() == pytest.approx(merged_target, rel=1e-9)
+    assert w.sum() == pytest.approx(table["count"].sum(), rel=1e-12)
+
+
+def test_collapse_leaves_well_filled_margins_unchanged():
+    data, table, spec = _collapse_case(30)
+    no_rule = {**spec, "margins": {k: v for k, v in spec["margins"].items() if k != "collapse"}}
+    a = wt.run_spec(spec, data, margins_table=table)
+    b = wt.run_spec(no_rule, data, margins_table=table)
+    assert a.collapsed == ()
+    assert a.weights.tolist() == b.weights.tolist()
+
+
+def test_collapse_spec_is_checked():
+    from sid.errors import CodebookError
+
+    data, table, spec = _collapse_case(30)
+    for collapse, says in (({"variables": ["bnad"], "min_n": 5}, "'bnad' not among"),
+                           ({"variables": ["g"], "min_n": 5}, "is a within group"),
+                           ({"variables": "band", "min_n": 0}, "greater than or equal to 1"),
+                           ({"variables": "band", "min_n": "5"}, "valid integer"),
+                           ({"variables": "band"}, "min_n")):
+        bad = {**spec, "margins": {**spec["margins"], "collapse": collapse}}
+        with pytest.raises(CodebookError) as info:
+            wt.run_spec(bad, data, margins_table=table)
+        assert len(info.value.problems) == 1 and says in info.value.problems[0], info.value.problems
+
+
+# --------------------------------------------------------------------------- bounded trimming
+
+
+def test_trimming_meets_bounds_and_margins_and_is_the_nearest_such_weights():
+    """Bounded calibration solves min sum w log(w/d) - w + d subject to the margins and the
+    bounds: compared with a general-purpose optimiser on a small problem."""
+    from scipy.optimize import minimize
+
+    from sid.weighting.bounded import bounded_rake
+
+    rng = np.random.default_rng(2)
+    n = 40
+    data = pd.DataFrame({"a": rng.integers(1, 3, n).astype(float),
+                         "b": rng.integers(1, 4, n).astype(float)})
+    d = np.exp(rng.normal(0, 0.8, n)) * 10
+    margins = {"a": {1: 300.0, 2: 250.0}, "b": {1: 200.0, 2: 180.0, 3: 170.0}}
+    raked = wt.rake(data, d, margins).weights.to_numpy()
+    lo, hi = 0.3 * np.median(raked), 3.3 * np.median(raked)
+    assert raked.max() > hi  # trimming has work to do
+    res = bounded_rake(data, raked, margins, lower=lo, upper=hi)
+    w = res.weights.to_numpy()
+    assert res.record.params["widened"] == 0 and not res.record.params["untrimmed"]
+    assert w.max() <= hi * (1 + 1e-12) and w.min() >= lo * (1 - 1e-12)
+    for var, targets in margins.items():
+        got = pd.Series(w).groupby(data[var].to_numpy()).sum()
+        assert got.to_dict() == pytest.approx({float(k): v for k, v in targets.items()},
+                                              rel=1e-10)
+
+    def dist(v):
+        return float(np.sum(v * np.log(v / raked) - v + raked))
+
+    cons = [{"type": "eq", "fun": lambda v, var=var, k=k, t=t: v[data[var].to_numpy() == k].sum() - t}
+            for var, targets in margins.items() for k, t in targets.items()][:-1]  # independent
+    ref = minimize(dist, np.clip(raked, lo, hi), bounds=[(lo, hi)] * n, constraints=cons,
+                   method="SLSQP", options={"ftol": 1e-14, "maxiter": 500})
+    assert ref.success
+    assert dist(w) <= dist(ref.x) * (1 + 1e-6)
+    np.testing.assert_allclose(w, ref.x, rtol=1e-4)
+
+
+def test_trimming_keeps_weights_already_within_the_bounds():
+    from sid.weighting.bounded import bounded_rake
+
+    d = _toy()
+    raked = wt.rake(d, "w", TOY_MARGINS).weights.to_numpy()
+    res = bounded_rake(d, raked, TOY_MARGINS, lower=raked.min() / 2, upper=raked.max() * 2)
+    assert res.weights.tolist() == raked.tolist()
+    assert res.record.iterations == 0
+
+
+def test_trimming_that_cannot_hold_with_the_margins_widens_the_bounds_and_says_so():
+    """Seeds 180 and 220 in small: trim-and-rerake cycles, bounded calibration terminates."""
+    from sid.weighting.bounded import bounded_rake
+
+    sex = np.r_[np.ones(95), np.full(5, 2.0)]
+    data = pd.DataFrame({"sex": sex, "w": 1.0})
+    margins = {"sex": {1: 900.0, 2: 100.0}}
+    with pytest.raises(wt.TrimBoundsConflict):
+        wt.trim_rake(data, "w", margins, upper=15.0, max_rounds=50)
+    res = bounded_rake(data, "w", margins, upper=12.0)
+    p = res.record.params
+    assert p["widened"] == 2 and p["bounds_factor"] == pytest.approx(2.25)  # 12 x 2.25 >= 20
+    assert "widened to lower / 2.25 and upper x 2.25" in res.record.notes[0]
+    w = res.weights
+    assert w[sex == 2].tolist() == pytest.approx([20.0] * 5, rel=1e-10)
+    assert w.groupby(sex).sum().tolist() == pytest.approx([900.0, 100.0], rel=1e-12)
+    # nothing can hold a bound below the mean weight: the calibrated weights are kept, stated
+    raked = wt.rake(data, "w", margins).weights
+    res = bounded_rake(data, raked, margins, upper=1.0, max_widen=1)
+    assert res.record.params["untrimmed"] and res.weights.tolist() == raked.tolist()
+    assert "kept untrimmed" in res.record.notes[0]
+
+
+def test_chain_trims_with_bounded_calibration_within_groups():
+    data, table, spec = _collapse_case(30)
+    spec = {**spec, "trim": {"upper": 1.5, "lower": 0.6, "relative_to": "median"}}
+    chain = wt.run_spec(spec, data, margins_table=table)
+    label, rec = chain.steps[-1]
+    assert label == "trimmen" and rec.method == "bounded_rake"
+    assert rec.params["outside_given"] > 0 and rec.params["widened"] == 0  # work to do ...
+    ref = wt.run_spec({k: v for k, v in spec.items() if k != "trim"}, data,
+                      margins_table=table).weights.groupby(data["g"]).transform("median")
+    ratio = chain.weights / ref
+    assert ratio.max() <= 1.5 * (1 + 1e-9) and ratio.min() >= 0.6 * (1 - 1e-9)  # ... done
+    assert chain.weights.groupby([data["g"], data["reg"]]).sum().tolist() == pytest.approx(
+        table.groupby(["g", "reg"])["count"].sum().tolist(), rel=1e-10)
+
+
+def test_redistribute_in_a_spec_is_refused_with_the_reason():
+    from sid.errors import CodebookError
+
+    data, table, spec = _collapse_case(30)
+    bad = {**spec, "trim": {**spec["trim"], "redistribute": "additive"}}
+    with pytest.raises(CodebookError, match="bounded calibration"):
+        wt.run_spec(bad, data, margins_table=table)
+
+
+# --------------------------------------------------------------------------- spec: wrong types
+
+
+def _spec_variants() -> list[dict]:
+    """The shipped 2022 spec, plus one with every optional section (replicates, frame counts,
+    calibration bounds) so that every key of the schema is exercised."""
+    import yaml
+
+    base = yaml.safe_load(_SPEC_2022)
+    full = {**base, "replicates": {"method": "bootstrap", "replicates": 20, "seed": 1,
+                                   "strata": "stratum", "psu": "psu", "mse": False,
+                                   "prefix": "repw_"},
+            "design": {"frame_counts": {"file": "f.csv", "strata": ["stratum"], "count": "n"}},
+            "method": "logit", "bounds": [0.5, 2.0], "output": {"weight": "w"}}
+    return [base, full]
+
+
+def _leaves(node, path=()):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _leaves(value, (*path, key))
+        yield path, node
+    elif isinstance(node, list):
+        for k, value in enumerate(node):
+            yield from _leaves(value, (*path, k))
+        yield path, node
+    else:
+        yield path, node
+
+
+def test_every_wrong_type_anywhere_in_a_spec_is_one_line_at_its_place(tmp_path):
+    """A mapping where a value belongs, a list or a number where a mapping belongs, at every
+    place of the schema: one problem each, ``file:line: dotted.path: message``, never a
+    traceback (the outside campaign found 27 such places ending in a traceback)."""
+    import copy
+    import re
+
+    import yaml
+
+    from sid.errors import CodebookError
+
+    checked = 0
+    for variant in _spec_variants():
+        for path, value in list(_leaves(variant)):
+            if not path:
+                continue
+            wrong_values = [[1, 2], 3] if isinstance(value, dict) else [{"a": 1}]
+            for wrong in wrong_values:
+                doc = copy.deepcopy(variant)
+                node = doc
+                for part in path[:-1]:
+                    node = node[part]
+                node[path[-1]] = wrong
+                spec_file = tmp_path / "spec.yaml"
+                spec_file.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+                with pytest.raises(CodebookError) as info:
+                    wt.load_spec(spec_file)
+                problems = info.value.problems
+                dotted = ".".join(str(p) for p in path)
+                assert len(problems) >= 1 and all("\n" not in p for p in problems), problems
+                assert any(re.match(rf"{re.escape(str(spec_file))}:\d+: {re.escape(dotted)}\b", p)
+                           for p in problems), (dotted, wrong, problems)
+                checked += 1
+    assert checked > 100
+
+
+@pytest.mark.parametrize(("change", "says"), [
+    ({"replicates": {"replicates": 10**30}}, "less than or equal to 10000"),
+    ({"trim": {"upper": float("inf")}}, "finite number"),
+    ({"trim": {"upper": float("nan")}}, "finite number"),
+    ({"margins": {"variables": {"leeftijdsgroep": {"from": "lft", "breaks": [25, float("nan")]}}}},
+     "finite numbers"),
+    ({"trim": {"upper": 5, "lower": 0.2, "relative_to": "median", "redistribute": "additive"}},
+     "no longer applies"),
+    # pandas refused a repeated name with a traceback ("Grouper ... not 1-dimensional")
+    ({"nonresponse": {"respondent": "respons", "classes": ["stratum", "stratum"]}},
+     "'stratum' given twice"),
+])
+def test_spec_values_that_would_hurt_later_are_refused_on_loading(tmp_path, change, says):
+    import yaml
+
+    from sid.errors import CodebookError
+
+    doc = yaml.safe_load(_SPEC_2022)
+    for key, value in change.items():
+        doc[key] = {**doc.get(key, {}), **value} if key == "margins" else value
+    if "margins" in change:
+        doc["margins"]["variables"] = {**yaml.safe_load(_SPEC_2022)["margins"]["variables"],
+                                       **change["margins"]["variables"]}
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    with pytest.raises(CodebookError) as info:
+        wt.load_spec(path)
+    assert len(info.value.problems) == 1 and says in info.value.problems[0], info.value.problems

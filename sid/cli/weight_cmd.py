@@ -36,13 +36,12 @@ def weight(wave_file: Path, spec_file: Path, gross_file: Path | None,
     """
     import time
 
-    import pandas as pd
-
     from sid.io import read_wave, write_wave
     from sid.weighting import load_spec, run_spec, write_report
     from sid.weighting.apply import (
         margins_path,
         missing_masks,
+        read_margins,
         replicate_prefix,
         report_labels,
         weighted_wave,
@@ -57,7 +56,7 @@ def weight(wave_file: Path, spec_file: Path, gross_file: Path | None,
     wave = read_wave(wave_file)
     say(f"weging van {wave_file}: {len(wave.data)} respondenten gelezen")
     gross = read_wave(gross_file).data if gross_file is not None else None
-    table = pd.read_csv(margins_path(spec, spec_file, margins_file))
+    table = read_margins(spec, spec_file, margins_file)
     reported: list[int] = []
 
     def progress(done: int, total: int) -> None:

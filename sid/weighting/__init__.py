@@ -21,12 +21,15 @@ One module per concern:
 
 ======================  =====================================================
 ``records``             summaries, gaps, :class:`WeightingRecord` / :class:`WeightingResult`
+``population``          the population margins CSV read and checked as data
 ``margins``             margins resolved against the data, ``within=``, long tables
+``collapse``            the collapsing rule for sparse margin cells
 ``base``                design weights, frame weights, nonresponse classes
 ``poststratify``        :func:`poststratify`
 ``rake``                :func:`rake`
 ``calibrate``           :func:`calibrate`
 ``trim``                :func:`trim`, :func:`trim_rake`
+``bounded``             :func:`bounded_rake`: trimming as bounded calibration (the spec's ``trim``)
 ``replicates``          replicate base weights, the chain per replicate
 ``spec``                the weighting spec (pydantic models) and :func:`load_spec`
 ``chain``               :func:`run_spec`: the spec as a pipeline of pure steps
@@ -38,9 +41,16 @@ One module per concern:
 from __future__ import annotations
 
 from sid.weighting.base import design_weights, frame_weights, nonresponse_adjust
+from sid.weighting.bounded import bounded_rake
 from sid.weighting.calibrate import INTERCEPT, calibrate
 from sid.weighting.chain import ChainResult, run_spec
+from sid.weighting.collapse import CollapsedCell
 from sid.weighting.margins import margins_from_long
+from sid.weighting.population import (
+    PopulationTableError,
+    check_population_table,
+    read_population_csv,
+)
 from sid.weighting.poststratify import poststratify
 from sid.weighting.rake import rake
 from sid.weighting.records import (
@@ -66,7 +76,9 @@ __all__ = [
     "INTERCEPT",
     "REP_METHODS",
     "ChainResult",
+    "CollapsedCell",
     "MarginGap",
+    "PopulationTableError",
     "ReplicateWeights",
     "TrimBoundsConflict",
     "WeightSummary",
@@ -74,7 +86,9 @@ __all__ = [
     "WeightingResult",
     "WeightingSpec",
     "apply_chain_to_replicates",
+    "bounded_rake",
     "calibrate",
+    "check_population_table",
     "design_calibration",
     "design_weights",
     "frame_weights",
@@ -83,6 +97,7 @@ __all__ = [
     "nonresponse_adjust",
     "poststratify",
     "rake",
+    "read_population_csv",
     "replicate_weights",
     "report_markdown",
     "report_tables",

@@ -23,11 +23,13 @@ from sid.harmonise import HarmonisedData
 from sid.io import VariableMeta, Wave, read_wave, scan_wave
 from sid.io.files import note_input
 from sid.weighting.chain import ChainResult
+from sid.weighting.population import read_population_csv
 from sid.weighting.spec import WeightingSpec
 
 __all__ = [
     "WeightFile",
     "margins_path",
+    "read_margins",
     "merge_weight_files",
     "merge_weights",
     "missing_masks",
@@ -56,6 +58,13 @@ def margins_path(spec: WeightingSpec, spec_file: str | os.PathLike[str],
                          fix="pass --margins population_margins.csv")
     note_input(path, "margins")  # no output of the running command may replace it
     return path
+
+
+def read_margins(spec: WeightingSpec, spec_file: str | os.PathLike[str],
+                 given: str | os.PathLike[str] | None) -> pd.DataFrame:
+    """The population margins CSV of :func:`margins_path`, read as text cells (checked as data
+    when the chain uses it: :func:`sid.weighting.population.check_population_table`)."""
+    return read_population_csv(margins_path(spec, spec_file, given))
 
 
 def weighted_wave(wave: Wave, chain: ChainResult, *, where: str = "") -> Wave:

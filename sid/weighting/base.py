@@ -77,7 +77,7 @@ def frame_weights(
     w = (m.targets / n_h)[m.code]
     return make_result(w, data.index, "frame", np.ones_like(w), name=name,
                    params={"strata": list(svars)},
-                   gaps=margin_gaps([m], w))
+                   gaps=margin_gaps([m], w), tol=1e-9)
 
 
 def nonresponse_adjust(
@@ -147,5 +147,5 @@ def nonresponse_adjust(
     rates = {labels[k]: float(nresp[k] / np.bincount(code)[k]) for k in range(len(tot))}
     return make_result(out, gross.index, "nonresponse", w, name=name, gaps=gaps,
                    params={"classes": list(cvars), "response_rate": rates,
-                           "adjustment": dict(zip(labels, factor.tolist(), strict=True))})
+                           "adjustment": dict(zip(labels, factor.tolist(), strict=True))}, tol=1e-9)
 

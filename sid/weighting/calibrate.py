@@ -217,7 +217,8 @@ def calibrate(
         notes = (f"input weights rescaled by {scale:.6g} before calibration (as R does when "
                  "every population/sample ratio exceeds 20); bounds apply after rescaling",)
     return make_result(out, data.index, f"calibrate-{method}", w, name=name, iterations=iterations,
-                   gaps=gaps, params=params, calibration=(info,), notes=notes)
+                   gaps=gaps, params=params, calibration=(info,), notes=notes,
+                       tol=max(tol, 1e-12))
 
 
 def _check_bounds(cat: list[Margin], w: np.ndarray, lo: float, hi: float, where: str) -> None:

@@ -7,8 +7,15 @@ the link from wave rows to gross-sample rows) is resolved once into a frozen
 that returns a :class:`~sid.weighting.records.WeightingResult` (weights and
 record). The full sample runs :func:`full_chain`; with ``replicates:`` every
 replicate runs :func:`replicate_chain` on its own base weights, trimming at the
-full sample's bounds times its multiplier, and keeps its raked weights when those
-bounds cannot hold together with the margins (:class:`TrimBoundsConflict`).
+full sample's bounds times its multiplier.
+
+Sparse margin cells are merged once, in the plan, by the spec's collapsing rule
+(:mod:`sid.weighting.collapse`; every replicate uses the same merged margins), and
+trimming is bounded calibration (:func:`~sid.weighting.bounded.bounded_rake`): the
+weights closest to the calibrated ones that meet the margins within the bounds, the
+bounds widened by a stated factor when the margins do not allow them. Before the
+weights are returned, :func:`run_spec` recomputes every margin from the final weights
+and raises unless each is met within :data:`MARGIN_TOL`.
 """
 
 from __future__ import annotations
@@ -24,16 +31,19 @@ import pandas as pd
 
 from sid.errors import WeightingError, format_number, show_values
 from sid.weighting.base import design_weights, frame_weights, nonresponse_adjust
+from sid.weighting.bounded import bounded_rake
 from sid.weighting.calibrate import calibrate
 from sid.weighting.checks import check_base_weights
-from sid.weighting.margins import margins_from_long
+from sid.weighting.collapse import CollapsedCell, collapse_margins
+from sid.weighting.margins import apply_within, margin_gaps, margins_from_long, resolve_margins
+from sid.weighting.population import check_population_table, read_population_csv
 from sid.weighting.rake import rake
-from sid.weighting.records import WeightingRecord, WeightingResult, make_result
+from sid.weighting.records import WeightingRecord, WeightingResult, check_gaps, make_result
 from sid.weighting.replicates import ReplicateWeights, replicate_weights, run_replicates
 from sid.weighting.spec import BandSpec, DesignSpec, WeightingSpec, spec_from_mapping
-from sid.weighting.trim import TrimBoundsConflict, trim, trim_rake
 
 __all__ = [
+    "MARGIN_TOL",
     "ChainPlan",
     "ChainResult",
     "FullRun",
@@ -48,6 +58,10 @@ __all__ = [
 
 Step = tuple[str, WeightingRecord]
 
+# the final weights meet every margin category within this (relative) tolerance, or raise;
+# every step converges to 1e-10, the margin allows for summation order
+MARGIN_TOL = 1e-9
+
 
 @dataclass(frozen=True)
 class ChainResult:
@@ -58,6 +72,7 @@ class ChainResult:
     group: pd.Series | None
     spec: WeightingSpec
     replicates: ReplicateWeights | None = None
+    collapsed: tuple[CollapsedCell, ...] = ()
 
 
 @dataclass(frozen=True, eq=False)
@@ -77,6 +92,7 @@ class ChainPlan:
     work: pd.DataFrame
     margins: Mapping[Any, Any]
     link: np.ndarray | None
+    collapsed: tuple[CollapsedCell, ...] = ()
 
     def to_wave(self, rows: pd.Index, values: np.ndarray) -> np.ndarray:
         """Values on ``rows`` of ``source`` as values on the wave's rows (NaN: absent)."""
@@ -140,9 +156,14 @@ def plan_chain(spec: WeightingSpec, data: pd.DataFrame, *, gross: pd.DataFrame |
         if mspec.source is None:
             raise WeightingError("no margins table given", where=where,
                                  fix="set margins.source in the spec or pass --margins")
-        table = pd.read_csv(mspec.source)
+        table = read_population_csv(mspec.source)
     margins = margins_from_long(table, mspec.crosses, count=mspec.count, within=mspec.within_arg,
                                 filters=mspec.filter)
+    collapsed: tuple[CollapsedCell, ...] = ()
+    if mspec.collapse is not None:
+        merged = collapse_margins(work, margins, mspec.within_arg, mspec.collapse.variables,
+                                  mspec.collapse.min_n)
+        work, margins, collapsed = merged.work, merged.margins, merged.cells
     link = None
     if gross is not None:
         idcol = spec.id
@@ -154,7 +175,8 @@ def plan_chain(spec: WeightingSpec, data: pd.DataFrame, *, gross: pd.DataFrame |
                                  fix="give a unique respondent id")
         link = pd.Index(gross[idcol].to_numpy()).get_indexer(data[idcol].to_numpy())
     source = data if gross is None else gross
-    return ChainPlan(spec, where, data, source, work, MappingProxyType(dict(margins)), link)
+    return ChainPlan(spec, where, data, source, work, MappingProxyType(dict(margins)), link,
+                     collapsed)
 
 
 # --------------------------------------------------------------------------- steps
@@ -170,7 +192,10 @@ def start_weights(design: DesignSpec, frame: pd.DataFrame, where: str) -> Weight
         return design_weights(frame, design.incl_prob)
     fc = design.frame_counts
     assert fc is not None  # DesignSpec holds exactly one of the three
-    table = pd.read_csv(fc.file) if fc.file is not None else pd.DataFrame(fc.table)
+    table = (read_population_csv(fc.file, what="frame counts") if fc.file is not None
+             else pd.DataFrame(fc.table))
+    table = check_population_table(table, count=fc.count, columns=fc.strata,
+                                   where=f"{where} design.frame_counts", what="frame counts")
     return frame_weights(frame, list(fc.strata), table[[*fc.strata, fc.count]])
 
 
@@ -200,20 +225,16 @@ def trim_reference(plan: ChainPlan, sub: pd.DataFrame, w: np.ndarray) -> np.ndar
 
 
 def trim_step(plan: ChainPlan, sub: pd.DataFrame, w: np.ndarray, ref: np.ndarray) -> WeightingResult:
-    """Trim to the bounds times ``ref`` and restore the margins: trim and re-rake until both
-    hold (rake; :class:`TrimBoundsConflict` when they cannot), or trim then recalibrate."""
+    """Trim the calibrated weights ``w`` to the bounds times ``ref`` with the margins kept:
+    bounded calibration (:func:`~sid.weighting.bounded.bounded_rake`), which widens the
+    bounds by a stated factor when the margins do not allow them."""
     spec = plan.spec
     tr = spec.trim
     assert tr is not None
     lower = None if tr.lower is None else tr.lower * ref
     upper = None if tr.upper is None else tr.upper * ref
-    within = spec.margins.within_arg
-    if spec.method == "rake":
-        return trim_rake(sub, w, plan.margins, lower=lower, upper=upper, within=within,
-                         redistribute=tr.redistribute)
-    t = trim(w, lower, upper, strict=True, redistribute=tr.redistribute)
-    return calibrate(sub, t.weights.to_numpy(), plan.margins, method=spec.method,
-                     bounds=spec.bounds, within=within)
+    return bounded_rake(sub, w, plan.margins, lower=lower, upper=upper,
+                        within=spec.margins.within_arg, name=spec.output.weight)
 
 
 # --------------------------------------------------------------------------- pipelines
@@ -250,6 +271,11 @@ def full_chain(plan: ChainPlan) -> FullRun:
             where=plan.where, got=f"ids {show_values(ids)}",
             fix="use the gross sample that belongs to this wave")
     res = calibration_step(plan, plan.work, w)
+    if plan.collapsed:  # the merges are part of what the calibration step did
+        record = replace(res.record, params=MappingProxyType(
+            dict(res.record.params) | {"collapsed": [c.as_dict() for c in plan.collapsed]}),
+            notes=res.record.notes + tuple(c.text() for c in plan.collapsed))
+        res = WeightingResult(res.weights, record)
     steps += ((spec.method, res.record),)
     ref = None
     if spec.trim is not None:
@@ -266,8 +292,8 @@ def replicate_chain(plan: ChainPlan, ref: np.ndarray | None, base: np.ndarray,
     Rows that drop out (a dropped PSU, a nonrespondent) take no part. Trimming uses
     the full sample's bounds times the unit's replicate multiplier (a PSU drawn twice
     in a bootstrap replicate may carry twice the weight); when those cannot hold
-    together with the margins, the raked weights are kept and the record says
-    ``params["untrimmed"] = True``.
+    together with the margins they are widened (``params["widened"]``), as on the full
+    sample.
     """
     spec = plan.spec
     mult = plan.to_wave(frame.index, w_src / base[plan.source.index.get_indexer(frame.index)])
@@ -280,11 +306,7 @@ def replicate_chain(plan: ChainPlan, ref: np.ndarray | None, base: np.ndarray,
     if spec.trim is None:
         return res
     assert ref is not None
-    try:
-        return trim_step(plan, sub, res.weights.to_numpy(), ref[keep] * mult[keep])
-    except TrimBoundsConflict:
-        record = replace(res.record, params=MappingProxyType(dict(res.record.params) | {"untrimmed": True}))
-        return WeightingResult(res.weights, record)
+    return trim_step(plan, sub, res.weights.to_numpy(), ref[keep] * mult[keep])
 
 
 def run_spec(
@@ -312,9 +334,19 @@ def run_spec(
     run = full_chain(plan)
     weights = pd.Series(run.weights.reindex(plan.data.index).to_numpy(), index=plan.data.index,
                         name=spec.output.weight)
+    verify_margins(plan, weights.to_numpy())
     group = plan.groups(plan.work) if spec.margins.within else None
     reps = None if spec.replicates is None else replicate_chains(plan, run, progress)
-    return ChainResult(weights, run.steps, group, spec, reps)
+    return ChainResult(weights, run.steps, group, spec, reps, plan.collapsed)
+
+
+def verify_margins(plan: ChainPlan, weights: np.ndarray, tol: float = MARGIN_TOL) -> None:
+    """Recompute every margin category from the final weights and raise unless each meets
+    its target within ``tol`` (relative): the chain never returns weights off their targets."""
+    within = plan.spec.margins.within_arg
+    ms = resolve_margins(plan.work, apply_within(plan.margins, within, plan.where), plan.where,
+                         1e-6)
+    check_gaps(weights, margin_gaps(ms, weights), tol, f"{plan.where} (final weights)".strip())
 
 
 def replicate_chains(plan: ChainPlan, run: FullRun,
@@ -328,9 +360,13 @@ def replicate_chains(plan: ChainPlan, run: FullRun,
     chain = partial(replicate_chain, plan, run.trim_ref, run.start)
     reps, records = run_replicates(plan.source, begin, chain, out_index=plan.data.index,
                                    progress=progress)
+    widened = sum(1 for rec in records if rec is not None and rec.params.get("widened", 0) > 0)
     untrimmed = sum(1 for rec in records if rec is not None and rec.params.get("untrimmed"))
-    if not untrimmed:
-        return reps
-    return replace(reps, notes=reps.notes + (
-        f"{untrimmed} of {reps.replicates} replicates cannot hold the trimming bounds "
-        "together with the margins; they keep their raked (untrimmed) weights",))
+    notes = reps.notes
+    if widened:
+        notes += (f"{widened} of {reps.replicates} replicates cannot hold the trimming bounds "
+                  "together with the margins; their bounds were widened",)
+    if untrimmed:
+        notes += (f"{untrimmed} of {reps.replicates} replicates cannot hold the trimming bounds "
+                  "even widened; they keep their calibrated (untrimmed) weights",)
+    return reps if notes == reps.notes else replace(reps, notes=notes)

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from sid.errors import WeightingError, format_number, show_values
+from sid.formatting import plain_number
 
 __all__ = ["WeightArg", "WeightVector", "check_base_weights", "norm_key", "raise_problems",
            "row_labels", "show_key"]
@@ -27,15 +28,10 @@ def norm_key(value: Any) -> Any:
             f = float(s)
         except ValueError:
             return s
-        return int(f) if f.is_integer() else f
+        return plain_number(f)
     if isinstance(value, bool | np.bool_):
         return int(value)
-    if isinstance(value, int | np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating):
-        f = float(value)
-        return int(f) if f.is_integer() else f
-    return value
+    return plain_number(value)
 
 
 def show_key(key: tuple[Any, ...]) -> str:

@@ -18,8 +18,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sid.codes import combine_codes, dense_codes, split_codes
 from sid.errors import WeightingError, format_number, show_values
 from sid.weighting.checks import norm_key, raise_problems, row_labels, show_key
+from sid.weighting.population import check_population_table
 from sid.weighting.records import MarginGap
 
 __all__ = [
@@ -29,8 +31,6 @@ __all__ = [
     "check_consistency",
     "column_codes",
     "cross_cells",
-    "decode",
-    "dense_codes",
     "margin_gaps",
     "margins_from_long",
     "normalise_margins",
@@ -40,6 +40,9 @@ __all__ = [
     "within_names",
 ]
 
+
+# combine_codes gives mixed-radix (decodable) keys below this many combinations, else ranks
+_DECODABLE = 2.0**62
 
 # {variable or (variables): {category: total} or a total}, an R-style population table,
 # or a list of them; with within=, {group: such margins}
@@ -169,17 +172,11 @@ def resolve_margin(
         )
         return None
     sizes = [len(u) for u in per_var_uniques]
-    if len(per_var_codes) == 1:
-        combined = per_var_codes[0]
-    else:
-        combined = per_var_codes[0].astype(np.int64)  # a fresh array, updated in place
-        for codes, size in zip(per_var_codes[1:], sizes[1:], strict=True):
-            combined *= size
-            combined += codes
+    combined = per_var_codes[0] if len(per_var_codes) == 1 else combine_codes(per_var_codes, sizes)
     cells, inverse = dense_codes(combined)
     cell_to_target = np.full(len(cells), -1, dtype=np.int64)
     unmatched = []
-    per_cell = decode(cells, sizes)
+    per_cell = _cell_codes(per_var_codes, sizes, cells, inverse)
     for j in range(len(cells)):
         key = tuple(norm_key(u[c[j]]) for u, c in zip(per_var_uniques, per_cell, strict=True))
         k = lookup.get(key, -1)
@@ -238,30 +235,15 @@ def column_codes(values: pd.Series) -> tuple[np.ndarray, Any]:
     return codes.astype(np.int64, copy=False), uniques
 
 
-def dense_codes(combined: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct values of non-negative int codes (sorted) and each row's index into them."""
-    n = len(combined)
-    top = int(combined.max()) + 1 if n else 0
-    if top > 4 * n + 1024:
-        cells, inverse = np.unique(combined, return_inverse=True)
-        return cells, inverse.reshape(-1)
-    present = np.bincount(combined, minlength=top) > 0
-    cells = np.flatnonzero(present)
-    if len(cells) == top:
-        return cells, combined
-    remap = np.full(top, -1, dtype=np.int64)
-    remap[cells] = np.arange(len(cells))
-    return cells, remap[combined]
-
-
-def decode(cells: np.ndarray, sizes: Sequence[int]) -> list[np.ndarray]:
-    """Mixed-radix digits of combined codes: per variable, each cell's code."""
-    out = []
-    rest = np.asarray(cells, dtype=np.int64)
-    for size in reversed(list(sizes)):
-        out.append(rest % size)
-        rest = rest // size
-    return out[::-1]
+def _cell_codes(codes: Sequence[np.ndarray], sizes: Sequence[int], cells: np.ndarray,
+                inverse: np.ndarray) -> list[np.ndarray]:
+    """Per variable, the code of each cell: the mixed-radix digits of the cell keys, or (when
+    :func:`~sid.codes.combine_codes` had to rank the tuples) the codes of a row in each cell."""
+    if float(np.prod(np.asarray(sizes, dtype=float))) < _DECODABLE:
+        return split_codes(cells, sizes)
+    first = np.full(len(cells), len(inverse), dtype=np.int64)
+    np.minimum.at(first, inverse, np.arange(len(inverse)))
+    return [np.asarray(c)[first] for c in codes]
 
 
 def check_consistency(margins: list[Margin], rel_tol: float, problems: list[str]) -> None:
@@ -377,18 +359,9 @@ def resolve_margins(
 def cross_cells(margins: list[Margin]) -> tuple[np.ndarray, np.ndarray]:
     """Cells of the cross of all margins: row -> cell, and cell -> category per margin."""
     sizes = [len(m.keys) for m in margins]
-    if float(np.prod(np.asarray(sizes, dtype=float))) < 2.0**62:
-        combined = margins[0].code.astype(np.int64)  # a fresh array, updated in place
-        for m in margins[1:]:
-            combined *= len(m.keys)
-            combined += m.code
-        cells, cell = dense_codes(combined)
-        cell_codes = np.stack(decode(cells, sizes), axis=0)
-    else:  # pragma: no cover - astronomically many categories
-        stacked = np.stack([m.code for m in margins], axis=1)
-        _, first, cell = np.unique(stacked, axis=0, return_index=True, return_inverse=True)
-        cell = cell.reshape(-1)
-        cell_codes = np.stack([m.code[first] for m in margins], axis=0)
+    codes = [m.code for m in margins]
+    cells, cell = dense_codes(codes[0] if len(codes) == 1 else combine_codes(codes, sizes))
+    cell_codes = np.stack(_cell_codes(codes, sizes, cells, cell), axis=0)
     return cell, cell_codes
 
 
@@ -409,22 +382,17 @@ def margins_from_long(
     ``{group: {margin: {category: total}}}`` ready for ``rake(within=...)``.
     """
     where = "margins table"
-    t = table
+    specs = [(m,) if isinstance(m, str) else tuple(m) for m in margins]
+    gvars = within_names(within)
+    # every row is checked, also those the filter drops (PopulationTableError, all at once)
+    t = check_population_table(
+        table, count=count, where=where,
+        columns=[*(filters or {}), *gvars, *(v for s in specs for v in s)])
     for col, value in (filters or {}).items():
-        if col not in t.columns:
-            raise WeightingError(f"filter column {col!r} is not in the margins table", where=where,
-                                 got=show_values(list(t.columns)), fix="name an existing column")
         t = t[t[col].astype(str) == str(value)]
     if t.empty:
         raise WeightingError("no rows left in the margins table after filtering", where=where,
                              got=str(dict(filters or {})), fix="check the filter values (e.g. ref_date)")
-    specs = [(m,) if isinstance(m, str) else tuple(m) for m in margins]
-    gvars = within_names(within)
-    needed = {count, *gvars, *(v for s in specs for v in s)}
-    absent = sorted(c for c in needed if c not in t.columns)
-    if absent:
-        raise WeightingError(f"column(s) {show_values(absent)} not in the margins table", where=where,
-                             got=show_values(list(t.columns)), fix="use the table's column names")
 
     def sums(frame: pd.DataFrame, spec: tuple[str, ...]) -> dict[Any, float]:
         s = frame.groupby(list(spec), sort=True)[count].sum()

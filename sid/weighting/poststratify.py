@@ -46,5 +46,5 @@ def poststratify(
     info = PostStratification(cells=m.code.copy(), weights=out.copy(), oldweights=w.copy())
     gaps = margin_gaps([m], out)
     return make_result(out, data.index, "poststratify", w, name=name, gaps=gaps,
-                   params={"cells": m.name}, calibration=(info,))
+                   params={"cells": m.name}, calibration=(info,), tol=1e-9)
 

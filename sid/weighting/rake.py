@@ -11,8 +11,15 @@ import pandas as pd
 from sid.design import Raking
 from sid.errors import WeightingError
 from sid.weighting.checks import WeightArg, check_base_weights
-from sid.weighting.margins import Margin, Margins, apply_within, cross_cells, resolve_margins
-from sid.weighting.records import MarginGap, WeightingResult, make_result
+from sid.weighting.margins import (
+    Margin,
+    Margins,
+    apply_within,
+    cross_cells,
+    margin_gaps,
+    resolve_margins,
+)
+from sid.weighting.records import MarginGap, WeightingResult, check_gaps, make_result
 
 __all__ = ["cell_gaps", "rake"]
 
@@ -75,8 +82,9 @@ def rake(
     info = Raking(tuple((m.code, out) for m in ms))
     params = {"margins": [m.name for m in ms], "tol": tol, "max_iter": max_iter,
               "within": within, "cells": int(len(cw))}
+    check_gaps(out, margin_gaps(ms, out), tol + 1e-12, where)  # recomputed on the rows
     return make_result(out, data.index, "rake", w, name=name, iterations=iterations, gaps=gaps,
-                   params=params, calibration=(info,))
+                   params=params, calibration=(info,), tol=tol)
 
 
 def cell_gaps(ms: list[Margin], cell_codes: np.ndarray, cw: np.ndarray) -> tuple[MarginGap, ...]:

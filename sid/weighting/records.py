@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from sid.design import Calibration
-from sid.errors import format_number
+from sid.errors import WeightingError, format_number
 from sid.weighting.checks import WeightVector, norm_key
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "WeightSummary",
     "WeightingRecord",
     "WeightingResult",
+    "check_gaps",
     "design_calibration",
     "make_result",
     "summary_table",
@@ -208,8 +209,13 @@ def make_result(
     params: Mapping[str, Any] | None = None,
     calibration: tuple[Calibration, ...] = (),
     notes: tuple[str, ...] = (),
+    tol: float | None = None,
 ) -> WeightingResult:
+    """The result of a step; with ``tol``, weights that are not finite or miss a margin
+    category by more than ``tol`` (relative) raise instead of being returned."""
     max_gap = max((abs(g.rel_gap) for g in gaps), default=0.0)
+    if tol is not None:
+        check_gaps(weights, gaps, tol, method)
     record = WeightingRecord(
         method=method,
         iterations=iterations,
@@ -224,6 +230,24 @@ def make_result(
     )
     return WeightingResult(pd.Series(weights, index=index, name=name), record)
 
+
+
+def check_gaps(weights: np.ndarray, gaps: Sequence[MarginGap], tol: float, where: str) -> None:
+    """Raise unless every weight is finite and every margin category is met within ``tol``
+    (relative): no weighting step returns weights that miss their targets."""
+    w = np.asarray(weights, dtype=float)
+    if not np.all(np.isfinite(w)):
+        raise WeightingError(f"{int((~np.isfinite(w)).sum())} weight(s) are not finite",
+                             where=where, fix="report this: a weighting step must not return them")
+    bad = [g for g in gaps if not abs(g.rel_gap) <= tol]
+    if bad:
+        worst = max(bad, key=lambda g: abs(g.rel_gap) if np.isfinite(g.rel_gap) else np.inf)
+        raise WeightingError(
+            f"the weights miss {len(bad)} margin categor{'y' if len(bad) == 1 else 'ies'} by "
+            f"more than the tolerance {tol:g}", where=where,
+            got=f"margin {worst.margin}, category {worst.category}: achieved "
+                f"{worst.achieved:.10g} vs target {worst.target:.10g}",
+            fix="collapse sparse categories or check the margins")
 
 
 def design_calibration(*results: WeightingResult) -> tuple[Calibration, ...]:

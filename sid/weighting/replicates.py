@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sid.codes import combine_codes
 from sid.design import Design
 from sid.errors import WeightingError, show_values
 from sid.weighting.checks import check_base_weights, row_labels
@@ -139,7 +140,7 @@ def replicate_weights(
     else:
         p_key = pd.factorize(data[psu], sort=False)[0].astype(np.int64)
     # PSU = (stratum, psu) in order of first appearance
-    psu_code, first = pd.factorize(s_code * (int(p_key.max()) + 1 if n else 1) + p_key, sort=False)
+    psu_code, first = pd.factorize(combine_codes([s_code, p_key]), sort=False)
     psu_code = psu_code.astype(np.int64)
     n_psu_total = len(first)
     psu_first = np.full(n_psu_total, n, dtype=np.int64)

@@ -12,11 +12,13 @@ at once, each as ``file:line: path: message`` with a did-you-mean.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -35,6 +37,7 @@ from sid.yamlio import parse_yaml, read_yaml, validate_model
 
 __all__ = [
     "BandSpec",
+    "CollapseSpec",
     "DesignSpec",
     "FrameCountsSpec",
     "MarginsSpec",
@@ -59,6 +62,14 @@ def _names_in(value: object) -> object:
     raise ValueError("give a name or a list of names")
 
 
+def _distinct(value: tuple[str, ...]) -> tuple[str, ...]:
+    """A list of names names each once (a repeated name is a typo, and pandas refuses it)."""
+    twice = sorted({n for n in value if value.count(n) > 1})
+    if twice:
+        raise ValueError(f"{', '.join(map(repr, twice))} given twice")
+    return value
+
+
 def _text(value: object) -> object:
     """A single value (text, number, date) as text, as a filter compares it."""
     if isinstance(value, bool | int | float | str | dt.date):
@@ -74,7 +85,8 @@ def _cell(value: object) -> object:
 
 Name = Annotated[str, Field(min_length=1)]
 # a name or a list of names, always held as a tuple (one name: a tuple of one)
-Names = Annotated[tuple[Name, ...], BeforeValidator(_names_in), Field(min_length=1)]
+Names = Annotated[tuple[Name, ...], BeforeValidator(_names_in), Field(min_length=1),
+                  AfterValidator(_distinct)]
 Text = Annotated[str, BeforeValidator(_text)]
 Cell = Annotated[str | int | float, BeforeValidator(_cell)]
 
@@ -155,9 +167,19 @@ class BandSpec(_Model):
     @field_validator("breaks")
     @classmethod
     def _increasing(cls, v: list[float] | None) -> list[float] | None:
+        if v is not None and not all(math.isfinite(b) for b in v):
+            raise ValueError("breaks must be finite numbers")
         if v is not None and any(b >= a for a, b in zip(v[1:], v, strict=False)):
             raise ValueError("breaks must increase")
         return v
+
+
+class CollapseSpec(_Model):
+    """Collapsing sparse margin cells: along which ordered margin variables adjacent
+    categories merge, and below how many respondents a cell merges (sid.weighting.collapse)."""
+
+    variables: Names
+    min_n: StrictInt = Field(ge=1)
 
 
 class MarginsSpec(_Model):
@@ -170,6 +192,26 @@ class MarginsSpec(_Model):
     variables: dict[str, BandSpec] = Field(min_length=1)
     within: Names | None = None
     margins: list[Names] = Field(min_length=1)
+    collapse: CollapseSpec | None = None
+
+    @field_validator("collapse")
+    @classmethod
+    def _collapse_variables(cls, v: CollapseSpec | None, info: ValidationInfo
+                            ) -> CollapseSpec | None:
+        """Collapse along margin variables that are not within groups."""
+        variables = info.data.get("variables")
+        if v is None or variables is None:
+            return v
+        unknown = [n for n in v.variables if n not in variables]
+        if unknown:
+            raise ValueError(f"collapse.variables {', '.join(map(repr, unknown))} not among "
+                             f"margins.variables ({', '.join(variables)})")
+        within = info.data.get("within") or ()
+        grouped = [n for n in v.variables if n in within]
+        if grouped:
+            raise ValueError(f"collapse.variables {', '.join(map(repr, grouped))} is a within "
+                             "group: groups are weighted separately and do not merge")
+        return v
 
     @field_validator("within", "margins")
     @classmethod
@@ -207,12 +249,21 @@ class MarginsSpec(_Model):
 
 
 class TrimSpec(_Model):
-    """Trimming bounds, absolute or relative to the median or mean weight of the group."""
+    """Trimming bounds, absolute or relative to the median or mean weight of the group
+    (applied by bounded calibration: :func:`~sid.weighting.bounded.bounded_rake`)."""
 
-    upper: float | None = Field(default=None, gt=0)
-    lower: float | None = Field(default=None, ge=0)
+    upper: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    lower: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     relative_to: Literal["absolute", "median", "mean"] = "absolute"
-    redistribute: Literal["additive", "proportional"] = "additive"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_redistribute(cls, value: object) -> object:
+        if isinstance(value, dict) and "redistribute" in value:
+            raise ValueError("trim.redistribute no longer applies: trimming is bounded "
+                             "calibration, which keeps the margins without redistributing; "
+                             "remove the key")
+        return value
 
     @model_validator(mode="after")
     def _a_bound(self) -> TrimSpec:
@@ -233,7 +284,7 @@ class ReplicatesSpec(_Model):
     """Replicate weights made from the design, with the whole chain re-run on each."""
 
     method: Literal["jk1", "jkn", "bootstrap"] = "bootstrap"
-    replicates: StrictInt = Field(default=200, ge=2)
+    replicates: StrictInt = Field(default=200, ge=2, le=10_000)
     seed: StrictInt | None = None
     strata: Name | None = None
     psu: Name | None = None

@@ -168,5 +168,5 @@ def trim_rake(
                                  "rounds": rounds, "redistribute": redistribute,
                                  "trimmed_units": trimmed_units}
     return make_result(res.weights.to_numpy(), data.index, "trim_rake", w0, name=name,
-                   iterations=rounds, gaps=rec.gaps, params=params, calibration=rec.calibration)
+                   iterations=rounds, gaps=rec.gaps, params=params, calibration=rec.calibration, tol=tol + 1e-12)
 
