@@ -1593,3 +1593,22 @@ def test_spec_values_that_would_hurt_later_are_refused_on_loading(tmp_path, chan
     with pytest.raises(CodebookError) as info:
         wt.load_spec(path)
     assert len(info.value.problems) == 1 and says in info.value.problems[0], info.value.problems
+
+
+def test_margins_with_points_as_thousands_separators_are_refused(tmp_path: Path) -> None:
+    """4.042 in a file whose every count with a point reads 1.234 or 1.234.567 is Dutch for
+    4042: refused with the diagnosis, never taken as four."""
+    from sid.errors import SidError
+    from sid.weighting.population import check_population_table, read_population_csv
+
+    path = tmp_path / "m.csv"
+    path.write_text("herkomst,geslacht,count\n1,1,4.042\n1,2,3.981\n2,1,12.004.510\n",
+                    encoding="utf-8")
+    with pytest.raises(SidError) as info:
+        check_population_table(read_population_csv(path), count="count",
+                               columns=["herkomst", "geslacht"])
+    assert "thousands separator" in info.value.line() and "3 row(s)" in info.value.line()
+    path.write_text("herkomst,geslacht,count\n1,1,4.5\n1,2,3.981\n", encoding="utf-8")
+    ok = check_population_table(read_population_csv(path), count="count",
+                                columns=["herkomst", "geslacht"])
+    assert ok["count"].tolist() == [4.5, 3.981]  # real decimals elsewhere: a decimal point

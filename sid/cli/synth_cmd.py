@@ -26,7 +26,7 @@ def synth(out: Path, seed: int) -> None:
 
     start = time.perf_counter()
     result = synthesise(out, seed=seed, progress=lambda text: click.echo(
-        f"{text} (na {time.perf_counter() - start:.1f} s)", err=True))
+        f"{text} (na {time.perf_counter() - start:.1f} s)"))
     for name, path in result.paths.items():
         rows = result.rows.get(name)
         size = result.bytes[name] / 1e6

@@ -97,7 +97,8 @@ def tables(spec_file: Path, data_files: tuple[str, ...], codebook_file: Path,
     start = time.perf_counter()
 
     def say(text: str) -> None:
-        click.echo(f"{text} (na {time.perf_counter() - start:.1f} s)", err=True)
+        # progress on stdout: stderr holds only the one error line (or notes)
+        click.echo(f"{text} (na {time.perf_counter() - start:.1f} s)")
 
     book = read_spec(spec_file)
     cb = load_codebook(codebook_file)
@@ -120,7 +121,7 @@ def tables(spec_file: Path, data_files: tuple[str, ...], codebook_file: Path,
     waves = [str(w) for w in data.data["wave"].astype(str).unique()]
     if not weight_pairs and weight_name == cb.design_variables(waves[0]).get("weight"):
         weight_text = book_weight_label(data, None, lang)  # says: the design weight only
-    click.echo(f"gewicht: {weight_text}", err=True)
+    click.echo(f"gewicht: {weight_text}")
     if skip_missing_waves:
         book, skipped = select_tables(book, data.data["wave"].astype(str).unique())
         if skipped:

@@ -50,7 +50,8 @@ def weight(wave_file: Path, spec_file: Path, gross_file: Path | None,
     start = time.perf_counter()
 
     def say(text: str) -> None:
-        click.echo(f"{text} (na {time.perf_counter() - start:.1f} s)", err=True)
+        # progress on stdout: stderr holds only the one error line (or notes)
+        click.echo(f"{text} (na {time.perf_counter() - start:.1f} s)")
 
     spec = load_spec(spec_file)
     wave = read_wave(wave_file)
@@ -63,7 +64,7 @@ def weight(wave_file: Path, spec_file: Path, gross_file: Path | None,
         tenth = done * 10 // total  # one line per 10% done
         if tenth > (reported[-1] if reported else 0):
             reported.append(tenth)
-            click.echo(f"replicaatgewichten: {done}/{total} ({100 * done // total}%)", err=True)
+            click.echo(f"replicaatgewichten: {done}/{total} ({100 * done // total}%)")
 
     chain = run_spec(spec, wave.data, gross=gross, margins_table=table,
                      missing=missing_masks(wave), progress=progress)

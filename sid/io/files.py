@@ -208,25 +208,35 @@ def check_outputs(outputs: Iterable[tuple[str, PathLike, str]],
     fixes: list[str] = []
     for role, raw, kind in outputs:
         path = Path(raw)
-        clash = [r for r, p in inputs if same_file(path, p)]
-        if clash:
-            problems.append(f"{role} {path} would overwrite an input ({clash[0]})")
-            fixes.append("write to a new file name (inputs are never changed)")
-            continue
-        if kind == "file" and path.is_dir():
-            problems.append(f"{role} {path} is a folder")
-            fixes.append("name a file (inside that folder, if you like)")
-            continue
-        if kind == "folder" and path.exists() and not path.is_dir():
-            problems.append(f"{role} {path} is a file, not a folder")
-            fixes.append("name a folder")
-            continue
-        problem = _folder_problem(path.parent)
-        if problem and not any(problem[0] in p for p in problems):  # one line per folder
-            problems.append(f"{role} {path}: {problem[0]}")
-            fixes.append(problem[1])
+        try:
+            _check_output(role, path, kind, inputs, problems, fixes)
+        except OSError as exc:  # e.g. a folder on the way that we may not even look into
+            problems.append(f"{role} {path}: cannot be reached ({exc.strerror})")
+            fixes.append("write to a folder you can read and write")
     if problems:
         raise InputError("; ".join(problems), fix="; ".join(dict.fromkeys(fixes)))
+
+
+def _check_output(role: str, path: Path, kind: str, inputs: Sequence[tuple[str, PathLike]],
+                  problems: list[str], fixes: list[str]) -> None:
+    """The checks of :func:`check_outputs` for one output (appends to the two lists)."""
+    clash = [r for r, p in inputs if same_file(path, p)]
+    if clash:
+        problems.append(f"{role} {path} would overwrite an input ({clash[0]})")
+        fixes.append("write to a new file name (inputs are never changed)")
+        return
+    if kind == "file" and path.is_dir():
+        problems.append(f"{role} {path} is a folder")
+        fixes.append("name a file (inside that folder, if you like)")
+        return
+    if kind == "folder" and path.exists() and not path.is_dir():
+        problems.append(f"{role} {path} is a file, not a folder")
+        fixes.append("name a folder")
+        return
+    problem = _folder_problem(path.parent)
+    if problem and not any(problem[0] in p for p in problems):  # one line per folder
+        problems.append(f"{role} {path}: {problem[0]}")
+        fixes.append(problem[1])
 
 
 def _folder_problem(folder: Path) -> tuple[str, str] | None:

@@ -201,7 +201,7 @@ def scan_wave(path: str | os.PathLike[str], *, encoding: str | None = None) -> W
     fmt = format_of(path)
     _check_readable(path)
     kwargs: dict[str, Any] = {"metadataonly": True, "user_missing": True}
-    if encoding:
+    if encoding and fmt != "por":  # a portable file has its own character set; no option
         kwargs["encoding"] = encoding
     _, meta = _call_reader(path, fmt, **kwargs)
     return _build_meta(path, fmt, meta, file_sha256(path), None)
@@ -223,7 +223,7 @@ def read_wave(
     fmt = format_of(path)
     _check_readable(path)
     kwargs: dict[str, Any] = {"user_missing": True}
-    if encoding:
+    if encoding and fmt != "por":  # a portable file has its own character set; no option
         kwargs["encoding"] = encoding
     if columns is not None:
         columns = list(columns)
@@ -247,6 +247,12 @@ def read_wave(
     return Wave(data=data, meta=wave_meta, extended_missing=MappingProxyType(extended))
 
 
+# pandas < 3 parses CSV floats up to one ulp off unless asked for round-trip parsing;
+# pandas 3 parses them exactly and deprecates the option.
+_EXACT_FLOATS: dict[str, Any] = (
+    {"float_precision": "round_trip"} if int(pd.__version__.split(".")[0]) < 3 else {})
+
+
 def read_table(path: str | os.PathLike[str], *, encoding: str | None = None) -> Wave:
     """Read a wave file, or a ``.csv`` as a wave without labels (for ``sid estimate``)."""
     path = Path(path)
@@ -254,7 +260,7 @@ def read_table(path: str | os.PathLike[str], *, encoding: str | None = None) -> 
         _check_readable(path)
         note_input(path, "input")
         try:
-            data = pd.read_csv(path, encoding=encoding or "utf-8", float_precision="round_trip")
+            data = pd.read_csv(path, encoding=encoding or "utf-8", **_EXACT_FLOATS)
         except (UnicodeDecodeError, pd.errors.ParserError) as exc:
             raise InputError(f"cannot read the CSV: {exc}", where=str(path),
                              fix="save it as UTF-8 CSV with a header row, or pass --encoding") from None

@@ -46,6 +46,8 @@ MAX_BYTES = 256 * 2**20  # a population table is small; a bigger file is the wro
 _MAX_SHOWN = 12  # problems listed per kind before "(+k more)"
 _FIX = ("give one row per population cell with a plain number >= 0 in the count column "
         "(no thousands separators), saved as CSV UTF-8; see docs/weighting.md")
+_DOT_THOUSANDS = re.compile(r"^\d{1,3}(\.\d{3})+$")
+_THOUSANDS_WHY = "thousands separator (write 1234567, not 1.234.567 or 1,234,567)"
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}([ .,\u00a0\u202f']\d{3})+([.,]\d+)?$")
 _NA_TEXT = {"nan", "na", "n/a", "null", "none", "-", "."}
 
@@ -211,6 +213,16 @@ def check_population_table(table: pd.DataFrame, *, count: str, columns: Iterable
             bad.setdefault(why, []).append(f"{row(k)}: {_show(value)}")
         else:
             counts[k] = number
+    # A file whose every count with a point reads like 4.042 or 1.234.567 uses the point as a
+    # thousands separator (Dutch style): 4.042 would be taken as four, so refuse all of them.
+    texts = [str(v).strip() for v in table[count].tolist() if isinstance(v, str)]
+    dotted = [t for t in texts if "." in t]
+    if dotted and all(_DOT_THOUSANDS.match(t) for t in dotted):
+        for k, value in enumerate(table[count].tolist()):
+            if isinstance(value, str) and _DOT_THOUSANDS.match(value.strip()) \
+                    and np.isfinite(counts[k]):
+                counts[k] = np.nan
+                bad.setdefault(_THOUSANDS_WHY, []).append(f"{row(k)}: {_show(value)}")
     for why, cells in bad.items():
         more = f" (+{len(cells) - _MAX_SHOWN} more)" if len(cells) > _MAX_SHOWN else ""
         problems.append(f"column {count!r}: {why} in {len(cells)} row(s): "
