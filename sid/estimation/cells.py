@@ -292,7 +292,7 @@ def _sparse_sums(design: Design, layout: _Layout, dom: np.ndarray,
                 key[wr == 0] = size - 1
                 pos = _add(pos, np.bincount(key, minlength=size))
     del key, wr  # the chunk's temporaries (one chunk: as large as the data)
-    assert wsum is not None  # chunks() yields at least one chunk
+    assert wsum is not None  # n > 0 (there is a domain): chunks() gives at least one
     if pos is None:
         pos = count
     ent = np.flatnonzero((count if count is not None else wsum)[:-1] != 0)  # bool: fast path
