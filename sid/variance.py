@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeGuard
 
 import numpy as np
 
@@ -73,6 +73,7 @@ class LinearForm:
         if self.den is None:
             return self.num.astype(float)
         _, td = self.totals(w)
+        assert td is not None  # totals() gives a denominator total when den is set
         with np.errstate(divide="ignore", invalid="ignore"):
             return (self.num - theta[self.cols] * self.den) / td[self.cols]
 
@@ -144,11 +145,18 @@ def apply_calibration(design: Design, x: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------- Taylor
 
 
+def _is_sparse(x: object) -> TypeGuard[sp.spmatrix]:
+    """``scipy.sparse.issparse`` as a type guard (narrows a dense-or-sparse argument)."""
+    import scipy.sparse as sp
+
+    return bool(sp.issparse(x))
+
+
 def _unit_totals(scores: np.ndarray | sp.spmatrix, unit: np.ndarray, n_units: int) -> np.ndarray:
     """Sum the score columns within units (PSUs): a dense n_units x k matrix."""
     import scipy.sparse as sp
 
-    if sp.issparse(scores):
+    if _is_sparse(scores):
         coo = scores.tocoo()
         k = coo.shape[1]
         flat = np.bincount(unit[coo.row] * k + coo.col, weights=coo.data,
@@ -162,13 +170,12 @@ def _unit_totals(scores: np.ndarray | sp.spmatrix, unit: np.ndarray, n_units: in
 def _present_groups(present: np.ndarray | sp.spmatrix | None, group: np.ndarray, n_groups: int,
                     k: int) -> np.ndarray:
     """Boolean n_groups x k: does column j have a member row in group g."""
-    import scipy.sparse as sp
 
     if present is None:
         out = np.zeros((n_groups, k), dtype=bool)
         out[np.unique(group)] = True
         return out
-    if sp.issparse(present):
+    if _is_sparse(present):
         coo = present.tocoo()
         flat = np.zeros(n_groups * k, dtype=bool)
         flat[group[coo.row] * k + coo.col] = coo.data != 0
@@ -222,11 +229,10 @@ def taylor_vcov(design: Design, scores: np.ndarray | sp.spmatrix,
     domain; it only matters for ``singleton="average"``, where R rescales by
     (strata in the domain) / (strata in the domain with more than one PSU).
     """
-    import scipy.sparse as sp
 
     k = scores.shape[1]
     if design.calibration:
-        dense = scores.toarray() if sp.issparse(scores) else np.asarray(scores, dtype=float)
+        dense = scores.toarray() if _is_sparse(scores) else np.asarray(scores, dtype=float)
         scores = apply_calibration(design, dense)
         present = None  # R keeps every row of a calibrated design (weights set to 0)
     n_cl = len(design.n_psu) and int(design.cluster.max()) + 1
@@ -286,6 +292,10 @@ def replicate_vcov(design: Design, form: LinearForm, theta: np.ndarray,
     import scipy.sparse as sp
 
     rep = design.rep_w
+    rs = design.rep_rscales
+    if rep is None or rs is None:
+        raise EstimationError("the design has no replicate weights", where="replicate_vcov",
+                              fix="use a replicate design, or vcov() for a Taylor design")
     mat_n = sp.csr_matrix((form.num, (form.rows, form.cols)), shape=(design.n, form.k))
     tn = np.asarray((mat_n.T @ rep).T)  # R x k
     if form.den is None:
@@ -298,7 +308,6 @@ def replicate_vcov(design: Design, form: LinearForm, theta: np.ndarray,
     if transform is not None:
         thetas = transform(thetas)
         theta = transform(theta)
-    rs = design.rep_rscales
     ok = np.isfinite(thetas)
     if ok.all():
         centre = theta if design.mse else thetas[rs > 0].mean(axis=0)

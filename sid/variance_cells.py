@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeAlias, TypeVar
 
 import numpy as np
 
@@ -129,12 +130,14 @@ def _cells_stage_var(cells: Cells, group_of_unit: np.ndarray, n_units: np.ndarra
     return v, lonely
 
 
-_StageVar = Callable[[object, np.ndarray, int, np.ndarray, np.ndarray, np.ndarray],
-                     tuple[list[np.ndarray], np.ndarray]]
+# dense or sparse cells: a stage variance takes the same kind as the cells it is given
+_C = TypeVar("_C", "Cells", "SparseCells")
+_StageVar: TypeAlias = Callable[[_C, np.ndarray, int, np.ndarray, np.ndarray, np.ndarray],
+                                tuple[list[np.ndarray], np.ndarray]]
 
 
-def _cell_stages(design: Design, cells: Cells | SparseCells, cells2: Cells | SparseCells | None,
-                 stage_var: _StageVar, where: str) -> list[np.ndarray]:
+def _cell_stages(design: Design, cells: _C, cells2: _C | None,
+                 stage_var: _StageVar[_C], where: str) -> list[np.ndarray]:
     """svyrecvar's stages and lonely-PSU rules around a per-stage variance of cells
     ``stage_var(cells, group_of_unit, n_groups, n_units, f, mult)``."""
     if design.calibration:

@@ -143,7 +143,7 @@ class SidGroup(click.Group):
             guard_outputs(cmd)
         super().add_command(cmd, name)
 
-    def invoke(self, ctx: click.Context):  # type: ignore[override]
+    def invoke(self, ctx: click.Context) -> Any:
         from sid.errors import SidError
 
         try:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from sid.cli.app import design_from_options, design_options, main
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # --- estimation (sid/design.py, sid/variance.py, sid/estimate.py)
 
@@ -127,7 +130,7 @@ def _warn_labelled(wave: Any, design: Any, var: str) -> None:
                "each category", err=True)
 
 
-def _estimate_table(result, wave, by: list[str]) -> str:  # type: ignore[no-untyped-def]
+def _estimate_table(result: pd.DataFrame, wave: Any, by: list[str]) -> str:
     """A readable table with Dutch headers and value labels (for the terminal)."""
     def labels_of(name: str) -> dict:
         try:

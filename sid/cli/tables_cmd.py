@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from sid import __version__
 from sid.cli.app import _atomic_text, design_from_options, design_options, main
+
+if TYPE_CHECKING:
+    from sid.codebook import Codebook
+    from sid.harmonise import HarmonisedData
 
 
 @main.command()
@@ -232,7 +237,10 @@ def _origin_rules(cb: Any) -> Path | None:
     return path if path.is_file() else None
 
 
-def _merge_weights(data, cb, data_pairs, weight_pairs, weight_var):  # type: ignore[no-untyped-def]
+def _merge_weights(data: HarmonisedData, cb: Codebook,
+                   data_pairs: Sequence[tuple[str | None, Path]],
+                   weight_pairs: Sequence[tuple[str | None, Path]],
+                   weight_var: str | None) -> tuple[HarmonisedData, str]:
     """Add the final weight of `sid weight` output files to harmonised data (by wave and id)."""
     from sid.weighting.apply import merge_weight_files
 

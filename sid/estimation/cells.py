@@ -83,6 +83,7 @@ class _Layout:
         """The unit and domain of cells ``ids``."""
         if self.unit is None:
             return _divmod(ids, self.n_units)[::-1]
+        assert self.dom is not None  # unit and dom per cell are built together
         return self.unit[ids], self.dom[ids]
 
 
@@ -156,6 +157,7 @@ def _shares_scores(s: _Sums, cell_dom: np.ndarray, centre: np.ndarray, scale: np
     centre is above 0.5 (at most one per domain) the same from the other categories'
     side, ``-(sum w (1 - y) - (1 - centre) sum w)``, so that nothing cancels and a
     category holding every row gives exactly 0."""
+    assert s.num is not None  # dense cells (only sparse cells leave num None)
     out = s.num - centre[cell_dom] * s.den[:, None]
     dd, jj = np.nonzero(flip)
     if len(dd):
@@ -225,9 +227,11 @@ def _sums(design: Design, layout: _Layout, dom: np.ndarray, stat: str,
             wsum += np.bincount(key, weights=wr, minlength=size)
             if count_rows:
                 count += np.bincount(key, minlength=size)
-            if not share:
+            if ysum is not None:  # not a share
+                assert y is not None  # means, totals and ratios have an analysis variable
                 ysum += np.bincount(key, weights=wr * y[rows], minlength=size)  # NaN: missing bin
-            if ratio:
+            if xsum is not None:  # a ratio
+                assert x is not None  # a ratio has a denominator
                 xsum += np.bincount(key, weights=wr * x[rows], minlength=size)
             if has_zero:
                 key[wr == 0] = size - 1
@@ -243,9 +247,10 @@ def _sums(design: Design, layout: _Layout, dom: np.ndarray, stat: str,
         num = wsum[:, :-1]
         den = weight = _row_sum(num)
     else:
+        assert ysum is not None  # built for every statistic but proportion
         weight = wsum[:, 0]
         num = cells(ysum)[:, :1]
-        den = cells(xsum)[:, 0] if ratio else weight
+        den = cells(xsum)[:, 0] if xsum is not None else weight
     return _Sums(num, den, weight, _row_sum(count[:, :-1]), _row_sum(pos[:, :-1]),
                  pos[:, -1].copy())
 
@@ -273,7 +278,9 @@ def _sparse_sums(design: Design, layout: _Layout, dom: np.ndarray,
     w = design.w
     size = layout.space * bins + 1
     has_zero = bool(w.min() == 0)
-    wsum = count = pos = key = wr = None
+    wsum: np.ndarray | None = None
+    count: np.ndarray | None = None
+    pos: np.ndarray | None = None
     outside = bool(dom.min() < 0)
     for rows in chunks(len(w), size):
         key = _row_keys(layout, dom, sub, bins, size, rows, outside)
@@ -285,13 +292,14 @@ def _sparse_sums(design: Design, layout: _Layout, dom: np.ndarray,
                 key[wr == 0] = size - 1
                 pos = _add(pos, np.bincount(key, minlength=size))
     del key, wr  # the chunk's temporaries (one chunk: as large as the data)
+    assert wsum is not None  # n > 0 (there is a domain): chunks() gives at least one
     if pos is None:
         pos = count
-    ent = np.flatnonzero((count if count_rows else wsum)[:-1] != 0)  # bool: nonzero's fast path
+    ent = np.flatnonzero((count if count is not None else wsum)[:-1] != 0)  # bool: fast path
     # the entries' values, then the tables (as large as the data) are let go
     val = wsum[ent]
-    cnt = count[ent] if count_rows else None
-    psv = pos[ent] if count_rows else None
+    cnt = count[ent] if count is not None else None
+    psv = pos[ent] if pos is not None else None
     del wsum, count, pos
     ck = ent // bins
     cat = ent  # reused: the category of each entry
@@ -305,18 +313,22 @@ def _sparse_sums(design: Design, layout: _Layout, dom: np.ndarray,
     del ck, first
     p_cells = len(unit)
     miss = cat == c if bins > c else None
-    any_miss = miss is not None and bool(miss.any())
-    if any_miss:
-        ok = ~miss
+    if miss is not None and not miss.any():
+        miss = None
+    ok = None if miss is None else ~miss
+    if ok is not None:
         e_cell, e_j, e_num = cell[ok], cat[ok], val[ok]
     else:
         e_cell, e_j, e_num = cell, cat, val
     den = np.bincount(e_cell, weights=e_num, minlength=p_cells)
     if count_rows:
-        rows_c = np.bincount(e_cell, weights=cnt[ok] if any_miss else cnt, minlength=p_cells)
-        pos_c = np.bincount(e_cell, weights=psv[ok] if any_miss else psv, minlength=p_cells)
+        assert cnt is not None and psv is not None  # counted when count_rows
+        rows_c = np.bincount(e_cell, weights=cnt[ok] if ok is not None else cnt,
+                             minlength=p_cells)
+        pos_c = np.bincount(e_cell, weights=psv[ok] if ok is not None else psv,
+                            minlength=p_cells)
         missing = (np.bincount(cell[miss], weights=psv[miss], minlength=p_cells)
-                   if any_miss else np.zeros(p_cells))
+                   if miss is not None else np.zeros(p_cells))
     else:  # every weight > 0: a cell has rows where it has weight
         rows_c = pos_c = (den > 0).astype(float)
         missing = np.zeros(p_cells)
@@ -339,8 +351,10 @@ def cells_core(design: Design, stat: str, var: str, domains: _Domains, *, full_c
     d = domains.count
     dom = domains.code
     n = design.n
-    y = x = None
+    y: np.ndarray | None = None
+    x: np.ndarray | None = None
     coder = None
+    coder_codes: Callable[[slice], np.ndarray]
     if stat == "proportion":
         _check_columns(design, [var], "analysis")
         coder = int_coder(design.data[var], keep=True)
@@ -372,7 +386,10 @@ def cells_core(design: Design, stat: str, var: str, domains: _Domains, *, full_c
         else:
             y = _numeric(design, var)
 
+        assert y is not None  # set just above
+
         def sub(rows: slice) -> np.ndarray:
+            assert y is not None  # set above, never reset
             miss = np.isnan(y[rows]) if x is None else np.isnan(y[rows]) | np.isnan(x[rows])
             return miss.astype(np.int64)
 
@@ -395,6 +412,7 @@ def cells_core(design: Design, stat: str, var: str, domains: _Domains, *, full_c
         if stat == "proportion":
             complete = coder is not None and not coder.has_nan
         else:
+            assert y is not None  # every statistic but proportion has one
             complete = not np.isnan(np.add.reduce(y) + (0.0 if x is None else np.add.reduce(x)))
         if not complete:
             sizes = None
@@ -417,9 +435,14 @@ def cells_core(design: Design, stat: str, var: str, domains: _Domains, *, full_c
     else:
         sums = _sums(design, layout, dom, stat, sub, bins, y, x, count_rows=sizes is None)
         sums2 = None if layout2 is None else _sums(design, layout2, dom, stat, sub, bins, y, x)
+        assert layout.dom is not None and layout.unit is not None  # built (not sparse)
+        assert sums.num is not None  # dense sums keep num
         cdom, cunit = layout.dom, layout.unit
         tn = _by_dom(sums.num, cdom, d)
         td = _by_dom(sums.den[:, None], cdom, d)[:, 0]
+    n_dom: np.ndarray
+    nrow_dom: np.ndarray
+    nmiss_dom: np.ndarray
     if sizes is None:
         n_dom = np.bincount(cdom, weights=sums.positive, minlength=d)
         nmiss_dom = np.bincount(cdom, weights=sums.missing, minlength=d)
@@ -451,13 +474,17 @@ def cells_core(design: Design, stat: str, var: str, domains: _Domains, *, full_c
         def scores(s: _Sums, cell_dom: np.ndarray, centre: np.ndarray, scale: np.ndarray
                    ) -> np.ndarray:
             if stat == "total":
+                assert s.num is not None  # dense cells
                 return s.num.copy()
             return _shares_scores(s, cell_dom, centre, scale, flip)
 
         def cells_for(centre: np.ndarray, scale: np.ndarray) -> tuple[Cells, Cells | None]:
             c1 = Cells(cunit, cdom, scores(sums, cdom, centre, scale), d, sums.rows > 0)
-            c2 = None if sums2 is None else Cells(
-                layout2.unit, layout2.dom, scores(sums2, layout2.dom, centre, scale), d)
+            if sums2 is None:
+                return c1, None
+            # a second stage's layout is built whenever its sums are (not sparse)
+            assert layout2 is not None and layout2.unit is not None and layout2.dom is not None
+            c2 = Cells(layout2.unit, layout2.dom, scores(sums2, layout2.dom, centre, scale), d)
             return c1, c2
 
         cells, cells2 = cells_for(centre, inv_td)

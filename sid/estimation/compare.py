@@ -60,7 +60,7 @@ def estimate_set(design: Design, stat: str, var: str, by: str | Sequence[str] | 
     core = _core(design, stat, var, ensure_sequence(by), where, False, ci=method,
                  conf_level=conf_level, full_cov=True)
     return EstimateSet(var, stat, core.domains.levels, core.categories, core.dom_of, core.est,
-                       core.cov, _table(core, method, conf_level))
+                       core.covariance, _table(core, method, conf_level))
 
 
 def compare_df(design: Design, stat: str, var: str, where: Any = None) -> float:
@@ -142,6 +142,6 @@ def compare(design: Design, stat: str, var: str, by: str, reference: Any,
     by = by_list[0]
     core = _core(design, stat, var, [*within, by], where, False, full_cov=True)
     es = EstimateSet(var, stat, core.domains.levels, core.categories, core.dom_of, core.est,
-                     core.cov, pd.DataFrame())
+                     core.covariance, pd.DataFrame())
     return contrast(es, by, reference, within, compare_df(design, stat, var, where), conf_level,
                     independent)

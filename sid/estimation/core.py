@@ -276,4 +276,4 @@ def estimate_vcov(design: Design, stat: str, var: str, by: Any = None,
     """The estimates (as :func:`estimate`, default CIs) and their full covariance matrix."""
     method = _check_ci(stat, None, 0.95)
     core = _core(design, stat, var, by, where, False, ci=method, full_cov=True)
-    return _table(core, method, 0.95), core.cov
+    return _table(core, method, 0.95), core.covariance

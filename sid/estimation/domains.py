@@ -132,6 +132,7 @@ def _domains(design: Design, by: Sequence[str], where: np.ndarray | None) -> _Do
         ok &= codes >= 0
         space *= len(lev) + 1
         key = codes if key is None else key * (len(lev) + 1) + codes
+    assert key is not None  # by is not empty here: the loop ran
     eligible = ok & (design.w > 0)
     if space <= 4 * n + 65536:
         key = np.where(ok, key, 0)

@@ -39,7 +39,17 @@ class _Core:
     @property
     def variances(self) -> np.ndarray:
         """The variance of each column."""
-        return self.var if self.var is not None else np.diag(self.cov)
+        return self.var if self.var is not None else np.diag(self.covariance)
+
+    @property
+    def covariance(self) -> np.ndarray:
+        """The full covariance; only a core built with ``full_cov=True`` (or without
+        separate variances) has one."""
+        if self.cov is None:
+            raise EstimationError("this estimate was computed without its full covariance",
+                                  where=f"{self.statistic} of {self.variable}",
+                                  fix="compute it with full_cov=True")
+        return self.cov
 
 
 def _deff(design: Design, form: LinearForm, theta: np.ndarray, v: np.ndarray,

@@ -86,7 +86,7 @@ def _first_step(a: np.ndarray, y: np.ndarray, cols: np.ndarray, k: int
         # y log(y/mu) + (1-y) log((1-y)/(1-mu)) is log(1/m) or log(1/(1-m)): both -log(s)
         # with s = max(m, 1-m) = (a + 0.5)/(a + 1)
         dev0 = -2 * a * np.log(np.maximum(m, m1))
-        const = np.zeros(k)
+        const: np.ndarray = np.zeros(k)
     else:
         dev0 = _dev_resid(y, m, a)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -253,26 +253,26 @@ def svyglm_logit(design: Design, form: LinearForm, nrow: np.ndarray | None = Non
         mean_w = sum_w / nrow
         a = w / mean_w[cols]
     y = np.where(a == 0, 0.0, np.asarray(form.num, dtype=float))  # initialize: y[weights == 0] <- 0
-    fit = _irls(y, a, cols, k)
+    irls = _irls(y, a, cols, k)
     share = LinearForm(form.rows, cols, y, np.ones(len(cols)), k)
     if design.is_replicate:
         def refit(p: np.ndarray) -> np.ndarray:
             # full sample: glm's own coef; replicates: refits started at it
-            return fit.coef if p.ndim == 1 else _newton_from(fit.coef, p)
+            return irls.coef if p.ndim == 1 else _newton_from(irls.coef, p)
 
         v = np.diag(replicate_vcov(design, share, share.estimate(design.w), transform=refit))
-        return LogitFit(fit.coef, v.copy(), fit.iterations, fit.converged)
+        return LogitFit(irls.coef, v.copy(), irls.iterations, irls.converged)
     # svy.varcoef: estfun = resid(working) * weights(working), times Ainv = 1/sum(weights).
     # After iteration 1 the working weights are a * h(eta) with h constant in a column, so
     # estfun * Ainv = a (y - mu) / (mu.eta sum(a)): the share's linearised score at
     # theta = mu, over mu.eta.
-    mu = _linkinv(fit.coef)
-    me = _mu_eta(fit.coef)
+    mu = _linkinv(irls.coef)
+    me = _mu_eta(irls.coef)
     mu0 = np.where(np.isfinite(mu) & (sum_w > 0), mu, 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         var = np.diag(vcov(design, share, mu0, present=present)) / me**2
-    var = _first_iteration_var(design, form, mean_w, fit, var, present)
-    return LogitFit(fit.coef, var, fit.iterations, fit.converged)
+    var = _first_iteration_var(design, form, mean_w, irls, var, present)
+    return LogitFit(irls.coef, var, irls.iterations, irls.converged)
 
 
 def _default_nrow(design: Design, cols: np.ndarray, k: int) -> np.ndarray:

@@ -139,7 +139,8 @@ def _child(conn: Any, reader_name: str, path: str, kwargs: dict[str, Any], cap: 
         conn.close()
 
 
-def _context() -> multiprocessing.context.BaseContext:
+def _context() -> (multiprocessing.context.ForkContext | multiprocessing.context.ForkServerContext
+                    | multiprocessing.context.SpawnContext):
     """``fork`` when this process runs no other Python thread (the CLI, scripts, notebooks):
     the child starts in ~10-50 ms with everything imported, and does not re-run the user's
     script as ``spawn``/``forkserver`` children do. With other threads running (a fork
@@ -184,7 +185,7 @@ def run_reader(reader_name: str, path: Path, kwargs: dict[str, Any]) -> tuple[An
         receive.close()
         child.join()
     if status == "ok":
-        return payload  # type: ignore[no-any-return]
+        return payload
     if status == "raise":
         raise payload
     if status == "memory":

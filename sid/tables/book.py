@@ -19,7 +19,7 @@ import pandas as pd
 
 from sid.design import Design
 from sid.errors import EstimationError, show_values
-from sid.tables.spec import BookSpecFile, TableSpec, check_spec
+from sid.tables.spec import BookSpecFile, Indicator, TableSpec, check_spec
 from sid.tables.suppression import Suppression
 
 if TYPE_CHECKING:
@@ -139,7 +139,7 @@ def _indicator_columns(frame: pd.DataFrame, kinds: pd.DataFrame, t: TableSpec,
     Proportions of ``codes`` become 0/1 (NaN outside the valid answers; kept missing
     kinds count as 0). A multiple-response set gives one 0/1 column per item.
     """
-    ind = t.indicator
+    ind = _indicator(t)
     keep = list(t.base.keep_missing)
 
     def prop(values: pd.Series, kind: pd.Series | None, codes: list[float]) -> pd.Series:
@@ -231,7 +231,7 @@ def build_tables(book: BookSpecFile, data: HarmonisedData, *, lang: str = "nl", 
     first = str(pd.unique(data.data["wave"].astype(str))[0])
     design_weight = cb.design_variables(first).get("weight")
     design_only = weight is None or weight == design_weight
-    results = []
+    results: list[TableResult] = []
     src = book.spec.source.get(lang) if book.spec.source else "Samenleven in Diversiteit"
     for i, t in enumerate(book.tables, start=1):
         if t.model is not None:
@@ -380,10 +380,17 @@ def _with_data(design: Design, data: pd.DataFrame) -> Design:
     return Design(**kwargs)
 
 
+def _indicator(t: TableSpec) -> Indicator:
+    """The indicator of a crosstab table: the spec gives a table exactly one of an
+    indicator or a model (TableSpec._waves), and model tables never get here."""
+    assert t.indicator is not None, f"table {t.id}: a model table has no indicator"
+    return t.indicator
+
+
 def _section_label(t: TableSpec, key: str, cb: Codebook, lang: str) -> str:
     if key == "":
         return ""
-    if t.indicator.mr_set is not None:
+    if _indicator(t).mr_set is not None:
         label = cb.label(key, lang)
         return label.split(":", 1)[1].strip() if ":" in label else label
     var, code = key.split("=")
@@ -404,7 +411,8 @@ def _build_one(t: TableSpec, design: Design, cb: Codebook, sects: list[tuple[str
     from sid.tables.disclosure import breakdown_problems, cell_problems, refuse
 
     ui = _UI[lang]
-    stat = "mean" if t.indicator.stat == "mean" else "proportion"
+    ind = _indicator(t)
+    stat = "mean" if ind.stat == "mean" else "proportion"
     scale = 1.0 if stat == "mean" else 100.0
     by = list(t.by)
     wave_where = f"wave in {list(t.waves)!r}"
@@ -504,13 +512,13 @@ def _build_one(t: TableSpec, design: Design, cb: Codebook, sects: list[tuple[str
     waves_text = ", ".join(t.waves)
     notes = []
     question = t.question if t.question is not None else \
-        _codebook_question(cb, t.indicator.variable)
+        _codebook_question(cb, ind.variable)
     if question is not None:
         notes.append(f"{ui['question']}: {question.get(lang)}")
-    if t.indicator.codes is not None:
-        vl = cb.value_labels(t.indicator.name, lang)
+    if ind.codes is not None:
+        vl = cb.value_labels(ind.name, lang)
         notes.append(ui["counted"].format(codes=", ".join(vl.get(c, f"{c:g}")
-                                                         for c in t.indicator.codes)))
+                                                         for c in ind.codes)))
     notes.append(f"{ui['base']}: {base_label} ({kept}). {ui['n_note']}.")
     notes.append(f"{ui['weight']}: {weight_name}. "
                  f"{ui['waves'] if len(t.waves) > 1 else ui['wave']}: {waves_text}.")
@@ -539,7 +547,7 @@ def _build_one(t: TableSpec, design: Design, cb: Codebook, sects: list[tuple[str
     src = book.spec.source.get(lang) if book.spec.source else "Samenleven in Diversiteit"
     notes.append(f"{ui['source']}: {src} {waves_text}.")
     unit_text = ui["percent_of"] if stat == "proportion" else \
-        ui["mean_of"].format(var=cb.label(t.indicator.name, lang))
+        ui["mean_of"].format(var=cb.label(ind.name, lang))
     if design_only:  # never "gewogen" alone when only the design weight is used
         unit_text = f"{unit_text} ({ui['design_only']})"
     subtitle = f"{unit_text}; {ui['base'].lower()}: {base_label}; " \

@@ -24,7 +24,7 @@ table's model with :func:`sid.model.fit` (outcome ~ covariates + the table's
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -54,11 +54,17 @@ behind the coefficient (a level's rows; all rows for a numeric term)."""
 
 TERM_TEST_COLUMNS = ("term", "label", "statistic", "df_num", "df_den", "p_value")
 
-_TEXT = {
+# the model family in the model note ({family})
+_FAMILY: Mapping[str, Mapping[str, str]] = {
+    "nl": {"binomial": "logistische regressie (logit)", "gaussian": "lineaire regressie",
+           "poisson": "log-lineaire regressie (poisson)"},
+    "en": {"binomial": "logistic regression (logit)", "gaussian": "linear regression",
+           "poisson": "log-linear regression (poisson)"},
+}
+
+_TEXT: Mapping[str, Mapping[str, str]] = {
     "nl": {"crude": "ruw", "adjusted": "gecorrigeerd", "diff": "verschil met {ref}, gecorrigeerd",
            "intercept": "Constante", "per": "{label} (per eenheid)", "ref": "{var}: {level} (ref. {ref})",
-           "family": {"binomial": "logistische regressie (logit)",
-                      "gaussian": "lineaire regressie", "poisson": "log-lineaire regressie (poisson)"},
            "model": "Model: {family} van {outcome} op {terms}; {n} respondenten in de basis, "
                     "{missing} weggelaten wegens een ontbrekende waarde op een modelvariabele.",
            "margins": "Gecorrigeerd: voorspelde marge per {by} (Korn en Graubard, zoals R's "
@@ -82,8 +88,6 @@ _TEXT = {
            "share": "percentage", "mean": "gemiddelde"},
     "en": {"crude": "crude", "adjusted": "adjusted", "diff": "difference with {ref}, adjusted",
            "intercept": "Intercept", "per": "{label} (per unit)", "ref": "{var}: {level} (ref. {ref})",
-           "family": {"binomial": "logistic regression (logit)", "gaussian": "linear regression",
-                      "poisson": "log-linear regression (poisson)"},
            "model": "Model: {family} of {outcome} on {terms}; {n} respondents in the base, "
                     "{missing} left out for a missing value on a model variable.",
            "margins": "Adjusted: predictive margin per {by} (Korn and Graubard, as R's "
@@ -386,7 +390,7 @@ def _notes(t: TableSpec, model: ModelFit, cb: Codebook, lang: str, weight_name: 
         vl = cb.value_labels(t.model.outcome.variable, lang)
         counted = ", ".join(vl.get(c, f"{c:g}") for c in t.model.outcome.codes)
         outcome = f"{outcome} ({counted})"
-    family = str(dict(tx["family"])[model.family])  # type: ignore[call-overload]
+    family = _FAMILY[lang][model.family]
     level = f"{model.conf_level * 100:g}"
     df = f"{model.df_residual:g}"
     base = t.base.label.get(lang) if t.base.label else ("alle respondenten" if lang == "nl"
