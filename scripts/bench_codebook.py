@@ -7,7 +7,7 @@ same run:
 * ``pyreadstat.read_sav(path, user_missing=True)``: the plain read (baseline);
 * ``sid.harmonise.load([path], codebooks/sid.yaml)``: read + rename + missing
   kinds + recodes + filters + derived variables;
-* ``sid.origin.classify`` on the harmonised nationality fields.
+* ``sid.origin.classification`` on the harmonised nationality fields.
 
 Prints rows per second and the ratio (sid total / plain read); the aim is a
 ratio under 3. Usage: ``python scripts/bench_codebook.py [N]``.

@@ -1,11 +1,11 @@
-"""Benchmark sid.model.fit: a 10-term logistic model on a 5,000-row wave (issue 12).
+"""Benchmark sid.model.glm: a 10-term logistic model on a 5,000-row wave (issue 12).
 
 Run:  .venv/bin/python scripts/bench_model.py [--repeat 7]
 
 Prints, for n = 5,000 (the target: < 50 ms after import) and for 10k, 20k and 40k rows
 (growth should be linear), the median wall time of
 
-* ``sid.model.fit(design, formula, "binomial")``: formula, coding, missing values,
+* ``sid.model.glm(design, formula, "binomial")``: formula, coding, missing values,
   checks, IRLS to full convergence and the design-based (Taylor, stratified cluster)
   covariance through sid.variance;
 * a plain numpy weighted IRLS on the ready-made model matrix (Newton steps on the

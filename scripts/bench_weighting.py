@@ -1,4 +1,4 @@
-"""Benchmark: sid.weighting.rake versus a minimal row-level numpy IPF (and R's rake() if present).
+"""Benchmark: sid.weighting.raking versus a minimal row-level numpy IPF (and R's rake() if present).
 
 Usage: .venv/bin/python scripts/bench_weighting.py [--sizes 100000 1000000] [--no-r]
 

@@ -4,7 +4,7 @@ For each seed: a new synthetic population, its census model truth
 (:func:`sid.synthetic.truth_models.model_truth`: coefficients and predictive
 margins of the model fitted on every person), a gross sample and its
 respondents' true answers (no item nonresponse), the Taylor design (strata x
-PSU, base weights), and the book's model (``sid.model.fit``, binomial,
+PSU, base weights), and the book's model (``sid.model.glm``, binomial,
 workers only): outcome ~ opleiding + leeftijd + geslacht + gewest + herkomst.
 Prints, for the adjusted margins per origin group and for the coefficients,
 the share of intervals that cover the truth and the mean and SD of

@@ -150,21 +150,18 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names load lazi
     from sid.validation import validate
     from sid.weighting import (
         WeightingResult,
+        calibrate,
         design_weights,
         frame_weights,
         nonresponse_adjust,
+        poststratify,
+        rake,
         replicate_weights,
         run_spec,
+        trim,
         trim_rake,
     )
     from sid.weighting import load_spec as load_weighting_spec
-
-    # these four share their name with a submodule of sid.weighting, which mypy binds
-    # first (no-redef): take them from the module that defines them
-    from sid.weighting.calibrate import calibrate
-    from sid.weighting.poststratify import poststratify
-    from sid.weighting.rake import rake
-    from sid.weighting.trim import trim
 
 
 def __getattr__(name: str) -> Any:

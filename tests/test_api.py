@@ -20,6 +20,15 @@ def test_no_public_name_is_a_submodule() -> None:
     assert not top & set(sid.__all__), top & set(sid.__all__)
 
 
+def test_no_package_exports_a_name_that_is_its_own_submodule() -> None:
+    """As for sid itself: sid.weighting.rake is the function, never the module."""
+    for package in sorted({n.rsplit(".", 1)[0] for n in SUBMODULES if n.count(".") >= 2}):
+        module = importlib.import_module(package)
+        children = {n.rsplit(".", 1)[1] for n in SUBMODULES if n.rsplit(".", 1)[0] == package}
+        clash = children & set(getattr(module, "__all__", ()))
+        assert not clash, f"{package} exports {sorted(clash)}, also submodules"
+
+
 @pytest.mark.parametrize("name", [n for n in sid.__all__ if n != "__version__"])
 def test_public_name_loads_and_keeps_its_identity(name: str) -> None:
     first = getattr(sid, name)

@@ -726,3 +726,16 @@ def test_cli_estimate_never_traceback(args: list[list[str]]) -> None:
     if res.exit_code == 2:
         errors = [line for line in res.output.splitlines() if line.startswith("error:")]
         assert len(errors) == 1
+
+
+def test_a_domain_variable_named_twice_is_one_line() -> None:
+    """Found by the randomised CLI test: --by stype --by stype gave a traceback."""
+    from click.testing import CliRunner
+
+    from sid.cli import main
+
+    res = CliRunner().invoke(main, ["estimate", str(REF / "data" / "estimate_apistrat.csv"),
+                                    "--mean", "api00", "--by", "stype", "--by", "stype",
+                                    "--weight", "pw", "--strata", "stype", "--fpc", "fpc"])
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    assert res.stderr.startswith("error: ") and "named twice in by (got stype)" in res.stderr

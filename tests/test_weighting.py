@@ -733,7 +733,7 @@ def test_cli_weight_writes_replicate_weights_with_the_chain_per_replicate(tmp_pa
         "--margins", str(synthetic_dir / "population_margins.csv"),
         "--out", str(tmp_path / "out.sav"), "--report", str(tmp_path / "r.xlsx")])
     assert result.exit_code == 0, result.output
-    assert result.stderr.count("replicaatgewichten:") == 10
+    assert result.stdout.count("replicaatgewichten:") == 10
     back = read_wave(tmp_path / "out.sav").data
     cols = [f"repw_{k:03d}" for k in range(1, 11)]
     assert set(cols) <= set(back.columns)

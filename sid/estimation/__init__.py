@@ -6,12 +6,12 @@ One module per job: :mod:`~sid.estimation.domains` (domains, ``where``, df),
 fast path), :mod:`~sid.estimation.logit` (R's svyglm IRLS for logit CIs),
 :mod:`~sid.estimation.quantile`, :mod:`~sid.estimation.intervals`,
 :mod:`~sid.estimation.core` (:func:`estimate`) and
-:mod:`~sid.estimation.compare` (:func:`compare`).
+:mod:`~sid.estimation.contrasts` (:func:`compare`).
 """
 
 from __future__ import annotations
 
-from sid.estimation.compare import (
+from sid.estimation.contrasts import (
     COMPARE_COLUMNS,
     EstimateSet,
     compare,

@@ -8,7 +8,7 @@ work, was treated incorrectly?" with R ``survey`` semantics:
   domain (R's ``na.rm=TRUE``) and counted in ``n_missing``;
 * all domains and categories are estimated at once, so one call to the
   variance engine (:mod:`sid.variance`) gives their SEs, or their full
-  covariance when it is asked for (:func:`estimate_vcov`, :func:`sid.estimation.compare`);
+  covariance when it is asked for (:func:`estimate_vcov`, :func:`sid.estimation.contrasts`);
 * confidence intervals as R's ``confint(..., df=)`` (``wald``, ``t``) and
   ``svyciprop(method=)`` (``logit``, ``xlogit``, ``asin``, ``beta``); the
   degrees of freedom inside a domain are R's ``degf(subset(design, ...))``;
@@ -163,6 +163,11 @@ def _check_arguments(stat: Any, var: Any, by: Any, deff: Any) -> None:
     if bad:
         raise EstimationError("by must name columns", where="by", got=repr(bad)[:40],
                               fix="e.g. by='herkomst' or by=['wave', 'herkomst']")
+    names = list(ensure_sequence(by))
+    twice = sorted({b for b in names if names.count(b) > 1})
+    if twice:
+        raise EstimationError("a domain variable is named twice in by", where="by",
+                              got=", ".join(twice), fix="name each variable once")
     if not isinstance(deff, (bool, np.bool_)):
         raise EstimationError("deff must be True or False", where="deff", got=repr(deff)[:40])
 

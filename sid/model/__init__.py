@@ -13,10 +13,10 @@
   (for a "ruw en gecorrigeerd" table).
 """
 
-from sid.model.fit import CI_METHODS, COEF_COLUMNS, EXP_COLUMNS, ModelFit, coefficient_table, fit
 from sid.model.formula import ModelError, ModelFrame, Term
+from sid.model.glm import CI_METHODS, COEF_COLUMNS, EXP_COLUMNS, ModelFit, coefficient_table, fit
 from sid.model.irls import FAMILIES
-from sid.model.margins import (
+from sid.model.predictive import (
     ADJUSTED_COLUMNS,
     CONTRAST_COLUMNS,
     Margins,

@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sid.model.fit import ModelFit
-from sid.model.margins import Margins
+from sid.model.glm import ModelFit
+from sid.model.predictive import Margins
 
 FAMILY_NL = {"gaussian": "lineair (gaussian)", "binomial": "logistisch (binomial, logit)",
              "poisson": "log-lineair (poisson, log)"}

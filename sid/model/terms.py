@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats as st
 
-from sid.model.fit import ModelFit
 from sid.model.formula import ModelError
+from sid.model.glm import ModelFit
 
 TERM_COLUMNS = ("term", "statistic", "df_num", "df_den", "p_value")
 

@@ -17,7 +17,7 @@ YAML file, not new code. Shipped rule sets:
 Modules: :mod:`~sid.origin.countries` (the dated country table and aliases),
 :mod:`~sid.origin.conditions` (the condition language),
 :mod:`~sid.origin.groupings` (country groupings), :mod:`~sid.origin.rules`
-(the rule-set schema and loader), :mod:`~sid.origin.classify` (the engine,
+(the rule-set schema and loader), :mod:`~sid.origin.classification` (the engine,
 the frame check and the country table view), :mod:`~sid.origin.inputs`
 (reading the nationality columns). See ``docs/origin.md`` for the rule language.
 """
@@ -25,7 +25,7 @@ the frame check and the country table view), :mod:`~sid.origin.inputs`
 from __future__ import annotations
 
 from sid.io.files import write_csv_atomic
-from sid.origin.classify import (
+from sid.origin.classification import (
     DEFAULT_FIELDS,
     MISMATCH_COLUMNS,
     ON_UNKNOWN,

@@ -1,4 +1,4 @@
-"""Reading the nationality columns that :func:`~sid.origin.classify.classify` needs.
+"""Reading the nationality columns that :func:`~sid.origin.classification.classify` needs.
 
 A wave file is read with :func:`sid.io.read_wave`; a CSV with every value as
 text and no NA guessing, so Namibia's code ``NA`` stays a country.

@@ -1,7 +1,7 @@
 """The tables of a table book: every table of a spec computed on harmonised waves.
 
 :func:`build_tables` computes every table of a spec with
-:func:`sid.estimation.estimate` / :func:`sid.estimation.compare` and applies the
+:func:`sid.estimation.estimate` / :func:`sid.estimation.contrasts` and applies the
 suppression rule; the result is a tuple of immutable :class:`TableResult`.
 All waves share one design (:func:`stacked_design`); a table's base and wave
 are domains made by zero-weighting, never by deleting rows.
@@ -196,7 +196,7 @@ def build_tables(book: BookSpecFile, data: HarmonisedData, *, lang: str = "nl", 
     so a wave is a domain like any other; the table base is a ``where`` domain
     (zero-weighting). Each estimate comes from :func:`sid.estimation.estimate`,
     significance against the reference group and the change between waves
-    from :func:`sid.estimation.compare`. ``weight_label`` names the weight in the
+    from :func:`sid.estimation.contrasts`. ``weight_label`` names the weight in the
     footnotes (default: the weight column).
     """
     from sid.errors import CodebookError

@@ -2,7 +2,7 @@
 
 "Niet correct behandeld op het werk naar herkomst, ruw en gecorrigeerd voor
 opleiding, leeftijd, geslacht en gewest": :func:`build_model_table` fits the
-table's model with :func:`sid.model.fit` (outcome ~ covariates + the table's
+table's model with :func:`sid.model.glm` (outcome ~ covariates + the table's
 ``by`` variable, on the table's base and wave, by zero-weighting), and returns a
 :class:`ModelTableResult`:
 

@@ -42,7 +42,7 @@ from __future__ import annotations
 
 from sid.weighting.base import design_weights, frame_weights, nonresponse_adjust
 from sid.weighting.bounded import bounded_rake
-from sid.weighting.calibrate import INTERCEPT, calibrate
+from sid.weighting.calibration import INTERCEPT, calibrate
 from sid.weighting.chain import ChainResult, run_spec
 from sid.weighting.collapse import CollapsedCell
 from sid.weighting.margins import margins_from_long
@@ -51,8 +51,8 @@ from sid.weighting.population import (
     check_population_table,
     read_population_csv,
 )
-from sid.weighting.poststratify import poststratify
-from sid.weighting.rake import rake
+from sid.weighting.poststratification import poststratify
+from sid.weighting.raking import rake
 from sid.weighting.records import (
     MarginGap,
     WeightingRecord,
@@ -70,7 +70,7 @@ from sid.weighting.replicates import (
 )
 from sid.weighting.report import report_markdown, report_tables, write_report
 from sid.weighting.spec import WeightingSpec, load_spec
-from sid.weighting.trim import TrimBoundsConflict, trim, trim_rake
+from sid.weighting.trimming import TrimBoundsConflict, trim, trim_rake
 
 __all__ = [
     "INTERCEPT",

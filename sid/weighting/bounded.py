@@ -1,7 +1,7 @@
 """Trimming as bounded calibration: the weights closest to the calibrated ones that meet the
 margins *and* lie within per-unit bounds, with a stated fallback when no such weights exist.
 
-Why: trimming and re-raking in turn (:func:`~sid.weighting.trim.trim_rake`) can cycle
+Why: trimming and re-raking in turn (:func:`~sid.weighting.trimming.trim_rake`) can cycle
 or crawl without ever meeting both the bounds and the margins (two of 313 synthetic
 samples). Here trimming is one convex problem, solved directly:
 
@@ -33,7 +33,7 @@ from sid.errors import WeightingError
 from sid.weighting.checks import WeightArg, check_base_weights
 from sid.weighting.margins import Margin, Margins, apply_within, margin_gaps, resolve_margins
 from sid.weighting.records import WeightingResult, make_result
-from sid.weighting.trim import Bound, show_bound
+from sid.weighting.trimming import Bound, show_bound
 
 __all__ = ["WIDEN", "bounded_rake"]
 

@@ -32,12 +32,12 @@ import pandas as pd
 from sid.errors import WeightingError, format_number, show_values
 from sid.weighting.base import design_weights, frame_weights, nonresponse_adjust
 from sid.weighting.bounded import bounded_rake
-from sid.weighting.calibrate import calibrate
+from sid.weighting.calibration import calibrate
 from sid.weighting.checks import check_base_weights
 from sid.weighting.collapse import CollapsedCell, collapse_margins
 from sid.weighting.margins import apply_within, margin_gaps, margins_from_long, resolve_margins
 from sid.weighting.population import check_population_table, read_population_csv
-from sid.weighting.rake import rake
+from sid.weighting.raking import rake
 from sid.weighting.records import WeightingRecord, WeightingResult, check_gaps, make_result
 from sid.weighting.replicates import ReplicateWeights, replicate_weights, run_replicates
 from sid.weighting.spec import BandSpec, DesignSpec, WeightingSpec, spec_from_mapping
@@ -157,8 +157,8 @@ def plan_chain(spec: WeightingSpec, data: pd.DataFrame, *, gross: pd.DataFrame |
             raise WeightingError("no margins table given", where=where,
                                  fix="set margins.source in the spec or pass --margins")
         table = read_population_csv(mspec.source)
-    margins = margins_from_long(table, mspec.crosses, count=mspec.count, within=mspec.within_arg,
-                                filters=mspec.filter)
+    margins: Mapping[Any, Any] = margins_from_long(table, mspec.crosses, count=mspec.count,
+                                                   within=mspec.within_arg, filters=mspec.filter)
     collapsed: tuple[CollapsedCell, ...] = ()
     if mspec.collapse is not None:
         merged = collapse_margins(work, margins, mspec.within_arg, mspec.collapse.variables,

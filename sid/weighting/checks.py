@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -15,9 +15,9 @@ __all__ = ["WeightArg", "WeightVector", "check_base_weights", "norm_key", "raise
            "row_labels", "show_key"]
 
 # a vector of weights, one per row
-WeightVector = np.ndarray | pd.Series | Sequence[float]
+WeightVector: TypeAlias = np.ndarray | pd.Series | Sequence[float]
 # a weight column of the data, or the weights themselves
-WeightArg = str | WeightVector
+WeightArg: TypeAlias = str | WeightVector
 
 
 def norm_key(value: Any) -> Any:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -46,7 +46,7 @@ _DECODABLE = 2.0**62
 
 # {variable or (variables): {category: total} or a total}, an R-style population table,
 # or a list of them; with within=, {group: such margins}
-Margins = Mapping[Any, Any] | pd.DataFrame | Sequence[pd.DataFrame]
+Margins: TypeAlias = Mapping[Any, Any] | pd.DataFrame | Sequence[pd.DataFrame]
 
 
 def within_names(within: str | Sequence[str] | None) -> tuple[str, ...]:

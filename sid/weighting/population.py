@@ -234,7 +234,7 @@ def check_population_table(table: pd.DataFrame, *, count: str, columns: Iterable
         blank = values.isna().to_numpy() | values.astype(str).str.strip().isin(["", "nan", "NaN"]
                                                                                ).to_numpy()
         if blank.any():
-            rows = [row(k) for k in np.flatnonzero(blank)]
+            rows = [row(int(k)) for k in np.flatnonzero(blank)]
             more = f" (+{len(rows) - _MAX_SHOWN} more)" if len(rows) > _MAX_SHOWN else ""
             problems.append(f"column {c!r}: blank or missing category in {len(rows)} row(s): "
                             f"{', '.join(rows[:_MAX_SHOWN])}{more}")
@@ -283,13 +283,14 @@ def _count(value: Any, decimal_comma: bool) -> tuple[float, str]:
             return np.nan, "thousands separator (write 1234567, not 1.234.567 or 1,234,567)"
         if decimal_comma and _THOUSANDS.match(text) and "." in text:
             return np.nan, "thousands separator (write 1234567, not 1.234.567 or 1,234,567)"
-        number = _number(text)
-        if number is None:
+        parsed = _number(text)
+        if parsed is None:
             if _THOUSANDS.match(text):
                 return np.nan, "thousands separator (write 1234567, not 1.234.567 or 1,234,567)"
             if "," in text and not decimal_comma:
                 return np.nan, "decimal comma in a ','-separated file (write 1234.5)"
             return np.nan, "not a number"
+        number = parsed
     if np.isnan(number):
         return np.nan, "missing (NaN/NA; a missing count is not 0)"
     if not np.isfinite(number) or abs(number) > MAX_COUNT:

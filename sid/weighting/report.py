@@ -49,7 +49,9 @@ _T = {
         "margin": "marge", "category": "categorie", "target": "doel (populatie)",
         "achieved": "bereikt (gewogen)", "rel_gap": "afwijking",
         "lower": "ondergrens", "upper": "bovengrens", "relative": "t.o.v.",
-        "redistribute": "herverdeling", "trimmed": "getrimde gewichten", "rounds": "rondes",
+        "redistribute": "methode", "trimmed": "gewichten buiten de grenzen (voor)",
+        "rounds": "grenzen verruimd (keer)", "bounded": "begrensde kalibratie (marges blijven gehaald)",
+        "not_met": "grenzen niet haalbaar: niet getrimd",
         "yes": "ja", "no": "nee", "total": "totaal",
         "methods": {"design": "ontwerpgewicht", "nonresponse": "non-respons per klasse",
                     "rake": "raking", "linear": "lineaire kalibratie",
@@ -62,7 +64,6 @@ _T = {
                   "margins": "populatiemarges", "gross": "bruto steekproef",
                   "weighted": "gewogen bestand"},
         "median_of": {"median": "x mediaan", "mean": "x gemiddelde", "absolute": ""},
-        "redistribution": {"additive": "additief", "proportional": "proportioneel"},
     },
     "en": {
         "title": "Weighting report {name}: methodology annex",
@@ -80,7 +81,9 @@ _T = {
         "margin": "margin", "category": "category", "target": "target (population)",
         "achieved": "achieved (weighted)", "rel_gap": "gap",
         "lower": "lower bound", "upper": "upper bound", "relative": "relative to",
-        "redistribute": "redistribution", "trimmed": "weights trimmed", "rounds": "rounds",
+        "redistribute": "method", "trimmed": "weights outside the bounds (before)",
+        "rounds": "bounds widened (times)", "bounded": "bounded calibration (margins kept)",
+        "not_met": "bounds not attainable: untrimmed",
         "yes": "yes", "no": "no", "total": "total",
         "methods": {"design": "design weight", "nonresponse": "nonresponse by class",
                     "rake": "raking", "linear": "linear calibration",
@@ -93,7 +96,6 @@ _T = {
                   "margins": "population margins", "gross": "gross sample",
                   "weighted": "weighted file"},
         "median_of": {"median": "x median", "mean": "x mean", "absolute": ""},
-        "redistribution": {"additive": "additive", "proportional": "proportional"},
     },
 }
 
@@ -110,15 +112,15 @@ def category_labels(spec: WeightingSpec, value_labels: Mapping[str, Mapping[Any,
     for name, band in spec.margins.variables.items():
         if band.breaks is not None:
             b = [format_number(x) for x in band.breaks]
-            labels = {1.0: f"< {b[0]}"}
+            labels: dict[Any, str] = {1.0: f"< {b[0]}"}
             for i in range(1, len(b)):
                 labels[float(i + 1)] = f"{b[i - 1]}-{format_number(band.breaks[i] - 1)}"
             labels[float(len(b) + 1)] = f"{b[-1]}+"
             out[name] = labels
         elif band.source in value_labels:
             out[name] = {float(k): str(v) for k, v in value_labels[band.source].items()}
-    for name, labels in value_labels.items():
-        out.setdefault(name, {float(k): str(v) for k, v in labels.items()})
+    for name, given in value_labels.items():
+        out.setdefault(name, {float(k): str(v) for k, v in given.items()})
     return out
 
 
@@ -220,10 +222,12 @@ def readable_tables(chain: ChainResult, labels: Mapping[Any, str] | None = None,
 
 
 def _trim_table(chain: ChainResult, tx: Mapping[str, Any]) -> pd.DataFrame:
+    """Trimming as bounded calibration: the bounds, units outside them before and after,
+    whether the bounds had to be widened to meet the margins, ESS and deff_w."""
     spec = chain.spec.trim
     rows = []
     for label, rec in chain.steps:
-        if spec is None or rec.method not in ("trim", "trim_rake"):
+        if spec is None or rec.method != "bounded_rake":
             continue
         rel = tx["median_of"][spec.relative_to]
         comma = tx is _T["nl"]
@@ -234,11 +238,12 @@ def _trim_table(chain: ChainResult, tx: Mapping[str, Any]) -> pd.DataFrame:
             text = format_number(x).replace(".", ",") if comma else format_number(x)
             return f"{text} {rel}".strip()
 
+        widened = int(rec.params.get("widened", 0) or 0)
         rows.append({
             tx["step"]: label, tx["lower"]: bound(spec.lower), tx["upper"]: bound(spec.upper),
-            tx["redistribute"]: tx["redistribution"].get(spec.redistribute, spec.redistribute),
-            tx["trimmed"]: int(rec.params.get("trimmed_units", 0) or 0),
-            tx["rounds"]: int(rec.params.get("rounds", 0) or 0),
+            tx["redistribute"]: tx["bounded"],
+            tx["trimmed"]: int(rec.params.get("outside_given", 0) or 0),
+            tx["rounds"]: tx["not_met"] if widened < 0 else widened,
             tx["ess"]: rec.after.ess, tx["deff"]: rec.after.deff_w,
         })
     if not rows:

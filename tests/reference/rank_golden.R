@@ -35,7 +35,7 @@ add("wide", matrix(rnorm(15), 3, 5), 1e-7)
 add("wide_collinear", cbind(a[1:3], 2 * a[1:3], b[1:3], c3[1:3], e[1:3]), 1e-7)
 add("single_column", cbind(a), 1e-7)
 # calibration-style model matrix: every category of two margins (one dependency), times
-# sqrt(weights), as sid.weighting.calibrate builds it; and with one column scaled by 1e6
+# sqrt(weights), as sid.weighting.calibration builds it; and with one column scaled by 1e6
 f1 <- factor(rep(1:3, length.out = 20)); f2 <- factor(rep(1:4, each = 5))
 w <- runif(20, 1, 5)
 mm <- cbind(model.matrix(~ f1 - 1), model.matrix(~ f2 - 1)) * sqrt(w)

@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats as st
 
-from sid.model.fit import ModelFit, fit
 from sid.model.formula import ModelError, _label
+from sid.model.glm import ModelFit, fit
 from sid.model.irls import family
 from sid.variance import LinearForm, domain_presence, vcov
 
@@ -91,7 +91,7 @@ def with_group(model: ModelFit, variable: str) -> ModelFit:
     frame = model.frame
     if frame is None or model.design is None:
         raise ModelError("this model has no data attached", where="margins",
-                         fix="use a ModelFit returned by sid.model.fit")
+                         fix="use a ModelFit returned by sid.model.glm")
     if variable in frame.levels:
         return model
     if variable in frame.variables:
@@ -112,7 +112,7 @@ def margins(model: ModelFit, variable: str, reference: Any = None) -> Margins:
     design = m.design
     if frame is None or design is None:  # pragma: no cover - with_group guarantees both
         raise ModelError("the model has no data attached", where="margins",
-                         fix="use a ModelFit returned by sid.model.fit")
+                         fix="use a ModelFit returned by sid.model.glm")
     fam = family(m.family)
     categories = frame.levels[variable]
     levels = frame.sorted_levels[variable]
@@ -165,7 +165,7 @@ def crude_and_adjusted(model: ModelFit, variable: str, reference: Any = None) ->
     m = adjusted.model
     if m.frame is None or m.design is None:  # pragma: no cover - margins guarantees both
         raise ModelError("the model has no data attached", where="margins",
-                         fix="use a ModelFit returned by sid.model.fit")
+                         fix="use a ModelFit returned by sid.model.glm")
     member = np.zeros(m.design.n, dtype=bool)
     member[m.frame.rows] = True
     lhs = m.formula.split("~", 1)[0].strip()

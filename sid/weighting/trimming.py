@@ -12,7 +12,7 @@ import pandas as pd
 from sid.errors import WeightingError, format_number, show_values
 from sid.weighting.checks import WeightArg, WeightVector, check_base_weights
 from sid.weighting.margins import Margins
-from sid.weighting.rake import rake
+from sid.weighting.raking import rake
 from sid.weighting.records import WeightingResult, make_result
 
 __all__ = ["Bound", "TrimBoundsConflict", "show_bound", "trim", "trim_rake"]
