@@ -27,6 +27,7 @@ import numpy as np
 
 from sid.design import Design, GregCalibration, PostStratification, Raking
 from sid.errors import EstimationError
+from sid.linalg import qr_rank
 
 if TYPE_CHECKING:
     import scipy.sparse as sp
@@ -103,12 +104,10 @@ def _ave(x: np.ndarray, cells: np.ndarray) -> np.ndarray:
 
 def _resid(aux: np.ndarray, y: np.ndarray, tol: float = 1e-7) -> np.ndarray:
     """R's ``qr.resid(qr(aux), y)``: residual of y projected on aux's column space."""
-    from scipy.linalg import qr
-
-    q, r, _ = qr(aux, mode="economic", pivoting=True)
-    d = np.abs(np.diag(r))
-    rank = int(np.sum(d > tol * d[0])) if len(d) and d[0] > 0 else 0
-    q = q[:, :rank]
+    keep = qr_rank(aux, tol).independent  # the one rank rule: R's qr(aux, tol)
+    if keep.size == 0:
+        return y
+    q, _ = np.linalg.qr(aux[:, keep])
     return y - q @ (q.T @ y)
 
 

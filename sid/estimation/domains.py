@@ -14,13 +14,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sid.design import Design
+from sid.design import Design, domain_df
 from sid.errors import EstimationError, show_values
 from sid.estimation.codes import factor_codes, int_coder
 
 
 def label(value: Any) -> str:
-    """A value as R prints it: 1.0 -> "1", 2.5 -> "2.5", strings unchanged."""
+    """A value as R prints it: 1.0 -> "1", 2.5 -> "2.5", True -> "TRUE", strings unchanged."""
+    if isinstance(value, (bool, np.bool_)):
+        return "TRUE" if value else "FALSE"
     if isinstance(value, (float, np.floating)):
         if np.isnan(value):
             return "NA"
@@ -170,24 +172,9 @@ def _numeric(design: Design, name: str, role: str = "analysis") -> np.ndarray:
 
 
 def _domain_df(design: Design, dom: np.ndarray, d: int) -> np.ndarray:
-    """R's ``degf(subset(design, domain))`` for each of ``d`` domains (rows with dom >= 0)."""
-    if design.is_replicate:
-        return np.array([design.degf(dom == j) for j in range(d)], dtype=float)
-    inset = (dom >= 0) & (design.w != 0)
-    dd = dom[inset]
-    n_cl = int(design.cluster.max()) + 1
-    n_h = design.n_strata
-
-    def distinct(codes: np.ndarray, k: int) -> np.ndarray:
-        key = dd * k + codes
-        if d * k <= 50_000_000:  # presence table: O(n), no sort
-            seen = np.flatnonzero(np.bincount(key, minlength=d * k)) // k
-        else:
-            seen = np.unique(key) // k
-        return np.bincount(seen, minlength=d)
-
-    return (distinct(design.cluster[inset], n_cl)
-            - distinct(design.stratum[inset], n_h)).astype(float)
+    """R's ``degf(subset(design, domain))`` for each of ``d`` domains (rows with dom >= 0):
+    the one df rule, :func:`sid.design.domain_df`."""
+    return domain_df(design, dom, d)
 
 
 def _domain_nrow(design: Design, dom: np.ndarray, d: int) -> np.ndarray:

@@ -28,6 +28,7 @@ import pandas as pd
 
 from sid.design import Design
 from sid.errors import EstimationError, show_values
+from sid.estimation.domains import label as r_label
 
 
 class ModelError(EstimationError):
@@ -88,17 +89,6 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _C_CALL = re.compile(r"\b(?:C|factor)\(\s*([A-Za-z_][A-Za-z0-9_.]*)")
 _COMPARISON = re.compile(r"I\(.*(?:[<>]=?|==|!=).*\)")
 _LEVEL = re.compile(r"^(?P<name>.*)\[(?:T\.)?(?P<level>.*)\]$")
-
-
-def _label(value: Any) -> str:
-    """A level as R prints it: 1.0 -> "1", 2.5 -> "2.5", text unchanged."""
-    if isinstance(value, (bool, np.bool_)):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, (float, np.floating)):
-        return str(int(value)) if float(value).is_integer() else repr(float(value))
-    if isinstance(value, (int, np.integer)):
-        return str(int(value))
-    return str(value)
 
 
 def _r_name(column: str) -> str:
@@ -182,17 +172,17 @@ def _categorical(col: pd.Series, var: str, reference: Any
     (returns the coded column, its categories and the levels in sorted order)."""
     codes, uniques = pd.factorize(col, sort=False)
     order = sorted(range(len(uniques)), key=lambda i: _sort_key(uniques[i]))
-    labels = [_label(uniques[i]) for i in order]
+    labels = [r_label(uniques[i]) for i in order]
     in_order = tuple(labels)
     if reference is not None:
-        ref = _label(reference)
+        ref = r_label(reference)
         if ref not in labels:
             raise ModelError(f"reference level {ref!r} of {var!r} is not in the analysis rows",
                              where=f"reference {var}", got=show_values(labels),
                              fix="pick one of the levels present in the domain")
         labels = [ref, *[v for v in labels if v != ref]]
     position = {lab: k for k, lab in enumerate(labels)}
-    remap = np.array([position[_label(u)] for u in uniques] + [-1], dtype=np.int64)
+    remap = np.array([position[r_label(u)] for u in uniques] + [-1], dtype=np.int64)
     coded = pd.Categorical.from_codes(remap[codes], categories=labels)
     return coded, tuple(labels), in_order
 

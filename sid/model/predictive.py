@@ -21,7 +21,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats as st
 
-from sid.model.formula import ModelError, _label
+from sid.estimation.domains import label as r_label
+from sid.model.formula import ModelError
 from sid.model.glm import ModelFit, fit
 from sid.model.irls import family
 from sid.variance import LinearForm, domain_presence, vcov
@@ -62,7 +63,7 @@ class Margins:
     def contrasts(self, reference: Any = None, ci: str | None = None,
                   conf_level: float | None = None) -> pd.DataFrame:
         """Each margin minus the reference level's, with SE, CI, t (or z) and p."""
-        ref = self.reference if reference is None else _label(reference)
+        ref = self.reference if reference is None else r_label(reference)
         if ref not in self.levels:
             raise ModelError(f"reference level {ref!r} is not a level of {self.variable!r}",
                              where="margins reference", got=", ".join(self.levels),
@@ -135,7 +136,7 @@ def margins(model: ModelFit, variable: str, reference: Any = None) -> Margins:
     est = form.estimate(design.w)
     mean_part = vcov(design, form, est, present=domain_presence(design, form))
     model_part = deriv.T @ m.vcov @ deriv
-    ref = categories[0] if reference is None else _label(reference)
+    ref = categories[0] if reference is None else r_label(reference)
     if ref not in levels:
         raise ModelError(f"reference level {ref!r} is not a level of {variable!r}",
                          where="margins reference", got=", ".join(levels),

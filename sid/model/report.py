@@ -22,7 +22,7 @@ FAMILY_NL = {"gaussian": "lineair (gaussian)", "binomial": "logistisch (binomial
 
 def value_labels(name: str, wave: Any = None, codebook: Any = None) -> dict[str, str]:
     """Value labels of ``name`` keyed by the R label of the code ("1", "2", "E")."""
-    from sid.model.formula import _label
+    from sid.estimation.domains import label as r_label
 
     labels: Mapping[Any, str] = {}
     if codebook is not None:
@@ -35,7 +35,7 @@ def value_labels(name: str, wave: Any = None, codebook: Any = None) -> dict[str,
             labels = dict(wave.meta.variable(name).value_labels)
         except (KeyError, AttributeError):
             labels = {}
-    return {_label(k): str(v) for k, v in labels.items()}
+    return {r_label(k): str(v) for k, v in labels.items()}
 
 
 def term_label(term: str, model: ModelFit, wave: Any = None, codebook: Any = None) -> str:

@@ -22,6 +22,7 @@ import pandas as pd
 
 from sid.design import Design
 from sid.errors import EstimationError, show_values
+from sid.formatting import format_number
 from sid.tables.suppression import complementary_suppression
 
 if TYPE_CHECKING:
@@ -305,8 +306,8 @@ def crosstab(
     ccode = np.repeat(clev, nr)
     cells = pd.DataFrame({
         "row": rcode, "col": ccode,
-        "row_label": [lab_r.get(v, _code_text(v)) for v in rcode],
-        "col_label": [lab_c.get(v, _code_text(v)) for v in ccode],
+        "row_label": [lab_r.get(v, format_number(v)) for v in rcode],
+        "col_label": [lab_c.get(v, format_number(v)) for v in ccode],
         "n": n_unw.astype(np.int64), "count": tot, "count_se": tot_se,
         "percent_base": percent, "estimate": est, "se": se, "ci_low": lo, "ci_high": hi,
         "ci_method": ci, "conf_level": conf_level, "df": df.astype(float),
@@ -320,10 +321,6 @@ def _mask_rows(n: int, rows: np.ndarray) -> np.ndarray:
     mask = np.zeros(n, dtype=bool)
     mask[rows] = True
     return mask
-
-
-def _code_text(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else str(value)
 
 
 
