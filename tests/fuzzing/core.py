@@ -20,9 +20,9 @@ from fuzzing.runner import DEFAULT_MEMORY
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "sid" / "data"
-CORPUS = Path(os.environ.get("SID_CORPUS", REPO.parent / "shared" / "corpus" / "pyreadstat"))
-if not CORPUS.is_dir():
-    CORPUS = Path("/work/shared/corpus/pyreadstat")
+# as tests/conftest.py: ../shared/corpus beside the checkout (SID_CORPUS elsewhere); without
+# it the waves family mutates the synthetic waves only
+CORPUS = Path(os.environ.get("SID_CORPUS") or REPO.parent / "shared" / "corpus") / "pyreadstat"
 
 
 @dataclass
