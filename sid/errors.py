@@ -36,13 +36,19 @@ def show_values(values: Iterable[Any], limit: int = 8) -> str:
 
 
 class SidError(Exception):
-    """Base class: a problem the user can fix, stated in one line."""
+    """Base class: a problem the user can fix, stated in one line.
 
-    def __init__(self, what: str, *, where: str = "", got: str = "", fix: str = "") -> None:
+    ``problems`` (a file's every problem, reported at once) follow that line, one per
+    line after ``  - ``.
+    """
+
+    def __init__(self, what: str, *, where: str = "", got: str = "", fix: str = "",
+                 problems: Iterable[str] = ()) -> None:
         self.what = what
         self.where = where
         self.got = got
         self.fix = fix
+        self.problems = tuple(problems)
         super().__init__(self.line())
 
     def line(self) -> str:
@@ -54,7 +60,10 @@ class SidError(Exception):
             parts.append(f" (got {self.got})")
         if self.fix:
             parts.append(f". Fix: {self.fix}")
-        return "".join(parts)
+        head = "".join(parts)
+        if not self.problems:
+            return head
+        return head + "\n" + "\n".join(f"  - {p}" for p in self.problems)
 
 
 class InputError(SidError):
@@ -67,16 +76,6 @@ class LossError(SidError):
 
 class CodebookError(SidError):
     """A codebook or rule file is invalid. May carry many problems at once."""
-
-    def __init__(self, what: str, *, problems: tuple[str, ...] = (), **kwargs: Any) -> None:
-        self.problems = tuple(problems)
-        super().__init__(what, **kwargs)
-
-    def line(self) -> str:
-        head = super().line()
-        if not self.problems:
-            return head
-        return head + "\n" + "\n".join(f"  - {p}" for p in self.problems)
 
 
 class DesignError(SidError):

@@ -23,7 +23,7 @@ import io
 import os
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -54,16 +54,6 @@ _NA_TEXT = {"nan", "na", "n/a", "null", "none", "-", "."}
 
 class PopulationTableError(WeightingError):
     """A population table that cannot be used as it is, with every problem, one line each."""
-
-    def __init__(self, what: str, *, problems: Sequence[str] = (), **kwargs: Any) -> None:
-        self.problems = tuple(problems)
-        super().__init__(what, **kwargs)
-
-    def line(self) -> str:
-        head = super().line()
-        if not self.problems:
-            return head
-        return head + "\n" + "\n".join(f"  - {p}" for p in self.problems)
 
 
 # --------------------------------------------------------------------------- reading
