@@ -739,3 +739,26 @@ def test_a_domain_variable_named_twice_is_one_line() -> None:
                                     "--weight", "pw", "--strata", "stype", "--fpc", "fpc"])
     assert res.exit_code == 2 and "Traceback" not in res.output
     assert res.stderr.startswith("error: ") and "named twice in by (got stype)" in res.stderr
+
+
+def test_cli_codebook_never_silently_the_design_weight(synthetic_dir: Path, tmp_path: Path) -> None:
+    """Issue 11: `sid estimate --codebook` on a raw wave stops and lists the weights; on the
+    output of `sid weight` it takes the final weight that file's lineage names, and says so."""
+    from click.testing import CliRunner
+
+    from sid.cli import main
+    from sid.resources import shipped
+
+    cb = str(shipped("sid.yaml"))
+    args = ["--codebook", cb, "--prop", "werkbeh", "--by", "herkomst_frame"]
+    raw = CliRunner().invoke(main, ["estimate", str(synthetic_dir / "sid2022.sav"), *args])
+    assert raw.exit_code == 2 and "no analysis weight" in raw.stderr and "base_wt" in raw.stderr
+    out = tmp_path / "w.sav"
+    made = CliRunner().invoke(main, [
+        "weight", str(synthetic_dir / "sid2022.sav"), "--spec", str(shipped("weighting", "sid2022.yaml")),
+        "--gross", str(synthetic_dir / "sid2022_gross.sav"),
+        "--margins", str(synthetic_dir / "population_margins.csv"), "--out", str(out)])
+    assert made.exit_code == 0, made.output
+    res = CliRunner().invoke(main, ["estimate", str(out), *args])
+    assert res.exit_code == 0, res.output
+    assert res.stdout.startswith("gewicht: final_wt\n")

@@ -63,6 +63,8 @@ def estimate(data: Path, mean_var: str | None, total_var: str | None,
     if stat == "quantile" and not q_values:
         raise EstimationError("--quantile needs --q", where="sid estimate", fix="e.g. --q 0.5")
     wave = read_table(data, encoding=encoding)
+    if design_args.get("codebook_file") is not None and design_args.get("weight") is None:
+        design_args["weight"] = _analysis_weight(data, wave, design_args["codebook_file"])
     design = design_from_options(wave, "sid estimate", **design_args)
     by = [b.strip() for item in by_vars for b in item.split(",") if b.strip()]
     q = (list(q_values) if len(q_values) > 1 else q_values[0]) if q_values else None
@@ -84,8 +86,9 @@ def estimate(data: Path, mean_var: str | None, total_var: str | None,
         text = result.to_csv(index=False, na_rep="NA", lineterminator="\n")
     elif fmt == "json":
         text = result.to_json(orient="records", force_ascii=False, indent=2) + "\n"
-    else:
-        text = _estimate_table(result, wave, by)
+    else:  # the weight used, always said
+        weight = f"gewicht: {design.weight}\n" if design.weight is not None else ""
+        text = weight + _estimate_table(result, wave, by)
     if out_file is None:
         click.echo(text, nl=False)
         return
@@ -170,3 +173,30 @@ def _estimate_table(result: pd.DataFrame, wave: Any, by: list[str]) -> str:
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
     stat = result["statistic"].iloc[0] if len(result) else ""
     return f"{stat} van {var}\n" + "\n".join(lines) + "\n"
+
+
+def _analysis_weight(path: Path, wave: Any, codebook_file: Path) -> str:
+    """With --codebook and no --weight: the analysis weight, never silently the design
+    weight. The weight ``sid weight`` put in the file (its lineage sidecar names it), else
+    a codebook weight variable other than the design weight that the data have; without
+    either, stop and list the weights in the data."""
+    from sid.codebook import load_codebook
+    from sid.errors import InputError
+    from sid.weighting.lineage import read_lineage
+
+    columns = set(wave.data.columns)
+    lineage = read_lineage(path)
+    if lineage is not None and lineage.get("weight") in columns:
+        return str(lineage["weight"])
+    cb = load_codebook(codebook_file)
+    design = {cb.design_variables(str(w)).get("weight") for w in cb.waves} - {None}
+    declared = [n for n in cb.names if getattr(cb.definition(n), "type", None) == "weight"]
+    analysis = [n for n in declared if n not in design and n in columns]
+    if len(analysis) == 1:
+        return analysis[0]
+    present = sorted(n for n in columns if n in declared or n in design or n.endswith("_wt"))
+    raise InputError("no analysis weight: the estimate would use the design weight only",
+                     where="sid estimate --codebook", got="weights in the data: "
+                     + (", ".join(present) or "none"),
+                     fix="give --weight NAME (e.g. the final weight of `sid weight`), or "
+                         "estimate on the output of `sid weight`")
