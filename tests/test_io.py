@@ -645,3 +645,18 @@ assert read_wave({str(path)!r}).meta.n_rows == 200_000
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("\n") == 1 and "wide.sav: " in done.stdout, done.stdout
     assert "memory" in done.stdout, done.stdout  # the cap, or malloc inside ReadStat
+
+
+def test_info_on_a_dta_with_a_zeroed_type_block(tmp_path: Path, corpus: Path) -> None:
+    """Found by scripts/fuzz.py (seed 7): 16 zero bytes at offset 534 of missing_test.dta
+    leave a variable's type unknown; `sid info` printed a traceback, now the table."""
+    data = bytearray((corpus / "missing_test.dta").read_bytes())
+    data[534:550] = bytes(16)
+    path = tmp_path / "mutant.dta"
+    path.write_bytes(bytes(data))
+    result = CliRunner().invoke(main, ["info", str(path)])
+    assert "Traceback" not in result.output and result.exception is None or \
+        isinstance(result.exception, SystemExit)
+    assert result.exit_code in (0, 2), result.output
+    if result.exit_code == 2:
+        assert result.stderr.startswith("error: ") and len(result.stderr.splitlines()) == 1

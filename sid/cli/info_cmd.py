@@ -53,7 +53,8 @@ def info(file: Path, as_json: bool, encoding: str | None) -> None:
     width = max((len(str(r["name"])) for r in rows), default=4)
     click.echo(f"{'name':<{width}}  {'type':<8} {'labels':>6}  {'missing':<18} label")
     for r in rows:
-        click.echo(f"{r['name']:<{width}}  {r['type']:<8} {r['n_value_labels']:>6}  "
-                   f"{r['missing_codes'] or '-':<18} {r['label'] or ''}")
+        # a damaged file can leave a name or type unknown (None): show it, never crash
+        click.echo(f"{str(r['name']):<{width}}  {str(r['type'] or '?'):<8} "
+                   f"{r['n_value_labels']:>6}  {r['missing_codes'] or '-':<18} {r['label'] or ''}")
     for name, spec in meta.mr_sets.items():
         click.echo(f"multiple-response set {name}: {', '.join(spec.get('variable_list', []))}")
