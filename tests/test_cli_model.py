@@ -15,15 +15,14 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from conftest import EXACT_CSV
 
 from sid.cli import main
 from sid.design import Design
 from sid.model import COEF_COLUMNS, EXP_COLUMNS, TERM_COLUMNS, fit, margins, term_tests
 
 REF = Path(__file__).parent / "reference"
-# pandas < 3 parses CSV floats up to one ulp off unless asked (as sid.io.read_table does);
-# pandas 3 is exact and deprecates the option
-EXACT = {"float_precision": "round_trip"} if int(pd.__version__.split(".")[0]) < 3 else {}
+EXACT = EXACT_CSV
 DATA = REF / "data"
 CLI = main
 STRAT = ["--weight", "pw", "--strata", "stype", "--fpc", "fpc"]

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import EXACT_CSV
 
 from sid.errors import PlanError
 from sid.plan import formulas, rmath
@@ -19,7 +20,7 @@ REF = Path(__file__).parent / "reference"
 def _golden(name: str) -> pd.DataFrame:
     path = REF / name
     assert path.is_file(), f"golden file {path} is missing: run Rscript tests/reference/plan_golden.R"
-    return pd.read_csv(path)
+    return pd.read_csv(path, **EXACT_CSV)  # the doubles are compared bit for bit
 
 
 def _opt(value: float) -> float | None:

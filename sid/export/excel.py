@@ -106,10 +106,10 @@ def table_footnotes(t: TableResult, lang: str) -> list[str]:
     shown = f[~f["suppressed"].astype(bool)]
     if (shown["ci_low"].isna() | shown["ci_high"].isna()).any():
         notes.append(localised(lang, "explain_no_ci"))
-    if t.reference_label and est["significant"].fillna(False).astype(bool).any():
+    if t.reference_label and est["significant"].eq(True).any():
         notes.append(localised(lang, "explain_sig", ref=t.reference_label, alpha=alpha))
     diff = f[f["kind"] == "difference"]
-    if len(diff) and diff["significant"].fillna(False).astype(bool).any():
+    if len(diff) and diff["significant"].eq(True).any():
         notes.append(localised(lang, "explain_sig_diff", alpha=alpha))
     return notes
 
