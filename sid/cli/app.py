@@ -340,3 +340,16 @@ def _atomic_text(path: Path, text: str) -> None:
     from sid.io import write_text_atomic
 
     write_text_atomic(path, text)
+
+
+def progress_printer() -> Callable[[str], None]:
+    """A printer of progress lines with the time since it was made ("(na 1.2 s)"), on stdout:
+    stderr holds only the one error line (or notes)."""
+    import time
+
+    start = time.perf_counter()
+
+    def say(text: str) -> None:
+        click.echo(f"{text} (na {time.perf_counter() - start:.1f} s)")
+
+    return say

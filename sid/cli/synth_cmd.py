@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from sid.cli.app import main
+from sid.cli.app import main, progress_printer
 from sid.cli.tables_cmd import tables
 from sid.cli.weight_cmd import weight
 from sid.resources import DATA_DIR as CODEBOOKS
@@ -20,13 +20,10 @@ from sid.resources import DATA_DIR as CODEBOOKS
 @click.option("--seed", default=20260101, show_default=True, type=int, help="Random seed.")
 def synth(out: Path, seed: int) -> None:
     """Write the synthetic SID population margins, gross samples, waves and truth."""
-    import time
 
     from sid.synthetic import synthesise
 
-    start = time.perf_counter()
-    result = synthesise(out, seed=seed, progress=lambda text: click.echo(
-        f"{text} (na {time.perf_counter() - start:.1f} s)"))
+    result = synthesise(out, seed=seed, progress=progress_printer())
     for name, path in result.paths.items():
         rows = result.rows.get(name)
         size = result.bytes[name] / 1e6

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from sid import __version__
-from sid.cli.app import _atomic_text, design_from_options, design_options, main
+from sid.cli.app import _atomic_text, design_from_options, design_options, main, progress_printer
 
 if TYPE_CHECKING:
     from sid.codebook import Codebook
@@ -86,7 +86,6 @@ def tables(spec_file: Path, data_files: tuple[str, ...], codebook_file: Path,
     the command stops and lists the weights there are. The weight used is printed and
     named in every table's footnotes, in words and as a variable.
     """
-    import time
 
     from sid.codebook import load_codebook
     from sid.export import Provenance, book_inputs, command_line, write_book, write_forest_plots
@@ -99,11 +98,7 @@ def tables(spec_file: Path, data_files: tuple[str, ...], codebook_file: Path,
         select_tables,
     )
 
-    start = time.perf_counter()
-
-    def say(text: str) -> None:
-        # progress on stdout: stderr holds only the one error line (or notes)
-        click.echo(f"{text} (na {time.perf_counter() - start:.1f} s)")
+    say = progress_printer()
 
     book = read_spec(spec_file)
     cb = load_codebook(codebook_file)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from sid.cli.app import main
+from sid.cli.app import main, progress_printer
 
 # --- weighting (sid/weighting/)
 
@@ -34,7 +34,6 @@ def weight(wave_file: Path, spec_file: Path, gross_file: Path | None,
     Beside OUT a lineage file (OUT.lineage.json) names the spec, margins, gross sample
     and input wave with their sha256, and the weight in words (sid.weighting.lineage).
     """
-    import time
 
     from sid.io import read_wave, write_wave
     from sid.weighting import load_spec, run_spec, write_report
@@ -47,11 +46,7 @@ def weight(wave_file: Path, spec_file: Path, gross_file: Path | None,
         weighted_wave,
     )
 
-    start = time.perf_counter()
-
-    def say(text: str) -> None:
-        # progress on stdout: stderr holds only the one error line (or notes)
-        click.echo(f"{text} (na {time.perf_counter() - start:.1f} s)")
+    say = progress_printer()
 
     spec = load_spec(spec_file)
     wave = read_wave(wave_file)
