@@ -39,10 +39,11 @@ from sid.estimation.domains import (
     label,
 )
 from sid.estimation.forms import _Core
-from sid.estimation.logit import LogitFit, _Irls, _irls_columns, _linkinv, _mu_eta
+from sid.estimation.logit import LogitFit, LogitRows, cells_logit_fit
 from sid.variance_cells import (
     Cells,
     SparseCells,
+    SparseStage,
     group_sum,
     psu_strata,
     sparse_stage,
@@ -143,21 +144,16 @@ def _row_sum(x: np.ndarray) -> np.ndarray:
     return out
 
 
-def _others(x: np.ndarray) -> np.ndarray:
-    """Per row of x, the sum of the other columns, without subtracting (no cancellation)."""
-    zero = np.zeros((x.shape[0], 1))
-    before = np.cumsum(np.hstack([zero, x[:, :-1]]), axis=1)
-    after = np.cumsum(np.hstack([zero, x[:, :0:-1]]), axis=1)[:, ::-1]
-    return before + after
-
-
 def _shares_scores(s: _Sums, cell_dom: np.ndarray, centre: np.ndarray, scale: np.ndarray,
-                   flip: np.ndarray) -> np.ndarray:
+                   flip: np.ndarray, units: int | None = None) -> np.ndarray:
     """Per cell and column ``(sum w y - centre sum w) * scale``; in a column whose
     centre is above 0.5 (at most one per domain) the same from the other categories'
     side, ``-(sum w (1 - y) - (1 - centre) sum w)``, so that nothing cancels and a
-    category holding every row gives exactly 0."""
+    category holding every row gives exactly 0. ``units``: the cells are every
+    (domain, unit) in order, ``units`` per domain (a block per domain, no gather)."""
     assert s.num is not None  # dense cells (only sparse cells leave num None)
+    if units is not None:
+        return _block_scores(s.num, s.den, centre, scale, flip, units)
     out = s.num - centre[cell_dom] * s.den[:, None]
     dd, jj = np.nonzero(flip)
     if len(dd):
@@ -172,6 +168,23 @@ def _shares_scores(s: _Sums, cell_dom: np.ndarray, centre: np.ndarray, scale: np
         out[sel, j] = -(other - (1 - centre[cell_dom[sel], j]) * s.den[sel])
     out *= scale[cell_dom]
     return out
+
+
+def _block_scores(num: np.ndarray, den: np.ndarray, centre: np.ndarray, scale: np.ndarray,
+                  flip: np.ndarray, units: int) -> np.ndarray:
+    """:func:`_shares_scores` on a d x units x m block of cells."""
+    d, m = centre.shape
+    num3 = num.reshape(d, units, m)
+    den2 = den.reshape(d, units)
+    out = num3 - centre[:, None, :] * den2[:, :, None]
+    dd, jj = np.nonzero(flip)
+    if len(dd):
+        nums = num3[dd]  # a copy: the flipped domains' cells
+        nums[np.arange(len(dd)), :, jj] = 0.0
+        other = nums.sum(axis=2)
+        out[dd, :, jj] = -(other - (1 - centre[dd, jj])[:, None] * den2[dd])
+    out *= scale[:, None, :]
+    return out.reshape(d * units, m)
 
 
 @dataclass(frozen=True)
@@ -336,6 +349,26 @@ def _sparse_sums(design: Design, layout: _Layout, dom: np.ndarray,
     return cells, _Sums(None, den, den, rows_c, pos_c, missing)
 
 
+@dataclass(frozen=True)
+class CellTables:
+    """What the pass over the rows leaves: per-cell sums of every (domain, category)
+    column, and how glm's first step reads the rows again (``logit_rows``)."""
+
+    categories: tuple[str, ...]
+    sums: _Sums
+    cdom: np.ndarray  # per cell: its domain
+    cunit: np.ndarray  # per cell: its PSU
+    tn: np.ndarray  # d x m: weighted numerator totals
+    td: np.ndarray  # d: weighted denominator totals
+    sizes: np.ndarray | None  # rows per domain when no row is left out of a cell total
+    logit_rows: LogitRows | None = None
+    sums2: _Sums | None = None  # second stage (dense)
+    layout2: _Layout | None = None
+    sparse: tuple[SparseCells, SparseCells | None, SparseStage] | None = None
+    yes: np.ndarray | None = None  # per column: rows (weight > 0) in the category
+    units: int | None = None  # the cells are every (domain, unit) in order, units per domain
+
+
 def cells_core(design: Design, stat: str, var: str, domains: _Domains, *, full_cov: bool,
                ci: str | None, sparse: bool | None = None) -> _Core | None:
     """:func:`sid.estimation.core._core` on cells, or None where this path does not apply.
@@ -348,6 +381,15 @@ def cells_core(design: Design, stat: str, var: str, domains: _Domains, *, full_c
     if (design.is_replicate or design.calibration or stat not in FAST_STATS
             or domains.count == 0):
         return None
+    tables = _tables(design, stat, var, domains, full_cov, ci, sparse)
+    if tables is None:
+        return None
+    return cells_finish(design, stat, var, domains, tables, full_cov=full_cov, ci=ci)
+
+
+def _tables(design: Design, stat: str, var: str, domains: _Domains, full_cov: bool,
+            ci: str | None, sparse: bool | None) -> CellTables | None:
+    """Code the analysis variable, then one pass over the rows into cell sums."""
     d = domains.count
     dom = domains.code
     n = design.n
@@ -424,22 +466,45 @@ def cells_core(design: Design, stat: str, var: str, domains: _Domains, *, full_c
         layout2 = _layout(st.unit, len(ssu_psus(design)), dom, d, dense_max, build=not sparse)
         if layout2 is None:
             return None
+    logit_rows = None
+    if stat == "proportion" and ci == "logit":
+        size = d * bins + 1
+
+        def logit_keys(rows: slice) -> np.ndarray:
+            dm = dom[rows]
+            key = dm * bins
+            key += sub(rows)
+            key[dm < 0] = size - 1  # rows in no domain: dropped
+            return key
+
+        logit_rows = LogitRows(logit_keys, d, bins, np.arange(d),
+                               np.where(np.arange(bins) < m, np.arange(bins), -1))
     if sparse:
         scells, sums = _sparse_sums(design, layout, dom, sub, c, bins, d, sizes is None)
         scells2 = None if layout2 is None else _sparse_sums(design, layout2, dom, sub, c, bins,
                                                             d, True)[0]
-        cdom, cunit = scells.dom, scells.unit
         stage1 = sparse_stage(scells, psu_strata(design), design.n_strata)
-        tn = stage1.n_sum.sum(axis=1)
-        td = stage1.d_all[:, :, 0].sum(axis=1)
-    else:
-        sums = _sums(design, layout, dom, stat, sub, bins, y, x, count_rows=sizes is None)
-        sums2 = None if layout2 is None else _sums(design, layout2, dom, stat, sub, bins, y, x)
-        assert layout.dom is not None and layout.unit is not None  # built (not sparse)
-        assert sums.num is not None  # dense sums keep num
-        cdom, cunit = layout.dom, layout.unit
-        tn = _by_dom(sums.num, cdom, d)
-        td = _by_dom(sums.den[:, None], cdom, d)[:, 0]
+        return CellTables(categories, sums, scells.dom, scells.unit,
+                          stage1.n_sum.sum(axis=1), stage1.d_all[:, :, 0].sum(axis=1), sizes,
+                          logit_rows, sparse=(scells, scells2, stage1))
+    sums = _sums(design, layout, dom, stat, sub, bins, y, x, count_rows=sizes is None)
+    sums2 = None if layout2 is None else _sums(design, layout2, dom, stat, sub, bins, y, x)
+    assert layout.dom is not None and layout.unit is not None  # built (not sparse)
+    assert sums.num is not None  # dense sums keep num
+    return CellTables(categories, sums, layout.dom, layout.unit, _by_dom(sums.num, layout.dom, d),
+                      _by_dom(sums.den[:, None], layout.dom, d)[:, 0], sizes, logit_rows,
+                      sums2, layout2,
+                      units=layout.n_units if layout.lut is None and not layout.per_row else None)
+
+
+def cells_finish(design: Design, stat: str, var: str, domains: _Domains, tables: CellTables,
+                 *, full_cov: bool, ci: str | None) -> _Core | None:
+    """Estimates, variances, df and counts from the cell sums (None: the row-level path)."""
+    d = domains.count
+    sums, cdom, cunit, tn, td = tables.sums, tables.cdom, tables.cunit, tables.tn, tables.td
+    m = tn.shape[1]
+    sizes = tables.sizes
+    sparse = tables.sparse is not None
     n_dom: np.ndarray
     nrow_dom: np.ndarray
     nmiss_dom: np.ndarray
@@ -458,28 +523,32 @@ def cells_core(design: Design, stat: str, var: str, domains: _Domains, *, full_c
         inv_td = np.broadcast_to(np.where(td > 0, 1 / td, 0.0)[:, None], (d, m))
     centre = np.nan_to_num(theta)
     fit = None
-    if stat == "proportion" and ci == "logit":
-        fit = _logit_fit(design, dom, sub, bins, d, m, tn, td, nrow_dom, flip)
+    if tables.logit_rows is not None:
+        fit = cells_logit_fit(design.w, tables.logit_rows, tn, td, nrow_dom, flip)
         if fit is None:
             return None  # a column stopped after glm's first step: row-level path
     logit = None
     cov = None
-    if sparse:
+    if tables.sparse is not None:
+        scells, scells2, stage1 = tables.sparse
         pairs = [(centre, inv_td)] + ([] if fit is None else [fit[1:]])
         vs = taylor_sparse_var(design, scells, scells2, pairs, stage1, flip)
         var_ = vs[0]
         if fit is not None:
             logit = LogitFit(fit[0].coef, vs[1], fit[0].iterations, fit[0].converged)
     else:
-        def scores(s: _Sums, cell_dom: np.ndarray, centre: np.ndarray, scale: np.ndarray
-                   ) -> np.ndarray:
+        sums2, layout2 = tables.sums2, tables.layout2
+
+        def scores(s: _Sums, cell_dom: np.ndarray, centre: np.ndarray, scale: np.ndarray,
+                   units: int | None = None) -> np.ndarray:
             if stat == "total":
                 assert s.num is not None  # dense cells
                 return s.num.copy()
-            return _shares_scores(s, cell_dom, centre, scale, flip)
+            return _shares_scores(s, cell_dom, centre, scale, flip, units)
 
         def cells_for(centre: np.ndarray, scale: np.ndarray) -> tuple[Cells, Cells | None]:
-            c1 = Cells(cunit, cdom, scores(sums, cdom, centre, scale), d, sums.rows > 0)
+            c1 = Cells(cunit, cdom, scores(sums, cdom, centre, scale, tables.units), d,
+                       sums.rows > 0, regular=tables.units is not None)
             if sums2 is None:
                 return c1, None
             # a second stage's layout is built whenever its sums are (not sparse)
@@ -497,84 +566,33 @@ def cells_core(design: Design, stat: str, var: str, domains: _Domains, *, full_c
             lv = taylor_cell_var(design, *cells_for(*fit[1:]))
             logit = LogitFit(fit[0].coef, lv, fit[0].iterations, fit[0].converged)
     # df: PSUs with a valid member of weight > 0, minus their strata
+    df_dom = _cells_df(design, tables, d, count_all=sizes is not None and sparse)
+    dom_of = np.repeat(np.arange(d), m)
+    est = theta.ravel()
+    empty = n_dom[dom_of] == 0
+    est = np.where(empty, np.nan, est)
+    return _Core(domains, var, stat, tables.categories, dom_of, est, cov, df_dom[dom_of],
+                 nrow_dom[dom_of], n_dom[dom_of], nw_dom[dom_of], nmiss_dom[dom_of],
+                 np.full(d * m, np.nan), logit=logit, var=var_, yes=tables.yes)
+
+
+def _cells_df(design: Design, tables: CellTables, d: int, count_all: bool) -> np.ndarray:
+    """Per domain R's df: PSUs with a valid member of weight > 0, minus their strata.
+    ``count_all``: every cell has such a member (sparse cells with known sizes)."""
+    sums, cdom = tables.sums, tables.cdom
     n_h = design.n_strata
-    skey = psu_strata(design)[cunit] * d
+    if tables.units is not None:  # a d x units block, units in stratum order
+        pos = (sums.positive > 0).reshape(d, tables.units)
+        starts = np.concatenate([[0], np.cumsum(design.n_psu.astype(np.int64))[:-1]])
+        strata = np.logical_or.reduceat(pos, starts, axis=1).sum(axis=1)
+        return (pos.sum(axis=1) - strata).astype(float)
+    skey = psu_strata(design)[tables.cunit] * d
     skey += cdom
-    if sizes is None or not sparse:  # sparse cells with sizes: all have a member of weight > 0
+    if not count_all:
         pos_cell = sums.positive > 0
         skey = skey[pos_cell]
         psus = np.bincount(cdom[pos_cell], minlength=d)
     else:
         psus = np.bincount(cdom, minlength=d)
     strata = (np.bincount(skey, minlength=n_h * d) > 0).reshape(n_h, d).sum(axis=0)
-    df_dom = (psus - strata).astype(float)
-    dom_of = np.repeat(np.arange(d), m)
-    est = theta.ravel()
-    empty = n_dom[dom_of] == 0
-    est = np.where(empty, np.nan, est)
-    return _Core(domains, var, stat, categories, dom_of, est, cov, df_dom[dom_of],
-                 nrow_dom[dom_of], n_dom[dom_of], nw_dom[dom_of], nmiss_dom[dom_of],
-                 np.full(d * m, np.nan), logit=logit, var=var_)
-
-
-def _logit_fit(design: Design, dom: np.ndarray, sub: Callable[[slice], np.ndarray], bins: int,
-               d: int, m: int, tn: np.ndarray, td: np.ndarray, nrow: np.ndarray,
-               flip: np.ndarray) -> tuple[_Irls, np.ndarray, np.ndarray] | None:
-    """R's svyglm logit fit for every domain x category from (domain, category) sums, and
-    the centre and scale (d x m) of its cell scores; None if a column stopped after
-    glm's first step (the row-level path handles that).
-
-    glm's first step (start ``mustart = (a y + 0.5)/(a + 1)``, ``a = w / mean(w)``
-    over the domain design's rows) needs, per domain, ``sum a m (1-m)`` and the
-    deviance at the start, and per column ``sum w z``; with binary y these are
-    sums of ``ww(a) = a r (1-r)``, ``t(a) = ww log(2a + 1) + a r`` and
-    ``a log(1 - r)`` with ``r = 0.5/(a+1)`` (see ``_svyglm_domains``), so one pass
-    over the rows gives them per (domain, category). The rest is column sums.
-    """
-    with np.errstate(divide="ignore", invalid="ignore"):
-        inv_mean = nrow / td  # a = w / mean(w) over the domain design's rows
-    size = d * bins + 1
-    acc = np.zeros((3, size))  # per (domain, category): sums of ww(a), t(a), a log(1 - r)
-    w = design.w
-    for rows in chunks(len(w), size):
-        dm = dom[rows]
-        key = dm * bins
-        key += sub(rows)
-        key[dm < 0] = size - 1  # rows in no domain: dropped
-        a = np.take(inv_mean, dm)  # dom -1: any finite value, dropped
-        a *= w[rows]
-        r = a + 1
-        np.divide(0.5, r, out=r)
-        ww = 1 - r
-        lg = np.log(ww)
-        lg *= a
-        acc[2] += np.bincount(key, weights=lg, minlength=size)
-        ww *= r
-        ww *= a
-        acc[0] += np.bincount(key, weights=ww, minlength=size)
-        t = np.multiply(a, 2, out=lg)
-        t += 1
-        np.log(t, out=t)
-        t *= ww
-        r *= a
-        t += r
-        acc[1] += np.bincount(key, weights=t, minlength=size)
-    s_ww, s_t, s_lg = (v[:-1].reshape(d, bins)[:, :m] for v in acc)
-    sum_ww = s_ww.sum(axis=1)
-    devold = -2 * s_lg.sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        coef1 = (s_t - _others(s_t)) / sum_ww[:, None]
-        sum_y = tn * inv_mean[:, None]
-        sum_0 = _others(tn) * inv_mean[:, None]
-    k = d * m
-    fit = _irls_columns(coef1.ravel(), np.repeat(devold, m), sum_y.ravel(), sum_0.ravel(),
-                        np.zeros(k))
-    if (fit.iterations == 1).any():
-        return None
-    mu = _linkinv(fit.coef).reshape(d, m)
-    me = _mu_eta(fit.coef).reshape(d, m)
-    ok = np.isfinite(mu) & (td[:, None] > 0)
-    centre = np.where(ok, mu, np.where(flip, 1.0, 0.0))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scale = np.where(td[:, None] > 0, 1 / (td[:, None] * me), 0.0)
-    return fit, centre, scale
+    return (psus - strata).astype(float)

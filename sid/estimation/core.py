@@ -46,6 +46,7 @@ from sid.estimation.intervals import (
     resolve_ci,
 )
 from sid.estimation.logit import svyglm_logit
+from sid.estimation.onepass import onepass_core
 from sid.estimation.quantile import _quantile_core
 from sid.variance import domain_presence, vcov
 
@@ -68,6 +69,10 @@ def _core(design: Design, stat: str, var: str, by: Any, where: Any, deff: bool,
         raise EstimationError(f"unknown statistic {stat!r}", where="stat",
                               fix=f"use one of {', '.join(STATS)}")
     by = ensure_sequence(by)
+    if stat == "proportion" and where is None and not deff and not rows:
+        fast = onepass_core(design, var, by, full_cov=full_cov, ci=ci)
+        if fast is not None:
+            return fast
     wmask = None if where is None else where_mask(design, where)
     domains = _domains(design, by, wmask)
     d = domains.count
@@ -198,7 +203,7 @@ def _check_empty(core: _Core, var: str, where: Any, empty: str) -> None:
 def _auto_intervals(out: pd.DataFrame, core: _Core, design: Design, var: str,
                     level: float) -> pd.DataFrame:
     """``ci="auto"``: logit rows with few yes/no answers (or no width) become Korn-Graubard."""
-    yes = _yes_counts(core, design, var)
+    yes = core.yes if core.yes is not None else _yes_counts(core, design, var)
     n = out["n"].to_numpy(dtype=float)
     switch = korn_graubard_switch(yes, n - yes, out["ci_low"].to_numpy(),
                                   out["ci_high"].to_numpy())
@@ -250,11 +255,12 @@ def _table(core: _Core, method: str, level: float) -> pd.DataFrame:
         lo, hi = _intervals(method, core.est, se, df, core.nrow, level)
     k = len(core.est)
     c = len(core.categories)
-    out = core.domains.levels.iloc[core.dom_of].reset_index(drop=True) if core.domains.by \
-        else pd.DataFrame(index=range(k))
+    levels = core.domains.levels
+    cols: dict[str, Any] = {name: levels[name].array.take(core.dom_of)  # keeps the dtype
+                            for name in core.domains.by}
     with np.errstate(divide="ignore", invalid="ignore"):
         cv = se / est
-    cols = {
+    cols |= {
         "variable": core.variable,
         "category": [core.categories[j % c] for j in range(k)],
         "statistic": core.statistic,
@@ -271,9 +277,7 @@ def _table(core: _Core, method: str, level: float) -> pd.DataFrame:
         "deff": core.deff,
         "cv": cv,
     }
-    for name in COLUMNS:
-        out[name] = cols[name]
-    return out
+    return pd.DataFrame(cols, index=pd.RangeIndex(k))
 
 
 def estimate_vcov(design: Design, stat: str, var: str, by: Any = None,

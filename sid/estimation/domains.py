@@ -7,8 +7,9 @@ R's ``degf`` and ``nrow`` of each domain design, and R-style value labels.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -37,12 +38,21 @@ def label(value: Any) -> str:
 
 @dataclass(frozen=True)
 class _Domains:
-    """Domain code per row (-1: in no domain) and the by values of each domain."""
+    """Domain code per row (-1: in no domain) and the by values of each domain.
 
-    code: np.ndarray
+    ``source`` is the codes, or a function that makes them: a path that sums without
+    them (:mod:`sid.estimation.onepass`) leaves them to whoever asks (:attr:`code`).
+    """
+
+    source: np.ndarray | Callable[[], np.ndarray]
     levels: pd.DataFrame
     by: tuple[str, ...]
     sizes: np.ndarray | None = None  # rows per domain when every row is in one (else None)
+
+    @cached_property
+    def code(self) -> np.ndarray:
+        """The domain code of each row."""
+        return self.source() if callable(self.source) else self.source
 
     @property
     def count(self) -> int:

@@ -35,6 +35,7 @@ class _Core:
     ci: tuple[np.ndarray, np.ndarray] | None = None  # quantiles bring their own CI
     logit: LogitFit | None = None  # ci="logit": R's svyglm fit (svyciprop's estimate and CI)
     var: np.ndarray | None = None  # variances (default: the diagonal of cov)
+    yes: np.ndarray | None = None  # proportions: rows (weight > 0) per column, when counted
 
     @property
     def variances(self) -> np.ndarray:

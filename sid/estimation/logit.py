@@ -8,12 +8,14 @@ with svyciprop's estimate and interval.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from sid.design import Design
+from sid.estimation.codes import chunks
 from sid.estimation.intervals import _r_expit, norm_cdf, norm_quantile, t_quantile
 from sid.variance import LinearForm, replicate_vcov, vcov
 
@@ -34,16 +36,26 @@ _THRESH = 30.0
 def _linkinv(eta: np.ndarray) -> np.ndarray:
     """R's C ``logit_linkinv`` (clamped beyond |eta| > 30)."""
     with np.errstate(over="ignore"):
-        tmp = np.where(eta < -_THRESH, _DBL_EPS,
-                       np.where(eta > _THRESH, 1 / _DBL_EPS, np.exp(eta)))
+        return _linkinv_quiet(eta)
+
+
+def _linkinv_quiet(eta: np.ndarray) -> np.ndarray:
+    """:func:`_linkinv` inside the caller's ``np.errstate`` (overflow ignored there)."""
+    tmp = np.where(eta < -_THRESH, _DBL_EPS, np.where(eta > _THRESH, 1 / _DBL_EPS, np.exp(eta)))
     return tmp / (1 + tmp)
 
 
 def _mu_eta(eta: np.ndarray) -> np.ndarray:
     """R's C ``logit_mu_eta``."""
     with np.errstate(over="ignore", invalid="ignore"):
-        opexp = 1 + np.exp(eta)
-        out = np.exp(eta) / (opexp * opexp)
+        return _mu_eta_quiet(eta)
+
+
+def _mu_eta_quiet(eta: np.ndarray) -> np.ndarray:
+    """:func:`_mu_eta` inside the caller's ``np.errstate`` (overflow, invalid ignored)."""
+    e = np.exp(eta)
+    opexp = 1 + e
+    out = e / (opexp * opexp)
     return np.where((eta > _THRESH) | (eta < -_THRESH), _DBL_EPS, out)
 
 
@@ -131,33 +143,33 @@ def _irls_columns(coef: np.ndarray, devold: np.ndarray | None, sum_y: np.ndarray
     k = len(coef)
 
     sum_a = sum_y + sum_0
+    has_y, has_0 = sum_y != 0, sum_0 != 0
 
-    def deviance(b: np.ndarray) -> np.ndarray:
-        mu = _linkinv(b)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            t1 = np.where(sum_y != 0, sum_y * np.log(1 / mu), 0.0)
-            t0 = np.where(sum_0 != 0, sum_0 * np.log(1 / (1 - mu)), 0.0)
+    def deviance(mu: np.ndarray) -> np.ndarray:
+        t1 = np.where(has_y, sum_y * np.log(1 / mu), 0.0)
+        t0 = np.where(has_0, sum_0 * np.log(1 / (1 - mu)), 0.0)
         return 2 * (const + t1 + t0)
 
     iters = np.ones(k, dtype=np.int64)
     active = np.isfinite(coef)
     beta = coef
-    if devold is None:
-        devold = deviance(coef)
-    for it in range(1, GLM_MAXIT + 1):
-        if it > 1 or from_start:  # IRLS step from the column's common eta = coef
-            mu = _linkinv(coef)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                beta = coef + (sum_y * (1 - mu) - sum_0 * mu) / (_mu_eta(coef) * sum_a)
-            coef = np.where(active, beta, coef)
-            iters = np.where(active, it, iters)
-        dev = deviance(coef)
-        with np.errstate(invalid="ignore"):
+    # one errstate for the loop (entering one costs as much as the arithmetic on k columns)
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        mu = _linkinv_quiet(coef)
+        if devold is None:
+            devold = deviance(mu)
+        for it in range(1, GLM_MAXIT + 1):
+            if it > 1 or from_start:  # IRLS step from the column's common eta = coef
+                beta = coef + (sum_y * (1 - mu) - sum_0 * mu) / (_mu_eta_quiet(coef) * sum_a)
+                coef = np.where(active, beta, coef)
+                iters = np.where(active, it, iters)
+                mu = _linkinv_quiet(coef)
+            dev = deviance(mu)
             done = np.abs(dev - devold) / (0.1 + np.abs(dev)) < GLM_EPSILON
-        active &= ~done & np.isfinite(beta)
-        devold = np.where(active, dev, devold)
-        if not active.any():
-            break
+            active &= ~done & np.isfinite(beta)
+            devold = np.where(active, dev, devold)
+            if not active.any():
+                break
     converged = ~active & np.isfinite(coef)
     return _Irls(coef, iters, converged)
 
@@ -422,3 +434,100 @@ def _svyglm_domains(design: Design, form: LinearForm, nrow: np.ndarray | None, p
     return LogitFit(fit.coef, var, fit.iterations, fit.converged, share_cov)
 
 
+
+
+# --------------------------------------------------------------------------- from cell sums
+
+
+@dataclass(frozen=True)
+class LogitRows:
+    """How glm's first step reads the rows: a key per row into a (group, bin) table.
+
+    ``keys(rows)`` gives, for a slice of rows, ``group * bins + bin`` (``groups * bins``:
+    a row left out). ``dom_of_group`` is the domain of each group and ``col_of_bin`` the
+    column of each bin, -1 for a group or bin that is not one (a value absent from the
+    range, the missing values' bin).
+    """
+
+    keys: Callable[[slice], np.ndarray]
+    groups: int
+    bins: int
+    dom_of_group: np.ndarray
+    col_of_bin: np.ndarray
+
+
+def others(x: np.ndarray) -> np.ndarray:
+    """Per row of x, the sum of the other columns, without subtracting (no cancellation)."""
+    zero = np.zeros((x.shape[0], 1))
+    before = np.cumsum(np.hstack([zero, x[:, :-1]]), axis=1)
+    after = np.cumsum(np.hstack([zero, x[:, :0:-1]]), axis=1)[:, ::-1]
+    return before + after
+
+
+def cells_logit_fit(w: np.ndarray, rows_of: LogitRows, tn: np.ndarray, td: np.ndarray,
+                    nrow: np.ndarray, flip: np.ndarray
+                    ) -> tuple[_Irls, np.ndarray, np.ndarray] | None:
+    """R's svyglm logit fit for every domain x category column from (domain, category)
+    sums, and the centre and scale (d x m) of its cell scores; None if a column stopped
+    after glm's first step (the row-level path handles that).
+
+    glm's first step (start ``mustart = (a y + 0.5)/(a + 1)``, ``a = w / mean(w)``
+    over the domain design's rows) needs, per domain, ``sum a m (1-m)`` and the
+    deviance at the start, and per column ``sum w z``; with binary y these are
+    sums of ``ww(a) = a r (1-r)``, ``t(a) = ww log(2a + 1) + a r`` and
+    ``a log(1 - r)`` with ``r = 0.5/(a+1)`` (see ``_svyglm_domains``), so one pass
+    over the rows gives them per (domain, category), accumulated with ``np.add.at``
+    (faster than a ``np.bincount`` per chunk: no table to allocate and add). The rest
+    is column sums (:func:`_irls_columns`).
+    """
+    d, m = tn.shape
+    groups, bins = rows_of.groups, rows_of.bins
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv_mean = nrow / td  # a = w / mean(w) over the domain design's rows
+    in_dom = rows_of.dom_of_group >= 0
+    per_group = np.zeros(groups)
+    per_group[in_dom] = inv_mean[rows_of.dom_of_group[in_dom]]
+    size = groups * bins + 1
+    scale_of_key = np.append(np.repeat(per_group, bins), 0.0)  # a row left out: a = 0
+    acc = np.zeros((3, size))  # per key: sums of ww(a), t(a), a log(1 - r)
+    for rows in chunks(len(w)):
+        key = rows_of.keys(rows)
+        a = scale_of_key.take(key)
+        a *= w[rows]
+        r = a + 1
+        np.divide(0.5, r, out=r)
+        ww = 1 - r
+        lg = np.log(ww)
+        lg *= a
+        np.add.at(acc[2], key, lg)
+        ww *= r
+        ww *= a
+        np.add.at(acc[0], key, ww)
+        t = np.multiply(a, 2, out=lg)
+        t += 1
+        np.log(t, out=t)
+        t *= ww
+        r *= a
+        t += r
+        np.add.at(acc[1], key, t)
+    table = acc[:, :-1].reshape(3, groups, bins)
+    keep_bin = rows_of.col_of_bin >= 0
+    s_ww, s_t, s_lg = (v[in_dom][:, keep_bin] for v in table)
+    sum_ww = s_ww.sum(axis=1)
+    devold = -2 * s_lg.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        coef1 = (s_t - others(s_t)) / sum_ww[:, None]
+        sum_y = tn * inv_mean[:, None]
+        sum_0 = others(tn) * inv_mean[:, None]
+    k = d * m
+    fit = _irls_columns(coef1.ravel(), np.repeat(devold, m), sum_y.ravel(), sum_0.ravel(),
+                        np.zeros(k))
+    if (fit.iterations == 1).any():
+        return None
+    mu = _linkinv(fit.coef).reshape(d, m)
+    me = _mu_eta(fit.coef).reshape(d, m)
+    ok = np.isfinite(mu) & (td[:, None] > 0)
+    centre = np.where(ok, mu, np.where(flip, 1.0, 0.0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(td[:, None] > 0, 1 / (td[:, None] * me), 0.0)
+    return fit, centre, scale
