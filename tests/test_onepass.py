@@ -87,7 +87,7 @@ def test_one_pass_dtypes(dtype: str) -> None:
     assert fast["g"].dtype == slow["g"].dtype
 
 
-@pytest.mark.parametrize("values", [(-3, -1, 0, 2), (1000, 1002, 1003), (0,)])
+@pytest.mark.parametrize("values", [(-3, -1, 0, 2), (1000, 1002, 1003), (600, 601, 603), (0,)])
 def test_one_pass_value_ranges(values: tuple[int, ...]) -> None:
     design = _sample(6, by_values=values, item_values=tuple(v + 7 for v in values) or (1,))
     assert onepass_core(design, "y", ["g"], full_cov=False, ci="t") is not None

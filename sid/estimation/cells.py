@@ -181,7 +181,7 @@ def _block_scores(num: np.ndarray, den: np.ndarray, centre: np.ndarray, scale: n
     if len(dd):
         nums = num3[dd]  # a copy: the flipped domains' cells
         nums[np.arange(len(dd)), :, jj] = 0.0
-        other = nums.sum(axis=2)
+        other = _row_sum(nums.reshape(-1, m)).reshape(len(dd), units)
         out[dd, :, jj] = -(other - (1 - centre[dd, jj])[:, None] * den2[dd])
     out *= scale[:, None, :]
     return out.reshape(d * units, m)
@@ -515,7 +515,8 @@ def cells_finish(design: Design, stat: str, var: str, domains: _Domains, tables:
     else:
         n_dom = nrow_dom = sizes.astype(float)
         nmiss_dom = np.zeros(d)
-    nw_dom = np.bincount(cdom, weights=sums.weight, minlength=d)
+    nw_dom = (td.copy() if sums.weight is sums.den and tables.sparse is None  # same sums
+              else np.bincount(cdom, weights=sums.weight, minlength=d))
     with np.errstate(divide="ignore", invalid="ignore"):
         theta = tn if stat == "total" else tn / td[:, None]
     flip = (theta > 0.5) if stat == "proportion" else np.zeros_like(theta, dtype=bool)

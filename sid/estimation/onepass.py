@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from sid.design import Design
-from sid.estimation.cells import CellTables, _by_dom, _row_sum, _Sums, cells_finish
+from sid.estimation.cells import CellTables, _row_sum, _Sums, cells_finish
 from sid.estimation.codes import IntCoder, chunks
 from sid.estimation.domains import _Domains, label
 from sid.estimation.forms import _Core
@@ -48,19 +48,24 @@ class _Span:
     lo: int
     span: int
 
-    def codes(self, rows: slice) -> np.ndarray | None:
-        """``value - lo`` of ``rows`` as intp; None if a value is not a whole number."""
+    def whole(self, rows: slice, times: int = 1) -> np.ndarray | None:
+        """``value * times`` of ``rows`` as a new intp array; None if a value is not a
+        whole number."""
         v = self.x[rows]
-        if v.dtype.kind == "f":
-            u = v - self.lo
-            c = u.astype(np.intp)
-            if (c != u).any():
-                return None
-            return c
-        c = v.astype(np.intp)  # a copy: the column is never written to
-        if self.lo:
-            c -= self.lo
+        if v.dtype.kind != "f":
+            return np.multiply(v, times, dtype=np.intp)
+        c = v.astype(np.intp)
+        if (c != v).any():
+            return None
+        if times != 1:
+            c *= times
         return c
+
+    def read(self, rows: slice) -> np.ndarray | None:
+        """The values of ``rows`` as integers, read only (an integer column's own slice);
+        None if a value is not a whole number."""
+        v = self.x[rows]
+        return v if v.dtype.kind != "f" else self.whole(rows)
 
     def values(self, present: np.ndarray) -> np.ndarray:
         """The values of the codes ``present`` marks, in the column's dtype."""
@@ -107,57 +112,70 @@ def onepass_core(design: Design, var: str, by: Sequence[str], *, full_cov: bool,
     if n_units * groups > max(n // 8, 4096):
         return None  # thin cells: the sparse cell path
     bins = item.span
-    flat_counts = np.zeros(groups * bins)
-    table = np.zeros(n_units * groups * bins)
-    keys = np.empty(n, dtype=np.intp) if ci == "logit" else None
+    # the table is (PSU, domain, category): a row's key is its (domain, category) key
+    # plus its PSU's offset, two operations; it is turned to (domain, PSU, category) after
     units = design.cluster
+    offset = item.lo + (group.lo * bins if group is not None else 0)
+    # a small positive offset (items coded from 1) shifts the tables instead of every key
+    shift = offset if 0 <= offset <= 4096 else 0
+    flat_counts = np.zeros(groups * bins + shift)
+    # glm's first step reads the (domain, category) keys again: kept in 1 or 2 bytes a row
+    keys = (np.empty(n, dtype=np.min_scalar_type(-groups * bins - shift)) if ci == "logit"
+            else None)
+    table = np.zeros(n_units * groups * bins + shift)
     for rows in chunks(n):
-        cy = item.codes(rows)
-        if cy is None:
-            return None
         if group is not None:
-            cd = group.codes(rows)
-            if cd is None:
+            jk = group.whole(rows, bins)
+            cy = item.read(rows)
+            if jk is None or cy is None:
                 return None
-            jk = cd * bins
             jk += cy
-            key = cd
-            key *= n_units
-            key += units[rows]
         else:
-            jk = cy
-            key = units[rows].astype(np.intp)
-        key *= bins
-        key += cy
+            jk = item.whole(rows)
+            if jk is None:
+                return None
+        if offset != shift:
+            jk -= offset
         np.add.at(flat_counts, jk, 1.0)
+        key = units[rows] * (groups * bins)
+        key += jk
         np.add.at(table, key, w[rows])
         if keys is not None:
-            keys[rows] = jk
+            keys[rows] = jk  # shifted by ``shift``, taken off when they are read
+    flat_counts, table = flat_counts[shift:], table[shift:]
     counts = flat_counts.reshape(groups, bins)
     dom_ok = counts.sum(axis=1) > 0
     cat_ok = counts.sum(axis=0) > 0
     d, m = int(dom_ok.sum()), int(cat_ok.sum())
-    cells = table.reshape(groups, n_units, bins)
+    cells = table.reshape(n_units, groups, bins).transpose(1, 0, 2)
     if not dom_ok.all():
         cells = cells[dom_ok]
         counts = counts[dom_ok]
     if not cat_ok.all():
         cells = cells[:, :, cat_ok]
         counts = counts[:, cat_ok]
-    num = cells.reshape(d * n_units, m)
+    num = np.ascontiguousarray(cells).reshape(d * n_units, m)
     den = _row_sum(num)
     has_rows = (den > 0).astype(float)
     sums = _Sums(num, den, den, has_rows, has_rows, np.zeros(len(den)))
     cdom = np.repeat(np.arange(d), n_units)
-    tn = _by_dom(num, cdom, d)
-    td = _by_dom(den[:, None], cdom, d)[:, 0]
+    starts = np.arange(0, d * n_units, n_units)  # each domain's block of cells
+    tn = np.add.reduceat(num, starts, axis=0)
+    td = np.add.reduceat(den, starts)
     sizes = counts.sum(axis=1).astype(np.int64)
     domains = _domains(group, by, dom_ok, sizes)
     categories = tuple(label(v) for v in item.values(cat_ok))
     logit_rows = None
     if keys is not None:
         stored = keys
-        logit_rows = LogitRows(stored.__getitem__, groups, bins,
+
+        def logit_keys(rows: slice) -> np.ndarray:
+            key = stored[rows].astype(np.intp)  # numpy's take and add.at want intp
+            if shift:
+                key -= shift
+            return key
+
+        logit_rows = LogitRows(logit_keys, groups, bins,
                                np.where(dom_ok, np.cumsum(dom_ok) - 1, -1),
                                np.where(cat_ok, np.cumsum(cat_ok) - 1, -1))
     tables = CellTables(categories, sums, cdom, np.tile(np.arange(n_units), d), tn, td, sizes,
