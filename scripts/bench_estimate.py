@@ -198,11 +198,16 @@ def bench(n: int, n_dom: int, repeat: int, memory: bool) -> dict[str, object]:
     return out
 
 
-def report(r: dict[str, object]) -> None:
+TARGETS = {"t": 2.0, "logit": 3.0}  # issue 14: times the in-run reference
+MEMORY_TARGET = 64.0  # extra peak bytes a row
+
+
+def report(r: dict[str, object], targets: bool = True) -> None:
     times, cpu = r["times"], r["cpu"]
     ref = statistics.median(times["ref"])
     ref_cpu = statistics.median(cpu["ref"])
     mem = r.get("memory", {})
+    verdicts = []
     for v in ("ref", "t", "logit"):
         ratio = statistics.median(times[v]) / ref
         ratio_cpu = statistics.median(cpu[v]) / ref_cpu
@@ -210,6 +215,14 @@ def report(r: dict[str, object]) -> None:
         print(f"n={r['n']:<7.0e} dom={r['domains']:<4} {v:>5} wall {_fmt(times[v])} "
               f"ratio {ratio:5.2f} | cpu {statistics.median(cpu[v]):7.4f} ratio {ratio_cpu:5.2f}"
               f" | extra peak B/row {m}")
+        if v in TARGETS:
+            ok = max(ratio, ratio_cpu) <= TARGETS[v]
+            verdicts.append(f"{v} <= {TARGETS[v]:g}x {'met' if ok else 'NOT MET'}")
+            if v in mem:
+                ok = mem[v] <= MEMORY_TARGET
+                verdicts.append(f"{v} memory <= {MEMORY_TARGET:g} B/row {'met' if ok else 'NOT MET'}")
+    if targets:
+        print("  targets (wall and cpu ratio): " + "; ".join(verdicts))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -244,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     base: dict[str, float] = {}
     for d in args.domains:
         r = bench(int(args.scaling_n), d, args.repeat, not args.no_memory)
-        report(r)
+        report(r, targets=False)
         med = {v: statistics.median(ts) for v, ts in r["times"].items()}
         med.update({f"{v} cpu": statistics.median(ts) for v, ts in r["cpu"].items()})
         if not base:
@@ -252,7 +265,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"  {d} / {args.domains[0]} domains: " + ", ".join(
                 f"{v} {med[v] / base[v]:.2f}x" for v in ("t", "logit", "ref", "t cpu",
-                                                          "logit cpu", "ref cpu")))
+                                                          "logit cpu", "ref cpu"))
+                  + "; target (issue 14) <= 2x: " + ", ".join(
+                f"{v} {'met' if med[v] / base[v] <= 2 else 'NOT MET'}" for v in ("t", "logit")))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         sid_wave(args.repeat)

@@ -130,7 +130,8 @@ def test_one_pass_domain_codes_and_yes_counts() -> None:
 
 
 @pytest.mark.parametrize("change", ["nan_item", "nan_by", "fraction", "zero_weight", "text",
-                                    "wide_range", "two_by", "replicate"])
+                                    "wide_range", "two_by", "replicate", "nullable",
+                                    "nullable_na", "categorical", "bool"])
 def test_one_pass_declines_what_it_does_not_cover(change: str) -> None:
     """Anything outside the one-pass case goes to the general path, with the same
     numbers there as before (the general path is tested on its own)."""
@@ -151,6 +152,15 @@ def test_one_pass_declines_what_it_does_not_cover(change: str) -> None:
         frame.loc[5, "y"] = 500.0
     elif change == "two_by":
         by = ["g", "h"]
+    elif change == "nullable":
+        frame["g"] = frame["g"].astype("Int64")
+    elif change == "nullable_na":
+        frame["y"] = frame["y"].astype("Int64")
+        frame.loc[5, "y"] = pd.NA
+    elif change == "categorical":
+        frame["g"] = frame["g"].astype("category")
+    elif change == "bool":
+        frame["y"] = frame["y"] > 1
     changed = (_replicate(frame) if change == "replicate"
                else Design(frame, weight="w", strata="h", psu="psu"))
     assert onepass_core(changed, "y", by, full_cov=False, ci="t") is None

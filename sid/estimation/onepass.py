@@ -74,8 +74,8 @@ class _Span:
 
 def _span(column: pd.Series, limit: int) -> _Span | None:
     """The column as a :class:`_Span` of at most ``limit`` values, or None."""
-    if column.dtype.kind not in "iuf":  # not text, bool, categorical or a nullable dtype
-        return None
+    if not isinstance(column.dtype, np.dtype) or column.dtype.kind not in "iuf":
+        return None  # text, bool, categorical, nullable (pd.NA) dtypes: the general path
     x = column.to_numpy()
     if not len(x):
         return None
