@@ -46,6 +46,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from svy_timing import time_svy
 
 N_STRATA, N_PSU, N_CAT = 40, 25, 5
 
@@ -253,6 +254,10 @@ def main(argv: list[str] | None = None) -> int:
             if r:
                 print(f"  R survey: svyby svymean {r['svymean']:.2f} s, svyciprop logit "
                       f"(5 categories) {r['svyciprop']:.2f} s (one run)")
+        s = time_svy(make_sample(n)) if has_svy else None
+        if s:
+            print(f"  svy: prop (Taylor SE and a closed-form logit CI, no glm fit) "
+                  f"{s['prop']:.3f} s wall, {s['prop_cpu']:.3f} s cpu (one run)")
     print("domain-count scaling")
     base: dict[str, float] = {}
     for d in args.domains:

@@ -54,6 +54,7 @@ from sid.variance_cells import (
 )
 
 FAST_STATS = ("mean", "total", "proportion", "ratio")
+ADD_AT_MAX = 1 << 18  # table entries (2 MB) up to which np.add.at beats np.bincount
 
 
 @dataclass(frozen=True)
@@ -233,22 +234,32 @@ def _sums(design: Design, layout: _Layout, dom: np.ndarray, stat: str,
     xsum = np.zeros(size) if ratio else None
     pos = np.zeros(size) if has_zero else count
     outside = bool(dom.min() < 0)  # rows in no domain
+    # a table that stays in cache takes np.add.at (no table allocated and added per
+    # chunk); a larger one a bincount per chunk of at least 4 x its size (faster there)
+    in_cache = size <= ADD_AT_MAX
+
+    def add(total: np.ndarray, key: np.ndarray, values: np.ndarray | None) -> None:
+        if in_cache:
+            np.add.at(total, key, 1.0 if values is None else values)
+        else:
+            total += np.bincount(key, weights=values, minlength=size)
+
     with np.errstate(invalid="ignore"):
-        for rows in chunks(len(w), size):
+        for rows in chunks(len(w), 0 if in_cache else size):
             key = _row_keys(layout, dom, sub, bins, size, rows, outside)
             wr = w[rows]
-            wsum += np.bincount(key, weights=wr, minlength=size)
+            add(wsum, key, wr)
             if count_rows:
-                count += np.bincount(key, minlength=size)
+                add(count, key, None)
             if ysum is not None:  # not a share
                 assert y is not None  # means, totals and ratios have an analysis variable
-                ysum += np.bincount(key, weights=wr * y[rows], minlength=size)  # NaN: missing bin
+                add(ysum, key, wr * y[rows])  # NaN: missing bin
             if xsum is not None:  # a ratio
                 assert x is not None  # a ratio has a denominator
-                xsum += np.bincount(key, weights=wr * x[rows], minlength=size)
+                add(xsum, key, wr * x[rows])
             if has_zero:
                 key[wr == 0] = size - 1
-                pos += np.bincount(key, minlength=size)
+                add(pos, key, None)
 
     def cells(v: np.ndarray) -> np.ndarray:
         return v[:-1].reshape(p_cells, bins)
