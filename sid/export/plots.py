@@ -6,7 +6,7 @@ import os
 from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 
 
 def _save_png(fig: Figure, path: str) -> None:
-    fig.savefig(path, dpi=120, format="png")
+    # zlib level 3 instead of PIL's 6: the same pixels, a third less time, ~5% larger files
+    fig.savefig(path, dpi=120, format="png", pil_kwargs={"compress_level": 3})
 
 
 def plot_caption(t: TableResult, lang: str = "nl", source: str | None = None) -> str:
@@ -72,13 +73,15 @@ def write_forest_plots(tables: Sequence[TableResult], out_dir: str | os.PathLike
         labels, est, lo, hi, colors, is_ref = [], [], [], [], [], []
         panels = ordered_unique(f["panel"])
         palette = ["#1f4e79", "#c55a11", "#548235", "#7030a0"]
+        first: dict[tuple[Any, Any, Any], dict[str, Any]] = {}
+        for row in f.to_dict("records"):  # the first row of each (section, group, panel)
+            first.setdefault((row["section"], row["group"], row["panel"]), row)
         for s in ordered_unique(f["section"]):
             for g in ordered_unique(f["group"]):
                 for pi, p in enumerate(panels):
-                    rec = f[(f["section"] == s) & (f["group"] == g) & (f["panel"] == p)]
-                    if rec.empty:
+                    rec = first.get((s, g, p))
+                    if rec is None:
                         continue
-                    rec = rec.iloc[0]
                     parts = [str(rec["section_label"])] if str(s) != "" else []
                     parts.append(str(rec["group_label"]))
                     if len(panels) > 1:
@@ -113,6 +116,9 @@ def write_forest_plots(tables: Sequence[TableResult], out_dir: str | os.PathLike
         fig.text(0.01, 0.005, caption, fontsize=6.5, va="bottom", ha="left")
         fig.tight_layout(rect=(0, 0.02 + 0.035 * n_lines * 3 / max(3, len(labels) * 0.35 + 1.5),
                                1, 1))
+        # tight_layout leaves a placeholder layout engine behind, which makes savefig
+        # lay the figure out (draw it) once more before drawing it: drop it
+        fig.set_layout_engine(None)
         target = out_dir / f"{name}.png"
         paths.append(write_atomically(target, partial(_save_png, fig)))
         plt.close(fig)
