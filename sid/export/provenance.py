@@ -16,12 +16,16 @@ import datetime as _dt
 import hashlib
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sid.errors import InputError, SidError
 from sid.io import file_sha256
+
+if TYPE_CHECKING:
+    from sid.io import Wave
 
 DATA_SUFFIXES = (".sav", ".zsav", ".dta")
 """Files that get a content hash next to their file hash."""
@@ -54,10 +58,13 @@ class Provenance:
                    command: str, version: str | None = None,
                    created: str | None = None, source: str | None = None,
                    weight_text: str = "", base: str | os.PathLike[str] | None = None,
-                   extra: Sequence[tuple[str, str]] = ()) -> Provenance:
+                   extra: Sequence[tuple[str, str]] = (),
+                   read: Callable[[Path], Wave] | None = None) -> Provenance:
         """Hash every ``(role, path)`` (roles: data, weights, codebook, origin_rules,
         weighting_spec, margins, gross, spec). Paths are shown relative to ``base``
-        (default: the current folder); data files also get a content hash."""
+        (default: the current folder); data files also get a content hash, from the wave
+        ``read`` returns (default: :func:`sid.io.read_wave`; a command that has read the
+        file already passes its reader, so the file is not read twice)."""
         if version is None:
             from sid import __version__ as version
         missing = [str(p) for _, p in files if not Path(p).is_file()]
@@ -76,7 +83,7 @@ class Provenance:
             inputs.append((role, shown, file_sha256(p)))
             if Path(p).suffix.lower() in DATA_SUFFIXES:
                 try:
-                    digest, label = data_content_sha256(p)
+                    digest, label = data_content_sha256(p, read=read)
                 except SidError:  # not a readable data file: its file hash only
                     continue
                 content.append((shown, digest))
@@ -107,13 +114,14 @@ def display_path(path: str | os.PathLike[str], base: str | os.PathLike[str] | No
         return p.name
 
 
-def data_content_sha256(path: str | os.PathLike[str]) -> tuple[str, str | None]:
+def data_content_sha256(path: str | os.PathLike[str],
+                        read: Callable[[Path], Wave] | None = None) -> tuple[str, str | None]:
     """The sha256 of a data file's content (column names, labels, value labels, missing
     codes, file label and every value), independent of when the file was written; and
-    the file label."""
+    the file label. ``read`` reads the whole file (default :func:`sid.io.read_wave`)."""
     from sid.io import read_wave
 
-    wave = read_wave(path)
+    wave = (read or read_wave)(Path(path))
     meta = wave.meta
     head = {
         "file_label": meta.file_label,

@@ -25,6 +25,7 @@ from sid.tables.suppression import Suppression
 if TYPE_CHECKING:
     from sid.codebook import Codebook, Text
     from sid.harmonise import HarmonisedData
+    from sid.io import Wave
 
 TABLE_COLUMNS = (
     "section", "section_label", "panel", "panel_label", "kind", "group", "group_label",
@@ -582,14 +583,26 @@ def book_weight_label(data: HarmonisedData, weight: str | None = None,
 
 
 def load_book_data(pairs: Sequence[tuple[str | None, Path]],
-                   codebook: Codebook) -> HarmonisedData:
+                   codebook: Codebook,
+                   read: Callable[[Path], Wave] | None = None) -> HarmonisedData:
     """Read and harmonise the waves of a book: ``pairs`` are (wave or None, path), as
-    :func:`sid.harmonise.split_wave_arg` gives them; every file must exist."""
+    :func:`sid.harmonise.split_wave_arg` gives them; every file must exist.
+
+    ``read`` reads a whole wave file (``sid.io.read_wave(path)``), e.g. once per file for
+    a command that also hashes the file's content: then the waves are harmonised from
+    what it returns (the same data as :func:`sid.harmonise.load` reads, which reads only
+    the codebook's columns), unless the codebook names a wave's text encoding."""
     from sid.errors import InputError
-    from sid.harmonise import load
+    from sid.harmonise import harmonise, load, resolve_files
 
     missing = [str(p) for _, p in pairs if not Path(p).is_file()]
     if missing:
         raise InputError("data file(s) not found", got=", ".join(missing),
                          fix="give existing wave files with --data")
-    return load([f"{w}={p}" if w else str(p) for w, p in pairs], codebook)
+    items = [f"{w}={p}" if w else str(p) for w, p in pairs]
+    if read is None:
+        return load(items, codebook)
+    files = resolve_files(items, codebook)
+    if any(codebook.wave(w).encoding for w in files):
+        return load(files, codebook)
+    return harmonise({w: read(p) for w, p in files.items()}, codebook)
