@@ -588,12 +588,15 @@ def load_book_data(pairs: Sequence[tuple[str | None, Path]],
     """Read and harmonise the waves of a book: ``pairs`` are (wave or None, path), as
     :func:`sid.harmonise.split_wave_arg` gives them; every file must exist.
 
-    ``read`` reads a whole wave file (``sid.io.read_wave(path)``), e.g. once per file for
-    a command that also hashes the file's content: then the waves are harmonised from
-    what it returns (the same data as :func:`sid.harmonise.load` reads, which reads only
-    the codebook's columns), unless the codebook names a wave's text encoding."""
+    ``read`` reads a whole wave file as ``sid.io.read_wave(path)`` does, e.g. once per file
+    for a command that also hashes the file's content. The waves are then harmonised from
+    what it returns: the same data :func:`sid.harmonise.load` reads (it reads only the
+    codebook's columns), as long as the file declares the text encoding the codebook
+    names for its wave (or the codebook names none); otherwise the wave is read again
+    in the codebook's encoding, as :func:`sid.harmonise.load` does."""
     from sid.errors import InputError
     from sid.harmonise import harmonise, load, resolve_files
+    from sid.io import read_wave
 
     missing = [str(p) for _, p in pairs if not Path(p).is_file()]
     if missing:
@@ -602,7 +605,23 @@ def load_book_data(pairs: Sequence[tuple[str | None, Path]],
     items = [f"{w}={p}" if w else str(p) for w, p in pairs]
     if read is None:
         return load(items, codebook)
-    files = resolve_files(items, codebook)
-    if any(codebook.wave(w).encoding for w in files):
-        return load(files, codebook)
-    return harmonise({w: read(p) for w, p in files.items()}, codebook)
+    waves = {}
+    for wave_id, path in resolve_files(items, codebook).items():
+        wave = read(path)
+        encoding = codebook.wave(wave_id).encoding
+        if encoding and not _same_encoding(wave.meta.encoding, encoding):
+            wanted = {codebook.source(n, wave_id) for n in codebook.variables}
+            wave = read_wave(path, columns=[c for c in wave.meta.columns if c in wanted],
+                             encoding=encoding)
+        waves[wave_id] = wave
+    return harmonise(waves, codebook)
+
+
+def _same_encoding(a: str | None, b: str) -> bool:
+    """Whether two encoding names name the same codec ("UTF-8", "utf8")."""
+    import codecs
+
+    try:
+        return a is not None and codecs.lookup(a).name == codecs.lookup(b).name
+    except LookupError:
+        return False
