@@ -250,7 +250,7 @@ def _rare_outcome_intervals(design: Design, col: str, by: list[str], where: str,
     """The logit estimates of a proportion with Korn-Graubard intervals where the rule of
     :mod:`sid.tables.intervals` asks for them (few "yes" or "no" in a group)."""
     from sid.estimation import estimate, where_mask
-    from sid.tables.intervals import published_interval
+    from sid.tables.intervals import aligned, published_interval, text_keys, yes_no_counts
 
     keys = ["wave", *by]
     beta = estimate(design, "proportion", col, by=keys, where=where, ci="beta",
@@ -258,23 +258,15 @@ def _rare_outcome_intervals(design: Design, col: str, by: list[str], where: str,
     beta = beta[beta["category"] == "1"]
     data = design.data
     inside = where_mask(design, where) & data[col].notna().to_numpy()
-    valid = data.loc[inside, [*keys, col]]
-    counts = valid.groupby([valid[k].astype(str) for k in keys], observed=True)[col] \
-        .agg(["sum", "count"])
-
-    def keyed(frame: pd.DataFrame) -> pd.MultiIndex:
-        return pd.MultiIndex.from_arrays([frame[k].astype(str) for k in keys])
-
     est = est.reset_index(drop=True)
-    idx = keyed(est)
-    beta = beta.set_index(keyed(beta)).reindex(idx)
-    counts = counts.reindex(idx)
-    n_yes = counts["sum"].fillna(0).to_numpy(dtype=float)
-    n_no = (counts["count"] - counts["sum"]).fillna(0).to_numpy(dtype=float)
+    wanted = text_keys(est, keys)
+    kg_est, kg_lo, kg_hi = aligned(beta, text_keys(beta, keys), wanted,
+                                   ("estimate", "ci_low", "ci_high"))
+    n_yes, n_no = yes_no_counts(data.loc[inside, keys],
+                                data.loc[inside, col].to_numpy(dtype=float), keys, wanted)
     e, lo, hi, method = published_interval(
         est["n"].to_numpy(dtype=float), est["df"].to_numpy(dtype=float), n_yes, n_no,
-        (est["estimate"], est["ci_low"], est["ci_high"]),
-        (beta["estimate"], beta["ci_low"], beta["ci_high"]), level=level)
+        (est["estimate"], est["ci_low"], est["ci_high"]), (kg_est, kg_lo, kg_hi), level=level)
     return est.assign(estimate=e, ci_low=lo, ci_high=hi, ci_method=method)
 
 
