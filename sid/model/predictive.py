@@ -161,6 +161,13 @@ def crude_and_adjusted(model: ModelFit, variable: str, reference: Any = None) ->
     difference from the reference level. Columns: ``variable`` then
     :data:`ADJUSTED_COLUMNS`; levels sorted; CIs as the model's ``ci``.
     """
+    return crude_and_adjusted_margins(model, variable, reference)[0]
+
+
+def crude_and_adjusted_margins(model: ModelFit, variable: str, reference: Any = None
+                               ) -> tuple[pd.DataFrame, Margins, Margins]:
+    """:func:`crude_and_adjusted` and the adjusted and crude :class:`Margins` it was made
+    from, for a caller that needs more of them (their contrasts) without refitting."""
     adjusted = margins(model, variable, reference)
     m = adjusted.model
     if m.frame is None or m.design is None:  # pragma: no cover - margins guarantees both
@@ -196,4 +203,4 @@ def crude_and_adjusted(model: ModelFit, variable: str, reference: Any = None) ->
                        for lev in adjusted.levels]
     for name in ADJUSTED_COLUMNS:
         out[name] = values[name]
-    return out
+    return out, adjusted, crude
