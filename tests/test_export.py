@@ -342,3 +342,32 @@ def test_same_seed_gives_the_same_content_hash(synthetic_dir, tmp_path):
     changed = tmp_path / "changed.sav"
     write_wave(replace(wave, data=data, meta=replace(wave.meta, sha256=None, path=None)), changed)
     assert data_content_sha256(changed)[0] != data_content_sha256(again / "sid2022.sav")[0]
+
+
+def test_content_hash_text_is_pandas_to_csv() -> None:
+    """The content hash's CSV text (provenance.csv_text, float columns formatted once per
+    distinct value) is pandas' to_csv text, for floats of every kind and text that needs
+    quoting, so content hashes stay what they were."""
+    import numpy as np
+    import pandas as pd
+
+    from sid.export.provenance import csv_text
+
+    rng = np.random.default_rng(11)
+    n = 300
+    special = [np.nan, np.inf, -np.inf, 0.0, 1e16, 123456789012345678.0, 1e-5, 5e-324,
+               0.1 + 0.2, -3.0, 2.5, 97.0]
+    frames = [pd.DataFrame({
+        "codes": rng.choice([1.0, 2.0, 3.0, 97.0, np.nan], n),
+        "weights": rng.lognormal(size=n),
+        "special": rng.choice(special, n),
+        "negzero": rng.choice([0.0, -0.0, 1.0], n),
+        "ints": rng.integers(-5, 5, n),
+        "text": rng.choice(["a", "b,c", 'say "x"', "line\nbreak", "", None, " lead"], n),
+        "empty": np.full(n, np.nan),
+    })]
+    frames.append(frames[0][["codes"]])  # one column: empty fields quoted by csv ("")
+    frames.append(frames[0].iloc[:0])
+    frames.append(pd.DataFrame({"x": [1.0, np.nan]}, index=[5, 7]))
+    for frame in frames:
+        assert csv_text(frame) == frame.to_csv(index=False, lineterminator="\n")

@@ -19,12 +19,14 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sid.errors import InputError, SidError
 from sid.io import file_sha256
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from sid.io import Wave
 
 DATA_SUFFIXES = (".sav", ".zsav", ".dta")
@@ -130,10 +132,39 @@ def data_content_sha256(path: str | os.PathLike[str],
                        repr(v.missing)] for v in meta.variables],
     }
     h = hashlib.sha256(json.dumps(head, ensure_ascii=False, sort_keys=True).encode("utf-8"))
-    h.update(wave.data.to_csv(index=False, lineterminator="\n").encode("utf-8"))
+    h.update(csv_text(wave.data).encode("utf-8"))
     for name in sorted(wave.extended_missing):
         h.update(wave.extended_missing[name].to_csv(lineterminator="\n").encode("utf-8"))
     return h.hexdigest(), meta.file_label
+
+
+def csv_text(frame: pd.DataFrame) -> str:
+    """``frame.to_csv(index=False, lineterminator="\\n")``, the text the content hash is
+    taken of, made faster: pandas writes a float as ``numpy``'s ``str`` of it, here each
+    distinct value of a float column is formatted once (a wave's columns hold a few codes
+    each). The same text (tests/test_export.py holds it to pandas' own)."""
+    import numpy as np
+    import pandas as pd
+
+    if not frame.columns.is_unique:
+        return frame.to_csv(index=False, lineterminator="\n")
+    columns: dict[Any, Any] = {}
+    for name, column in frame.items():
+        values = column.to_numpy()
+        if column.dtype != np.float64 or values.ndim != 1:
+            columns[name] = column
+            continue
+        missing = np.isnan(values)
+        present = values[~missing]
+        if (np.signbit(present) & (present == 0)).any():  # -0.0 and 0.0 would merge
+            columns[name] = column
+            continue
+        distinct, where = np.unique(present, return_inverse=True)
+        text = np.empty(len(values), dtype=object)
+        text[missing] = ""  # to_csv's na_rep
+        text[~missing] = distinct.astype(str).astype(object)[where]
+        columns[name] = text
+    return pd.DataFrame(columns, index=frame.index).to_csv(index=False, lineterminator="\n")
 
 
 def book_inputs(data: Sequence[str | os.PathLike[str]], codebook: str | os.PathLike[str],
