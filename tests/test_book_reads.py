@@ -88,3 +88,24 @@ def test_sid_tables_reads_each_data_file_once(synthetic_dir: Path, tmp_path: Pat
     text = " ".join(str(c.value) for row in sheet.iter_rows() for c in row if c.value)
     for f in (synthetic_dir / "sid2022.sav", weighted):
         assert data_content_sha256(f)[0] in text
+
+
+def test_sid_tables_imports_neither_scipy_stats_nor_matplotlib(synthetic_dir: Path,
+                                                               tmp_path: Path) -> None:
+    """Start-up cost (issue 14): importing scipy.stats costs ~0.3 s, matplotlib more; the
+    book needs neither (quantiles and tails come from scipy.special; matplotlib only
+    with --plots)."""
+    import json
+    import subprocess
+    import sys
+
+    code = ("import json, sys\nfrom sid.cli import main\n"
+            "main(sys.argv[1:], standalone_mode=False)\n"
+            "print(json.dumps(sorted(m for m in sys.modules if m.startswith("
+            "('scipy.stats', 'matplotlib')))))")
+    res = subprocess.run([sys.executable, "-c", code, "tables", str(SPEC), "--data",
+                          f"2022={synthetic_dir / 'sid2022.sav'}", "--codebook", str(CODEBOOK),
+                          "--weight-var", "base_wt", "--out", str(tmp_path / "book.xlsx"),
+                          "--skip-missing-waves"], capture_output=True, text=True, check=True)
+    assert (tmp_path / "book.xlsx").is_file()
+    assert json.loads(res.stdout.strip().splitlines()[-1]) == []
