@@ -59,10 +59,8 @@ def write_forest_plots(tables: Sequence[TableResult], out_dir: str | os.PathLike
     (:func:`plot_caption`) under it."""
     import textwrap
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     from sid.io.files import output_folder
 
@@ -98,7 +96,10 @@ def write_forest_plots(tables: Sequence[TableResult], out_dir: str | os.PathLike
         y = np.arange(len(labels))[::-1]
         caption = textwrap.fill(plot_caption(t, lang, source), 120)
         n_lines = caption.count("\n") + 1
-        fig, ax = plt.subplots(figsize=(8, 0.35 * len(labels) + 1.5 + 0.16 * n_lines))
+        # a bare Agg figure: no pyplot figure manager to create and close per plot
+        fig = Figure(figsize=(8, 0.35 * len(labels) + 1.5 + 0.16 * n_lines))
+        FigureCanvasAgg(fig)
+        ax = fig.subplots()
         est_a, lo_a, hi_a = (np.asarray(v, dtype=float) for v in (est, lo, hi))
         ax.hlines(y, lo_a, hi_a, colors=colors, lw=2)
         ax.scatter(est_a, y, color=colors, zorder=3)
@@ -121,5 +122,4 @@ def write_forest_plots(tables: Sequence[TableResult], out_dir: str | os.PathLike
         fig.set_layout_engine(None)
         target = out_dir / f"{name}.png"
         paths.append(write_atomically(target, partial(_save_png, fig)))
-        plt.close(fig)
     return paths
