@@ -371,3 +371,32 @@ def test_content_hash_text_is_pandas_to_csv() -> None:
     frames.append(pd.DataFrame({"x": [1.0, np.nan]}, index=[5, 7]))
     for frame in frames:
         assert csv_text(frame) == frame.to_csv(index=False, lineterminator="\n")
+
+
+def test_tight_layout_measured_once_is_the_same_layout() -> None:
+    """plots._measured_once (the axes measured once per tight_layout) gives the subplot
+    parameters of a plain tight_layout, and leaves the axes as they were."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from sid.export.plots import _measured_once
+
+    params = []
+    for memo in (False, True):
+        fig = Figure(figsize=(8, 6))
+        FigureCanvasAgg(fig)
+        ax = fig.subplots()
+        labels = [f"groep {i} met een lange naam" * (1 + i % 3) for i in range(25)]
+        ax.set_yticks(range(25), labels, fontsize=8)
+        ax.set_title("titel")
+        fig.text(0.01, 0.005, "bijschrift\n" * 3, fontsize=6.5)
+        rect = (0, 0.1, 1, 1)
+        if memo:
+            with _measured_once(fig, ax):
+                fig.tight_layout(rect=rect)
+            assert "get_tightbbox" not in vars(ax)
+        else:
+            fig.tight_layout(rect=rect)
+        sp = fig.subplotpars
+        params.append((sp.left, sp.right, sp.bottom, sp.top))
+    assert params[0] == params[1]
