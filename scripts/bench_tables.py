@@ -18,6 +18,11 @@ command loads / read / tables / provenance / xlsx writing / plots / rest) and
 the peak memory of the process (``ru_maxrss`` of the child).
 
     .venv/bin/python scripts/bench_tables.py [--data DIR] [--runs 5] [--workload C|demo|both]
+        [--baseline SRC]
+
+``--baseline SRC`` also times the same commands with the ``sid`` package of the source
+tree SRC first on ``PYTHONPATH`` (e.g. ``git archive <commit> | tar -x -C SRC``),
+interleaved with the others: before/after in one run, on one machine state.
 
 Setup, not timed: without --data the synthetic waves are written to a temporary
 folder (`sid synth`); both waves are weighted with the shipped specs
@@ -103,10 +108,10 @@ def sid_command() -> list[str]:
     return [sys.executable, "-c", "from sid.cli import main; main()"]
 
 
-def timed(cmd: list[str]) -> tuple[float, float, float]:
+def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, float]:
     """Wall seconds, CPU seconds (user+sys) and peak RSS (MB) of one child process."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -116,12 +121,16 @@ def timed(cmd: list[str]) -> tuple[float, float, float]:
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
-def split(args: list[str], tmp: Path) -> dict[str, float]:
+def split(args: list[str], tmp: Path, env: dict[str, str] | None = None) -> dict[str, float]:
     """Seconds per phase of one in-process run of ``sid`` with ``args``."""
     modules = tmp / "modules.json"
     base = [sys.executable, "-c", _SPLIT, json.dumps(args), str(modules)]
-    subprocess.run([*base, "list"], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    res = subprocess.run([*base, "time"], check=True, capture_output=True, text=True)
+    # run in ``tmp``: ``python -c`` puts the current folder first on sys.path, which would
+    # shadow a --baseline tree when the benchmark runs from a checkout
+    subprocess.run([*base, "list"], check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, env=env, cwd=tmp)
+    res = subprocess.run([*base, "time"], check=True, capture_output=True, text=True, env=env,
+                         cwd=tmp)
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
@@ -167,22 +176,34 @@ def main() -> int:
                     help="folder with the synthetic files of `sid synth`")
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--workload", choices=("C", "demo", "both"), default="both")
+    ap.add_argument("--baseline", type=Path, default=None,
+                    help="source tree of another sid version to time alongside")
     args = ap.parse_args()
+    base_env = None
+    if args.baseline is not None:
+        if not (args.baseline / "sid" / "__init__.py").is_file():
+            raise SystemExit(f"--baseline {args.baseline}: no sid package there")
+        base_env = {**os.environ, "PYTHONPATH": str(args.baseline.resolve())}
     load = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="sid-bench-") as name:
         tmp = Path(name)
         waves, weighted = setup(args.data, tmp)
         sid = sid_command()
-        cmds = {k: [*sid, *v] for k, v in workloads(args.workload, waves, weighted, tmp).items()}
-        cmds[FLOOR] = [sys.executable, "-c", "import numpy, pandas"]
-        for cmd in cmds.values():  # warm the file cache
-            timed(cmd)
+        loads = workloads(args.workload, waves, weighted, tmp)
+        cmds: dict[str, tuple[list[str], dict[str, str] | None]] = {
+            k: ([*sid, *v], None) for k, v in loads.items()}
+        if base_env is not None:
+            cmds |= {f"{k} baseline": ([*sid, *v], base_env) for k, v in loads.items()}
+        cmds[FLOOR] = ([sys.executable, "-c", "import numpy, pandas"], None)
+        for cmd, env in cmds.values():  # warm the file cache
+            timed(cmd, env)
         runs: dict[str, list[tuple[float, float, float]]] = {k: [] for k in cmds}
         for _ in range(args.runs):
-            for key, cmd in cmds.items():
-                runs[key].append(timed(cmd))
-        splits = {k: split(v, tmp) for k, v in
-                  workloads(args.workload, waves, weighted, tmp).items()}
+            for key, (cmd, env) in cmds.items():
+                runs[key].append(timed(cmd, env))
+        splits = {k: split(v, tmp) for k, v in loads.items()}
+        if base_env is not None:
+            splits |= {f"{k} baseline": split(v, tmp, base_env) for k, v in loads.items()}
     floor = statistics.median(w for w, _, _ in runs[FLOOR])
     print(f"load average at start {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; "
           f"{args.runs} interleaved runs each")
@@ -190,7 +211,7 @@ def main() -> int:
         walls = [w for w, _, _ in rs]
         cpus = [c for _, c, _ in rs]
         med = statistics.median(walls)
-        print(f"{key:<30} median {med:6.3f} s [{min(walls):.3f}-{max(walls):.3f}], "
+        print(f"{key:<33} median {med:6.3f} s [{min(walls):.3f}-{max(walls):.3f}], "
               f"CPU {statistics.median(cpus):6.3f} s, peak RSS {max(r for _, _, r in rs):4.0f} MB;"
               f" ratio to floor {med / floor:5.2f}")
     for key, parts in splits.items():
