@@ -246,10 +246,11 @@ def build_tables(book: BookSpecFile, data: HarmonisedData, *, lang: str = "nl", 
 
 
 def _rare_outcome_intervals(design: Design, col: str, by: list[str], where: str,
-                            est: pd.DataFrame, level: float) -> pd.DataFrame:
+                            est: pd.DataFrame, level: float, in_base: np.ndarray) -> pd.DataFrame:
     """The logit estimates of a proportion with Korn-Graubard intervals where the rule of
-    :mod:`sid.tables.intervals` asks for them (few "yes" or "no" in a group)."""
-    from sid.estimation import estimate, where_mask
+    :mod:`sid.tables.intervals` asks for them (few "yes" or "no" in a group). ``in_base``
+    is the table's base, ``where_mask(design, where)``, computed once per table."""
+    from sid.estimation import estimate
     from sid.tables.intervals import aligned, published_interval, text_keys, yes_no_counts
 
     keys = ["wave", *by]
@@ -257,7 +258,7 @@ def _rare_outcome_intervals(design: Design, col: str, by: list[str], where: str,
                     conf_level=level)
     beta = beta[beta["category"] == "1"]
     data = design.data
-    inside = where_mask(design, where) & data[col].notna().to_numpy()
+    inside = in_base & data[col].notna().to_numpy()
     est = est.reset_index(drop=True)
     wanted = text_keys(est, keys)
     kg_est, kg_lo, kg_hi = aligned(beta, text_keys(beta, keys), wanted,
@@ -413,7 +414,8 @@ def _build_one(t: TableSpec, design: Design, cb: Codebook, sects: list[tuple[str
     rule = Suppression(t.suppression.below, t.suppression.flag_below)
     parts = []
     # aggregates only (sid.tables.disclosure): no breakdown that singles out respondents
-    refuse(breakdown_problems(design.data, by, where_mask(design, where), design.w,
+    in_base = where_mask(design, where)  # the table's base: the same for all its columns
+    refuse(breakdown_problems(design.data, by, in_base, design.w,
                               where=f"table {t.id}"))
     for key, col in sects:
         est = estimate(design, stat, col, by=["wave", *by], where=where, ci=t.ci.method,
@@ -422,7 +424,7 @@ def _build_one(t: TableSpec, design: Design, cb: Codebook, sects: list[tuple[str
         if stat == "proportion":
             est = est[est["category"] == "1"]
             if t.ci.method == "logit":
-                est = _rare_outcome_intervals(design, col, by, where, est, t.ci.level)
+                est = _rare_outcome_intervals(design, col, by, where, est, t.ci.level, in_base)
         est = est.copy()
         est["wave"] = est["wave"].astype(str)
         est = est[est["wave"].isin(t.waves)]
