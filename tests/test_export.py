@@ -342,3 +342,61 @@ def test_same_seed_gives_the_same_content_hash(synthetic_dir, tmp_path):
     changed = tmp_path / "changed.sav"
     write_wave(replace(wave, data=data, meta=replace(wave.meta, sha256=None, path=None)), changed)
     assert data_content_sha256(changed)[0] != data_content_sha256(again / "sid2022.sav")[0]
+
+
+def test_content_hash_text_is_pandas_to_csv() -> None:
+    """The content hash's CSV text (provenance.csv_text, float columns formatted once per
+    distinct value) is pandas' to_csv text, for floats of every kind and text that needs
+    quoting, so content hashes stay what they were."""
+    import numpy as np
+    import pandas as pd
+
+    from sid.export.provenance import csv_text
+
+    rng = np.random.default_rng(11)
+    n = 300
+    special = [np.nan, np.inf, -np.inf, 0.0, 1e16, 123456789012345678.0, 1e-5, 5e-324,
+               0.1 + 0.2, -3.0, 2.5, 97.0]
+    frames = [pd.DataFrame({
+        "codes": rng.choice([1.0, 2.0, 3.0, 97.0, np.nan], n),
+        "weights": rng.lognormal(size=n),
+        "special": rng.choice(special, n),
+        "negzero": rng.choice([0.0, -0.0, 1.0], n),
+        "ints": rng.integers(-5, 5, n),
+        "text": rng.choice(["a", "b,c", 'say "x"', "line\nbreak", "", None, " lead"], n),
+        "empty": np.full(n, np.nan),
+    })]
+    frames.append(frames[0][["codes"]])  # one column: empty fields quoted by csv ("")
+    frames.append(frames[0].iloc[:0])
+    frames.append(pd.DataFrame({"x": [1.0, np.nan]}, index=[5, 7]))
+    for frame in frames:
+        assert csv_text(frame) == frame.to_csv(index=False, lineterminator="\n")
+
+
+def test_tight_layout_measured_once_is_the_same_layout() -> None:
+    """plots._measured_once (the axes measured once per tight_layout) gives the subplot
+    parameters of a plain tight_layout, and leaves the axes as they were."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from sid.export.plots import _measured_once
+
+    params = []
+    for memo in (False, True):
+        fig = Figure(figsize=(8, 6))
+        FigureCanvasAgg(fig)
+        ax = fig.subplots()
+        labels = [f"groep {i} met een lange naam" * (1 + i % 3) for i in range(25)]
+        ax.set_yticks(range(25), labels, fontsize=8)
+        ax.set_title("titel")
+        fig.text(0.01, 0.005, "bijschrift\n" * 3, fontsize=6.5)
+        rect = (0, 0.1, 1, 1)
+        if memo:
+            with _measured_once(fig, ax):
+                fig.tight_layout(rect=rect)
+            assert "get_tightbbox" not in vars(ax)
+        else:
+            fig.tight_layout(rect=rect)
+        sp = fig.subplotpars
+        params.append((sp.left, sp.right, sp.bottom, sp.top))
+    assert params[0] == params[1]

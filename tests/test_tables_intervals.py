@@ -84,3 +84,40 @@ def test_rule_thresholds() -> None:
     # a group with no answers publishes nothing: it keeps the logit (empty) interval
     assert not korn_graubard_switch(np.array([0]), np.array([0]), np.array([np.nan]),
                                  np.array([np.nan]))[0]
+
+
+def test_counts_and_matching_as_pandas_groupby_and_reindex() -> None:
+    """yes_no_counts and aligned (numpy, for speed) give what the book's former pandas
+    code gave: a groupby on the keys as text, a reindex by the estimates' keys."""
+    from sid.tables.intervals import aligned, text_keys, yes_no_counts
+
+    rng = np.random.default_rng(3)
+    n = 400
+    data = pd.DataFrame({"wave": pd.Categorical(rng.choice(["2017", "2022"], n)),
+                         "g": rng.choice([1.0, 2.0, 3.0, 10.0], n),
+                         "s": rng.choice([0.0, 1.0], n),
+                         "y": rng.choice([0.0, 1.0], n, p=[0.9, 0.1])})
+    keys = ["wave", "g", "s"]
+    # the estimates' groups: some without rows (g 4), in another order than the data
+    est = pd.DataFrame([(w, g, s) for w in ("2022", "2017") for g in (10.0, 4.0, 1.0, 2.0, 3.0)
+                        for s in (1.0, 0.0)], columns=keys)
+    counts = data.groupby([data[k].astype(str) for k in keys], observed=True)["y"] \
+        .agg(["sum", "count"])
+    idx = pd.MultiIndex.from_arrays([est[k].astype(str) for k in keys])
+    counts = counts.reindex(idx)
+    wanted = text_keys(est, keys)
+    yes, no = yes_no_counts(data[keys], data["y"].to_numpy(), keys, wanted)
+    np.testing.assert_array_equal(yes, counts["sum"].fillna(0).to_numpy(dtype=float))
+    np.testing.assert_array_equal(no, (counts["count"] - counts["sum"]).fillna(0)
+                                  .to_numpy(dtype=float))
+    assert (yes[[k[1] == "4.0" for k in wanted]] == 0).all() and yes.sum() == data["y"].sum()
+    # aligned: the rows of another frame by the same keys, NaN where it has none
+    beta = est.iloc[::-1].iloc[3:].assign(estimate=np.arange(17.0))
+    expected = beta.set_index(pd.MultiIndex.from_arrays([beta[k].astype(str) for k in keys])) \
+        .reindex(idx)["estimate"].to_numpy()
+    (got,) = aligned(beta, text_keys(beta, keys), wanted, ("estimate",))
+    np.testing.assert_array_equal(got, expected)
+    assert np.isnan(got).sum() == 3
+    # no rows at all: zero counts
+    yes, no = yes_no_counts(data[keys].iloc[:0], np.array([]), keys, wanted)
+    assert not yes.any() and not no.any()

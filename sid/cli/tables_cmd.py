@@ -12,8 +12,11 @@ from sid import __version__
 from sid.cli.app import _atomic_text, design_from_options, design_options, main, progress_printer
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from sid.codebook import Codebook
     from sid.harmonise import HarmonisedData
+    from sid.io import Wave
 
 
 @main.command()
@@ -99,17 +102,18 @@ def tables(spec_file: Path, data_files: tuple[str, ...], codebook_file: Path,
     )
 
     say = progress_printer()
+    read = _wave_reader()  # each data file read once: harmonising, weights, provenance
 
     book = read_spec(spec_file)
     cb = load_codebook(codebook_file)
     pairs = [split_wave_arg(f) for f in data_files]
-    data = load_book_data(pairs, cb)
+    data = load_book_data(pairs, cb, read=read)
     say(f"{len(pairs)} golf/golven gelezen: {len(data.data)} respondenten")
     weight_pairs = [split_wave_arg(f) for f in weight_files]
     lineage: list[tuple[str, Path]] = []
     words = None
     if weight_pairs:
-        data, column = _merge_weights(data, cb, pairs, weight_pairs, weight_var)
+        data, column = _merge_weights(data, cb, pairs, weight_pairs, weight_var, read)
         # _merge_weights names the merged column "_w_<name>"; footnotes and provenance show <name>
         weight_name = column.removeprefix("_w_")
         lineage, words = _weight_lineage([p for _, p in weight_pairs], lang)
@@ -142,7 +146,7 @@ def tables(spec_file: Path, data_files: tuple[str, ...], codebook_file: Path,
         command=command_line(_argv(spec_file, data_files, codebook_file, weight_files,
                                    weight_var, out, lang, plots_dir, fmt, no_chart,
                                    skip_missing_waves)),
-        source=book.spec.source.get(lang) if book.spec.source else None)
+        source=book.spec.source.get(lang) if book.spec.source else None, read=read)
     say(f"{'werkboek' if fmt == 'xlsx' else fmt + '-bestanden'} schrijven")
     written = write_book(results, out, provenance=prov, fmt=fmt, lang=lang,
                          title=book.spec.title.get(lang), chart=not no_chart)
@@ -232,11 +236,46 @@ def _origin_rules(cb: Any) -> Path | None:
     return path if path.is_file() else None
 
 
+def _wave_reader() -> Callable[[Path], Wave]:
+    """``sid.io.read_wave(path)`` that reads each file once (by its resolved path) for the
+    run of one command: harmonising, the weights and the content hashes share the read."""
+    from sid.io import read_wave
+
+    waves: dict[Path, Wave] = {}
+
+    def read(path: Path) -> Wave:
+        key = Path(path).resolve()
+        if key not in waves:
+            waves[key] = read_wave(path)
+        return waves[key]
+
+    return read
+
+
 def _merge_weights(data: HarmonisedData, cb: Codebook,
                    data_pairs: Sequence[tuple[str | None, Path]],
                    weight_pairs: Sequence[tuple[str | None, Path]],
-                   weight_var: str | None) -> tuple[HarmonisedData, str]:
-    """Add the final weight of `sid weight` output files to harmonised data (by wave and id)."""
-    from sid.weighting.apply import merge_weight_files
+                   weight_var: str | None,
+                   read: Callable[[Path], Wave]) -> tuple[HarmonisedData, str]:
+    """Add the final weight of `sid weight` output files to harmonised data (by wave and id).
 
-    return merge_weight_files(data, cb, data_pairs, weight_pairs, weight_var)
+    As :func:`sid.weighting.apply.merge_weight_files`, with the files read by ``read``
+    (once per command): the columns of a weights file's source wave are those it read."""
+    from sid.errors import InputError
+    from sid.weighting.apply import WeightFile, merge_weights
+
+    loaded = [str(w) for w in data.data["wave"].cat.categories]
+    files = []
+    for w, p in weight_pairs:
+        if not p.is_file():
+            raise InputError("weights file not found", where=str(p),
+                             fix="give the output of sid weight")
+        wave_id = w or (loaded[0] if len(loaded) == 1 else None)
+        if wave_id is None:
+            raise InputError("several waves loaded: say which wave the weights belong to",
+                             where=str(p), fix=f"write --weights WAVE={p}")
+        source_file = next((dp for dw, dp in data_pairs
+                            if (dw or cb.wave_for_file(dp)) == wave_id), None)
+        base_cols = frozenset(read(source_file).meta.columns) if source_file else frozenset()
+        files.append(WeightFile(wave_id, p, read(p).data, base_cols))
+    return merge_weights(data, cb, files, weight_var)

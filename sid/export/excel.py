@@ -295,14 +295,15 @@ def _write_table_sheet(ws: Worksheet, t: TableResult, lang: str, *,
             ws.cell(row=head2, column=c0 + j).fill = st["head_fill"]
     ws.row_dimensions[head2].height = 45
 
-    keyed = f.set_index(["section", "panel", "group"])
+    keyed = _records(f)
+    referenced = {(s, g) for (s, _p, g), rec in keyed.items() if _true(rec["is_reference"])}
     r = head2 + 1
     first_data = r
     layout: list[tuple[Any, Any, int]] = []  # (section, group, sheet row)
     multi_section = len(sections) > 1 or str(sections[0]) != ""
     on_page = 2  # the title rows share the first page
     for s in sections:
-        rows_here = [g for g in groups if any((s, p, g) in keyed.index for p in panels)]
+        rows_here = [g for g in groups if any((s, p, g) in keyed for p in panels)]
         block = len(rows_here) + (1 if multi_section else 0)
         if multi_section and on_page > 0 and on_page + block > ROWS_PER_PAGE:
             ws.row_breaks.append(Break(id=r - 1))  # a block is never split over two pages
@@ -317,11 +318,11 @@ def _write_table_sheet(ws: Worksheet, t: TableResult, lang: str, *,
                 label_cell.alignment = _indent()
             for pi, p in enumerate(panels):
                 c0 = 2 + pi * ncol
-                if (s, p, g) not in keyed.index:
+                if (s, p, g) not in keyed:
                     _write_not_asked(ws, r, c0, st)
                     continue
-                _write_cells(ws, r, c0, keyed.loc[(s, p, g)], formats[p], st)
-            if bool(f.loc[(f["section"] == s) & (f["group"] == g), "is_reference"].any()):
+                _write_cells(ws, r, c0, keyed[(s, p, g)], formats[p], st)
+            if (s, g) in referenced:
                 label_cell.value = f"{group_label[g]} ({localised(lang, 'reference')})"
             layout.append((s, g, r))
             r += 1
@@ -375,6 +376,17 @@ def _write_table_sheet(ws: Worksheet, t: TableResult, lang: str, *,
                    multi_section=multi_section, width_cm=min(25.0, 0.2 * line))
 
 
+def _records(f: pd.DataFrame) -> dict[tuple[Any, Any, Any], dict[str, Any]]:
+    """The rows of a table frame by (section, panel, group), as dicts: one dict lookup per
+    cell instead of a pandas ``.loc`` (the book's rows are unique by these three)."""
+    return {(rec["section"], rec["panel"], rec["group"]): rec for rec in f.to_dict("records")}
+
+
+def _true(value: Any) -> bool:
+    """A flag of a table frame as pandas' ``any()`` reads it: missing is not true."""
+    return not pd.isna(value) and bool(value)
+
+
 def _wrap_left() -> Alignment:
     from openpyxl.styles import Alignment
 
@@ -394,7 +406,7 @@ def _write_not_asked(ws: Worksheet, r: int, c0: int, st: Mapping[str, Any]) -> N
         cell.alignment = st["right"]
 
 
-def cell_marks(rec: pd.Series) -> str:
+def cell_marks(rec: Mapping[str, Any]) -> str:
     """The marks beside a value: ``*`` significant, ``(!)`` small base, ``b`` Korn-Graubard."""
     if bool(rec["suppressed"]):
         return ""
@@ -409,7 +421,7 @@ def cell_marks(rec: pd.Series) -> str:
     return " ".join(marks)
 
 
-def _write_cells(ws: Worksheet, r: int, c0: int, rec: pd.Series, fmt: str,
+def _write_cells(ws: Worksheet, r: int, c0: int, rec: Mapping[str, Any], fmt: str,
                  st: Mapping[str, Any]) -> None:
     diff = rec["kind"] == "difference"
     suppressed = bool(rec["suppressed"])
@@ -441,7 +453,8 @@ def _write_cells(ws: Worksheet, r: int, c0: int, rec: pd.Series, fmt: str,
 def _add_chart(ws: Worksheet, data_ws: Worksheet, t: TableResult,
                layout: Sequence[tuple[Any, Any, int]], sections: Sequence[Any],
                panels: Sequence[Any], panel_label: Mapping[Any, Any],
-               section_label: Mapping[Any, Any], keyed: pd.DataFrame, *, anchor_row: int,
+               section_label: Mapping[Any, Any],
+               keyed: Mapping[tuple[Any, Any, Any], Mapping[str, Any]], *, anchor_row: int,
                lang: str, multi_section: bool, width_cm: float) -> None:
     """A clustered bar chart: one category per group, one series per (section, panel),
     CI as custom error bars, the reference group named in the category. Its data sit on
@@ -489,9 +502,9 @@ def _add_chart(ws: Worksheet, data_ws: Worksheet, t: TableResult,
         data_ws.cell(row=top + 1, column=col + 1, value=localised(lang, "plus"))
         data_ws.cell(row=top + 1, column=col + 2, value=localised(lang, "minus"))
         for i, g in enumerate(groups):
-            if (s, p, g) not in keyed.index:
+            rec = keyed.get((s, p, g))
+            if rec is None:
                 continue
-            rec = keyed.loc[(s, p, g)]
             if bool(rec["suppressed"]) or not np.isfinite(float(rec["estimate"])):
                 continue
             data_ws.cell(row=first + i, column=col, value=float(rec["estimate"]))

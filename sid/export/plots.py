@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -15,11 +16,40 @@ from sid.export.texts import localised
 from sid.tables import TableResult
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
 
+@contextmanager
+def _measured_once(fig: Figure, ax: Axes) -> Iterator[None]:
+    """Within the block, ``ax``'s tight box is measured once per renderer, figure size and
+    axes place. ``tight_layout(rect=...)`` measures it twice with nothing moved in between
+    (the second pass fits the first's result into ``rect``); the tick labels' text
+    extents are then the costliest part of a plot. The same numbers, half the work."""
+    measure = ax.get_tightbbox
+    seen: dict[tuple[Any, ...], Any] = {}
+
+    def once(renderer: Any = None, *args: Any, **kwargs: Any) -> Any:
+        key = (id(renderer), tuple(fig.get_size_inches()), fig.dpi, ax.get_position().bounds,
+               args, tuple(sorted(kwargs.items())))
+        try:
+            hash(key)
+        except TypeError:  # e.g. a list of extra artists: measure as matplotlib would
+            return measure(renderer, *args, **kwargs)
+        if key not in seen:
+            seen[key] = measure(renderer, *args, **kwargs)
+        return seen[key]
+
+    ax.get_tightbbox = once  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        del ax.get_tightbbox
+
+
 def _save_png(fig: Figure, path: str) -> None:
-    fig.savefig(path, dpi=120, format="png")
+    # zlib level 3 instead of PIL's 6: the same pixels, a third less time, ~5% larger files
+    fig.savefig(path, dpi=120, format="png", pil_kwargs={"compress_level": 3})
 
 
 def plot_caption(t: TableResult, lang: str = "nl", source: str | None = None) -> str:
@@ -58,10 +88,8 @@ def write_forest_plots(tables: Sequence[TableResult], out_dir: str | os.PathLike
     (:func:`plot_caption`) under it."""
     import textwrap
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     from sid.io.files import output_folder
 
@@ -72,13 +100,15 @@ def write_forest_plots(tables: Sequence[TableResult], out_dir: str | os.PathLike
         labels, est, lo, hi, colors, is_ref = [], [], [], [], [], []
         panels = ordered_unique(f["panel"])
         palette = ["#1f4e79", "#c55a11", "#548235", "#7030a0"]
+        first: dict[tuple[Any, Any, Any], dict[str, Any]] = {}
+        for row in f.to_dict("records"):  # the first row of each (section, group, panel)
+            first.setdefault((row["section"], row["group"], row["panel"]), row)
         for s in ordered_unique(f["section"]):
             for g in ordered_unique(f["group"]):
                 for pi, p in enumerate(panels):
-                    rec = f[(f["section"] == s) & (f["group"] == g) & (f["panel"] == p)]
-                    if rec.empty:
+                    rec = first.get((s, g, p))
+                    if rec is None:
                         continue
-                    rec = rec.iloc[0]
                     parts = [str(rec["section_label"])] if str(s) != "" else []
                     parts.append(str(rec["group_label"]))
                     if len(panels) > 1:
@@ -95,7 +125,10 @@ def write_forest_plots(tables: Sequence[TableResult], out_dir: str | os.PathLike
         y = np.arange(len(labels))[::-1]
         caption = textwrap.fill(plot_caption(t, lang, source), 120)
         n_lines = caption.count("\n") + 1
-        fig, ax = plt.subplots(figsize=(8, 0.35 * len(labels) + 1.5 + 0.16 * n_lines))
+        # a bare Agg figure: no pyplot figure manager to create and close per plot
+        fig = Figure(figsize=(8, 0.35 * len(labels) + 1.5 + 0.16 * n_lines))
+        FigureCanvasAgg(fig)
+        ax = fig.subplots()
         est_a, lo_a, hi_a = (np.asarray(v, dtype=float) for v in (est, lo, hi))
         ax.hlines(y, lo_a, hi_a, colors=colors, lw=2)
         ax.scatter(est_a, y, color=colors, zorder=3)
@@ -111,9 +144,12 @@ def write_forest_plots(tables: Sequence[TableResult], out_dir: str | os.PathLike
         ax.set_title(t.title, fontsize=10)
         ax.grid(axis="x", alpha=0.3)
         fig.text(0.01, 0.005, caption, fontsize=6.5, va="bottom", ha="left")
-        fig.tight_layout(rect=(0, 0.02 + 0.035 * n_lines * 3 / max(3, len(labels) * 0.35 + 1.5),
-                               1, 1))
+        with _measured_once(fig, ax):
+            fig.tight_layout(rect=(0, 0.02 + 0.035 * n_lines * 3
+                                   / max(3, len(labels) * 0.35 + 1.5), 1, 1))
+        # tight_layout leaves a placeholder layout engine behind, which makes savefig
+        # lay the figure out (draw it) once more before drawing it: drop it
+        fig.set_layout_engine(None)
         target = out_dir / f"{name}.png"
         paths.append(write_atomically(target, partial(_save_png, fig)))
-        plt.close(fig)
     return paths

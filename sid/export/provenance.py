@@ -16,12 +16,18 @@ import datetime as _dt
 import hashlib
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sid.errors import InputError, SidError
 from sid.io import file_sha256
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from sid.io import Wave
 
 DATA_SUFFIXES = (".sav", ".zsav", ".dta")
 """Files that get a content hash next to their file hash."""
@@ -54,10 +60,13 @@ class Provenance:
                    command: str, version: str | None = None,
                    created: str | None = None, source: str | None = None,
                    weight_text: str = "", base: str | os.PathLike[str] | None = None,
-                   extra: Sequence[tuple[str, str]] = ()) -> Provenance:
+                   extra: Sequence[tuple[str, str]] = (),
+                   read: Callable[[Path], Wave] | None = None) -> Provenance:
         """Hash every ``(role, path)`` (roles: data, weights, codebook, origin_rules,
         weighting_spec, margins, gross, spec). Paths are shown relative to ``base``
-        (default: the current folder); data files also get a content hash."""
+        (default: the current folder); data files also get a content hash, from the wave
+        ``read`` returns (default: :func:`sid.io.read_wave`; a command that has read the
+        file already passes its reader, so the file is not read twice)."""
         if version is None:
             from sid import __version__ as version
         missing = [str(p) for _, p in files if not Path(p).is_file()]
@@ -76,7 +85,7 @@ class Provenance:
             inputs.append((role, shown, file_sha256(p)))
             if Path(p).suffix.lower() in DATA_SUFFIXES:
                 try:
-                    digest, label = data_content_sha256(p)
+                    digest, label = data_content_sha256(p, read=read)
                 except SidError:  # not a readable data file: its file hash only
                     continue
                 content.append((shown, digest))
@@ -107,13 +116,14 @@ def display_path(path: str | os.PathLike[str], base: str | os.PathLike[str] | No
         return p.name
 
 
-def data_content_sha256(path: str | os.PathLike[str]) -> tuple[str, str | None]:
+def data_content_sha256(path: str | os.PathLike[str],
+                        read: Callable[[Path], Wave] | None = None) -> tuple[str, str | None]:
     """The sha256 of a data file's content (column names, labels, value labels, missing
     codes, file label and every value), independent of when the file was written; and
-    the file label."""
+    the file label. ``read`` reads the whole file (default :func:`sid.io.read_wave`)."""
     from sid.io import read_wave
 
-    wave = read_wave(path)
+    wave = (read or read_wave)(Path(path))
     meta = wave.meta
     head = {
         "file_label": meta.file_label,
@@ -122,10 +132,39 @@ def data_content_sha256(path: str | os.PathLike[str]) -> tuple[str, str | None]:
                        repr(v.missing)] for v in meta.variables],
     }
     h = hashlib.sha256(json.dumps(head, ensure_ascii=False, sort_keys=True).encode("utf-8"))
-    h.update(wave.data.to_csv(index=False, lineterminator="\n").encode("utf-8"))
+    h.update(csv_text(wave.data).encode("utf-8"))
     for name in sorted(wave.extended_missing):
         h.update(wave.extended_missing[name].to_csv(lineterminator="\n").encode("utf-8"))
     return h.hexdigest(), meta.file_label
+
+
+def csv_text(frame: pd.DataFrame) -> str:
+    """``frame.to_csv(index=False, lineterminator="\\n")``, the text the content hash is
+    taken of, made faster: pandas writes a float as ``numpy``'s ``str`` of it, here each
+    distinct value of a float column is formatted once (a wave's columns hold a few codes
+    each). The same text (tests/test_export.py holds it to pandas' own)."""
+    import numpy as np
+    import pandas as pd
+
+    if not frame.columns.is_unique:
+        return frame.to_csv(index=False, lineterminator="\n")
+    columns: dict[Any, Any] = {}
+    for name, column in frame.items():
+        values = column.to_numpy()
+        if column.dtype != np.float64 or values.ndim != 1:
+            columns[name] = column
+            continue
+        missing = np.isnan(values)
+        present = values[~missing]
+        if (np.signbit(present) & (present == 0)).any():  # -0.0 and 0.0 would merge
+            columns[name] = column
+            continue
+        distinct, where = np.unique(present, return_inverse=True)
+        text = np.empty(len(values), dtype=object)
+        text[missing] = ""  # to_csv's na_rep
+        text[~missing] = distinct.astype(str).astype(object)[where]
+        columns[name] = text
+    return pd.DataFrame(columns, index=frame.index).to_csv(index=False, lineterminator="\n")
 
 
 def book_inputs(data: Sequence[str | os.PathLike[str]], codebook: str | os.PathLike[str],

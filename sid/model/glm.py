@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from scipy import stats as st
+from scipy import special
 
 from sid.design import Design
 from sid.model.formula import ModelError, ModelFrame, Term, model_frame
@@ -88,7 +88,17 @@ class ModelFit:
         method = ci or self.ci
         level = self.conf_level if conf_level is None else conf_level
         q = 1 - (1 - level) / 2
-        return float(st.norm.ppf(q) if method == "wald" else st.t.ppf(q, self.df_residual))
+        # scipy.stats' norm.ppf and t.ppf, from scipy.special (importing scipy.stats
+        # costs ~0.3 s of every process; the same functions, the same numbers)
+        return float(special.ndtri(q) if method == "wald"
+                     else special.stdtrit(self.df_residual, q))
+
+
+def two_sided_p(stat: np.ndarray, df: float, *, wald: bool) -> np.ndarray:
+    """``2 * norm.sf(|stat|)`` (wald) or ``2 * t.sf(|stat|, df)`` as scipy.stats computes
+    them (``ndtr(-x)``, ``stdtr(df, -x)``), without importing scipy.stats."""
+    x = np.abs(stat)
+    return 2 * special.ndtr(-x) if wald else 2 * special.stdtr(df, -x)
 
 
 def _check_ci(ci: str, conf_level: float) -> None:
@@ -228,8 +238,7 @@ def coefficient_table(model: ModelFit, ci: str | None = None,
     est = model.coef
     with np.errstate(divide="ignore", invalid="ignore"):
         stat = est / se
-    p = (2 * st.norm.sf(np.abs(stat)) if method == "wald"
-         else 2 * st.t.sf(np.abs(stat), model.df_residual))
+    p = two_sided_p(stat, model.df_residual, wald=method == "wald")
     out = pd.DataFrame({
         "term": list(model.names), "estimate": est, "se": se, "ci_low": est - crit * se,
         "ci_high": est + crit * se, "df": float(model.df_residual), "statistic": stat,

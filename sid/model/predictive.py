@@ -19,11 +19,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats as st
 
 from sid.estimation.domains import label as r_label
 from sid.model.formula import ModelError
-from sid.model.glm import ModelFit, fit
+from sid.model.glm import ModelFit, fit, two_sided_p
 from sid.model.irls import family
 from sid.variance import LinearForm, domain_presence, vcov
 
@@ -77,7 +76,7 @@ class Margins:
         with np.errstate(divide="ignore", invalid="ignore"):
             stat = diff / se
         wald = (ci or self.model.ci) == "wald"
-        p = 2 * st.norm.sf(np.abs(stat)) if wald else 2 * st.t.sf(np.abs(stat), self.df)
+        p = two_sided_p(stat, self.df, wald=wald)
         out = pd.DataFrame({self.variable: [self.levels[j] for j in others]})
         cols = {"reference": ref, "estimate": diff, "se": se, "ci_low": diff - crit * se,
                 "ci_high": diff + crit * se, "df": float(self.df), "statistic": stat,
@@ -162,6 +161,13 @@ def crude_and_adjusted(model: ModelFit, variable: str, reference: Any = None) ->
     difference from the reference level. Columns: ``variable`` then
     :data:`ADJUSTED_COLUMNS`; levels sorted; CIs as the model's ``ci``.
     """
+    return crude_and_adjusted_margins(model, variable, reference)[0]
+
+
+def crude_and_adjusted_margins(model: ModelFit, variable: str, reference: Any = None
+                               ) -> tuple[pd.DataFrame, Margins, Margins]:
+    """:func:`crude_and_adjusted` and the adjusted and crude :class:`Margins` it was made
+    from, for a caller that needs more of them (their contrasts) without refitting."""
     adjusted = margins(model, variable, reference)
     m = adjusted.model
     if m.frame is None or m.design is None:  # pragma: no cover - margins guarantees both
@@ -197,4 +203,4 @@ def crude_and_adjusted(model: ModelFit, variable: str, reference: Any = None) ->
                        for lev in adjusted.levels]
     for name in ADJUSTED_COLUMNS:
         out[name] = values[name]
-    return out
+    return out, adjusted, crude

@@ -25,6 +25,7 @@ from sid.tables.suppression import Suppression
 if TYPE_CHECKING:
     from sid.codebook import Codebook, Text
     from sid.harmonise import HarmonisedData
+    from sid.io import Wave
 
 TABLE_COLUMNS = (
     "section", "section_label", "panel", "panel_label", "kind", "group", "group_label",
@@ -245,35 +246,28 @@ def build_tables(book: BookSpecFile, data: HarmonisedData, *, lang: str = "nl", 
 
 
 def _rare_outcome_intervals(design: Design, col: str, by: list[str], where: str,
-                            est: pd.DataFrame, level: float) -> pd.DataFrame:
+                            est: pd.DataFrame, level: float, in_base: np.ndarray) -> pd.DataFrame:
     """The logit estimates of a proportion with Korn-Graubard intervals where the rule of
-    :mod:`sid.tables.intervals` asks for them (few "yes" or "no" in a group)."""
-    from sid.estimation import estimate, where_mask
-    from sid.tables.intervals import published_interval
+    :mod:`sid.tables.intervals` asks for them (few "yes" or "no" in a group). ``in_base``
+    is the table's base, ``where_mask(design, where)``, computed once per table."""
+    from sid.estimation import estimate
+    from sid.tables.intervals import aligned, published_interval, text_keys, yes_no_counts
 
     keys = ["wave", *by]
     beta = estimate(design, "proportion", col, by=keys, where=where, ci="beta",
                     conf_level=level)
     beta = beta[beta["category"] == "1"]
     data = design.data
-    inside = where_mask(design, where) & data[col].notna().to_numpy()
-    valid = data.loc[inside, [*keys, col]]
-    counts = valid.groupby([valid[k].astype(str) for k in keys], observed=True)[col] \
-        .agg(["sum", "count"])
-
-    def keyed(frame: pd.DataFrame) -> pd.MultiIndex:
-        return pd.MultiIndex.from_arrays([frame[k].astype(str) for k in keys])
-
+    inside = in_base & data[col].notna().to_numpy()
     est = est.reset_index(drop=True)
-    idx = keyed(est)
-    beta = beta.set_index(keyed(beta)).reindex(idx)
-    counts = counts.reindex(idx)
-    n_yes = counts["sum"].fillna(0).to_numpy(dtype=float)
-    n_no = (counts["count"] - counts["sum"]).fillna(0).to_numpy(dtype=float)
+    wanted = text_keys(est, keys)
+    kg_est, kg_lo, kg_hi = aligned(beta, text_keys(beta, keys), wanted,
+                                   ("estimate", "ci_low", "ci_high"))
+    n_yes, n_no = yes_no_counts(data.loc[inside, keys],
+                                data.loc[inside, col].to_numpy(dtype=float), keys, wanted)
     e, lo, hi, method = published_interval(
         est["n"].to_numpy(dtype=float), est["df"].to_numpy(dtype=float), n_yes, n_no,
-        (est["estimate"], est["ci_low"], est["ci_high"]),
-        (beta["estimate"], beta["ci_low"], beta["ci_high"]), level=level)
+        (est["estimate"], est["ci_low"], est["ci_high"]), (kg_est, kg_lo, kg_hi), level=level)
     return est.assign(estimate=e, ci_low=lo, ci_high=hi, ci_method=method)
 
 
@@ -420,7 +414,8 @@ def _build_one(t: TableSpec, design: Design, cb: Codebook, sects: list[tuple[str
     rule = Suppression(t.suppression.below, t.suppression.flag_below)
     parts = []
     # aggregates only (sid.tables.disclosure): no breakdown that singles out respondents
-    refuse(breakdown_problems(design.data, by, where_mask(design, where), design.w,
+    in_base = where_mask(design, where)  # the table's base: the same for all its columns
+    refuse(breakdown_problems(design.data, by, in_base, design.w,
                               where=f"table {t.id}"))
     for key, col in sects:
         est = estimate(design, stat, col, by=["wave", *by], where=where, ci=t.ci.method,
@@ -429,7 +424,7 @@ def _build_one(t: TableSpec, design: Design, cb: Codebook, sects: list[tuple[str
         if stat == "proportion":
             est = est[est["category"] == "1"]
             if t.ci.method == "logit":
-                est = _rare_outcome_intervals(design, col, by, where, est, t.ci.level)
+                est = _rare_outcome_intervals(design, col, by, where, est, t.ci.level, in_base)
         est = est.copy()
         est["wave"] = est["wave"].astype(str)
         est = est[est["wave"].isin(t.waves)]
@@ -582,14 +577,45 @@ def book_weight_label(data: HarmonisedData, weight: str | None = None,
 
 
 def load_book_data(pairs: Sequence[tuple[str | None, Path]],
-                   codebook: Codebook) -> HarmonisedData:
+                   codebook: Codebook,
+                   read: Callable[[Path], Wave] | None = None) -> HarmonisedData:
     """Read and harmonise the waves of a book: ``pairs`` are (wave or None, path), as
-    :func:`sid.harmonise.split_wave_arg` gives them; every file must exist."""
+    :func:`sid.harmonise.split_wave_arg` gives them; every file must exist.
+
+    ``read`` reads a whole wave file as ``sid.io.read_wave(path)`` does, e.g. once per file
+    for a command that also hashes the file's content. The waves are then harmonised from
+    what it returns: the same data :func:`sid.harmonise.load` reads (it reads only the
+    codebook's columns), as long as the file declares the text encoding the codebook
+    names for its wave (or the codebook names none); otherwise the wave is read again
+    in the codebook's encoding, as :func:`sid.harmonise.load` does."""
     from sid.errors import InputError
-    from sid.harmonise import load
+    from sid.harmonise import harmonise, load, resolve_files
+    from sid.io import read_wave
 
     missing = [str(p) for _, p in pairs if not Path(p).is_file()]
     if missing:
         raise InputError("data file(s) not found", got=", ".join(missing),
                          fix="give existing wave files with --data")
-    return load([f"{w}={p}" if w else str(p) for w, p in pairs], codebook)
+    items = [f"{w}={p}" if w else str(p) for w, p in pairs]
+    if read is None:
+        return load(items, codebook)
+    waves = {}
+    for wave_id, path in resolve_files(items, codebook).items():
+        wave = read(path)
+        encoding = codebook.wave(wave_id).encoding
+        if encoding and not _same_encoding(wave.meta.encoding, encoding):
+            wanted = {codebook.source(n, wave_id) for n in codebook.variables}
+            wave = read_wave(path, columns=[c for c in wave.meta.columns if c in wanted],
+                             encoding=encoding)
+        waves[wave_id] = wave
+    return harmonise(waves, codebook)
+
+
+def _same_encoding(a: str | None, b: str) -> bool:
+    """Whether two encoding names name the same codec ("UTF-8", "utf8")."""
+    import codecs
+
+    try:
+        return a is not None and codecs.lookup(a).name == codecs.lookup(b).name
+    except LookupError:
+        return False

@@ -24,11 +24,15 @@ width while n > 0. Both parts are checked against R in
 
 from __future__ import annotations
 
-import numpy as np
+from collections.abc import Sequence
 
+import numpy as np
+import pandas as pd
+
+from sid.errors import EstimationError
 from sid.estimation.intervals import FEW, beta_extreme, korn_graubard_switch
 
-__all__ = ["FEW", "published_interval"]
+__all__ = ["FEW", "aligned", "published_interval", "text_keys", "yes_no_counts"]
 
 
 def published_interval(n: np.ndarray, df: np.ndarray, n_yes: np.ndarray, n_no: np.ndarray,
@@ -54,3 +58,52 @@ def published_interval(n: np.ndarray, df: np.ndarray, n_yes: np.ndarray, n_no: n
     lo = np.where(switch, b_lo, l_lo)
     hi = np.where(switch, b_hi, l_hi)
     return est, lo, hi, np.where(switch, "beta", "logit")
+
+
+# --------------------------------------------------------------------------- matching
+
+
+def text_keys(frame: pd.DataFrame, keys: Sequence[str]) -> list[tuple[str, ...]]:
+    """Each row's key columns as text (a wave "2022", a group "3.0"): how a table's
+    estimates, its Korn-Graubard estimates and its unweighted counts are matched."""
+    return list(zip(*(frame[k].astype(str).tolist() for k in keys), strict=True))
+
+
+def aligned(frame: pd.DataFrame, have: list[tuple[str, ...]], wanted: list[tuple[str, ...]],
+            columns: Sequence[str]) -> tuple[np.ndarray, ...]:
+    """``columns`` of ``frame`` (whose rows have the keys ``have``) in the order of
+    ``wanted``, NaN for a key it lacks (as pandas' ``reindex``)."""
+    at = {key: i for i, key in enumerate(have)}
+    if len(at) != len(have):
+        raise EstimationError("two rows with the same groups", where="Korn-Graubard intervals",
+                              fix="report this as a bug")
+    rows = np.array([at.get(key, -1) for key in wanted], dtype=np.int64)
+    out = []
+    for c in columns:
+        values = np.append(frame[c].to_numpy(dtype=float), np.nan)  # row -1: NaN
+        out.append(values[rows])
+    return tuple(out)
+
+
+def yes_no_counts(keyed: pd.DataFrame, values: np.ndarray, keys: Sequence[str],
+                  wanted: list[tuple[str, ...]]) -> tuple[np.ndarray, np.ndarray]:
+    """Unweighted numbers of "yes" (the sum of the 0/1 ``values``) and of "no" per key of
+    ``wanted`` (as :func:`text_keys`), over the rows of ``keyed``; 0 without rows."""
+    codes = np.zeros(len(values), dtype=np.int64)
+    lookups = []
+    for k in keys:
+        code, uniques = pd.factorize(keyed[k].astype(str).to_numpy())
+        lookups.append({u: i for i, u in enumerate(uniques)})
+        codes = codes * max(len(uniques), 1) + code
+    size = int(np.prod([max(len(lk), 1) for lk in lookups]))
+    yes = np.bincount(codes, weights=values, minlength=size)
+    count = np.bincount(codes, minlength=size).astype(float)
+    n_yes = np.zeros(len(wanted))
+    n_no = np.zeros(len(wanted))
+    for i, key in enumerate(wanted):
+        if all(part in lookup for part, lookup in zip(key, lookups, strict=True)):
+            at = 0
+            for part, lookup in zip(key, lookups, strict=True):
+                at = at * max(len(lookup), 1) + lookup[part]
+            n_yes[i], n_no[i] = yes[at], count[at] - yes[at]
+    return n_yes, n_no

@@ -265,21 +265,18 @@ def fit_table_model(design: Design, t: TableSpec, cb: Codebook) -> ModelFit:
 def build_model_table(t: TableSpec, design: Design, cb: Codebook, lang: str, weight_name: str,
                       source: str) -> ModelTableResult:
     """Compute a model table (see the module docstring); ``design`` holds the outcome column."""
-    from sid.model import crude_and_adjusted, fit, margins, term_tests
+    from sid.model import term_tests
+    from sid.model.predictive import crude_and_adjusted_margins
 
     assert t.model is not None
     tx = _TEXT[lang]
     by = t.by[0]
     model = fit_table_model(design, t, cb)  # ``by`` is a term: margins need no refit
     assert model.frame is not None
-    table = crude_and_adjusted(model, by, t.reference)
-    contrasts = margins(model, by, t.reference).contrasts().set_index(by)
-    member = np.zeros(design.n, dtype=bool)
-    member[model.frame.rows] = True
-    crude_fit = fit(design, f"{model_column(t)} ~ {by}", model.family, member, ci=model.ci,
-                    conf_level=model.conf_level, reference={by: t.reference}
-                    if t.reference is not None else None, categorical=(by,), codebook=cb)
-    crude_p = margins(crude_fit, by, t.reference).contrasts().set_index(by)["p_value"]
+    # the crude model is ``outcome ~ by`` on the model's rows, fitted once for both
+    table, adjusted, crude = crude_and_adjusted_margins(model, by, t.reference)
+    contrasts = adjusted.contrasts().set_index(by)
+    crude_p = crude.contrasts().set_index(by)["p_value"]
     adjusted_p = table.set_index(by)["adjusted_diff_p"]
     pct = 100.0 if model.family == "binomial" else 1.0
     rule = Suppression(t.suppression.below, t.suppression.flag_below)
