@@ -27,7 +27,7 @@ import numpy as np
 
 from sid.design import Design, GregCalibration, PostStratification, Raking
 from sid.errors import EstimationError
-from sid.linalg import qr_rank
+from sid.linalg import crossprod, qr_rank
 
 if TYPE_CHECKING:
     import scipy.sparse as sp
@@ -216,7 +216,7 @@ def stratified_crossprod(totals: np.ndarray, stratum: np.ndarray, n_units: np.nd
     if singleton == "adjust":
         centred = np.where(lonely[stratum][:, None], totals, centred)
     s = scale[stratum]
-    v = (centred * s[:, None]).T @ centred
+    v = crossprod(centred * s[:, None], centred)
     return v, lonely
 
 
@@ -311,7 +311,7 @@ def replicate_vcov(design: Design, form: LinearForm, theta: np.ndarray,
     if ok.all():
         centre = theta if design.mse else thetas[rs > 0].mean(axis=0)
         dev = thetas - centre
-        return design.rep_scale * (dev * rs[:, None]).T @ dev
+        return design.rep_scale * crossprod(dev * rs[:, None], dev)
     v = np.full((form.k, form.k), np.nan)
     for j in range(form.k):  # only for columns with failed replicates (rare)
         good = ok[:, j]
@@ -327,7 +327,7 @@ def replicate_vcov(design: Design, form: LinearForm, theta: np.ndarray,
         t = thetas[:, idx]
         centre = theta[idx] if design.mse else t[rs > 0].mean(axis=0)
         dev = t - centre
-        v[np.ix_(idx, idx)] = design.rep_scale * (dev * rs[:, None]).T @ dev
+        v[np.ix_(idx, idx)] = design.rep_scale * crossprod(dev * rs[:, None], dev)
     return v
 
 
