@@ -105,17 +105,16 @@ def contrast(es: EstimateSet, by: str, reference: Any, within: str | Sequence[st
     crit = t_quantile(1 - (1 - conf_level) / 2, df)
     with np.errstate(divide="ignore", invalid="ignore"):
         tstat = diff / se
-    out = levels.iloc[es.dom_of[jg]].reset_index(drop=True)
-    cols = {
+    cols: dict[str, Any] = {name: levels[name].array.take(es.dom_of[jg])
+                            for name in levels.columns}
+    cols |= {
         "variable": es.variable, "category": [es.categories[j % c] for j in jg],
         "statistic": f"{es.statistic} difference", "reference": ref_key, "estimate": diff,
         "se": se, "ci_low": diff - crit * se, "ci_high": diff + crit * se, "ci_method": "t",
         "conf_level": float(conf_level), "df": df, "statistic_t": tstat,
         "p_value": t_twosided_p(tstat, df),
     }
-    for name in COMPARE_COLUMNS:
-        out[name] = cols[name]
-    return out
+    return pd.DataFrame(cols, index=pd.RangeIndex(len(jg)))
 
 
 def compare(design: Design, stat: str, var: str, by: str, reference: Any,
@@ -140,8 +139,9 @@ def compare(design: Design, stat: str, var: str, by: str, reference: Any,
         raise EstimationError("compare needs exactly one by variable", where="by",
                               got=show_values(by_list), fix="put further variables in within=")
     by = by_list[0]
-    core = _core(design, stat, var, [*within, by], where, False, full_cov=True)
+    member = None if where is None else where_mask(design, where)  # evaluated once
+    core = _core(design, stat, var, [*within, by], member, False, full_cov=True)
     es = EstimateSet(var, stat, core.domains.levels, core.categories, core.dom_of, core.est,
                      core.covariance, pd.DataFrame())
-    return contrast(es, by, reference, within, compare_df(design, stat, var, where), conf_level,
+    return contrast(es, by, reference, within, compare_df(design, stat, var, member), conf_level,
                     independent)

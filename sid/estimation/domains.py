@@ -165,7 +165,7 @@ def _domains(design: Design, by: Sequence[str], where: np.ndarray | None) -> _Do
         if len(levels_key):
             match &= levels_key[pos] == key
         code = np.where(match, pos, -1)
-    levels = design.data.loc[design.data.index[rows], list(by)].reset_index(drop=True)
+    levels = pd.DataFrame({name: design.data[name].array.take(rows) for name in by})
     return _Domains(code.astype(np.int64), levels, by)
 
 
