@@ -151,27 +151,73 @@ def expit(x: np.ndarray) -> np.ndarray:
 
 
 def _nominal(rng: np.random.Generator, logits: list[np.ndarray]) -> np.ndarray:
-    """Draw category codes 1..k from per-person logits (one array per category)."""
+    """Draw category codes 1..k from per-person logits (one array per category).
+
+    Inverse CDF in float32: the code is 1 + the number of cumulative weights at or
+    below ``u x total`` (the cumulative weights do not decrease, so this is the first
+    category whose cumulative weight exceeds the draw).
+    """
     n = len(logits[0])
     top = np.array(logits[0], dtype=np.float32, copy=True)
     for lg in logits[1:]:
         np.maximum(top, lg, out=top)
-    weights = [np.exp(np.asarray(lg, dtype=np.float32) - top) for lg in logits]
+    weights = []
+    for lg in logits:
+        w = np.subtract(np.asarray(lg, dtype=np.float32), top)
+        weights.append(np.exp(w, out=w))
     total = weights[0].copy()
     for w in weights[1:]:
         total += w
-    u = rng.random(n, dtype=np.float32) * total
-    out = np.full(n, len(logits), dtype=np.int8)
-    cum = np.zeros(n, dtype=np.float32)
-    for k, w in enumerate(weights[:-1], start=1):
+    u = rng.random(n, dtype=np.float32)
+    u *= total
+    out = np.ones(n, dtype=np.int8)
+    cum = top  # reused as the running sum
+    cum[:] = weights[0]
+    for w in weights[1:-1]:
+        out += u >= cum
         cum += w
-        out[(u < cum) & (out == len(logits))] = k
+    out += u >= cum
     return out
 
 
 def _ordered(latent: np.ndarray, cuts: tuple[float, ...]) -> np.ndarray:
-    """Codes 1..len(cuts)+1 from a latent score and increasing cut points."""
-    return (np.searchsorted(np.asarray(cuts), latent) + 1).astype(np.int8)
+    """Codes 1..len(cuts)+1 from a latent score and increasing cut points.
+
+    1 + the number of cut points below the score, compared in float64 (as
+    ``np.searchsorted(cuts, latent) + 1`` does), one pass per cut point.
+    """
+    out = np.ones(len(latent), dtype=np.int8)
+    for cut in cuts:
+        out += latent > np.float64(cut)
+    return out
+
+
+def _search_right(cdf: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """``cdf.searchsorted(u, side="right")`` for ``u`` in [0, 1) and a short increasing ``cdf``.
+
+    A table of 2^16 equal buckets of [0, 1) holds the answer for every bucket that no
+    ``cdf`` value cuts; only draws in the few cut buckets take the binary search.
+    ``u x 2^16`` is exact, so each draw finds its bucket exactly.
+    """
+    buckets = 1 << 16
+    edges = np.arange(buckets + 1) / buckets
+    lo = cdf.searchsorted(edges[:-1], side="right")  # the answer at the bucket's left end
+    hi = cdf.searchsorted(edges[1:], side="left")  # its bound inside the bucket
+    at = (u * buckets).astype(np.int32)
+    idx = lo[at]
+    cut = np.flatnonzero(lo != hi)
+    if len(cut):
+        unsure = np.flatnonzero(np.isin(at, cut, kind="table"))
+        idx[unsure] = cdf.searchsorted(u[unsure], side="right")
+    return idx
+
+
+def _choice_index(rng: np.random.Generator, p: np.ndarray, size: int) -> np.ndarray:
+    """Indexes 0..len(p)-1 drawn with probabilities ``p``: the same draws and numbers as
+    ``rng.choice(len(p), size, p=p)`` (numpy's inverse CDF on ``rng.random(size)``)."""
+    cdf = np.asarray(p, dtype=np.float64).cumsum()
+    cdf /= cdf[-1]
+    return _search_right(cdf, rng.random(size))
 
 
 def _probit(p: np.ndarray) -> np.ndarray:
@@ -193,21 +239,21 @@ def _simulate_persons(
     out: dict[str, np.ndarray] = {"herkomst": herkomst.astype(np.int8), "gewest": gewest.astype(np.int8)}
 
     # Municipality within region, by group.
-    gemeente = np.zeros(n, dtype=np.int32)
-    nis = munis["gemeente"].to_numpy()
-    for g in np.unique(herkomst):
-        for r in (1, 2):
-            sel = np.flatnonzero((herkomst == g) & (gewest == r))
-            if len(sel):
-                gemeente[sel] = rng.choice(nis, size=len(sel), p=_municipality_probs(munis, int(g), r))
-    at = np.searchsorted(nis, gemeente)  # munis is sorted by NIS code
-    out["gemeente"] = gemeente
+    at = np.zeros(n, dtype=np.intp)  # row of the municipality in munis
+    cell = herkomst.astype(np.intp) * 3 + gewest
+    present = np.flatnonzero(np.bincount(cell, minlength=3))
+    for c in present:  # in the order of (group, region), as rng.choice was called
+        g, r = divmod(int(c), 3)
+        sel = np.flatnonzero(cell == c)
+        at[sel] = _choice_index(rng, _municipality_probs(munis, g, r), len(sel))
+    out["gemeente"] = munis["gemeente"].to_numpy().astype(np.int32)[at]
     out["provincie"] = munis["provincie"].to_numpy().astype(np.int8)[at]
     out["verstedelijking"] = munis["verstedelijking"].to_numpy().astype(np.int8)[at]
 
     # Generation: 0 = Belgian origin, 1 = first, 2 = second generation.
     first_share = by_group(FIRST_GEN_SHARE[wave], herkomst)
-    generation = np.where(herkomst == 1, 0, np.where(rng.random(n) < first_share, 1, 2)).astype(np.int8)
+    generation = 2 - (rng.random(n) < first_share).astype(np.int8)
+    generation[herkomst == 1] = 0
     out["generatie"] = generation
 
     # Age: band by group and generation, then age within band (65-85 declining).
@@ -219,74 +265,87 @@ def _simulate_persons(
         cum = np.cumsum(probs) / np.sum(probs)
         idx = np.flatnonzero(combo == c)
         band[idx] = np.searchsorted(cum[:-1], u[idx], side="right")
-    lo = np.array([b[0] for b in AGE_BANDS])[band]
     u = rng.random(n)
-    age = np.where(band == 5, np.minimum(85, 65 + np.floor(21 * (1 - np.sqrt(u)))), lo + np.floor(10 * u))
-    out["leeftijd"] = age.astype(np.int8)
-    out["geslacht"] = np.where(rng.random(n) < by_group(MALE_SHARE, herkomst), 1, 2).astype(np.int8)
+    age = np.array([b[0] for b in AGE_BANDS], dtype=np.int8)[band]
+    age += (10 * u).astype(np.int8)  # floor(10 u): 0-9 years into the band
+    old = np.flatnonzero(band == 5)
+    age[old] = np.minimum(85, 65 + np.floor(21 * (1 - np.sqrt(u[old]))))
+    out["leeftijd"] = age
+    male = rng.random(n) < by_group(MALE_SHARE, herkomst)
+    out["geslacht"] = 2 - male.astype(np.int8)
 
     _nationalities(out, rng)
     _items(out, g0, rng, wave)
     return out
 
 
+_PICK, _PICK_NEAR = -1, -2  # placeholders: "another country" and "a neighbouring country"
+_BLOCK = 1 << 15  # rows per block of the nationality draws (fits in the CPU cache)
+
+
 def _nationalities(p: dict[str, np.ndarray], rng: np.random.Generator) -> None:
-    """ISO codes (as indexes into COUNTRIES) for the four nationality fields and birth country."""
+    """ISO codes (as indexes into COUNTRIES) for the four nationality fields and birth country.
+
+    Six uniforms per person (``rng.random((n, 6))``, drawn block by block: the same
+    stream), then one pick among the other countries per person; the rules are applied
+    per block with placeholders for the picks, which are filled in at the end.
+    """
     herkomst, gen, age = p["herkomst"], p["generatie"], p["leeftijd"]
     n = len(herkomst)
-    be, unknown = COUNTRY_INDEX["BE"], COUNTRY_INDEX[""]
+    be, unknown, congo = COUNTRY_INDEX["BE"], COUNTRY_INDEX[""], COUNTRY_INDEX["CD"]
     own = np.array([0] + [COUNTRY_INDEX[GROUP_COUNTRY[g]] for g in range(1, 8)], dtype=np.int8)[herkomst]
     other = np.array([COUNTRY_INDEX[c] for c in OTHER_COUNTRIES], dtype=np.int8)
-    u = rng.random((n, 6))
+    # P(naturalised) of the first generation by group and age > 30, as min(rate x factor, 0.95)
+    nat_rate = by_group(NATURALISED, np.arange(8))
+    nat_p = np.minimum(np.stack([nat_rate * 0.6, nat_rate * 1.1], axis=1), 0.95).ravel()
+    fields = {name: np.empty(n, dtype=np.int8) for name in ("first", "father", "mother", "birth",
+                                                            "current")}
+    u = np.empty((min(n, _BLOCK), 6))
+    for lo in range(0, n, _BLOCK):
+        sl = slice(lo, min(n, lo + _BLOCK))
+        ub = rng.random((sl.stop - lo, 6), out=u[:sl.stop - lo])
+        u0, u1, u2, u3, u4, u5 = (ub[:, k] for k in range(6))
+        h, g, a, ow = herkomst[sl], gen[sl], age[sl], own[sl]
+        bel, g1, g2 = h == 1, g == 1, g == 2
+        # Belgian frame group: a few foreign-born Belgians (older ones in Congo), a few with
+        # a parent (and sometimes themselves) of another nationality, some unknown parents.
+        # First generation: born abroad (a few in a neighbouring country), foreign first
+        # nationality. Second generation: born in Belgium, Belgian at birth more often when
+        # young; parents both foreign, or mixed, or one unknown.
+        mixed = bel & (u1 < 0.03)
+        via_father = u2 < 0.5
+        naturalised_other = mixed & (u3 < 0.3)
+        abroad = bel & (u0 < 0.015)
+        birth = np.where(g1, np.where(u0 < 0.95, ow, _PICK_NEAR),
+                         np.where(naturalised_other, _PICK,
+                                  np.where(abroad, np.where(a >= 60, congo, _PICK), be)))
+        first = np.where(g1, ow, np.where(g2, np.where(u0 < np.where(a < 30, 0.8, 0.4), be, ow),
+                                          np.where(naturalised_other, _PICK, be)))
+        father = np.where(bel, np.where(mixed & via_father, _PICK,
+                                        np.where(~mixed & (u4 < 0.02), unknown, be)), be)
+        mother = np.where(bel, np.where(mixed & ~via_father, _PICK,
+                                        np.where(~mixed & (u5 < 0.01), unknown, be)), be)
+        father = np.where(g1, np.where(u1 < 0.95, ow, unknown), father)
+        mother = np.where(g1, np.where(u2 < 0.94, ow, unknown), mother)
+        f2 = np.where((u1 >= 0.80) & (u1 < 0.93), be, np.where(u1 < 0.97, ow, unknown))
+        m2 = np.where((u1 >= 0.70) & (u1 < 0.80), be,
+                      np.where((u1 >= 0.93) & (u1 < 0.97), unknown, ow))
+        father = np.where(g2, f2, father)
+        mother = np.where(g2, m2, mother)
+        # Current nationality: naturalisation (first generation, more often when older).
+        threshold = np.where(g1, nat_p[h.astype(np.intp) * 2 + (a > 30)], 0.85)
+        naturalised = u3 < threshold
+        current = np.where(bel | (first == be) | naturalised, be, first)
+        for name, values in (("first", first), ("father", father), ("mother", mother),
+                             ("birth", birth), ("current", current)):
+            fields[name][sl] = values
     pick_other = other[rng.integers(0, len(other), n)]
-
-    first = np.full(n, be, dtype=np.int8)
-    father = np.full(n, be, dtype=np.int8)
-    mother = np.full(n, be, dtype=np.int8)
-    birth = np.full(n, be, dtype=np.int8)
-
-    # Belgian frame group: a few foreign-born Belgians (older ones in Congo), a few with
-    # a parent (and sometimes themselves) of another nationality, some unknown parents.
-    bel = herkomst == 1
-    abroad = bel & (u[:, 0] < 0.015)
-    birth[abroad] = np.where(age[abroad] >= 60, COUNTRY_INDEX["CD"], pick_other[abroad])
-    mixed = bel & (u[:, 1] < 0.03)
-    via_father = u[:, 2] < 0.5
-    father[mixed & via_father] = pick_other[mixed & via_father]
-    mother[mixed & ~via_father] = pick_other[mixed & ~via_father]
-    naturalised_other = mixed & (u[:, 3] < 0.3)
-    first[naturalised_other] = pick_other[naturalised_other]
-    birth[naturalised_other] = pick_other[naturalised_other]
-    father[bel & ~mixed & (u[:, 4] < 0.02)] = unknown
-    mother[bel & ~mixed & (u[:, 5] < 0.01)] = unknown
-
-    # First generation: born abroad (a few in a neighbouring country), foreign first nationality.
-    g1 = gen == 1
-    birth[g1] = np.where(u[g1, 0] < 0.95, own[g1], pick_other[g1] % 3 + COUNTRY_INDEX["NL"])
-    first[g1] = own[g1]
-    father[g1] = np.where(u[g1, 1] < 0.95, own[g1], unknown)
-    mother[g1] = np.where(u[g1, 2] < 0.94, own[g1], unknown)
-
-    # Second generation: born in Belgium, Belgian at birth more often when young;
-    # parents both foreign, or mixed (Belgian father + foreign mother and vice versa), or one unknown.
-    g2 = gen == 2
-    first[g2] = np.where(u[g2, 0] < np.where(age[g2] < 30, 0.8, 0.4), be, own[g2])
-    pattern = u[:, 1]
-    f2 = np.select([pattern < 0.70, pattern < 0.80, pattern < 0.93, pattern < 0.97],
-                   [own, own, be, own], unknown)
-    m2 = np.select([pattern < 0.70, pattern < 0.80, pattern < 0.93, pattern < 0.97],
-                   [own, be, own, unknown], own)
-    father[g2] = f2[g2]
-    mother[g2] = m2[g2]
-
-    # Current nationality: naturalisation (first generation, more often when older).
-    nat_p = by_group(NATURALISED, herkomst) * np.where(age > 30, 1.1, 0.6)
-    naturalised = np.where(g1, u[:, 3] < np.minimum(nat_p, 0.95), u[:, 3] < 0.85)
-    current = np.where(first == be, be, np.where(naturalised, be, first)).astype(np.int8)
-    current = np.where(bel, be, current).astype(np.int8)
-
-    p["nat_huidig"], p["nat_eerste"] = current, first
-    p["nat_vader"], p["nat_moeder"], p["geboorteland"] = father, mother, birth
+    for values in fields.values():
+        at = np.flatnonzero(values < 0)
+        near = values[at] == _PICK_NEAR
+        values[at] = np.where(near, pick_other[at] % 3 + COUNTRY_INDEX["NL"], pick_other[at])
+    p["nat_huidig"], p["nat_eerste"] = fields["current"], fields["first"]
+    p["nat_vader"], p["nat_moeder"], p["geboorteland"] = fields["father"], fields["mother"], fields["birth"]
 
 
 def group_table(values: Any) -> np.ndarray:
@@ -522,35 +581,59 @@ def truth(pop: pd.DataFrame) -> dict[str, Any]:
     Computed over persons (records weighted by ``persons``) on the true answers,
     so there is no item nonresponse; the bases are the filters of the
     questionnaire (workers, those treated incorrectly, those who searched).
+    Every sum is a per-group ``np.bincount`` of whole numbers of persons, so it
+    is exact whatever the order of addition (one pass per indicator, not per group).
     """
-    def share(hit: pd.Series, base: pd.Series, w: np.ndarray) -> float:
-        wb = w[base.to_numpy()]
-        return float(np.sum(wb * hit.to_numpy()[base.to_numpy()]) / np.sum(wb))
+    h = pop["herkomst"].to_numpy().astype(np.intp)
+    w = pop["persons"].to_numpy().astype(float)
+    size = int(h.max()) + 1 if len(h) else 1
+    groups_present = np.flatnonzero(np.bincount(h, minlength=size))
 
-    def indicators(d: pd.DataFrame) -> dict[str, float | int]:
-        w = d["persons"].to_numpy().astype(float)
-        everyone = pd.Series(np.ones(len(d), dtype=bool), index=d.index)
-        worker = d["werksituatie"].isin([1, 2])
-        incorrect = d["werk_behandeld"].isin([2, 3])
-        searched = d["huur_gezocht"] == 1
-        out: dict[str, float | int] = {
-            "population": int(w.sum()),
-            "workers": int(w[worker.to_numpy()].sum()),
-            "werk_niet_correct": share(incorrect, worker, w),
-            "werk_vaak": share(d["werk_behandeld"] == 3, worker, w),
-        }
-        for reason in REASONS:
-            out[f"reden_{reason}"] = share(d[f"reden_{reason}"] == 1, incorrect, w)
-        out.update({
-            "huur_gezocht": share(searched, everyone, w),
-            "huur_geweigerd": share(d["huur_geweigerd"] == 1, searched, w),
-            "vertrouwen_gemiddeld": float(np.sum(w * d["vertrouwen"].to_numpy()) / w.sum()),
-            "thuis_belgie_wel": share(d["thuis_belgie"].isin([4, 5]), everyone, w),
-            "taal_thuis_nederlands": share(d["taal_thuis"] == 1, everyone, w),
-            "negatief_publiek": share(d["negatief_publiek"] == 1, everyone, w),
-        })
+    def sums(values: np.ndarray | None = None, rows: np.ndarray | None = None) -> np.ndarray:
+        """Per-group persons-weighted sums of ``values`` (bool or numbers; None: persons),
+        over ``rows`` (indexes; None: all records), then the total."""
+        hh, ww = (h, w) if rows is None else (h[rows], w[rows])
+        if values is not None:
+            ww = ww * values
+        per_group = np.bincount(hh, weights=ww, minlength=size)[groups_present]
+        return np.append(per_group, per_group.sum())
+
+    def column(name: str, rows: np.ndarray | None = None) -> np.ndarray:
+        values = pop[name].to_numpy()
+        return values if rows is None else values[rows]
+
+    work = column("werksituatie")
+    workers = np.flatnonzero((work == 1) | (work == 2))
+    treated = column("werk_behandeld")
+    treated_workers = treated[workers]
+    incorrect = np.flatnonzero((treated == 2) | (treated == 3))
+    searched = np.flatnonzero(column("huur_gezocht") == 1)
+    everyone = sums()
+    base_worker, base_incorrect, base_searched = sums(rows=workers), sums(rows=incorrect), sums(
+        rows=searched)
+    table: dict[str, np.ndarray] = {
+        "werk_niet_correct": sums((treated_workers == 2) | (treated_workers == 3), workers)
+        / base_worker,
+        "werk_vaak": sums(treated_workers == 3, workers) / base_worker,
+    }
+    for reason in REASONS:
+        table[f"reden_{reason}"] = sums(column(f"reden_{reason}", incorrect) == 1,
+                                        incorrect) / base_incorrect
+    thuis = column("thuis_belgie")
+    table.update({
+        "huur_gezocht": base_searched / everyone,
+        "huur_geweigerd": sums(column("huur_geweigerd", searched) == 1, searched) / base_searched,
+        "vertrouwen_gemiddeld": sums(column("vertrouwen")) / everyone,
+        "thuis_belgie_wel": sums((thuis == 4) | (thuis == 5)) / everyone,
+        "taal_thuis_nederlands": sums(column("taal_thuis") == 1) / everyone,
+        "negatief_publiek": sums(column("negatief_publiek") == 1) / everyone,
+    })
+
+    def indicators(k: int) -> dict[str, float | int]:
+        out: dict[str, float | int] = {"population": int(everyone[k]), "workers": int(base_worker[k])}
+        out.update({name: float(values[k]) for name, values in table.items()})
         return out
 
-    groups = {str(int(g)): {"label": GROUP_LABELS[int(g)], **indicators(d)}
-              for g, d in pop.groupby("herkomst", sort=True)}
-    return {"groups": groups, "totaal": {"label": "Totaal", **indicators(pop)}}
+    groups = {str(int(g)): {"label": GROUP_LABELS[int(g)], **indicators(k)}
+              for k, g in enumerate(groups_present)}
+    return {"groups": groups, "totaal": {"label": "Totaal", **indicators(len(groups_present))}}

@@ -117,14 +117,64 @@ def _linkinv(eta: np.ndarray, family: str) -> np.ndarray:
     return eta if family == "gaussian" else 1.0 / (1.0 + np.exp(-eta))
 
 
-def _cells(d: pd.DataFrame, spec: TruthModel) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+@dataclass(frozen=True)
+class _Patterns:
+    """Covariate patterns of every record as one mixed-radix integer key: digit j is the
+    rank of column j's value among its sorted distinct values, so the sorted order of the
+    key is the lexicographic order of the columns (as a sorted ``groupby``)."""
+
+    columns: tuple[str, ...]
+    key: np.ndarray
+    levels: tuple[np.ndarray, ...]  # sorted distinct values per column
+
+    @property
+    def size(self) -> int:
+        return int(np.prod([len(v) for v in self.levels]))
+
+    def decode(self, keys: np.ndarray) -> pd.DataFrame:
+        """The column values of pattern ``keys`` (in the order of ``columns``)."""
+        values: dict[str, np.ndarray] = {}
+        rest = keys
+        for name, levels in reversed(list(zip(self.columns, self.levels, strict=True))):
+            values[name] = levels[rest % len(levels)]
+            rest = rest // len(levels)
+        return pd.DataFrame({name: values[name] for name in self.columns})
+
+
+def _patterns(d: pd.DataFrame, columns: tuple[str, ...]) -> _Patterns:
+    """:class:`_Patterns` of ``columns`` over all records of ``d`` (codes without missing
+    values). Integer codes are offset by their minimum (no sort); other values are ranked."""
+    key = np.zeros(len(d), dtype=np.int64)
+    all_levels = []
+    for name in columns:
+        values = d[name].to_numpy()
+        if np.issubdtype(values.dtype, np.integer) and len(values):
+            lo, hi = int(values.min()), int(values.max())
+            levels, digit = np.arange(lo, hi + 1), values.astype(np.int64) - lo
+        else:
+            levels, digit = np.unique(values, return_inverse=True)
+        key *= max(len(levels), 1)
+        key += digit
+        all_levels.append(levels)
+    return _Patterns(columns, key, tuple(all_levels))
+
+
+def _cells(d: pd.DataFrame, spec: TruthModel,
+           patterns: _Patterns) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """The base collapsed to its covariate patterns: (patterns, sum of persons, sum of
-    persons x outcome). Exact for these models (the score equations only need the sums)."""
-    keys = [*spec.covariates, "herkomst"]
+    persons x outcome). Exact for these models (the score equations only need the sums).
+
+    The sums are ``np.bincount`` over the pattern key (records outside the base are moved
+    to a second block of keys): the patterns come out in the same sorted order as a
+    sorted ``groupby``, and sums of whole numbers of persons are exact in any order.
+    """
+    size = patterns.size
+    key = patterns.key + np.where(spec.in_base(d), 0, size)
     w = d["persons"].to_numpy(float)
-    frame = d[keys].assign(_w=w, _wy=w * spec.y(d))
-    cells = frame.groupby(keys, sort=True, observed=True)[["_w", "_wy"]].sum().reset_index()
-    return cells[keys], cells["_w"].to_numpy(), cells["_wy"].to_numpy()
+    seen = np.flatnonzero(np.bincount(key, minlength=2 * size)[:size])
+    sum_w = np.bincount(key, weights=w, minlength=2 * size)[seen]
+    sum_wy = np.bincount(key, weights=w * spec.y(d), minlength=2 * size)[seen]
+    return patterns.decode(seen), sum_w, sum_wy
 
 
 def model_truth(pop: pd.DataFrame,
@@ -141,8 +191,12 @@ def model_truth(pop: pd.DataFrame,
     same solution as the fit on persons.
     """
     out: dict[str, Any] = {}
+    patterns: dict[tuple[str, ...], _Patterns] = {}  # one key per covariate list
     for spec in models:
-        cells, w, wy = _cells(pop.loc[spec.in_base(pop)], spec)
+        columns = (*spec.covariates, "herkomst")
+        if columns not in patterns:
+            patterns[columns] = _patterns(pop, columns)
+        cells, w, wy = _cells(pop, spec, patterns[columns])
         y = wy / w
         levels = {v: sorted(int(c) for c in np.unique(cells[v].to_numpy()))
                   for v in (*spec.covariates, "herkomst") if v in spec.categorical}
