@@ -130,13 +130,14 @@ def _split_extended(data: pd.DataFrame, meta: Any) -> dict[str, pd.Series]:
         col = data[name]
         if pd.api.types.is_numeric_dtype(col) or pd.api.types.is_datetime64_any_dtype(col):
             continue
-        is_letter = col.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
+        values = col.to_numpy(dtype=object)
+        is_letter = np.fromiter((isinstance(v, str) for v in values), dtype=bool, count=len(values))
         if not is_letter.any():
             continue
         extended[name] = col[is_letter].astype(object).str.lower().astype(object)
         rest = col.astype(object).where(~is_letter, None)
         valid = rest.dropna()
-        if valid.map(lambda v: isinstance(v, (int, float, np.number))).all():
+        if all(isinstance(v, (int, float, np.number)) for v in valid.to_numpy(dtype=object)):
             data[name] = pd.to_numeric(rest, errors="coerce").astype("float64")
         else:  # dates or times with extended missing values: keep the objects
             data[name] = rest
