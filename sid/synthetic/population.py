@@ -155,7 +155,8 @@ def _nominal(rng: np.random.Generator, logits: list[np.ndarray]) -> np.ndarray:
 
     Inverse CDF in float32: the code is 1 + the number of cumulative weights at or
     below ``u x total`` (the cumulative weights do not decrease, so this is the first
-    category whose cumulative weight exceeds the draw).
+    category whose cumulative weight exceeds the draw). The float32 logit arrays are
+    scratch: they are overwritten by the weights (fewer fresh arrays, fewer page faults).
     """
     n = len(logits[0])
     top = np.array(logits[0], dtype=np.float32, copy=True)
@@ -163,7 +164,8 @@ def _nominal(rng: np.random.Generator, logits: list[np.ndarray]) -> np.ndarray:
         np.maximum(top, lg, out=top)
     weights = []
     for lg in logits:
-        w = np.subtract(np.asarray(lg, dtype=np.float32), top)
+        w = np.asarray(lg, dtype=np.float32)  # a float64 logit is copied, a float32 one reused
+        np.subtract(w, top, out=w)
         weights.append(np.exp(w, out=w))
     total = weights[0].copy()
     for w in weights[1:]:
@@ -199,6 +201,8 @@ def _search_right(cdf: np.ndarray, u: np.ndarray) -> np.ndarray:
     ``cdf`` value cuts; only draws in the few cut buckets take the binary search.
     ``u x 2^16`` is exact, so each draw finds its bucket exactly.
     """
+    if len(u) < 20_000:  # building the table costs more than it saves
+        return cdf.searchsorted(u, side="right")
     buckets = 1 << 16
     edges = np.arange(buckets + 1) / buckets
     lo = cdf.searchsorted(edges[:-1], side="right")  # the answer at the bucket's left end
@@ -257,14 +261,18 @@ def _simulate_persons(
     out["generatie"] = generation
 
     # Age: band by group and generation, then age within band (65-85 declining).
-    combo = herkomst.astype(np.int64) * 3 + generation
-    u = rng.random(n)
-    band = np.zeros(n, dtype=np.int64)
-    for c in np.unique(combo):  # at most 14 group x generation combinations
+    # The band is the number of cumulative band probabilities (of the person's group x
+    # generation) at or below a uniform draw: one pass per band limit over a lookup table.
+    combo = herkomst.astype(np.intp) * 3 + generation
+    present = np.flatnonzero(np.bincount(combo))  # at most 14 group x generation combinations
+    limits = np.full((int(present[-1]) + 1 if n else 1, len(AGE_BANDS) - 1), np.inf)
+    for c in present:
         probs = (AGE_SECOND_GEN if c % 3 == 2 else AGE_FIRST_GEN)[int(c) // 3]
-        cum = np.cumsum(probs) / np.sum(probs)
-        idx = np.flatnonzero(combo == c)
-        band[idx] = np.searchsorted(cum[:-1], u[idx], side="right")
+        limits[c] = (np.cumsum(probs) / np.sum(probs))[:-1]
+    u = rng.random(n)
+    band = np.zeros(n, dtype=np.int8)
+    for k in range(limits.shape[1]):
+        band += u >= limits[:, k][combo]
     u = rng.random(n)
     age = np.array([b[0] for b in AGE_BANDS], dtype=np.int8)[band]
     age += (10 * u).astype(np.int8)  # floor(10 u): 0-9 years into the band
@@ -561,15 +569,19 @@ def population_margins(pop: pd.DataFrame, ref_date: str) -> pd.DataFrame:
         names=["herkomst", "geslacht", "leeftijdsgroep", "gewest"],
     ).to_frame(index=False).astype(np.int64)
     out["count"] = np.rint(counts).astype(np.int64)
-    out = out[out["herkomst"].isin(np.unique(h))].reset_index(drop=True)
+    out = out[out["herkomst"].isin(np.flatnonzero(np.bincount(h)))].reset_index(drop=True)
     out.insert(0, "ref_date", ref_date)
     return out
 
 
 def age_band(age: np.ndarray) -> np.ndarray:
     """Age band codes 1-6 (15-24, 25-34, 35-44, 45-54, 55-64, 65-85)."""
-    return (np.searchsorted(np.array([25, 35, 45, 55, 65]), np.asarray(age), side="right") + 1).astype(
-        np.int64)
+    age = np.asarray(age)
+    limits = np.array([25, 35, 45, 55, 65])
+    if age.dtype in (np.int8, np.uint8):  # a table of every possible age: no search
+        table = np.searchsorted(limits, np.arange(-128, 256), side="right") + 1
+        return table[age.astype(np.intp) + 128]
+    return (np.searchsorted(limits, age, side="right") + 1).astype(np.int64)
 
 
 # --------------------------------------------------------------------------- truth
