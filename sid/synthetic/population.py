@@ -156,7 +156,7 @@ def _nominal(rng: np.random.Generator, logits: list[np.ndarray]) -> np.ndarray:
     Inverse CDF in float32: the code is 1 + the number of cumulative weights at or
     below ``u x total`` (the cumulative weights do not decrease, so this is the first
     category whose cumulative weight exceeds the draw). The float32 logit arrays are
-    scratch: they are overwritten by the weights (fewer fresh arrays, fewer page faults).
+    scratch: contiguous ones are overwritten by the weights (fewer fresh arrays).
     """
     n = len(logits[0])
     top = np.array(logits[0], dtype=np.float32, copy=True)
@@ -164,8 +164,9 @@ def _nominal(rng: np.random.Generator, logits: list[np.ndarray]) -> np.ndarray:
         np.maximum(top, lg, out=top)
     weights = []
     for lg in logits:
-        w = np.asarray(lg, dtype=np.float32)  # a float64 logit is copied, a float32 one reused
-        np.subtract(w, top, out=w)
+        reuse = lg.dtype == np.float32 and lg.flags.c_contiguous and lg.flags.writeable
+        w = np.subtract(lg, top, out=lg if reuse else np.empty(n, dtype=np.float32),
+                        dtype=np.float32)
         weights.append(np.exp(w, out=w))
     total = weights[0].copy()
     for w in weights[1:]:
@@ -209,10 +210,8 @@ def _search_right(cdf: np.ndarray, u: np.ndarray) -> np.ndarray:
     hi = cdf.searchsorted(edges[1:], side="left")  # its bound inside the bucket
     at = (u * buckets).astype(np.int32)
     idx = lo[at]
-    cut = np.flatnonzero(lo != hi)
-    if len(cut):
-        unsure = np.flatnonzero(np.isin(at, cut, kind="table"))
-        idx[unsure] = cdf.searchsorted(u[unsure], side="right")
+    unsure = np.flatnonzero((lo != hi)[at])
+    idx[unsure] = cdf.searchsorted(u[unsure], side="right")
     return idx
 
 
@@ -397,7 +396,7 @@ def _items(p: dict[str, np.ndarray], g0: np.ndarray, rng: np.random.Generator, w
     e = edu.astype(f32) - 2
 
     # Employment (werksituatie 1-6), nominal logits.
-    muslim_groups = np.isin(herkomst, (2, 3, 7)).astype(f32)
+    muslim_groups = ((herkomst == 2) | (herkomst == 3) | (herkomst == 7)).astype(f32)
     logits = [
         f32(0.4) * e - f32(0.6) * female,
         f32(-1.0) + f32(0.9) * female,
@@ -413,8 +412,8 @@ def _items(p: dict[str, np.ndarray], g0: np.ndarray, rng: np.random.Generator, w
 
     # Home language 1 NL, 2 FR, 3 origin language, 4 EN, 5 other (before the workplace item,
     # which depends on it: not speaking Dutch at home stands in for Dutch proficiency).
-    lang = group_table(LANG_LOGITS)[g]
-    lang_logits = [lang[:, k] for k in range(5)]
+    lang = group_table(LANG_LOGITS)
+    lang_logits = [lang[:, k][g] for k in range(5)]  # contiguous, one per category
     lang_logits[0] = lang_logits[0] - f32(1.8) * brussels + f32(1.3) * gen2
     lang_logits[1] = lang_logits[1] + f32(2.8) * brussels + f32(0.3) * gen2
     lang_logits[2] = lang_logits[2] - f32(1.0) * gen2
@@ -435,8 +434,8 @@ def _items(p: dict[str, np.ndarray], g0: np.ndarray, rng: np.random.Generator, w
     p["werk_behandeld"] = treated
 
     # Religion 1 geen, 2 christelijk, 3 islamitisch, 4 ander (geloof as a reason depends on it).
-    rel_log = np.log(group_table(RELIGION))[g]
-    rel_logits = [rel_log[:, k] for k in range(4)]
+    rel_log = np.log(group_table(RELIGION))
+    rel_logits = [rel_log[:, k][g] for k in range(4)]
     rel_logits[0] = rel_logits[0] + f32(0.02) * (40 - age) * (herkomst == 1)
     religion = _nominal(rng, rel_logits)
     p["religie"] = religion
