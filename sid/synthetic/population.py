@@ -532,11 +532,16 @@ def persons_frame(herkomst: np.ndarray, gewest: np.ndarray, wave: int,
     munis = municipalities()
     n = len(herkomst)
     n_chunks = max(1, -(-n // CHUNK))
-    parts = []
+    cols: dict[str, np.ndarray] = {}
     for k, child in enumerate(seq.spawn(n_chunks)):
         sl = slice(k * CHUNK, min(n, (k + 1) * CHUNK))
-        parts.append(_simulate_persons(herkomst[sl], gewest[sl], wave, np.random.default_rng(child), munis))
-    cols = {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
+        part = _simulate_persons(herkomst[sl], gewest[sl], wave, np.random.default_rng(child), munis)
+        for name, values in part.items():  # into the full columns: no second copy at the end
+            if name not in cols:
+                cols[name] = values if n_chunks == 1 else np.empty(n, dtype=values.dtype)
+            if n_chunks > 1:
+                cols[name][sl] = values
+        del part
     frame = pd.DataFrame({"record": np.arange(n, dtype=np.int64), "persons": np.ones(n, np.int32)})
     for name in ("herkomst", "gewest", "provincie", "verstedelijking", "gemeente", "geslacht",
                  "leeftijd", "generatie"):
