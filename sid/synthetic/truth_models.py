@@ -94,23 +94,33 @@ def _design_matrix(d: pd.DataFrame, spec: TruthModel,
 
 
 def _irls(x: np.ndarray, y: np.ndarray, w: np.ndarray, family: str) -> np.ndarray:
-    """Weighted least squares (gaussian) or logistic IRLS to full convergence."""
+    """Weighted least squares (gaussian) or logistic IRLS to full convergence.
+
+    The products are ``np.einsum`` loops, not BLAS: the same bits whatever the number of
+    BLAS threads (a threaded BLAS splits the sums differently per machine), and no BLAS
+    worker thread left spinning on a second core after these small (cells x terms) products.
+    """
     if family == "gaussian":
         xw = x * w[:, None]
-        return np.linalg.solve(xw.T @ x, xw.T @ y)
+        return np.linalg.solve(_crossprod(xw, x), np.einsum("ij,i->j", xw, y))
     beta = np.zeros(x.shape[1])
     mean = float(np.sum(w * y) / np.sum(w))
     beta[0] = np.log(mean / (1 - mean))
     for _ in range(50):
-        eta = x @ beta
+        eta = np.einsum("ij,j->i", x, beta)
         mu = 1.0 / (1.0 + np.exp(-eta))
         v = mu * (1 - mu)
         xw = x * (w * v)[:, None]
-        step = np.linalg.solve(xw.T @ x, x.T @ (w * (y - mu)))
+        step = np.linalg.solve(_crossprod(xw, x), np.einsum("ij,i->j", x, w * (y - mu)))
         beta = beta + step
         if np.max(np.abs(step) / (np.abs(beta) + 0.1)) < 1e-12:
             break
     return beta
+
+
+def _crossprod(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a.T @ b`` as a plain loop over the rows (see :func:`_irls`)."""
+    return np.einsum("ij,ik->jk", a, b)
 
 
 def _linkinv(eta: np.ndarray, family: str) -> np.ndarray:
@@ -211,7 +221,8 @@ def model_truth(pop: pd.DataFrame,
             xg[:, first:first + len(origin) - 1] = 0.0
             if level != origin[0]:
                 xg[:, names.index(f"herkomst{level}")] = 1.0
-            adjusted = float(np.sum(w * _linkinv(xg @ beta, spec.family)) / np.sum(w))
+            adjusted = float(np.sum(w * _linkinv(np.einsum("ij,j->i", xg, beta), spec.family))
+                             / np.sum(w))
             in_g = herkomst == level
             groups[str(level)] = {"label": GROUP_LABELS[level],
                                   "crude": float(np.sum(wy[in_g]) / np.sum(w[in_g])),
