@@ -62,9 +62,12 @@ def _check_readable(path: Path) -> None:
 _READERS = {"sav": "read_sav", "zsav": "read_sav", "por": "read_por", "dta": "read_dta"}
 
 
-def _call_reader(path: Path, fmt: str, **kwargs: Any) -> tuple[pd.DataFrame, Any]:
+def _call_reader(path: Path, fmt: str, *, own_output: bool = False,
+                 **kwargs: Any) -> tuple[pd.DataFrame, Any]:
     """pyreadstat's reader for ``fmt``, run safely (:mod:`sid.io.child`: header check in
-    process, the read in a memory-capped child); its errors become one InputError."""
+    process, the read in a memory-capped child); its errors become one InputError.
+    ``own_output``: the file was just written by this process (see :func:`read_wave`),
+    so it is read in this process."""
     import pyreadstat
 
     if fmt == "por":
@@ -72,6 +75,9 @@ def _call_reader(path: Path, fmt: str, **kwargs: Any) -> tuple[pd.DataFrame, Any
     check_header(path, fmt)
     note_input(path, "input")  # no output of the running command may replace a file it read
     try:
+        if own_output:
+            result: tuple[pd.DataFrame, Any] = getattr(pyreadstat, _READERS[fmt])(str(path), **kwargs)
+            return result
         return run_reader(_READERS[fmt], path, kwargs)
     except UnicodeDecodeError as exc:
         raise InputError(
@@ -213,12 +219,17 @@ def read_wave(
     *,
     columns: Sequence[str] | None = None,
     encoding: str | None = None,
+    own_output: bool = False,
 ) -> Wave:
     """Read a ``.sav``, ``.zsav``, ``.por`` or ``.dta`` file with labels and missing codes intact.
 
     User-missing codes stay in the data and are declared in
     ``wave.meta.variable(name).missing``; Stata ``.a``-``.z`` are in
     ``wave.extended_missing``. The file is only read, never changed.
+    ``own_output=True`` is for :func:`sid.io.write_wave`'s read-back of the file it has
+    just written from its own data: not untrusted input, so it is read in this process
+    rather than in the memory-capped child (which costs a fork per read; see
+    docs/decisions.md). Every other read goes through the child.
     """
     path = Path(path)
     fmt = format_of(path)
@@ -238,7 +249,7 @@ def read_wave(
                 fix=f"choose from: {show_values(header.column_names, 12)}",
             )
         kwargs["usecols"] = columns
-    data, meta = _call_reader(path, fmt, **kwargs)
+    data, meta = _call_reader(path, fmt, own_output=own_output, **kwargs)
     extended = _split_extended(data, meta) if fmt == "dta" else {}
     data = normalise_numeric(data)
     wave_meta = _build_meta(path, fmt, meta, file_sha256(path), data)

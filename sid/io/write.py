@@ -303,7 +303,7 @@ def write_wave(
                 where=str(path),
                 fix="check variable names, string lengths and label codes",
             ) from None
-        back = read_wave(tmp)
+        back = read_wave(tmp, own_output=True)  # our own file: no child process
         expected = wave
         if "mr_sets" in allow:
             expected = Wave(wave.data, replace(wave.meta, mr_sets=MappingProxyType({})), wave.extended_missing)
