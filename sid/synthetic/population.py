@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from sid.errors import InputError
+from sid.synthetic.draws import choice_index, nominal, ordered
 from sid.synthetic.params import (
     AGE_BANDS,
     AGE_FIRST_GEN,
@@ -150,79 +151,6 @@ def expit(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def _nominal(rng: np.random.Generator, logits: list[np.ndarray]) -> np.ndarray:
-    """Draw category codes 1..k from per-person logits (one array per category).
-
-    Inverse CDF in float32: the code is 1 + the number of cumulative weights at or
-    below ``u x total`` (the cumulative weights do not decrease, so this is the first
-    category whose cumulative weight exceeds the draw). The float32 logit arrays are
-    scratch: contiguous ones are overwritten by the weights (fewer fresh arrays).
-    """
-    n = len(logits[0])
-    top = np.array(logits[0], dtype=np.float32, copy=True)
-    for lg in logits[1:]:
-        np.maximum(top, lg, out=top)
-    weights = []
-    for lg in logits:
-        reuse = lg.dtype == np.float32 and lg.flags.c_contiguous and lg.flags.writeable
-        w = np.subtract(lg, top, out=lg if reuse else np.empty(n, dtype=np.float32),
-                        dtype=np.float32)
-        weights.append(np.exp(w, out=w))
-    total = weights[0].copy()
-    for w in weights[1:]:
-        total += w
-    u = rng.random(n, dtype=np.float32)
-    u *= total
-    out = np.ones(n, dtype=np.int8)
-    cum = top  # reused as the running sum
-    cum[:] = weights[0]
-    for w in weights[1:-1]:
-        out += u >= cum
-        cum += w
-    out += u >= cum
-    return out
-
-
-def _ordered(latent: np.ndarray, cuts: tuple[float, ...]) -> np.ndarray:
-    """Codes 1..len(cuts)+1 from a latent score and increasing cut points.
-
-    1 + the number of cut points below the score, compared in float64 (as
-    ``np.searchsorted(cuts, latent) + 1`` does), one pass per cut point.
-    """
-    out = np.ones(len(latent), dtype=np.int8)
-    for cut in cuts:
-        out += latent > np.float64(cut)
-    return out
-
-
-def _search_right(cdf: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """``cdf.searchsorted(u, side="right")`` for ``u`` in [0, 1) and a short increasing ``cdf``.
-
-    A table of 2^16 equal buckets of [0, 1) holds the answer for every bucket that no
-    ``cdf`` value cuts; only draws in the few cut buckets take the binary search.
-    ``u x 2^16`` is exact, so each draw finds its bucket exactly.
-    """
-    if len(u) < 20_000:  # building the table costs more than it saves
-        return cdf.searchsorted(u, side="right")
-    buckets = 1 << 16
-    edges = np.arange(buckets + 1) / buckets
-    lo = cdf.searchsorted(edges[:-1], side="right")  # the answer at the bucket's left end
-    hi = cdf.searchsorted(edges[1:], side="left")  # its bound inside the bucket
-    at = (u * buckets).astype(np.int32)
-    idx = lo[at]
-    unsure = np.flatnonzero((lo != hi)[at])
-    idx[unsure] = cdf.searchsorted(u[unsure], side="right")
-    return idx
-
-
-def _choice_index(rng: np.random.Generator, p: np.ndarray, size: int) -> np.ndarray:
-    """Indexes 0..len(p)-1 drawn with probabilities ``p``: the same draws and numbers as
-    ``rng.choice(len(p), size, p=p)`` (numpy's inverse CDF on ``rng.random(size)``)."""
-    cdf = np.asarray(p, dtype=np.float64).cumsum()
-    cdf /= cdf[-1]
-    return _search_right(cdf, rng.random(size))
-
-
 def _probit(p: np.ndarray) -> np.ndarray:
     from scipy.special import ndtri
 
@@ -248,7 +176,7 @@ def _simulate_persons(
     for c in present:  # in the order of (group, region), as rng.choice was called
         g, r = divmod(int(c), 3)
         sel = np.flatnonzero(cell == c)
-        at[sel] = _choice_index(rng, _municipality_probs(munis, g, r), len(sel))
+        at[sel] = choice_index(rng, _municipality_probs(munis, g, r), len(sel))
     out["gemeente"] = munis["gemeente"].to_numpy().astype(np.int32)[at]
     out["provincie"] = munis["provincie"].to_numpy().astype(np.int8)[at]
     out["verstedelijking"] = munis["verstedelijking"].to_numpy().astype(np.int8)[at]
@@ -391,7 +319,7 @@ def _items(p: dict[str, np.ndarray], g0: np.ndarray, rng: np.random.Generator, w
 
     # Education 1 laag, 2 midden, 3 hoog.
     edu_latent = group_table(EDU_MEAN)[g] + f32(0.3) * gen2 - f32(0.02) * (age - 40) - f32(1.2) * (age < 20)
-    edu = _ordered(edu_latent + normal(), (-0.4, 0.6))
+    edu = ordered(edu_latent + normal(), (-0.4, 0.6))
     p["opleiding"] = edu
     e = edu.astype(f32) - 2
 
@@ -405,7 +333,7 @@ def _items(p: dict[str, np.ndarray], g0: np.ndarray, rng: np.random.Generator, w
         _by_age(age_int, ((60, -6.0), (65, 1.0)), 6.0),
         f32(-2.0) + f32(0.8) * female * muslim_groups + f32(0.02) * (age - 40),
     ]
-    work = _nominal(rng, logits)
+    work = nominal(rng, logits)
     work[age < 18] = 4
     p["werksituatie"] = work
     worker = (work == 1) | (work == 2)
@@ -417,7 +345,7 @@ def _items(p: dict[str, np.ndarray], g0: np.ndarray, rng: np.random.Generator, w
     lang_logits[0] = lang_logits[0] - f32(1.8) * brussels + f32(1.3) * gen2
     lang_logits[1] = lang_logits[1] + f32(2.8) * brussels + f32(0.3) * gen2
     lang_logits[2] = lang_logits[2] - f32(1.0) * gen2
-    taal = _nominal(rng, lang_logits)
+    taal = nominal(rng, lang_logits)
     p["taal_thuis"] = taal
     not_dutch = (taal != 1).astype(f32)
 
@@ -429,7 +357,7 @@ def _items(p: dict[str, np.ndarray], g0: np.ndarray, rng: np.random.Generator, w
               + f32(fx["leeftijd_per_jaar"]) * (age - 40) + f32(fx["vrouw"]) * female
               + f32(fx["brussel"]) * brussels + f32(fx["geen_nederlands_thuis"]) * not_dutch
               + rng.logistic(size=n).astype(f32))
-    treated = _ordered(latent, (0.0, WORK_VAAK_CUT))
+    treated = ordered(latent, (0.0, WORK_VAAK_CUT))
     treated[~worker] = 0
     p["werk_behandeld"] = treated
 
@@ -437,7 +365,7 @@ def _items(p: dict[str, np.ndarray], g0: np.ndarray, rng: np.random.Generator, w
     rel_log = np.log(group_table(RELIGION))
     rel_logits = [rel_log[:, k][g] for k in range(4)]
     rel_logits[0] = rel_logits[0] + f32(0.02) * (40 - age) * (herkomst == 1)
-    religion = _nominal(rng, rel_logits)
+    religion = nominal(rng, rel_logits)
     p["religie"] = religion
 
     # Reasons (multiple response), only for those treated incorrectly (-1 = not asked).
@@ -479,7 +407,7 @@ def _items(p: dict[str, np.ndarray], g0: np.ndarray, rng: np.random.Generator, w
     # Feeling at home in Belgium 1-5 (ordered).
     home = (group_table(HOME_MEAN)[g] + f32(0.3) * gen2 - f32(0.3) * (treated == 3) + f32(0.15) * e
             - f32(0.3) * brussels + f32(0.3) * (1 - not_dutch) * (herkomst != 1) + normal())
-    p["thuis_belgie"] = _ordered(home, (-1.8, -1.0, -0.2, 0.8))
+    p["thuis_belgie"] = ordered(home, (-1.8, -1.0, -0.2, 0.8))
 
     # Negative experience in public space (1 ja, 2 nee).
     neg = expit(group_table(logit(PUBLIC_NEG))[g] + f32(0.4) * young + f32(0.2) * female
@@ -489,7 +417,7 @@ def _items(p: dict[str, np.ndarray], g0: np.ndarray, rng: np.random.Generator, w
     # Contact with people of Belgian origin: 1 dagelijks .. 5 nooit (high latent = often).
     contact = (group_table(CONTACT_MEAN)[g] + f32(0.5) * worker + f32(0.4) * gen2 + f32(0.2) * e
                - f32(0.4) * brussels + normal())
-    p["contact_belgen"] = (6 - _ordered(contact, (-1.2, -0.3, 0.4, 1.2))).astype(np.int8)
+    p["contact_belgen"] = (6 - ordered(contact, (-1.2, -0.3, 0.4, 1.2))).astype(np.int8)
 
 
 def make_population(wave: int = 2022, seed: int = DEFAULT_SEED, scale: float = 1.0) -> pd.DataFrame:
