@@ -12,9 +12,12 @@ of the process and the children it waited for, e.g. the reader processes of
 The load average is printed before and after: on a shared 2-core machine the wall
 times mean little without it, the CPU times a little more.
 
-    .venv/bin/python scripts/bench_synth.py [--runs 5] [--only synth|weight]
+    .venv/bin/python scripts/bench_synth.py [--runs 5] [--only synth|weight] [--baseline SRC]
 
 The waves the weighting reads are written once by `sid synth` into a temporary folder.
+``--baseline SRC`` also times each command with the ``sid`` package of the source tree
+SRC first on ``PYTHONPATH`` (e.g. ``git archive main | tar -x -C /tmp/base``), interleaved
+in the same run: before and after under the same load.
 Exit status 1 when the median wall time of `sid synth` is over the target.
 """
 
@@ -47,7 +50,8 @@ def sid_command() -> list[str]:
     return [sys.executable, "-c", "from sid.cli import main; main()"]
 
 
-def timed(cmds: list[list[str]], clean: Path | None = None) -> tuple[float, float]:
+def timed(cmds: list[list[str]], clean: Path | None = None,
+          env: dict[str, str] | None = None) -> tuple[float, float]:
     """Wall and CPU seconds (user + sys, waited-for children included) of ``cmds`` run one
     after the other, each as its own process; ``clean`` is emptied first (outputs)."""
     if clean is not None:
@@ -56,7 +60,8 @@ def timed(cmds: list[list[str]], clean: Path | None = None) -> tuple[float, floa
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     for cmd in cmds:
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                       env=env)
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -72,6 +77,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=5, help="timed runs per command (median, >= 5)")
     ap.add_argument("--only", choices=("synth", "weight"), default=None)
+    ap.add_argument("--baseline", type=Path, default=None,
+                    help="source tree whose sid package is timed too (before/after)")
     args = ap.parse_args()
     sid = sid_command()
     print(f"before: {load()}")
@@ -79,11 +86,11 @@ def main() -> int:
         tmp = Path(tmp_name)
         data = tmp / "data"
         subprocess.run([*sid, "synth", "--out", str(data)], check=True, stdout=subprocess.DEVNULL)
-        runs: dict[str, tuple[list[list[str]], Path | None]] = {
-            FLOOR: ([[sys.executable, "-c", "import numpy, pandas"]], None)}
+        Run = tuple[list[list[str]], Path | None, dict[str, str] | None]
+        runs: dict[str, Run] = {FLOOR: ([[sys.executable, "-c", "import numpy, pandas"]], None, None)}
         if args.only in (None, "synth"):
             out = tmp / "synth"
-            runs["sid synth"] = ([[*sid, "synth", "--out", str(out)]], out)
+            runs["sid synth"] = ([[*sid, "synth", "--out", str(out)]], out, None)
         if args.only in (None, "weight"):
             out = tmp / "weight"
             runs["sid weight 2017 + 2022 (demo step 3)"] = ([
@@ -93,14 +100,19 @@ def main() -> int:
                  "--margins", str(data / "population_margins.csv"),
                  "--out", str(out / f"sid{year}_gewogen.sav"),
                  "--report", str(out / f"weegrapport_{year}.xlsx")]
-                for year in (2017, 2022)], out)
-        for cmds, clean in runs.values():  # warm the file cache
-            timed(cmds, clean)
+                for year in (2017, 2022)], out, None)
+        if args.baseline is not None:
+            base_env = {**os.environ, "PYTHONPATH": str(args.baseline.resolve())}
+            for name in [n for n in runs if n != FLOOR]:
+                cmds, clean, _ = runs[name]
+                runs[f"{name} [baseline]"] = (cmds, clean, base_env)
+        for cmds, clean, env in runs.values():  # warm the file cache
+            timed(cmds, clean, env)
         walls: dict[str, list[float]] = {name: [] for name in runs}
         cpus: dict[str, list[float]] = {name: [] for name in runs}
         for _ in range(args.runs):
-            for name, (cmds, clean) in runs.items():
-                wall, cpu = timed(cmds, clean)
+            for name, (cmds, clean, env) in runs.items():
+                wall, cpu = timed(cmds, clean, env)
                 walls[name].append(wall)
                 cpus[name].append(cpu)
     print(f"after:  {load()}")
@@ -108,7 +120,7 @@ def main() -> int:
     for name in runs:
         w, c = walls[name], cpus[name]
         med = statistics.median(w)
-        print(f"{name:<38} wall median {med:6.3f} s [{min(w):.3f}-{max(w):.3f}], "
+        print(f"{name:<49} wall median {med:6.3f} s [{min(w):.3f}-{max(w):.3f}], "
               f"CPU median {statistics.median(c):6.3f} s [{min(c):.3f}-{max(c):.3f}] "
               f"over {args.runs} interleaved runs; ratio to floor {med / floor:5.2f}")
     status = 0

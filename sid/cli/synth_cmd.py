@@ -14,6 +14,27 @@ from sid.resources import DATA_DIR as CODEBOOKS
 # --- synthetic data (sid/synthetic/)
 
 
+def _keep_freed_memory() -> None:
+    """Let glibc's allocator keep and reuse freed memory rather than hand it back to the OS.
+
+    Building the population allocates and frees many arrays of 1-8 MB; by default glibc
+    maps the larger ones fresh and trims the heap, so every new array costs page faults
+    (~40,000 per ``sid synth``, ~0.15 s of CPU). With a 64 MiB mmap threshold and no
+    trimming below 512 MiB they come from, and go back to, the heap. Process-wide, so
+    only in the commands that build a population (``synth``, ``demo``); the memory is
+    returned when the command ends. A no-op without glibc's ``mallopt``.
+    """
+    import ctypes
+
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return
+    m_trim_threshold, m_mmap_threshold = -1, -3  # <malloc.h>
+    mallopt(m_mmap_threshold, 64 << 20)
+    mallopt(m_trim_threshold, 512 << 20)
+
+
 @main.command()
 @click.option("--out", "out", required=True, type=click.Path(path_type=Path),
               help="Folder to write the synthetic files into (created if absent).")
@@ -23,6 +44,7 @@ def synth(out: Path, seed: int) -> None:
 
     from sid.synthetic import synthesise
 
+    _keep_freed_memory()
     result = synthesise(out, seed=seed, progress=progress_printer())
     for name, path in result.paths.items():
         rows = result.rows.get(name)
@@ -66,6 +88,7 @@ def demo(out: Path, seed: int) -> None:
         click.echo(f"    {text} (na {time.perf_counter() - began[0]:.1f} s)")
 
     step(1, f"synthetic SID population and waves -> {data_dir}")
+    _keep_freed_memory()
     synthesise(data_dir, seed=seed, progress=progress)
     click.echo(summarise_waves(data_dir))
 
