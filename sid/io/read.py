@@ -126,6 +126,9 @@ def _missing_from_pyreadstat(name: str, meta: Any) -> MissingSpec:
     return MissingSpec(values=tuple(values), ranges=tuple(ranges), extended=extended)
 
 
+_TYPE_OF = np.frompyfunc(type, 1, 1)
+
+
 def _split_extended(data: pd.DataFrame, meta: Any) -> dict[str, pd.Series]:
     """Move Stata .a-.z letters out of numeric columns into their own Series."""
     extended: dict[str, pd.Series] = {}
@@ -137,13 +140,18 @@ def _split_extended(data: pd.DataFrame, meta: Any) -> dict[str, pd.Series]:
         if pd.api.types.is_numeric_dtype(col) or pd.api.types.is_datetime64_any_dtype(col):
             continue
         values = col.to_numpy(dtype=object)
-        is_letter = np.fromiter((isinstance(v, str) for v in values), dtype=bool, count=len(values))
+        types = _TYPE_OF(values)  # the class of every value, in one C loop
+        kinds = set(types.tolist())
+        is_letter = np.zeros(len(values), dtype=bool)
+        for kind in kinds:
+            if issubclass(kind, str):
+                is_letter |= types == kind
         if not is_letter.any():
             continue
         extended[name] = col[is_letter].astype(object).str.lower().astype(object)
         rest = col.astype(object).where(~is_letter, None)
-        valid = rest.dropna()
-        if all(isinstance(v, (int, float, np.number)) for v in valid.to_numpy(dtype=object)):
+        valid = ~is_letter & pd.notna(values)
+        if all(issubclass(kind, (int, float, np.number)) for kind in set(types[valid].tolist())):
             data[name] = pd.to_numeric(rest, errors="coerce").astype("float64")
         else:  # dates or times with extended missing values: keep the objects
             data[name] = rest
