@@ -147,8 +147,14 @@ def logit(p: Any) -> np.ndarray:
 
 
 def expit(x: np.ndarray) -> np.ndarray:
-    """The inverse of :func:`logit`, elementwise."""
-    return 1.0 / (1.0 + np.exp(-x))
+    """The inverse of :func:`logit`, elementwise: ``1 / (1 + exp(-x))`` in one buffer."""
+    x = np.asarray(x)
+    if not np.issubdtype(x.dtype, np.floating):
+        return 1.0 / (1.0 + np.exp(-x))
+    out = np.negative(x)
+    np.exp(out, out=out)
+    out += 1.0
+    return np.divide(1.0, out, out=out)
 
 
 def _probit(p: np.ndarray) -> np.ndarray:

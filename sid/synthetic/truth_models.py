@@ -52,8 +52,14 @@ class TruthModel:
     in_base: Outcome
 
 
+def _in(d: pd.DataFrame, name: str, codes: tuple[int, ...]) -> np.ndarray:
+    """Whether column ``name`` is one of ``codes`` (as ``isin``, one comparison per code)."""
+    values = d[name].to_numpy()
+    return np.logical_or.reduce([values == code for code in codes])
+
+
 def _workers(d: pd.DataFrame) -> np.ndarray:
-    return d["werksituatie"].isin([1, 2]).to_numpy()
+    return _in(d, "werksituatie", (1, 2))
 
 
 def _everyone(d: pd.DataFrame) -> np.ndarray:
@@ -66,13 +72,13 @@ _CATEGORICAL = frozenset({"opleiding", "geslacht", "gewest", "herkomst"})
 TRUTH_MODELS: tuple[TruthModel, ...] = (
     TruthModel("werk_niet_correct", "Niet correct behandeld op het werk (soms of vaak)",
                "binomial", "werkbeh in [2, 3]", "werksituatie in [1, 2]", _COVARIATES,
-               _CATEGORICAL, lambda d: d["werk_behandeld"].isin([2, 3]).to_numpy(float),
+               _CATEGORICAL, lambda d: _in(d, "werk_behandeld", (2, 3)).astype(float),
                _workers),
     TruthModel("vertrouwen", "Algemeen vertrouwen (0-10)", "gaussian", "vertrouwen", None,
                _COVARIATES, _CATEGORICAL, lambda d: d["vertrouwen"].to_numpy(float), _everyone),
     TruthModel("thuis_belgie_wel", "Voelt zich (helemaal) thuis in België", "binomial",
                "thuis_belgie in [4, 5]", None, _COVARIATES, _CATEGORICAL,
-               lambda d: d["thuis_belgie"].isin([4, 5]).to_numpy(float), _everyone),
+               lambda d: _in(d, "thuis_belgie", (4, 5)).astype(float), _everyone),
 )
 
 
