@@ -316,6 +316,7 @@ def _items(p: dict[str, np.ndarray], g0: np.ndarray, rng: np.random.Generator, w
     gen2 = (p["generatie"] == 2).astype(f32)
     brussels = (p["gewest"] == 2).astype(f32)
     young = age < 25
+    age40 = age - 40  # exact in float32; shared by the items below
 
     def normal() -> np.ndarray:
         return rng.standard_normal(n, dtype=f32)
@@ -324,7 +325,7 @@ def _items(p: dict[str, np.ndarray], g0: np.ndarray, rng: np.random.Generator, w
         return rng.random(n, dtype=f32)
 
     # Education 1 laag, 2 midden, 3 hoog.
-    edu_latent = group_table(EDU_MEAN)[g] + f32(0.3) * gen2 - f32(0.02) * (age - 40) - f32(1.2) * (age < 20)
+    edu_latent = group_table(EDU_MEAN)[g] + f32(0.3) * gen2 - f32(0.02) * age40 - f32(1.2) * (age < 20)
     edu = ordered(edu_latent + normal(), (-0.4, 0.6))
     p["opleiding"] = edu
     e = edu.astype(f32) - 2
@@ -337,7 +338,7 @@ def _items(p: dict[str, np.ndarray], g0: np.ndarray, rng: np.random.Generator, w
         group_table(UNEMPLOYED)[g] - f32(0.5) * e,
         _by_age(age_int, ((20, 5.0), (25, 2.0), (30, -1.5)), -5.0),
         _by_age(age_int, ((60, -6.0), (65, 1.0)), 6.0),
-        f32(-2.0) + f32(0.8) * female * muslim_groups + f32(0.02) * (age - 40),
+        f32(-2.0) + f32(0.8) * female * muslim_groups + f32(0.02) * age40,
     ]
     work = nominal(rng, logits)
     work[age < 18] = 4
@@ -360,7 +361,7 @@ def _items(p: dict[str, np.ndarray], g0: np.ndarray, rng: np.random.Generator, w
     fx = WORK_EFFECTS
     latent = (group_table([WORK_LOGIT[wave].get(k, 0.0) for k in range(1, 8)])[g]
               + f32(fx["opleiding_midden"]) * (edu == 2) + f32(fx["opleiding_hoog"]) * (edu == 3)
-              + f32(fx["leeftijd_per_jaar"]) * (age - 40) + f32(fx["vrouw"]) * female
+              + f32(fx["leeftijd_per_jaar"]) * age40 + f32(fx["vrouw"]) * female
               + f32(fx["brussel"]) * brussels + f32(fx["geen_nederlands_thuis"]) * not_dutch
               + rng.logistic(size=n).astype(f32))
     treated = ordered(latent, (0.0, WORK_VAAK_CUT))
@@ -402,12 +403,14 @@ def _items(p: dict[str, np.ndarray], g0: np.ndarray, rng: np.random.Generator, w
     searched = uniform() < expit(group_table(logit(RENT_SEARCHED))[g] + age_rent + f32(0.3) * brussels)
     refused = uniform() < expit(group_table(logit(RENT_REFUSED))[g] - f32(0.2) * e
                                  + f32(0.2) * (herkomst == 6) * brussels)
-    p["huur_gezocht"] = np.where(searched, 1, 2).astype(np.int8)
-    p["huur_geweigerd"] = np.where(searched, np.where(refused, 1, 2), 0).astype(np.int8)
+    p["huur_gezocht"] = 2 - searched.astype(np.int8)
+    refused_code = 2 - refused.astype(np.int8)  # 1 ja, 2 nee; 0 where not searched
+    refused_code *= searched
+    p["huur_geweigerd"] = refused_code
 
     # Trust 0-10.
     trust = (group_table(TRUST_MEAN)[g] + f32(0.5) * e - f32(0.5) * (treated == 3)
-             - f32(0.4) * brussels + f32(0.01) * (age - 40) + f32(2.0) * normal())
+             - f32(0.4) * brussels + f32(0.01) * age40 + f32(2.0) * normal())
     p["vertrouwen"] = np.clip(np.rint(trust), 0, 10).astype(np.int8)
 
     # Feeling at home in Belgium 1-5 (ordered).
@@ -418,7 +421,7 @@ def _items(p: dict[str, np.ndarray], g0: np.ndarray, rng: np.random.Generator, w
     # Negative experience in public space (1 ja, 2 nee).
     neg = expit(group_table(logit(PUBLIC_NEG))[g] + f32(0.4) * young + f32(0.2) * female
                  - f32(0.3) * (age >= 65))
-    p["negatief_publiek"] = np.where(uniform() < neg, 1, 2).astype(np.int8)
+    p["negatief_publiek"] = 2 - (uniform() < neg).astype(np.int8)
 
     # Contact with people of Belgian origin: 1 dagelijks .. 5 nooit (high latent = often).
     contact = (group_table(CONTACT_MEAN)[g] + f32(0.5) * worker + f32(0.4) * gen2 + f32(0.2) * e
