@@ -248,31 +248,36 @@ def _nationalities(p: dict[str, np.ndarray], rng: np.random.Generator) -> None:
         u0, u1, u2, u3, u4, u5 = (ub[:, k] for k in range(6))
         h, g, a, ow = herkomst[sl], gen[sl], age[sl], own[sl]
         bel, g1, g2 = h == 1, g == 1, g == 2
-        # Belgian frame group: a few foreign-born Belgians (older ones in Congo), a few with
-        # a parent (and sometimes themselves) of another nationality, some unknown parents.
-        # First generation: born abroad (a few in a neighbouring country), foreign first
-        # nationality. Second generation: born in Belgium, Belgian at birth more often when
-        # young; parents both foreign, or mixed, or one unknown.
-        mixed = bel & (u1 < 0.03)
-        via_father = u2 < 0.5
-        naturalised_other = mixed & (u3 < 0.3)
-        abroad = bel & (u0 < 0.015)
-        birth = np.where(g1, np.where(u0 < 0.95, ow, _PICK_NEAR),
-                         np.where(naturalised_other, _PICK,
-                                  np.where(abroad, np.where(a >= 60, congo, _PICK), be)))
-        first = np.where(g1, ow, np.where(g2, np.where(u0 < np.where(a < 30, 0.8, 0.4), be, ow),
-                                          np.where(naturalised_other, _PICK, be)))
-        father = np.where(bel, np.where(mixed & via_father, _PICK,
-                                        np.where(~mixed & (u4 < 0.02), unknown, be)), be)
-        mother = np.where(bel, np.where(mixed & ~via_father, _PICK,
-                                        np.where(~mixed & (u5 < 0.01), unknown, be)), be)
-        father = np.where(g1, np.where(u1 < 0.95, ow, unknown), father)
-        mother = np.where(g1, np.where(u2 < 0.94, ow, unknown), mother)
-        f2 = np.where((u1 >= 0.80) & (u1 < 0.93), be, np.where(u1 < 0.97, ow, unknown))
-        m2 = np.where((u1 >= 0.70) & (u1 < 0.80), be,
-                      np.where((u1 >= 0.93) & (u1 < 0.97), unknown, ow))
-        father = np.where(g2, f2, father)
-        mother = np.where(g2, m2, mother)
+        # Each rule only where its group is in the block (the population is sorted by group,
+        # so most blocks hold one): Belgian frame group, then first, then second generation.
+        first, father, mother, birth = (np.full(len(h), be, dtype=np.int8) for _ in range(4))
+        if bel.any():
+            # A few foreign-born Belgians (older ones in Congo), a few with a parent (and
+            # sometimes themselves) of another nationality, some unknown parents.
+            mixed = bel & (u1 < 0.03)
+            via_father = u2 < 0.5
+            naturalised_other = mixed & (u3 < 0.3)
+            abroad = bel & (u0 < 0.015)
+            birth = np.where(naturalised_other, _PICK,
+                             np.where(abroad, np.where(a >= 60, congo, _PICK), be))
+            first = np.where(naturalised_other, _PICK, be)
+            father = np.where(bel, np.where(mixed & via_father, _PICK,
+                                            np.where(~mixed & (u4 < 0.02), unknown, be)), be)
+            mother = np.where(bel, np.where(mixed & ~via_father, _PICK,
+                                            np.where(~mixed & (u5 < 0.01), unknown, be)), be)
+        if g1.any():  # born abroad (a few in a neighbouring country), foreign first nationality
+            birth = np.where(g1, np.where(u0 < 0.95, ow, _PICK_NEAR), birth)
+            first = np.where(g1, ow, first)
+            father = np.where(g1, np.where(u1 < 0.95, ow, unknown), father)
+            mother = np.where(g1, np.where(u2 < 0.94, ow, unknown), mother)
+        if g2.any():  # born in Belgium, Belgian at birth more often when young; parents both
+            # foreign, or mixed, or one unknown
+            first = np.where(g2, np.where(u0 < np.where(a < 30, 0.8, 0.4), be, ow), first)
+            f2 = np.where((u1 >= 0.80) & (u1 < 0.93), be, np.where(u1 < 0.97, ow, unknown))
+            m2 = np.where((u1 >= 0.70) & (u1 < 0.80), be,
+                          np.where((u1 >= 0.93) & (u1 < 0.97), unknown, ow))
+            father = np.where(g2, f2, father)
+            mother = np.where(g2, m2, mother)
         # Current nationality: naturalisation (first generation, more often when older).
         threshold = np.where(g1, nat_p[h.astype(np.intp) * 2 + (a > 30)], 0.85)
         naturalised = u3 < threshold
