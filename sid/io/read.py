@@ -62,9 +62,12 @@ def _check_readable(path: Path) -> None:
 _READERS = {"sav": "read_sav", "zsav": "read_sav", "por": "read_por", "dta": "read_dta"}
 
 
-def _call_reader(path: Path, fmt: str, **kwargs: Any) -> tuple[pd.DataFrame, Any]:
+def _call_reader(path: Path, fmt: str, *, own_output: bool = False,
+                 **kwargs: Any) -> tuple[pd.DataFrame, Any]:
     """pyreadstat's reader for ``fmt``, run safely (:mod:`sid.io.child`: header check in
-    process, the read in a memory-capped child); its errors become one InputError."""
+    process, the read in a memory-capped child); its errors become one InputError.
+    ``own_output``: the file was just written by this process (see :func:`read_wave`),
+    so it is read in this process."""
     import pyreadstat
 
     if fmt == "por":
@@ -72,6 +75,9 @@ def _call_reader(path: Path, fmt: str, **kwargs: Any) -> tuple[pd.DataFrame, Any
     check_header(path, fmt)
     note_input(path, "input")  # no output of the running command may replace a file it read
     try:
+        if own_output:
+            result: tuple[pd.DataFrame, Any] = getattr(pyreadstat, _READERS[fmt])(str(path), **kwargs)
+            return result
         return run_reader(_READERS[fmt], path, kwargs)
     except UnicodeDecodeError as exc:
         raise InputError(
@@ -120,6 +126,9 @@ def _missing_from_pyreadstat(name: str, meta: Any) -> MissingSpec:
     return MissingSpec(values=tuple(values), ranges=tuple(ranges), extended=extended)
 
 
+_TYPE_OF = np.frompyfunc(type, 1, 1)
+
+
 def _split_extended(data: pd.DataFrame, meta: Any) -> dict[str, pd.Series]:
     """Move Stata .a-.z letters out of numeric columns into their own Series."""
     extended: dict[str, pd.Series] = {}
@@ -130,13 +139,19 @@ def _split_extended(data: pd.DataFrame, meta: Any) -> dict[str, pd.Series]:
         col = data[name]
         if pd.api.types.is_numeric_dtype(col) or pd.api.types.is_datetime64_any_dtype(col):
             continue
-        is_letter = col.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
+        values = col.to_numpy(dtype=object)
+        types = _TYPE_OF(values)  # the class of every value, in one C loop
+        kinds = set(types.tolist())
+        is_letter = np.zeros(len(values), dtype=bool)
+        for kind in kinds:
+            if issubclass(kind, str):
+                is_letter |= types == kind
         if not is_letter.any():
             continue
         extended[name] = col[is_letter].astype(object).str.lower().astype(object)
         rest = col.astype(object).where(~is_letter, None)
-        valid = rest.dropna()
-        if valid.map(lambda v: isinstance(v, (int, float, np.number))).all():
+        valid = ~is_letter & pd.notna(values)
+        if all(issubclass(kind, (int, float, np.number)) for kind in set(types[valid].tolist())):
             data[name] = pd.to_numeric(rest, errors="coerce").astype("float64")
         else:  # dates or times with extended missing values: keep the objects
             data[name] = rest
@@ -212,12 +227,17 @@ def read_wave(
     *,
     columns: Sequence[str] | None = None,
     encoding: str | None = None,
+    own_output: bool = False,
 ) -> Wave:
     """Read a ``.sav``, ``.zsav``, ``.por`` or ``.dta`` file with labels and missing codes intact.
 
     User-missing codes stay in the data and are declared in
     ``wave.meta.variable(name).missing``; Stata ``.a``-``.z`` are in
     ``wave.extended_missing``. The file is only read, never changed.
+    ``own_output=True`` is for :func:`sid.io.write_wave`'s read-back of the file it has
+    just written from its own data: not untrusted input, so it is read in this process
+    rather than in the memory-capped child (which costs a fork per read; see
+    docs/decisions.md). Every other read goes through the child.
     """
     path = Path(path)
     fmt = format_of(path)
@@ -237,7 +257,7 @@ def read_wave(
                 fix=f"choose from: {show_values(header.column_names, 12)}",
             )
         kwargs["usecols"] = columns
-    data, meta = _call_reader(path, fmt, **kwargs)
+    data, meta = _call_reader(path, fmt, own_output=own_output, **kwargs)
     extended = _split_extended(data, meta) if fmt == "dta" else {}
     data = normalise_numeric(data)
     wave_meta = _build_meta(path, fmt, meta, file_sha256(path), data)

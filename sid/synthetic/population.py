@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from sid.errors import InputError
+from sid.synthetic.draws import choice_index, nominal, ordered
 from sid.synthetic.params import (
     AGE_BANDS,
     AGE_FIRST_GEN,
@@ -146,32 +147,14 @@ def logit(p: Any) -> np.ndarray:
 
 
 def expit(x: np.ndarray) -> np.ndarray:
-    """The inverse of :func:`logit`, elementwise."""
-    return 1.0 / (1.0 + np.exp(-x))
-
-
-def _nominal(rng: np.random.Generator, logits: list[np.ndarray]) -> np.ndarray:
-    """Draw category codes 1..k from per-person logits (one array per category)."""
-    n = len(logits[0])
-    top = np.array(logits[0], dtype=np.float32, copy=True)
-    for lg in logits[1:]:
-        np.maximum(top, lg, out=top)
-    weights = [np.exp(np.asarray(lg, dtype=np.float32) - top) for lg in logits]
-    total = weights[0].copy()
-    for w in weights[1:]:
-        total += w
-    u = rng.random(n, dtype=np.float32) * total
-    out = np.full(n, len(logits), dtype=np.int8)
-    cum = np.zeros(n, dtype=np.float32)
-    for k, w in enumerate(weights[:-1], start=1):
-        cum += w
-        out[(u < cum) & (out == len(logits))] = k
-    return out
-
-
-def _ordered(latent: np.ndarray, cuts: tuple[float, ...]) -> np.ndarray:
-    """Codes 1..len(cuts)+1 from a latent score and increasing cut points."""
-    return (np.searchsorted(np.asarray(cuts), latent) + 1).astype(np.int8)
+    """The inverse of :func:`logit`, elementwise: ``1 / (1 + exp(-x))`` in one buffer."""
+    x = np.asarray(x)
+    if not np.issubdtype(x.dtype, np.floating):
+        return 1.0 / (1.0 + np.exp(-x))
+    out = np.negative(x)
+    np.exp(out, out=out)
+    out += 1.0
+    return np.divide(1.0, out, out=out)
 
 
 def _probit(p: np.ndarray) -> np.ndarray:
@@ -193,100 +176,122 @@ def _simulate_persons(
     out: dict[str, np.ndarray] = {"herkomst": herkomst.astype(np.int8), "gewest": gewest.astype(np.int8)}
 
     # Municipality within region, by group.
-    gemeente = np.zeros(n, dtype=np.int32)
-    nis = munis["gemeente"].to_numpy()
-    for g in np.unique(herkomst):
-        for r in (1, 2):
-            sel = np.flatnonzero((herkomst == g) & (gewest == r))
-            if len(sel):
-                gemeente[sel] = rng.choice(nis, size=len(sel), p=_municipality_probs(munis, int(g), r))
-    at = np.searchsorted(nis, gemeente)  # munis is sorted by NIS code
-    out["gemeente"] = gemeente
+    at = np.zeros(n, dtype=np.intp)  # row of the municipality in munis
+    cell = herkomst.astype(np.intp) * 3 + gewest
+    present = np.flatnonzero(np.bincount(cell, minlength=3))
+    for c in present:  # in the order of (group, region), as rng.choice was called
+        g, r = divmod(int(c), 3)
+        sel = np.flatnonzero(cell == c)
+        at[sel] = choice_index(rng, _municipality_probs(munis, g, r), len(sel))
+    out["gemeente"] = munis["gemeente"].to_numpy().astype(np.int32)[at]
     out["provincie"] = munis["provincie"].to_numpy().astype(np.int8)[at]
     out["verstedelijking"] = munis["verstedelijking"].to_numpy().astype(np.int8)[at]
 
     # Generation: 0 = Belgian origin, 1 = first, 2 = second generation.
     first_share = by_group(FIRST_GEN_SHARE[wave], herkomst)
-    generation = np.where(herkomst == 1, 0, np.where(rng.random(n) < first_share, 1, 2)).astype(np.int8)
+    generation = 2 - (rng.random(n) < first_share).astype(np.int8)
+    generation[herkomst == 1] = 0
     out["generatie"] = generation
 
     # Age: band by group and generation, then age within band (65-85 declining).
-    combo = herkomst.astype(np.int64) * 3 + generation
-    u = rng.random(n)
-    band = np.zeros(n, dtype=np.int64)
-    for c in np.unique(combo):  # at most 14 group x generation combinations
+    # The band is the number of cumulative band probabilities (of the person's group x
+    # generation) at or below a uniform draw: one pass per band limit over a lookup table.
+    combo = herkomst.astype(np.intp) * 3 + generation
+    present = np.flatnonzero(np.bincount(combo))  # at most 14 group x generation combinations
+    limits = np.full((int(present[-1]) + 1 if n else 1, len(AGE_BANDS) - 1), np.inf)
+    for c in present:
         probs = (AGE_SECOND_GEN if c % 3 == 2 else AGE_FIRST_GEN)[int(c) // 3]
-        cum = np.cumsum(probs) / np.sum(probs)
-        idx = np.flatnonzero(combo == c)
-        band[idx] = np.searchsorted(cum[:-1], u[idx], side="right")
-    lo = np.array([b[0] for b in AGE_BANDS])[band]
+        limits[c] = (np.cumsum(probs) / np.sum(probs))[:-1]
     u = rng.random(n)
-    age = np.where(band == 5, np.minimum(85, 65 + np.floor(21 * (1 - np.sqrt(u)))), lo + np.floor(10 * u))
-    out["leeftijd"] = age.astype(np.int8)
-    out["geslacht"] = np.where(rng.random(n) < by_group(MALE_SHARE, herkomst), 1, 2).astype(np.int8)
+    band = np.zeros(n, dtype=np.int8)
+    for k in range(limits.shape[1]):
+        band += u >= limits[:, k][combo]
+    u = rng.random(n)
+    age = np.array([b[0] for b in AGE_BANDS], dtype=np.int8)[band]
+    age += (10 * u).astype(np.int8)  # floor(10 u): 0-9 years into the band
+    old = np.flatnonzero(band == 5)
+    age[old] = np.minimum(85, 65 + np.floor(21 * (1 - np.sqrt(u[old]))))
+    out["leeftijd"] = age
+    male = rng.random(n) < by_group(MALE_SHARE, herkomst)
+    out["geslacht"] = 2 - male.astype(np.int8)
 
     _nationalities(out, rng)
     _items(out, g0, rng, wave)
     return out
 
 
+_PICK, _PICK_NEAR = -1, -2  # placeholders: "another country" and "a neighbouring country"
+_BLOCK = 1 << 15  # rows per block of the nationality draws (fits in the CPU cache)
+
+
 def _nationalities(p: dict[str, np.ndarray], rng: np.random.Generator) -> None:
-    """ISO codes (as indexes into COUNTRIES) for the four nationality fields and birth country."""
+    """ISO codes (as indexes into COUNTRIES) for the four nationality fields and birth country.
+
+    Six uniforms per person (``rng.random((n, 6))``, drawn block by block: the same
+    stream), then one pick among the other countries per person; the rules are applied
+    per block with placeholders for the picks, which are filled in at the end.
+    """
     herkomst, gen, age = p["herkomst"], p["generatie"], p["leeftijd"]
     n = len(herkomst)
-    be, unknown = COUNTRY_INDEX["BE"], COUNTRY_INDEX[""]
+    be, unknown, congo = COUNTRY_INDEX["BE"], COUNTRY_INDEX[""], COUNTRY_INDEX["CD"]
     own = np.array([0] + [COUNTRY_INDEX[GROUP_COUNTRY[g]] for g in range(1, 8)], dtype=np.int8)[herkomst]
     other = np.array([COUNTRY_INDEX[c] for c in OTHER_COUNTRIES], dtype=np.int8)
-    u = rng.random((n, 6))
+    # P(naturalised) of the first generation by group and age > 30, as min(rate x factor, 0.95)
+    nat_rate = by_group(NATURALISED, np.arange(8))
+    nat_p = np.minimum(np.stack([nat_rate * 0.6, nat_rate * 1.1], axis=1), 0.95).ravel()
+    fields = {name: np.empty(n, dtype=np.int8) for name in ("first", "father", "mother", "birth",
+                                                            "current")}
+    u = np.empty((min(n, _BLOCK), 6))
+    for lo in range(0, n, _BLOCK):
+        sl = slice(lo, min(n, lo + _BLOCK))
+        ub = rng.random((sl.stop - lo, 6), out=u[:sl.stop - lo])
+        u0, u1, u2, u3, u4, u5 = (ub[:, k] for k in range(6))
+        h, g, a, ow = herkomst[sl], gen[sl], age[sl], own[sl]
+        bel, g1, g2 = h == 1, g == 1, g == 2
+        # Each rule only where its group is in the block (the population is sorted by group,
+        # so most blocks hold one): Belgian frame group, then first, then second generation.
+        first, father, mother, birth = (np.full(len(h), be, dtype=np.int8) for _ in range(4))
+        if bel.any():
+            # A few foreign-born Belgians (older ones in Congo), a few with a parent (and
+            # sometimes themselves) of another nationality, some unknown parents.
+            mixed = bel & (u1 < 0.03)
+            via_father = u2 < 0.5
+            naturalised_other = mixed & (u3 < 0.3)
+            abroad = bel & (u0 < 0.015)
+            birth = np.where(naturalised_other, _PICK,
+                             np.where(abroad, np.where(a >= 60, congo, _PICK), be))
+            first = np.where(naturalised_other, _PICK, be)
+            father = np.where(bel, np.where(mixed & via_father, _PICK,
+                                            np.where(~mixed & (u4 < 0.02), unknown, be)), be)
+            mother = np.where(bel, np.where(mixed & ~via_father, _PICK,
+                                            np.where(~mixed & (u5 < 0.01), unknown, be)), be)
+        if g1.any():  # born abroad (a few in a neighbouring country), foreign first nationality
+            birth = np.where(g1, np.where(u0 < 0.95, ow, _PICK_NEAR), birth)
+            first = np.where(g1, ow, first)
+            father = np.where(g1, np.where(u1 < 0.95, ow, unknown), father)
+            mother = np.where(g1, np.where(u2 < 0.94, ow, unknown), mother)
+        if g2.any():  # born in Belgium, Belgian at birth more often when young; parents both
+            # foreign, or mixed, or one unknown
+            first = np.where(g2, np.where(u0 < np.where(a < 30, 0.8, 0.4), be, ow), first)
+            f2 = np.where((u1 >= 0.80) & (u1 < 0.93), be, np.where(u1 < 0.97, ow, unknown))
+            m2 = np.where((u1 >= 0.70) & (u1 < 0.80), be,
+                          np.where((u1 >= 0.93) & (u1 < 0.97), unknown, ow))
+            father = np.where(g2, f2, father)
+            mother = np.where(g2, m2, mother)
+        # Current nationality: naturalisation (first generation, more often when older).
+        threshold = np.where(g1, nat_p[h.astype(np.intp) * 2 + (a > 30)], 0.85)
+        naturalised = u3 < threshold
+        current = np.where(bel | (first == be) | naturalised, be, first)
+        for name, values in (("first", first), ("father", father), ("mother", mother),
+                             ("birth", birth), ("current", current)):
+            fields[name][sl] = values
     pick_other = other[rng.integers(0, len(other), n)]
-
-    first = np.full(n, be, dtype=np.int8)
-    father = np.full(n, be, dtype=np.int8)
-    mother = np.full(n, be, dtype=np.int8)
-    birth = np.full(n, be, dtype=np.int8)
-
-    # Belgian frame group: a few foreign-born Belgians (older ones in Congo), a few with
-    # a parent (and sometimes themselves) of another nationality, some unknown parents.
-    bel = herkomst == 1
-    abroad = bel & (u[:, 0] < 0.015)
-    birth[abroad] = np.where(age[abroad] >= 60, COUNTRY_INDEX["CD"], pick_other[abroad])
-    mixed = bel & (u[:, 1] < 0.03)
-    via_father = u[:, 2] < 0.5
-    father[mixed & via_father] = pick_other[mixed & via_father]
-    mother[mixed & ~via_father] = pick_other[mixed & ~via_father]
-    naturalised_other = mixed & (u[:, 3] < 0.3)
-    first[naturalised_other] = pick_other[naturalised_other]
-    birth[naturalised_other] = pick_other[naturalised_other]
-    father[bel & ~mixed & (u[:, 4] < 0.02)] = unknown
-    mother[bel & ~mixed & (u[:, 5] < 0.01)] = unknown
-
-    # First generation: born abroad (a few in a neighbouring country), foreign first nationality.
-    g1 = gen == 1
-    birth[g1] = np.where(u[g1, 0] < 0.95, own[g1], pick_other[g1] % 3 + COUNTRY_INDEX["NL"])
-    first[g1] = own[g1]
-    father[g1] = np.where(u[g1, 1] < 0.95, own[g1], unknown)
-    mother[g1] = np.where(u[g1, 2] < 0.94, own[g1], unknown)
-
-    # Second generation: born in Belgium, Belgian at birth more often when young;
-    # parents both foreign, or mixed (Belgian father + foreign mother and vice versa), or one unknown.
-    g2 = gen == 2
-    first[g2] = np.where(u[g2, 0] < np.where(age[g2] < 30, 0.8, 0.4), be, own[g2])
-    pattern = u[:, 1]
-    f2 = np.select([pattern < 0.70, pattern < 0.80, pattern < 0.93, pattern < 0.97],
-                   [own, own, be, own], unknown)
-    m2 = np.select([pattern < 0.70, pattern < 0.80, pattern < 0.93, pattern < 0.97],
-                   [own, be, own, unknown], own)
-    father[g2] = f2[g2]
-    mother[g2] = m2[g2]
-
-    # Current nationality: naturalisation (first generation, more often when older).
-    nat_p = by_group(NATURALISED, herkomst) * np.where(age > 30, 1.1, 0.6)
-    naturalised = np.where(g1, u[:, 3] < np.minimum(nat_p, 0.95), u[:, 3] < 0.85)
-    current = np.where(first == be, be, np.where(naturalised, be, first)).astype(np.int8)
-    current = np.where(bel, be, current).astype(np.int8)
-
-    p["nat_huidig"], p["nat_eerste"] = current, first
-    p["nat_vader"], p["nat_moeder"], p["geboorteland"] = father, mother, birth
+    for values in fields.values():
+        at = np.flatnonzero(values < 0)
+        near = values[at] == _PICK_NEAR
+        values[at] = np.where(near, pick_other[at] % 3 + COUNTRY_INDEX["NL"], pick_other[at])
+    p["nat_huidig"], p["nat_eerste"] = fields["current"], fields["first"]
+    p["nat_vader"], p["nat_moeder"], p["geboorteland"] = fields["father"], fields["mother"], fields["birth"]
 
 
 def group_table(values: Any) -> np.ndarray:
@@ -316,6 +321,7 @@ def _items(p: dict[str, np.ndarray], g0: np.ndarray, rng: np.random.Generator, w
     gen2 = (p["generatie"] == 2).astype(f32)
     brussels = (p["gewest"] == 2).astype(f32)
     young = age < 25
+    age40 = age - 40  # exact in float32; shared by the items below
 
     def normal() -> np.ndarray:
         return rng.standard_normal(n, dtype=f32)
@@ -324,34 +330,34 @@ def _items(p: dict[str, np.ndarray], g0: np.ndarray, rng: np.random.Generator, w
         return rng.random(n, dtype=f32)
 
     # Education 1 laag, 2 midden, 3 hoog.
-    edu_latent = group_table(EDU_MEAN)[g] + f32(0.3) * gen2 - f32(0.02) * (age - 40) - f32(1.2) * (age < 20)
-    edu = _ordered(edu_latent + normal(), (-0.4, 0.6))
+    edu_latent = group_table(EDU_MEAN)[g] + f32(0.3) * gen2 - f32(0.02) * age40 - f32(1.2) * (age < 20)
+    edu = ordered(edu_latent + normal(), (-0.4, 0.6))
     p["opleiding"] = edu
     e = edu.astype(f32) - 2
 
     # Employment (werksituatie 1-6), nominal logits.
-    muslim_groups = np.isin(herkomst, (2, 3, 7)).astype(f32)
+    muslim_groups = ((herkomst == 2) | (herkomst == 3) | (herkomst == 7)).astype(f32)
     logits = [
         f32(0.4) * e - f32(0.6) * female,
         f32(-1.0) + f32(0.9) * female,
         group_table(UNEMPLOYED)[g] - f32(0.5) * e,
         _by_age(age_int, ((20, 5.0), (25, 2.0), (30, -1.5)), -5.0),
         _by_age(age_int, ((60, -6.0), (65, 1.0)), 6.0),
-        f32(-2.0) + f32(0.8) * female * muslim_groups + f32(0.02) * (age - 40),
+        f32(-2.0) + f32(0.8) * female * muslim_groups + f32(0.02) * age40,
     ]
-    work = _nominal(rng, logits)
+    work = nominal(rng, logits)
     work[age < 18] = 4
     p["werksituatie"] = work
     worker = (work == 1) | (work == 2)
 
     # Home language 1 NL, 2 FR, 3 origin language, 4 EN, 5 other (before the workplace item,
     # which depends on it: not speaking Dutch at home stands in for Dutch proficiency).
-    lang = group_table(LANG_LOGITS)[g]
-    lang_logits = [lang[:, k] for k in range(5)]
+    lang = group_table(LANG_LOGITS)
+    lang_logits = [lang[:, k][g] for k in range(5)]  # contiguous, one per category
     lang_logits[0] = lang_logits[0] - f32(1.8) * brussels + f32(1.3) * gen2
     lang_logits[1] = lang_logits[1] + f32(2.8) * brussels + f32(0.3) * gen2
     lang_logits[2] = lang_logits[2] - f32(1.0) * gen2
-    taal = _nominal(rng, lang_logits)
+    taal = nominal(rng, lang_logits)
     p["taal_thuis"] = taal
     not_dutch = (taal != 1).astype(f32)
 
@@ -360,18 +366,18 @@ def _items(p: dict[str, np.ndarray], g0: np.ndarray, rng: np.random.Generator, w
     fx = WORK_EFFECTS
     latent = (group_table([WORK_LOGIT[wave].get(k, 0.0) for k in range(1, 8)])[g]
               + f32(fx["opleiding_midden"]) * (edu == 2) + f32(fx["opleiding_hoog"]) * (edu == 3)
-              + f32(fx["leeftijd_per_jaar"]) * (age - 40) + f32(fx["vrouw"]) * female
+              + f32(fx["leeftijd_per_jaar"]) * age40 + f32(fx["vrouw"]) * female
               + f32(fx["brussel"]) * brussels + f32(fx["geen_nederlands_thuis"]) * not_dutch
               + rng.logistic(size=n).astype(f32))
-    treated = _ordered(latent, (0.0, WORK_VAAK_CUT))
+    treated = ordered(latent, (0.0, WORK_VAAK_CUT))
     treated[~worker] = 0
     p["werk_behandeld"] = treated
 
     # Religion 1 geen, 2 christelijk, 3 islamitisch, 4 ander (geloof as a reason depends on it).
-    rel_log = np.log(group_table(RELIGION))[g]
-    rel_logits = [rel_log[:, k] for k in range(4)]
+    rel_log = np.log(group_table(RELIGION))
+    rel_logits = [rel_log[:, k][g] for k in range(4)]
     rel_logits[0] = rel_logits[0] + f32(0.02) * (40 - age) * (herkomst == 1)
-    religion = _nominal(rng, rel_logits)
+    religion = nominal(rng, rel_logits)
     p["religie"] = religion
 
     # Reasons (multiple response), only for those treated incorrectly (-1 = not asked).
@@ -402,28 +408,30 @@ def _items(p: dict[str, np.ndarray], g0: np.ndarray, rng: np.random.Generator, w
     searched = uniform() < expit(group_table(logit(RENT_SEARCHED))[g] + age_rent + f32(0.3) * brussels)
     refused = uniform() < expit(group_table(logit(RENT_REFUSED))[g] - f32(0.2) * e
                                  + f32(0.2) * (herkomst == 6) * brussels)
-    p["huur_gezocht"] = np.where(searched, 1, 2).astype(np.int8)
-    p["huur_geweigerd"] = np.where(searched, np.where(refused, 1, 2), 0).astype(np.int8)
+    p["huur_gezocht"] = 2 - searched.astype(np.int8)
+    refused_code = 2 - refused.astype(np.int8)  # 1 ja, 2 nee; 0 where not searched
+    refused_code *= searched
+    p["huur_geweigerd"] = refused_code
 
     # Trust 0-10.
     trust = (group_table(TRUST_MEAN)[g] + f32(0.5) * e - f32(0.5) * (treated == 3)
-             - f32(0.4) * brussels + f32(0.01) * (age - 40) + f32(2.0) * normal())
+             - f32(0.4) * brussels + f32(0.01) * age40 + f32(2.0) * normal())
     p["vertrouwen"] = np.clip(np.rint(trust), 0, 10).astype(np.int8)
 
     # Feeling at home in Belgium 1-5 (ordered).
     home = (group_table(HOME_MEAN)[g] + f32(0.3) * gen2 - f32(0.3) * (treated == 3) + f32(0.15) * e
             - f32(0.3) * brussels + f32(0.3) * (1 - not_dutch) * (herkomst != 1) + normal())
-    p["thuis_belgie"] = _ordered(home, (-1.8, -1.0, -0.2, 0.8))
+    p["thuis_belgie"] = ordered(home, (-1.8, -1.0, -0.2, 0.8))
 
     # Negative experience in public space (1 ja, 2 nee).
     neg = expit(group_table(logit(PUBLIC_NEG))[g] + f32(0.4) * young + f32(0.2) * female
                  - f32(0.3) * (age >= 65))
-    p["negatief_publiek"] = np.where(uniform() < neg, 1, 2).astype(np.int8)
+    p["negatief_publiek"] = 2 - (uniform() < neg).astype(np.int8)
 
     # Contact with people of Belgian origin: 1 dagelijks .. 5 nooit (high latent = often).
     contact = (group_table(CONTACT_MEAN)[g] + f32(0.5) * worker + f32(0.4) * gen2 + f32(0.2) * e
                - f32(0.4) * brussels + normal())
-    p["contact_belgen"] = (6 - _ordered(contact, (-1.2, -0.3, 0.4, 1.2))).astype(np.int8)
+    p["contact_belgen"] = (6 - ordered(contact, (-1.2, -0.3, 0.4, 1.2))).astype(np.int8)
 
 
 def make_population(wave: int = 2022, seed: int = DEFAULT_SEED, scale: float = 1.0) -> pd.DataFrame:
@@ -466,11 +474,16 @@ def persons_frame(herkomst: np.ndarray, gewest: np.ndarray, wave: int,
     munis = municipalities()
     n = len(herkomst)
     n_chunks = max(1, -(-n // CHUNK))
-    parts = []
+    cols: dict[str, np.ndarray] = {}
     for k, child in enumerate(seq.spawn(n_chunks)):
         sl = slice(k * CHUNK, min(n, (k + 1) * CHUNK))
-        parts.append(_simulate_persons(herkomst[sl], gewest[sl], wave, np.random.default_rng(child), munis))
-    cols = {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
+        part = _simulate_persons(herkomst[sl], gewest[sl], wave, np.random.default_rng(child), munis)
+        for name, values in part.items():  # into the full columns: no second copy at the end
+            if name not in cols:
+                cols[name] = values if n_chunks == 1 else np.empty(n, dtype=values.dtype)
+            if n_chunks > 1:
+                cols[name][sl] = values
+        del part
     frame = pd.DataFrame({"record": np.arange(n, dtype=np.int64), "persons": np.ones(n, np.int32)})
     for name in ("herkomst", "gewest", "provincie", "verstedelijking", "gemeente", "geslacht",
                  "leeftijd", "generatie"):
@@ -502,15 +515,19 @@ def population_margins(pop: pd.DataFrame, ref_date: str) -> pd.DataFrame:
         names=["herkomst", "geslacht", "leeftijdsgroep", "gewest"],
     ).to_frame(index=False).astype(np.int64)
     out["count"] = np.rint(counts).astype(np.int64)
-    out = out[out["herkomst"].isin(np.unique(h))].reset_index(drop=True)
+    out = out[out["herkomst"].isin(np.flatnonzero(np.bincount(h)))].reset_index(drop=True)
     out.insert(0, "ref_date", ref_date)
     return out
 
 
 def age_band(age: np.ndarray) -> np.ndarray:
     """Age band codes 1-6 (15-24, 25-34, 35-44, 45-54, 55-64, 65-85)."""
-    return (np.searchsorted(np.array([25, 35, 45, 55, 65]), np.asarray(age), side="right") + 1).astype(
-        np.int64)
+    age = np.asarray(age)
+    limits = np.array([25, 35, 45, 55, 65])
+    if age.dtype in (np.int8, np.uint8):  # a table of every possible age: no search
+        table = np.searchsorted(limits, np.arange(-128, 256), side="right") + 1
+        return table[age.astype(np.intp) + 128]
+    return (np.searchsorted(limits, age, side="right") + 1).astype(np.int64)
 
 
 # --------------------------------------------------------------------------- truth
@@ -522,35 +539,59 @@ def truth(pop: pd.DataFrame) -> dict[str, Any]:
     Computed over persons (records weighted by ``persons``) on the true answers,
     so there is no item nonresponse; the bases are the filters of the
     questionnaire (workers, those treated incorrectly, those who searched).
+    Every sum is a per-group ``np.bincount`` of whole numbers of persons, so it
+    is exact whatever the order of addition (one pass per indicator, not per group).
     """
-    def share(hit: pd.Series, base: pd.Series, w: np.ndarray) -> float:
-        wb = w[base.to_numpy()]
-        return float(np.sum(wb * hit.to_numpy()[base.to_numpy()]) / np.sum(wb))
+    h = pop["herkomst"].to_numpy().astype(np.intp)
+    w = pop["persons"].to_numpy().astype(float)
+    size = int(h.max()) + 1 if len(h) else 1
+    groups_present = np.flatnonzero(np.bincount(h, minlength=size))
 
-    def indicators(d: pd.DataFrame) -> dict[str, float | int]:
-        w = d["persons"].to_numpy().astype(float)
-        everyone = pd.Series(np.ones(len(d), dtype=bool), index=d.index)
-        worker = d["werksituatie"].isin([1, 2])
-        incorrect = d["werk_behandeld"].isin([2, 3])
-        searched = d["huur_gezocht"] == 1
-        out: dict[str, float | int] = {
-            "population": int(w.sum()),
-            "workers": int(w[worker.to_numpy()].sum()),
-            "werk_niet_correct": share(incorrect, worker, w),
-            "werk_vaak": share(d["werk_behandeld"] == 3, worker, w),
-        }
-        for reason in REASONS:
-            out[f"reden_{reason}"] = share(d[f"reden_{reason}"] == 1, incorrect, w)
-        out.update({
-            "huur_gezocht": share(searched, everyone, w),
-            "huur_geweigerd": share(d["huur_geweigerd"] == 1, searched, w),
-            "vertrouwen_gemiddeld": float(np.sum(w * d["vertrouwen"].to_numpy()) / w.sum()),
-            "thuis_belgie_wel": share(d["thuis_belgie"].isin([4, 5]), everyone, w),
-            "taal_thuis_nederlands": share(d["taal_thuis"] == 1, everyone, w),
-            "negatief_publiek": share(d["negatief_publiek"] == 1, everyone, w),
-        })
+    def sums(values: np.ndarray | None = None, rows: np.ndarray | None = None) -> np.ndarray:
+        """Per-group persons-weighted sums of ``values`` (bool or numbers; None: persons),
+        over ``rows`` (indexes; None: all records), then the total."""
+        hh, ww = (h, w) if rows is None else (h[rows], w[rows])
+        if values is not None:
+            ww = ww * values
+        per_group = np.bincount(hh, weights=ww, minlength=size)[groups_present]
+        return np.append(per_group, per_group.sum())
+
+    def column(name: str, rows: np.ndarray | None = None) -> np.ndarray:
+        values = pop[name].to_numpy()
+        return values if rows is None else values[rows]
+
+    work = column("werksituatie")
+    workers = np.flatnonzero((work == 1) | (work == 2))
+    treated = column("werk_behandeld")
+    treated_workers = treated[workers]
+    incorrect = np.flatnonzero((treated == 2) | (treated == 3))
+    searched = np.flatnonzero(column("huur_gezocht") == 1)
+    everyone = sums()
+    base_worker, base_incorrect, base_searched = sums(rows=workers), sums(rows=incorrect), sums(
+        rows=searched)
+    table: dict[str, np.ndarray] = {
+        "werk_niet_correct": sums((treated_workers == 2) | (treated_workers == 3), workers)
+        / base_worker,
+        "werk_vaak": sums(treated_workers == 3, workers) / base_worker,
+    }
+    for reason in REASONS:
+        table[f"reden_{reason}"] = sums(column(f"reden_{reason}", incorrect) == 1,
+                                        incorrect) / base_incorrect
+    thuis = column("thuis_belgie")
+    table.update({
+        "huur_gezocht": base_searched / everyone,
+        "huur_geweigerd": sums(column("huur_geweigerd", searched) == 1, searched) / base_searched,
+        "vertrouwen_gemiddeld": sums(column("vertrouwen")) / everyone,
+        "thuis_belgie_wel": sums((thuis == 4) | (thuis == 5)) / everyone,
+        "taal_thuis_nederlands": sums(column("taal_thuis") == 1) / everyone,
+        "negatief_publiek": sums(column("negatief_publiek") == 1) / everyone,
+    })
+
+    def indicators(k: int) -> dict[str, float | int]:
+        out: dict[str, float | int] = {"population": int(everyone[k]), "workers": int(base_worker[k])}
+        out.update({name: float(values[k]) for name, values in table.items()})
         return out
 
-    groups = {str(int(g)): {"label": GROUP_LABELS[int(g)], **indicators(d)}
-              for g, d in pop.groupby("herkomst", sort=True)}
-    return {"groups": groups, "totaal": {"label": "Totaal", **indicators(pop)}}
+    groups = {str(int(g)): {"label": GROUP_LABELS[int(g)], **indicators(k)}
+              for k, g in enumerate(groups_present)}
+    return {"groups": groups, "totaal": {"label": "Totaal", **indicators(len(groups_present))}}

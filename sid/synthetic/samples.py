@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sid.codes import combine_codes
 from sid.synthetic.params import (
     DEFAULT_SEED,
     F2F_RESPONSE,
@@ -65,6 +64,16 @@ def _pps_systematic(size: np.ndarray, m: int, rng: np.random.Generator) -> tuple
     return pi, chosen
 
 
+def _stable_argsort(key: np.ndarray) -> np.ndarray:
+    """``np.argsort(key, kind="stable")``, through the faster unstable sort when no two keys
+    are equal (then both orders are the same)."""
+    order = np.argsort(key)
+    ranked = key[order]
+    if np.any(ranked[1:] == ranked[:-1]):
+        return np.argsort(key, kind="stable")
+    return order
+
+
 def draw_gross_sample(pop: pd.DataFrame, wave: int, seed: int = DEFAULT_SEED) -> pd.DataFrame:
     """Two-stage stratified sample of one wave, with the response outcome of every person.
 
@@ -87,14 +96,24 @@ def draw_gross_sample(pop: pd.DataFrame, wave: int, seed: int = DEFAULT_SEED) ->
     stratum = pop["stratum"].to_numpy().astype(np.int64)
     gemeente = pop["gemeente"].to_numpy().astype(np.int64)
     persons = pop["persons"].to_numpy().astype(np.int64)
-    strata = np.unique(stratum)
+    strata = np.flatnonzero(np.bincount(stratum, minlength=100))
     N_h = np.bincount(stratum, weights=persons, minlength=100)[strata]
     rr_h = np.bincount(stratum, weights=rr * persons, minlength=100)[strata] / N_h
     group_h = strata // 10
     N_g = np.bincount(group_h, weights=N_h, minlength=10)[group_h]
     n_h = np.rint(TARGET_COMPLETES * N_h / N_g / rr_h).astype(np.int64)
-    cell_id = combine_codes([stratum, gemeente])  # sorts like (stratum, gemeente)
-    cells, first, R_i = np.unique(cell_id, return_index=True, return_counts=True)
+    # Cells (stratum x municipality) as dense keys that sort like (stratum, gemeente):
+    # ranks of the strata and municipalities present, so bincount replaces a sort.
+    muni_rank = np.cumsum(np.bincount(gemeente) > 0) - 1
+    stratum_rank = np.cumsum(np.bincount(stratum) > 0) - 1
+    n_muni = int(muni_rank[-1]) + 1
+    cell_id = stratum_rank[stratum] * n_muni + muni_rank[gemeente]
+    R_all = np.bincount(cell_id)
+    cells = np.flatnonzero(R_all)
+    R_i = R_all[cells]
+    first_at = np.full(len(R_all), len(cell_id), dtype=np.int64)
+    np.minimum.at(first_at, cell_id, np.arange(len(cell_id)))  # each cell's first record
+    first = first_at[cells]
     cell_stratum = stratum[first]
     N_i = R_i * persons[first]  # persons per cell (expansion is constant within a group)
 
@@ -115,12 +134,19 @@ def draw_gross_sample(pop: pd.DataFrame, wave: int, seed: int = DEFAULT_SEED) ->
 
     # Stage 2: the `take` records with the smallest random keys in each sampled cell (SRS),
     # and one of the record's identical persons: P(person) = take / N_i.
-    rows = np.flatnonzero(np.isin(cell_id, psu_cell))
-    which = np.searchsorted(psu_cell, cell_id[rows])
+    psu_of_cell = np.full(len(R_all), -1, dtype=np.int64)
+    psu_of_cell[psu_cell] = np.arange(len(psu_cell))
+    which = psu_of_cell[cell_id]
+    rows = np.flatnonzero(which >= 0)
+    which = which[rows]
     key = which + rng.random(len(rows))
-    order = np.argsort(key, kind="stable")
+    order = _stable_argsort(key)
     rows, which = rows[order], which[order]
-    pos = np.arange(len(rows)) - np.searchsorted(which, which, side="left")
+    if np.all(which[1:] >= which[:-1]):  # always, unless a key rounded up to the next cell
+        starts = np.concatenate([[0], np.cumsum(np.bincount(which))])[which]
+    else:
+        starts = np.searchsorted(which, which, side="left")
+    pos = np.arange(len(rows)) - starts
     keep = pos < psu_take[which]
     rows, which = rows[keep], which[keep]
     sample = pop.iloc[rows].reset_index(drop=True)

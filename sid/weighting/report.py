@@ -338,12 +338,16 @@ def _worst_gaps(frame: pd.DataFrame, tx: Mapping[str, Any]) -> pd.DataFrame:
 
 def weight_plot_png(chain: ChainResult, labels: Mapping[Any, str] | None = None,
                     lang: str = "nl") -> bytes:
-    """A histogram of the final weight per group (log scale), as PNG bytes."""
-    import matplotlib
+    """A histogram of the final weight per group (log scale), as PNG bytes.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import FuncFormatter, NullFormatter
+    Drawn on a bare :class:`matplotlib.figure.Figure` with the Agg canvas (no pyplot:
+    its import and figure registry cost time and are global state), one axes per group,
+    each histogram as one filled step outline (``stairs``: the same pixels as a bar per
+    bin, one artist instead of 24) and only the labelled ticks on the log axis.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter, NullLocator
 
     tx = _tx(lang)
     w = chain.weights.to_numpy(dtype=float)
@@ -356,26 +360,26 @@ def weight_plot_png(chain: ChainResult, labels: Mapping[Any, str] | None = None,
         parts = [(names.get(float(k), format_number(k)), w[g == k]) for k in keys]
     cols = min(4, len(parts))
     rows = -(-len(parts) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.4 * rows + 0.6), squeeze=False)
-    for ax, (name, values) in zip(axes.ravel(), parts, strict=False):
+    fig = Figure(figsize=(3.2 * cols, 2.4 * rows + 0.6))
+    FigureCanvasAgg(fig)
+    for k, (name, values) in enumerate(parts):
+        ax = fig.add_subplot(rows, cols, k + 1)
         values = values[values > 0]
         if values.size:
             bins = np.logspace(np.log10(values.min()), np.log10(values.max()) + 1e-9, 25)
-            ax.hist(values, bins=bins, color="#1f4e79")
+            counts, _ = np.histogram(values, bins=bins)
+            ax.stairs(counts, bins, fill=True, color="#1f4e79")
             ax.set_xscale("log")
-            ax.xaxis.set_minor_formatter(NullFormatter())
+            ax.xaxis.set_minor_locator(NullLocator())
             ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
         ax.set_title(str(name), fontsize=9)
         ax.tick_params(labelsize=7)
         ax.set_xlabel(tx["plot_x"], fontsize=7)
         ax.set_ylabel(tx["plot_n"], fontsize=7)
-    for ax in axes.ravel()[len(parts):]:
-        ax.axis("off")
     fig.suptitle(tx["plot"], fontsize=10)
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, dpi=110, format="png")
-    plt.close(fig)
     return buf.getvalue()
 
 
