@@ -31,11 +31,14 @@ def _heap_kept(release: bool) -> Iterator[None]:
     A no-op without glibc's ``mallopt``.
     """
     import ctypes
+    import sys
 
     try:
+        if not sys.platform.startswith("linux"):
+            raise OSError("glibc only")
         libc = ctypes.CDLL(None)
         mallopt, malloc_trim = libc.mallopt, libc.malloc_trim
-    except (OSError, AttributeError):
+    except (OSError, AttributeError, TypeError):  # not glibc (musl, macOS, Windows)
         yield
         return
     m_trim_threshold, m_mmap_threshold = -1, -3  # <malloc.h>
