@@ -27,8 +27,9 @@ interleaved with the others: before/after in one run, on one machine state.
 Setup, not timed: without --data the synthetic waves are written to a temporary
 folder (`sid synth`); both waves are weighted with the shipped specs
 (`sid weight`, as `sid demo` does); the bytecode of each timed sid tree is written
-(``compileall``, as ``pip install`` does; ``--no-compile`` skips it, to time the
-start-up under ``PYTHONDONTWRITEBYTECODE=1``). The split gives wall and CPU
+(``compileall``, as ``pip install`` does; ``--no-compile`` skips it: with no
+``__pycache__`` folders in the tree that times sid compiled from source on every run, as
+under ``PYTHONDONTWRITEBYTECODE=1``). The split gives wall and CPU
 seconds per phase; whole process minus the split's sum is start-up and exit.
 """
 
@@ -195,7 +196,8 @@ def main() -> int:
     ap.add_argument("--baseline", type=Path, default=None,
                     help="source tree of another sid version to time alongside")
     ap.add_argument("--no-compile", action="store_true",
-                    help="do not write the sid packages' bytecode first")
+                    help="do not write the sid packages' bytecode first (bytecode already "
+                         "written is still used)")
     args = ap.parse_args()
     base_env = None
     if args.baseline is not None:
