@@ -18,7 +18,7 @@ command loads / read / tables / provenance / xlsx writing / plots / rest) and
 the peak memory of the process (``ru_maxrss`` of the child).
 
     .venv/bin/python scripts/bench_tables.py [--data DIR] [--runs 5] [--workload C|demo|both]
-        [--baseline SRC]
+        [--baseline SRC] [--no-compile]
 
 ``--baseline SRC`` also times the same commands with the ``sid`` package of the source
 tree SRC first on ``PYTHONPATH`` (e.g. ``git archive <commit> | tar -x -C SRC``),
@@ -26,7 +26,11 @@ interleaved with the others: before/after in one run, on one machine state.
 
 Setup, not timed: without --data the synthetic waves are written to a temporary
 folder (`sid synth`); both waves are weighted with the shipped specs
-(`sid weight`, as `sid demo` does).
+(`sid weight`, as `sid demo` does); the bytecode of each timed sid tree is written
+(``compileall``, as ``pip install`` does; ``--no-compile`` skips it: with no
+``__pycache__`` folders in the tree that times sid compiled from source on every run, as
+under ``PYTHONDONTWRITEBYTECODE=1``). The split gives wall and CPU
+seconds per phase; whole process minus the split's sum is start-up and exit.
 """
 
 from __future__ import annotations
@@ -54,7 +58,7 @@ FLOOR = "floor (import numpy, pandas)"
 # and the phases are computation only.
 _SPLIT = r'''
 import json, subprocess, sys, time
-t_start = time.perf_counter()
+t_start, c_start = time.perf_counter(), time.process_time()
 argv, modules_file, mode = sys.argv[1], sys.argv[2], sys.argv[3]
 args = json.loads(argv)
 if mode == "list":
@@ -69,18 +73,19 @@ for m in json.load(open(modules_file)):
         importlib.import_module(m)
     except Exception:
         pass
-t_imports = time.perf_counter() - t_start
+t_imports, c_imports = time.perf_counter() - t_start, time.process_time() - c_start
 import sid.tables, sid.export, sid.cli.tables_cmd as tc
 from sid.cli import main
-spent = {}
+spent, cpu = {}, {}
 def timed(module, name, phase):
     inner = getattr(module, name)
     def wrapper(*a, **k):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         try:
             return inner(*a, **k)
         finally:
             spent[phase] = spent.get(phase, 0.0) + time.perf_counter() - t0
+            cpu[phase] = cpu.get(phase, 0.0) + time.process_time() - c0
     setattr(module, name, wrapper)
 for module, name, phase in [
         (sid.tables, "read_spec", "read"), (sid.tables, "load_book_data", "read"),
@@ -90,11 +95,11 @@ for module, name, phase in [
     timed(module, name, phase)
 import sid.codebook
 timed(sid.codebook, "load_codebook", "read")
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 main(args, standalone_mode=False)
 spent["rest"] = time.perf_counter() - t0 - sum(spent.values())
-spent = {"imports": t_imports, **spent}
-print(json.dumps(spent))
+cpu["rest"] = time.process_time() - c0 - sum(cpu.values())
+print(json.dumps({"wall": {"imports": t_imports, **spent}, "cpu": {"imports": c_imports, **cpu}}))
 '''
 
 
@@ -106,6 +111,17 @@ def sid_command() -> list[str]:
     if found:
         return [found]
     return [sys.executable, "-c", "from sid.cli import main; main()"]
+
+
+def entry_command(tree: Path) -> list[str]:
+    """The ``sid`` console script as the tree's pyproject.toml declares it (``module:func``),
+    run by this interpreter: each tree with its own entry point."""
+    import tomllib
+
+    target = tomllib.loads((tree / "pyproject.toml").read_text())["project"]["scripts"]["sid"]
+    module, func = target.split(":")
+    return [sys.executable, "-c",
+            f"import sys; from {module} import {func}; sys.argv[0] = 'sid'; sys.exit({func}())"]
 
 
 def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, float]:
@@ -121,8 +137,9 @@ def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, flo
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
-def split(args: list[str], tmp: Path, env: dict[str, str] | None = None) -> dict[str, float]:
-    """Seconds per phase of one in-process run of ``sid`` with ``args``."""
+def split(args: list[str], tmp: Path, env: dict[str, str] | None = None
+          ) -> dict[str, dict[str, float]]:
+    """Wall and CPU seconds per phase of one in-process run of ``sid`` with ``args``."""
     modules = tmp / "modules.json"
     base = [sys.executable, "-c", _SPLIT, json.dumps(args), str(modules)]
     # run in ``tmp``: ``python -c`` puts the current folder first on sys.path, which would
@@ -178,22 +195,36 @@ def main() -> int:
     ap.add_argument("--workload", choices=("C", "demo", "both"), default="both")
     ap.add_argument("--baseline", type=Path, default=None,
                     help="source tree of another sid version to time alongside")
+    ap.add_argument("--no-compile", action="store_true",
+                    help="do not write the sid packages' bytecode first (bytecode already "
+                         "written is still used)")
     args = ap.parse_args()
     base_env = None
     if args.baseline is not None:
         if not (args.baseline / "sid" / "__init__.py").is_file():
             raise SystemExit(f"--baseline {args.baseline}: no sid package there")
         base_env = {**os.environ, "PYTHONPATH": str(args.baseline.resolve())}
+    if not args.no_compile:
+        # as an installed package has it: with PYTHONDONTWRITEBYTECODE=1 (set in some
+        # environments) every run would compile sid's ~90 modules again (~0.1 s CPU)
+        trees = [ROOT] + ([args.baseline] if args.baseline is not None else [])
+        for tree in trees:
+            subprocess.run([sys.executable, "-m", "compileall", "-q", str(tree / "sid")],
+                           check=True, stdout=subprocess.DEVNULL)
     load = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="sid-bench-") as name:
         tmp = Path(name)
         waves, weighted = setup(args.data, tmp)
         sid = sid_command()
         loads = workloads(args.workload, waves, weighted, tmp)
+        # with --baseline, each tree runs its own console entry point (sid.cli:main before
+        # the os._exit console); without, the installed script
+        here = entry_command(ROOT) if base_env is not None else sid
         cmds: dict[str, tuple[list[str], dict[str, str] | None]] = {
-            k: ([*sid, *v], None) for k, v in loads.items()}
+            k: ([*here, *v], None) for k, v in loads.items()}
         if base_env is not None:
-            cmds |= {f"{k} baseline": ([*sid, *v], base_env) for k, v in loads.items()}
+            there = entry_command(args.baseline)
+            cmds |= {f"{k} baseline": ([*there, *v], base_env) for k, v in loads.items()}
         cmds[FLOOR] = ([sys.executable, "-c", "import numpy, pandas"], None)
         for cmd, env in cmds.values():  # warm the file cache
             timed(cmd, env)
@@ -205,8 +236,10 @@ def main() -> int:
         if base_env is not None:
             splits |= {f"{k} baseline": split(v, tmp, base_env) for k, v in loads.items()}
     floor = statistics.median(w for w, _, _ in runs[FLOOR])
-    print(f"load average at start {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; "
-          f"{args.runs} interleaved runs each")
+    end = os.getloadavg()
+    print(f"load average at start {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, at the end "
+          f"{end[0]:.2f} {end[1]:.2f} {end[2]:.2f}; {args.runs} interleaved runs each; sid "
+          f"{'from source (no bytecode written)' if args.no_compile else 'bytecode compiled'}")
     for key, rs in runs.items():
         walls = [w for w, _, _ in rs]
         cpus = [c for _, c, _ in rs]
@@ -215,8 +248,8 @@ def main() -> int:
               f"CPU {statistics.median(cpus):6.3f} s, peak RSS {max(r for _, _, r in rs):4.0f} MB;"
               f" ratio to floor {med / floor:5.2f}")
     for key, parts in splits.items():
-        text = ", ".join(f"{k} {v:.3f}" for k, v in parts.items())
-        print(f"  split of {key} (s, in process): {text}")
+        text = ", ".join(f"{k} {v:.3f}/{parts['cpu'][k]:.3f}" for k, v in parts["wall"].items())
+        print(f"  split of {key} (s wall/CPU, in process): {text}")
     ok = True
     key = "sid tables (C: 2022)"
     if key in runs:

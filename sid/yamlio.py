@@ -7,7 +7,9 @@ against hard limits: file size, UTF-8 text, nesting depth, the number of nodes
 *after* alias expansion (an 871-byte "billion laughs" file would otherwise
 expand to gigabytes), recursive aliases and numbers too long to convert. Only
 then is the document composed (for line numbers) and constructed with the safe
-loader (no tags execute code).
+loader (no tags execute code). libyaml's parser does this when PyYAML has it and
+the text has nothing where libyaml is more lenient (:func:`parse_yaml`); every
+error is the pure parser's.
 
 :func:`validate_model` turns pydantic's errors into one ``file:line: path:
 message`` line per problem, with a did-you-mean for unknown keys, and raises
@@ -116,15 +118,64 @@ def read_yaml(path: str | os.PathLike[str], *, what: str = "YAML file") -> YamlD
 
 
 def parse_yaml(text: str, *, source: str = "YAML", what: str = "YAML file") -> YamlDocument:
-    """Parse YAML text within the limits (``source`` names it in messages)."""
+    """Parse YAML text within the limits (``source`` names it in messages).
+
+    libyaml's parser (``yaml.CSafeLoader``, ~10x faster) reads it when PyYAML has it;
+    anything it does not read cleanly (invalid YAML, a limit exceeded, text it refuses)
+    is read again by PyYAML's pure-Python parser, so every error and every message is
+    the pure parser's, as without libyaml. Both build the data with the same safe
+    constructor and resolver.
+    """
     if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
         raise CodebookError(f"the {what} is over the limit of {MAX_BYTES:,} bytes", where=source,
                             fix=f"a {what} is a small text file")
+    fast = getattr(yaml, "CSafeLoader", None)
+    if fast is not None and not _C_DIFFERS.search(text):
+        try:
+            return _parse(text, source, what, fast)
+        except Exception:  # the pure parser reports it, as it always has
+            pass
+    return _parse(text, source, what, yaml.SafeLoader)
+
+
+#: Text libyaml may read where PyYAML's pure parser refuses it (tabs, which PyYAML forbids
+#: in more places) or counts lines differently (breaks other than ``\n`` and ``\r\n``):
+#: such text goes to the pure parser straight away.
+_C_DIFFERS = re.compile("[\t\x85\u2028\u2029]|\r(?!\n)")
+#: A block scalar's header (from its first column) as both parsers read it: ``|`` or ``>``,
+#: an optional chomping and indentation indicator, then spaces and a comment or nothing.
+_BLOCK_HEADER = re.compile(r"[|>]([-+][1-9]?|[1-9][-+]?)?( +#.*)? *\r?$")
+
+
+class _NotLikePyYAML(Exception):
+    """libyaml read a construct where it is more lenient than PyYAML's pure parser."""
+
+
+def _like_pyyaml(event: yaml.Event, lines: list[str], flow_start: int | None) -> None:
+    """Raise :class:`_NotLikePyYAML` for what libyaml accepts and PyYAML's pure parser may
+    not (found by fuzzing both, tests/test_yamlio.py): any tag (``!``), a block scalar
+    header with more than the indicators and a comment, and a ``?`` inside a flow
+    collection (PyYAML ends a plain scalar there: ``[B?I]`` is an error)."""
+    if getattr(event, "tag", None) is not None:
+        raise _NotLikePyYAML("tag")
+    start, end = event.start_mark, event.end_mark
+    if start is None or end is None:
+        raise _NotLikePyYAML("no place")
+    if isinstance(event, yaml.ScalarEvent) and event.style in ("|", ">"):
+        line = lines[start.line] if start.line < len(lines) else ""
+        if not _BLOCK_HEADER.fullmatch(line, start.column):
+            raise _NotLikePyYAML("block scalar header")
+    if flow_start is not None and any("?" in line for line in lines[flow_start:end.line + 1]):
+        raise _NotLikePyYAML("? in a flow collection")
+
+
+def _parse(text: str, source: str, what: str, loader_class: Any) -> YamlDocument:
+    """:func:`parse_yaml` with one parser (``yaml.SafeLoader`` or ``yaml.CSafeLoader``)."""
     lines: dict[tuple[str, ...], int] = {}
     dups: list[tuple[tuple[str, ...], int]] = []
     try:
-        _check_events(text, source, what)
-        loader = yaml.SafeLoader(text)
+        _check_events(text, source, what, loader_class)
+        loader = loader_class(text)
         try:
             node = loader.get_single_node()
             # Lines first: constructing flattens merge keys (<<) into the node in place.
@@ -146,7 +197,7 @@ def parse_yaml(text: str, *, source: str = "YAML", what: str = "YAML file") -> Y
                         duplicates=tuple(dups))
 
 
-def _check_events(text: str, source: str, what: str) -> None:
+def _check_events(text: str, source: str, what: str, loader_class: Any = yaml.SafeLoader) -> None:
     """Depth, expanded size, recursive aliases and number length, from the event stream."""
     sizes: dict[str, int] = {}
     depths: dict[str, int] = {}
@@ -170,8 +221,14 @@ def _check_events(text: str, source: str, what: str) -> None:
             raise CodebookError(f"the {what} nests deeper than {MAX_DEPTH} levels",
                                 where=f"{source}:{line}", fix="flatten the structure")
 
-    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+    strict = loader_class is not yaml.SafeLoader
+    text_lines = text.split("\n") if strict else []
+    flow_starts: list[int | None] = []
+    for event in yaml.parse(text, Loader=loader_class):
         line = event.start_mark.line + 1 if event.start_mark is not None else 0
+        if strict:
+            _like_pyyaml(event, text_lines, flow_starts[-1] if flow_starts and
+                         isinstance(event, yaml.CollectionEndEvent) else None)
         if isinstance(event, yaml.CollectionStartEvent):
             if len(stack) + 1 > MAX_DEPTH:
                 raise CodebookError(f"the {what} nests deeper than {MAX_DEPTH} levels",
@@ -179,7 +236,9 @@ def _check_events(text: str, source: str, what: str) -> None:
             if event.anchor:
                 open_anchors.add(event.anchor)
             stack.append([event.anchor, 1, 0])
+            flow_starts.append(line - 1 if event.flow_style else None)
         elif isinstance(event, yaml.CollectionEndEvent):
+            flow_starts.pop()
             anchor, count, depth = stack.pop()
             if anchor:
                 sizes[anchor], depths[anchor] = count, depth + 1

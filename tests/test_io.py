@@ -660,3 +660,39 @@ def test_info_on_a_dta_with_a_zeroed_type_block(tmp_path: Path, corpus: Path) ->
     assert result.exit_code in (0, 2), result.output
     if result.exit_code == 2:
         assert result.stderr.startswith("error: ") and len(result.stderr.splitlines()) == 1
+
+
+def test_forked_reader_child_imports_nothing_new(synthetic_dir: Path) -> None:
+    """The parent imports what a reader child needs before forking (sid.io.child
+    _CHILD_IMPORTS, issue 14), so no child pays for importing it again; a process
+    without pyreadstat loaded is left alone."""
+    import subprocess
+    import sys
+
+    code = f"""
+import json, sys
+from pathlib import Path
+import pandas, pyreadstat
+from sid.io import child
+inner = child._child
+def spy(conn, reader_name, path, kwargs, cap):
+    before = set(sys.modules)
+    try:
+        inner(conn, reader_name, path, kwargs, cap)
+    finally:
+        sys.stderr.write(json.dumps(sorted(set(sys.modules) - before)) + "\\n")
+child._child = spy
+if child._context().get_start_method() != "fork":
+    raise SystemExit(3)
+for _ in range(2):
+    child.run_reader("read_sav", Path({str(synthetic_dir / "sid2022.sav")!r}), {{}})
+"""
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    if res.returncode == 3:
+        pytest.skip("no fork on this platform")
+    assert res.returncode == 0, res.stderr
+    assert [json.loads(line) for line in res.stderr.splitlines()] == [[], []]
+    bare = ("import sys; from sid.io import child; child._preload_for_fork(); "
+            "print(sorted(m for m in sys.modules if m.startswith(('narwhals', 'pyreadstat'))))")
+    res = subprocess.run([sys.executable, "-c", bare], capture_output=True, text=True, check=True)
+    assert res.stdout.strip() == "[]"

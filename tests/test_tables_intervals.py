@@ -121,3 +121,25 @@ def test_counts_and_matching_as_pandas_groupby_and_reindex() -> None:
     # no rows at all: zero counts
     yes, no = yes_no_counts(data[keys].iloc[:0], np.array([]), keys, wanted)
     assert not yes.any() and not no.any()
+
+
+def test_text_codes_as_factorising_the_text_of_every_row() -> None:
+    """yes_no_counts' keys: a float64 column factorised by its bits and formatted once per
+    distinct value gives the codes and uniques of formatting every row."""
+    from sid.tables.intervals import _text_codes
+
+    rng = np.random.default_rng(11)
+    other_nan = np.array([np.nan]).view(np.int64) ^ 1
+    columns = [
+        pd.Series(rng.choice([1.0, 2.0, 10.0, np.nan, -0.0, 0.0, 1e300, 0.1 + 0.2, 0.3, np.inf,
+                              -np.inf], 500)),
+        pd.Series(np.concatenate([[1.0, np.nan], other_nan.view(np.float64), [-np.nan]])),
+        pd.Series([], dtype=float), pd.Series(rng.normal(size=300)),
+        pd.Series(rng.integers(0, 5, 50)), pd.Series(pd.Categorical(["b", "a", "b"])),
+        pd.Series(["x", None, "y"], dtype=object),
+    ]
+    for column in columns:
+        code, uniques = pd.factorize(column.astype(str).to_numpy())
+        got_code, got_uniques = _text_codes(column)
+        np.testing.assert_array_equal(got_code, code)
+        assert list(got_uniques) == list(uniques)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 from pydantic import BaseModel, ConfigDict
 
-from sid.errors import CodebookError, InputError
+from sid import yamlio
+from sid.errors import CodebookError, InputError, SidError
 from sid.resources import DATA_DIR
-from sid.yamlio import MAX_DEPTH, parse_yaml, read_yaml, validate_model
+from sid.yamlio import MAX_DEPTH, YamlDocument, parse_yaml, read_yaml, validate_model
 
 
 @pytest.mark.parametrize("path", sorted(DATA_DIR.rglob("*.yaml")), ids=lambda p: p.name)
@@ -111,3 +115,74 @@ def test_did_you_mean_below_dict_keys_and_list_items() -> None:
                for p in problems), problems
     assert any(p.startswith("b.yaml:5: tables.0.keep: unknown key; did you mean 'keep_missing'?")
                for p in problems), problems
+
+
+# --- libyaml (yaml.CSafeLoader) and PyYAML's pure parser: the same documents, the same errors
+
+_needs_libyaml = pytest.mark.skipif(getattr(yaml, "CSafeLoader", None) is None,
+                                    reason="PyYAML without libyaml")
+
+
+def _outcome(parse: Any, text: str) -> tuple[Any, ...]:
+    try:
+        doc = parse(text)
+    except SidError as exc:
+        return ("error", type(exc).__name__, str(exc))
+    return ("ok", repr(doc.data), dict(doc.lines), doc.duplicates)
+
+
+def _pure(text: str) -> YamlDocument:
+    return yamlio._parse(text, "spec.yaml", "YAML file", yaml.SafeLoader)
+
+
+def _parsers_used(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    used: list[Any] = []
+    inner = yamlio._parse
+
+    def spy(text: str, source: str, what: str, loader_class: Any) -> YamlDocument:
+        used.append(loader_class)
+        return inner(text, source, what, loader_class)
+
+    monkeypatch.setattr(yamlio, "_parse", spy)
+    return used
+
+
+@_needs_libyaml
+@pytest.mark.parametrize("path", sorted(DATA_DIR.rglob("*.yaml")), ids=lambda p: p.name)
+def test_shipped_yaml_read_by_libyaml_as_by_the_pure_parser(path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    text = path.read_text(encoding="utf-8-sig")
+    expected = _outcome(_pure, text)
+    used = _parsers_used(monkeypatch)
+    assert _outcome(lambda t: parse_yaml(t, source="spec.yaml"), text) == expected
+    assert used == [yaml.CSafeLoader]  # the fast parser alone
+
+
+@_needs_libyaml
+@pytest.mark.parametrize("text", [
+    _bomb(9), "a: " + "[" * 1000 + "]" * 1000, "".join("  " * i + f"k{i}:\n" for i in range(200)),
+    "a: " + "9" * 5000, "a: &x [1, *x]", "a: [1, 2", "a: \x01", "k: 1\nk: 2\n",
+    # where libyaml is more lenient than the pure parser: still the pure parser's error
+    "k: [B?I]", "k: {a?: 1}", "k: |#x\n", "k: >#&\n", "a: 1\t# c", "a:\t1",
+    "k: !foo x", "a: 1\x85b: 2", "k: [a, b]\r\nc: 1\r\n", "k: |\n  x\n", "k: >-  # c\n  x\n",
+])
+def test_libyaml_gives_the_pure_parsers_result_and_message(text: str) -> None:
+    assert _outcome(lambda t: parse_yaml(t, source="spec.yaml"), text) == _outcome(_pure, text)
+
+
+@_needs_libyaml
+def test_random_yaml_read_as_the_pure_parser_reads_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Seeded fuzz over the characters where the parsers differ (tabs, flow '?', tags,
+    block scalar headers, line breaks): parse_yaml always gives the pure parser's outcome."""
+    rng = random.Random(20261127)
+    alphabet = list(",?:[]{}-#'\" abc\n!&*|>%@`\t\r\x85")
+    used = _parsers_used(monkeypatch)
+    fast_only = 0
+    for _ in range(3000):
+        body = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 12)))
+        text = rng.choice(["k: ", "- ", "a:\n  b: ", ""]) + rng.choice(["[", "{", "", "|", ">"]) + body
+        used.clear()
+        got = _outcome(lambda t: parse_yaml(t, source="spec.yaml"), text)
+        fast_only += used == [yaml.CSafeLoader]
+        assert got == _outcome(_pure, text), repr(text)
+    assert fast_only > 50  # libyaml did read many of them alone

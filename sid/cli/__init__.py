@@ -19,6 +19,6 @@ from sid.cli import (  # noqa: F401  (importing registers the commands)
     tables_cmd,
     weight_cmd,
 )
-from sid.cli.app import SidGroup, design_from_options, design_options, main
+from sid.cli.app import SidGroup, console, design_from_options, design_options, main
 
-__all__ = ["SidGroup", "design_from_options", "design_options", "main"]
+__all__ = ["SidGroup", "console", "design_from_options", "design_options", "main"]

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import functools
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -157,6 +157,44 @@ class SidGroup(click.Group):
 @click.version_option(__version__, prog_name="sid")
 def main() -> None:
     """Samenleven in Diversiteit toolkit: waves, codebooks, weighting, estimates, tables."""
+
+
+def console(args: Sequence[str] | None = None) -> NoReturn:
+    """The ``sid`` console script: :data:`main` in click's standalone mode (the same exit
+    codes, error line and ``Aborted!``), then out without the interpreter's teardown.
+
+    The teardown (freeing every module and object one by one) costs ~0.2 s after a
+    ``sid tables``, ~10% of the command. Every file the command writes is complete when
+    ``main`` returns (the atomic writers replace them before that), stdout and stderr are
+    flushed here, and sid starts no threads or atexit work, so ``os._exit`` loses nothing.
+    Only the console script leaves this way: ``main`` called in-process (tests, the
+    fuzzer, other programs) returns or raises as any click command does. An exception
+    that is not a ``SystemExit`` (a bug) takes the normal way out, with its traceback.
+    """
+    import os
+
+    try:
+        main.main(args=args, standalone_mode=True)
+        code: int = 0  # standalone mode always ends in SystemExit; this is a fallback
+    except SystemExit as exc:
+        code = _exit_status(exc.code)
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BaseException:  # e.g. a closed pipe: let Python report it as it always does
+        sys.exit(code)
+    os._exit(code)
+
+
+def _exit_status(code: object) -> int:
+    """The process exit status Python makes of ``SystemExit(code)``: ``None`` is 0, an
+    int is itself, anything else is printed on stderr and becomes 1."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code & 0xFF
+    print(code, file=sys.stderr)
+    return 1
 
 
 

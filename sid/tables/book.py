@@ -403,6 +403,7 @@ def _build_one(t: TableSpec, design: Design, cb: Codebook, sects: list[tuple[str
                weight_name: str, book: BookSpecFile, design_only: bool = False) -> TableResult:
     from sid.estimation import compare, estimate, where_mask
     from sid.tables.disclosure import breakdown_problems, cell_problems, refuse
+    from sid.tables.estimates import section_estimates, wave_change, wave_contrast
 
     ui = _UI[lang]
     ind = _indicator(t)
@@ -418,8 +419,10 @@ def _build_one(t: TableSpec, design: Design, cb: Codebook, sects: list[tuple[str
     refuse(breakdown_problems(design.data, by, in_base, design.w,
                               where=f"table {t.id}"))
     for key, col in sects:
-        est = estimate(design, stat, col, by=["wave", *by], where=where, ci=t.ci.method,
-                       conf_level=t.ci.level, empty="cell")
+        shared = section_estimates(design, t, stat, col, by, where)
+        est = shared[0] if shared is not None else \
+            estimate(design, stat, col, by=["wave", *by], where=where, ci=t.ci.method,
+                     conf_level=t.ci.level, empty="cell")
         refuse(cell_problems(est["n"], est["n"] >= rule.below, where=f"table {t.id}"))
         if stat == "proportion":
             est = est[est["category"] == "1"]
@@ -435,7 +438,9 @@ def _build_one(t: TableSpec, design: Design, cb: Codebook, sects: list[tuple[str
             for w in t.waves:
                 where_w = f"wave == {w!r}" if not t.base.where \
                     else f"({t.base.where}) and wave == {w!r}"
-                cmps.append(compare(design, stat, col, by=by[0], reference=t.reference,
+                cmps.append(wave_contrast(shared[1], design, stat, col, by, t.reference, w,
+                                          where_w, t.ci.level) if shared is not None else
+                            compare(design, stat, col, by=by[0], reference=t.reference,
                                     within=["wave", *by[1:]], where=where_w,
                                     conf_level=t.ci.level))
             cmp = pd.concat(cmps, ignore_index=True)
@@ -455,8 +460,11 @@ def _build_one(t: TableSpec, design: Design, cb: Codebook, sects: list[tuple[str
         parts.append(est)
         if t.compare_waves:
             a, b = t.waves
-            diff = compare(design, stat, col, by="wave", reference=a, within=by, where=where,
-                           conf_level=t.ci.level)
+            if shared is not None:  # the same estimate set: compare()'s numbers
+                diff = wave_change(shared[1], design, stat, col, by, a, where, t.ci.level)
+            else:
+                diff = compare(design, stat, col, by="wave", reference=a, within=by,
+                               where=where, conf_level=t.ci.level)
             if stat == "proportion":
                 diff = diff[diff["category"] == "1"]
             diff = diff[diff["wave"].astype(str) == b].copy()
