@@ -125,3 +125,20 @@ def test_what_print_left_in_the_buffer_is_flushed() -> None:
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=clean,
                          timeout=300)
     assert (res.returncode, res.stdout) == (2, "buffered")
+
+
+def test_blas_on_one_thread_unless_the_user_says_otherwise() -> None:
+    """console() sets OPENBLAS_NUM_THREADS=1 by default, which only works if nothing
+    before it loaded numpy: importing sid.cli must not."""
+    code = ("import sys, os; import sid.cli; assert 'numpy' not in sys.modules, 'numpy loaded'; "
+            "os.environ.pop('OPENBLAS_NUM_THREADS', None); "
+            "import sid.cli.app as app; app.main.main = lambda **k: print("
+            "os.environ.get('OPENBLAS_NUM_THREADS')) or sys.exit(0); app.console([])")
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         timeout=60)
+    assert (res.returncode, res.stdout.strip()) == (0, "1"), res.stderr
+    code_user = code.replace("os.environ.pop('OPENBLAS_NUM_THREADS', None); ", "")
+    res = subprocess.run([sys.executable, "-c", code_user], capture_output=True, text=True,
+                         env=env | {"OPENBLAS_NUM_THREADS": "4"}, timeout=60)
+    assert (res.returncode, res.stdout.strip()) == (0, "4"), res.stderr

@@ -86,8 +86,9 @@ def contrast(es: EstimateSet, by: str, reference: Any, within: str | Sequence[st
         raise EstimationError(f"reference group {ref_key!r} not found in {by!r}", where="reference",
                               got=show_values(sorted({label(v) for v in levels[by]})),
                               fix="pick one of the groups present")
-    wkey = (levels[within].map(label).agg("|".join, axis=1).to_numpy() if within
-            else np.zeros(len(levels), dtype=object))
+    wkey = (np.array(["|".join(t) for t in zip(*(levels[c].map(label) for c in within),
+                                                  strict=True)], dtype=object)
+            if within else np.zeros(len(levels), dtype=object))
     c = len(es.categories)
     # column index of the reference for every column
     ref_dom = {wk: i for i, (wk, r) in enumerate(zip(wkey, is_ref, strict=True)) if r}
