@@ -1,7 +1,8 @@
 """Benchmark: `sid synth` and `sid weight` (the demo's weighting step), whole processes.
 
-Issue 14, item 3: `sid synth --out DIR` in at most 2.0 s as a whole process, and the
-weighting step of `sid demo` (`sid weight` on the 2017 and 2022 waves, with their gross
+Issue 14, item 3: `sid synth --out DIR` in at most 2.0 s as a whole process, `sid demo`
+in at most 6 s (``--only demo``; also in the default run), and the weighting step of
+`sid demo` (`sid weight` on the 2017 and 2022 waves, with their gross
 samples, margins and weighting reports) as short as it honestly goes, so that `sid demo`
 fits in 6 s. Each command runs as its own process, interleaved with a reference process
 timed in the same run, ``python -c "import numpy, pandas"`` (the floor every pandas
@@ -38,6 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 WEIGHTING = ROOT / "sid" / "data" / "weighting"
 SYNTH_TARGET = 2.0  # seconds, whole process (issue 14, item 3)
+DEMO_TARGET = 6.0
 FLOOR = "floor (import numpy, pandas)"
 
 
@@ -48,7 +50,11 @@ def sid_command() -> list[str]:
     found = shutil.which("sid")
     if found:
         return [found]
-    return [sys.executable, "-c", "from sid.cli import main; main()"]
+    return [sys.executable, "-c", LAUNCH]
+
+
+# a source tree's own console entry point: `console` (fast exit) where it has one
+LAUNCH = "import sid.cli as c; getattr(c, 'console', c.main)()"
 
 
 def timed(cmds: list[list[str]], clean: Path | None = None,
@@ -77,7 +83,7 @@ def load() -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=5, help="timed runs per command (median, >= 5)")
-    ap.add_argument("--only", choices=("synth", "weight"), default=None)
+    ap.add_argument("--only", choices=("synth", "weight", "demo"), default=None)
     ap.add_argument("--baseline", type=Path, default=None,
                     help="source tree whose sid package is timed too (before/after)")
     args = ap.parse_args()
@@ -102,11 +108,17 @@ def main() -> int:
                  "--out", str(out / f"sid{year}_gewogen.sav"),
                  "--report", str(out / f"weegrapport_{year}.xlsx")]
                 for year in (2017, 2022)], out, None)
+        if args.only in (None, "demo"):
+            out = tmp / "demo"
+            runs["sid demo"] = ([[*sid, "demo", "--out", str(out / "d")]], out, None)
         if args.baseline is not None:
             base_env = {**os.environ, "PYTHONPATH": str(args.baseline.resolve())}
             for name in [n for n in runs if n != FLOOR]:
                 cmds, clean, _ = runs[name]
-                runs[f"{name} [baseline]"] = (cmds, clean, base_env)
+                # the baseline tree's own entry point (an older tree may lack `console`)
+                # (-P: not the current folder first on sys.path, which may be this checkout)
+                base = [[sys.executable, "-P", "-c", LAUNCH, *c[len(sid):]] for c in cmds]
+                runs[f"{name} [baseline]"] = (base, clean, base_env)
         for cmds, clean, env in runs.values():  # warm the file cache
             timed(cmds, clean, env)
         walls: dict[str, list[float]] = {name: [] for name in runs}
@@ -135,8 +147,12 @@ def main() -> int:
               f"{'OK' if ok else 'TOO SLOW'}; wall {wall:.2f} s "
               f"{'OK' if wall <= SYNTH_TARGET else 'over'} ({SYNTH_TARGET / floor:.1f} x the "
               "floor here)")
-    print("sid weight: no fixed target; sid demo as a whole (synth + validate + weight + "
-          "tables) must reach <= 6 s")
+    if "sid demo" in walls:
+        cpu = statistics.median(cpus["sid demo"])
+        wall = statistics.median(walls["sid demo"])
+        print(f"sid demo target <= {DEMO_TARGET:.1f} s whole process: wall {wall:.2f} s, "
+              f"CPU {cpu:.2f} s: {'OK' if max(cpu, wall) <= DEMO_TARGET else 'TOO SLOW'}")
+    print("sid weight: no fixed target of its own (it is step 3 of sid demo)")
     return status
 
 
