@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,8 +13,6 @@ from sid.cli.app import _atomic_text, design_from_options, design_options, main,
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from sid.codebook import Codebook
-    from sid.harmonise import HarmonisedData
     from sid.io import Wave
 
 
@@ -113,8 +110,10 @@ def tables(spec_file: Path, data_files: tuple[str, ...], codebook_file: Path,
     lineage: list[tuple[str, Path]] = []
     words = None
     if weight_pairs:
-        data, column = _merge_weights(data, cb, pairs, weight_pairs, weight_var, read)
-        # _merge_weights names the merged column "_w_<name>"; footnotes and provenance show <name>
+        from sid.weighting.apply import merge_weight_files
+
+        data, column = merge_weight_files(data, cb, pairs, weight_pairs, weight_var, read)
+        # merge_weights names the merged column "_w_<name>"; footnotes and provenance show <name>
         weight_name = column.removeprefix("_w_")
         lineage, words = _weight_lineage([p for _, p in weight_pairs], lang)
     else:
@@ -252,30 +251,3 @@ def _wave_reader() -> Callable[[Path], Wave]:
     return read
 
 
-def _merge_weights(data: HarmonisedData, cb: Codebook,
-                   data_pairs: Sequence[tuple[str | None, Path]],
-                   weight_pairs: Sequence[tuple[str | None, Path]],
-                   weight_var: str | None,
-                   read: Callable[[Path], Wave]) -> tuple[HarmonisedData, str]:
-    """Add the final weight of `sid weight` output files to harmonised data (by wave and id).
-
-    As :func:`sid.weighting.apply.merge_weight_files`, with the files read by ``read``
-    (once per command): the columns of a weights file's source wave are those it read."""
-    from sid.errors import InputError
-    from sid.weighting.apply import WeightFile, merge_weights
-
-    loaded = [str(w) for w in data.data["wave"].cat.categories]
-    files = []
-    for w, p in weight_pairs:
-        if not p.is_file():
-            raise InputError("weights file not found", where=str(p),
-                             fix="give the output of sid weight")
-        wave_id = w or (loaded[0] if len(loaded) == 1 else None)
-        if wave_id is None:
-            raise InputError("several waves loaded: say which wave the weights belong to",
-                             where=str(p), fix=f"write --weights WAVE={p}")
-        source_file = next((dp for dw, dp in data_pairs
-                            if (dw or cb.wave_for_file(dp)) == wave_id), None)
-        base_cols = frozenset(read(source_file).meta.columns) if source_file else frozenset()
-        files.append(WeightFile(wave_id, p, read(p).data, base_cols))
-    return merge_weights(data, cb, files, weight_var)

@@ -9,7 +9,7 @@ respondents without a weight, which column is the weight) happen here.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -126,9 +126,12 @@ class WeightFile:
 
 def read_weight_files(codebook: Codebook, loaded: Sequence[str],
                       data_pairs: Sequence[tuple[str | None, Path]],
-                      weight_pairs: Sequence[tuple[str | None, Path]]) -> list[WeightFile]:
+                      weight_pairs: Sequence[tuple[str | None, Path]],
+                      read: Callable[[Path], Wave] | None = None) -> list[WeightFile]:
     """Read the ``--weights [WAVE=]PATH`` files; ``loaded`` are the waves in the data and
-    ``data_pairs`` the ``--data`` files (to tell which columns a weights file added)."""
+    ``data_pairs`` the ``--data`` files (to tell which columns a weights file added).
+    ``read``: a command's reader that reads each file once (``sid tables``); without it
+    the weights files are read here and the source waves only scanned."""
     out = []
     for w, p in weight_pairs:
         if not p.is_file():
@@ -139,8 +142,13 @@ def read_weight_files(codebook: Codebook, loaded: Sequence[str],
                              where=str(p), fix=f"write --weights WAVE={p}")
         source_file = next((dp for dw, dp in data_pairs
                             if (dw or codebook.wave_for_file(dp)) == wave_id), None)
-        base_cols = frozenset(scan_wave(source_file).columns) if source_file else frozenset()
-        out.append(WeightFile(wave_id, p, read_wave(p).data, base_cols))
+        if source_file is None:
+            base_cols: frozenset[str] = frozenset()
+        elif read is not None:
+            base_cols = frozenset(read(source_file).meta.columns)
+        else:
+            base_cols = frozenset(scan_wave(source_file).columns)
+        out.append(WeightFile(wave_id, p, (read or read_wave)(p).data, base_cols))
     return out
 
 
@@ -202,8 +210,10 @@ def merge_weights(data: HarmonisedData, codebook: Codebook, files: Sequence[Weig
 def merge_weight_files(data: HarmonisedData, codebook: Codebook,
                        data_pairs: Sequence[tuple[str | None, Path]],
                        weight_pairs: Sequence[tuple[str | None, Path]],
-                       weight_var: str | None) -> tuple[HarmonisedData, str]:
-    """:func:`read_weight_files` then :func:`merge_weights` (what ``sid tables --weights`` does)."""
+                       weight_var: str | None,
+                       read: Callable[[Path], Wave] | None = None) -> tuple[HarmonisedData, str]:
+    """:func:`read_weight_files` then :func:`merge_weights` (what ``sid tables --weights`` does;
+    ``read`` as in :func:`read_weight_files`)."""
     loaded = [str(w) for w in data.data["wave"].cat.categories]
-    files = read_weight_files(codebook, loaded, data_pairs, weight_pairs)
+    files = read_weight_files(codebook, loaded, data_pairs, weight_pairs, read)
     return merge_weights(data, codebook, files, weight_var)
