@@ -454,6 +454,7 @@ class LogitRows:
     bins: int
     dom_of_group: np.ndarray
     col_of_bin: np.ndarray
+    offset: int = 0  # the keys come shifted by this much (saves a subtraction a row)
 
 
 def others(x: np.ndarray) -> np.ndarray:
@@ -487,30 +488,32 @@ def cells_logit_fit(w: np.ndarray, rows_of: LogitRows, tn: np.ndarray, td: np.nd
     in_dom = rows_of.dom_of_group >= 0
     per_group = np.zeros(groups)
     per_group[in_dom] = inv_mean[rows_of.dom_of_group[in_dom]]
-    size = groups * bins + 1
-    scale_of_key = np.append(np.repeat(per_group, bins), 0.0)  # a row left out: a = 0
+    shift = rows_of.offset
+    size = shift + groups * bins + 1
+    # per key: a's factor; a row left out (and the unused shifted bins): a = 0
+    scale_of_key = np.concatenate([np.zeros(shift), np.repeat(per_group, bins), [0.0]])
     acc = np.zeros((3, size))  # per key: sums of ww(a), t(a), a log(1 - r)
     for rows in chunks(len(w)):
         key = rows_of.keys(rows)
+        # nine arithmetic passes over the chunk (twelve before): a r is formed once and
+        # used twice, and 2a + 1 is (a + 1) + a from the buffer r was divided from
         a = scale_of_key.take(key)
         a *= w[rows]
-        r = a + 1
-        np.divide(0.5, r, out=r)
+        t = a + 1
+        r = np.divide(0.5, t)
+        t += a  # 2a + 1
         ww = 1 - r
         lg = np.log(ww)
         lg *= a
         np.add.at(acc[2], key, lg)
-        ww *= r
-        ww *= a
+        r *= a  # a r
+        ww *= r  # a r (1 - r)
         np.add.at(acc[0], key, ww)
-        t = np.multiply(a, 2, out=lg)
-        t += 1
         np.log(t, out=t)
         t *= ww
-        r *= a
         t += r
         np.add.at(acc[1], key, t)
-    table = acc[:, :-1].reshape(3, groups, bins)
+    table = acc[:, shift:-1].reshape(3, groups, bins)
     keep_bin = rows_of.col_of_bin >= 0
     s_ww, s_t, s_lg = (v[in_dom][:, keep_bin] for v in table)
     sum_ww = s_ww.sum(axis=1)

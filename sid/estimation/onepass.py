@@ -141,7 +141,7 @@ def onepass_core(design: Design, var: str, by: Sequence[str], *, full_cov: bool,
         key += jk
         np.add.at(table, key, w[rows])
         if keys is not None:
-            keys[rows] = jk  # shifted by ``shift``, taken off when they are read
+            keys[rows] = jk  # shifted by ``shift``: glm's first step shifts its tables
     flat_counts, table = flat_counts[shift:], table[shift:]
     counts = flat_counts.reshape(groups, bins)
     dom_ok = counts.sum(axis=1) > 0
@@ -170,14 +170,11 @@ def onepass_core(design: Design, var: str, by: Sequence[str], *, full_cov: bool,
         stored = keys
 
         def logit_keys(rows: slice) -> np.ndarray:
-            key = stored[rows].astype(np.intp)  # numpy's take and add.at want intp
-            if shift:
-                key -= shift
-            return key
+            return stored[rows].astype(np.intp)  # numpy's take and add.at want intp
 
         logit_rows = LogitRows(logit_keys, groups, bins,
                                np.where(dom_ok, np.cumsum(dom_ok) - 1, -1),
-                               np.where(cat_ok, np.cumsum(cat_ok) - 1, -1))
+                               np.where(cat_ok, np.cumsum(cat_ok) - 1, -1), offset=shift)
     tables = CellTables(categories, sums, cdom, np.tile(np.arange(n_units), d), tn, td, sizes,
                         logit_rows, yes=counts.ravel(), units=n_units)
     return cells_finish(design, "proportion", var, domains, tables, full_cov=full_cov, ci=ci)
