@@ -495,8 +495,8 @@ def cells_logit_fit(w: np.ndarray, rows_of: LogitRows, tn: np.ndarray, td: np.nd
     acc = np.zeros((3, size))  # per key: sums of ww(a), t(a), a log(1 - r)
     for rows in chunks(len(w)):
         key = rows_of.keys(rows)
-        # nine arithmetic passes over the chunk (twelve before): a r is formed once and
-        # used twice, and 2a + 1 is (a + 1) + a from the buffer r was divided from
+        # nine arithmetic passes over the chunk: a r is formed once for ww and t, and
+        # 2a + 1 is (a + 1) + a, in the buffer r was divided from
         a = scale_of_key.take(key)
         a *= w[rows]
         t = a + 1
