@@ -73,6 +73,12 @@ def psu_strata(design: Design) -> np.ndarray:
     return np.repeat(np.arange(len(design.n_psu)), design.n_psu.astype(np.int64))
 
 
+def group_starts(n_units: np.ndarray) -> np.ndarray:
+    """The first unit of each group, units numbered in group order (``n_units`` per group,
+    every group with one): the offsets ``np.add.reduceat`` takes."""
+    return np.concatenate([[0], np.cumsum(n_units.astype(np.int64))[:-1]])
+
+
 def ssu_psus(design: Design) -> np.ndarray:
     """The PSU of each SSU code (numbered in (PSU, ssu) order, as :func:`psu_strata`)."""
     st = design.stage2
@@ -142,8 +148,7 @@ def _regular_stage_var(cells: Cells, n_units: np.ndarray, scale: np.ndarray,
     d, m = cells.d, cells.scores.shape[1]
     per_group = n_units.astype(np.int64)
     scores = cells.scores.reshape(d, int(per_group.sum()), m)
-    starts = np.concatenate([[0], np.cumsum(per_group)[:-1]])
-    means = np.add.reduceat(scores, starts, axis=1)
+    means = np.add.reduceat(scores, group_starts(per_group), axis=1)
     means /= n_units[None, :, None]
     if singleton == "adjust":
         means[:, lonely] = 0.0  # R: a lonely stratum's total is not centred

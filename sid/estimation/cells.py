@@ -44,6 +44,7 @@ from sid.variance_cells import (
     Cells,
     SparseCells,
     SparseStage,
+    group_starts,
     group_sum,
     psu_strata,
     sparse_stage,
@@ -595,8 +596,7 @@ def _cells_df(design: Design, tables: CellTables, d: int, count_all: bool) -> np
     n_h = design.n_strata
     if tables.units is not None:  # a d x units block, units in stratum order
         pos = (sums.positive > 0).reshape(d, tables.units)
-        starts = np.concatenate([[0], np.cumsum(design.n_psu.astype(np.int64))[:-1]])
-        strata = np.logical_or.reduceat(pos, starts, axis=1).sum(axis=1)
+        strata = np.logical_or.reduceat(pos, group_starts(design.n_psu), axis=1).sum(axis=1)
         return (pos.sum(axis=1) - strata).astype(float)
     skey = psu_strata(design)[tables.cunit] * d
     skey += cdom
