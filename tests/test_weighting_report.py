@@ -105,3 +105,17 @@ def test_annex_prints_readable(weighted: Path, tmp_path: Path) -> None:
         heights = [float(b) - float(a) for a, b in
                    re.findall(r'yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)"', page)]
         assert min(heights) / 1.3 >= 8.0, f"page {i}: text at {min(heights) / 1.3:.1f} pt"
+
+
+@pytest.mark.parametrize("lo, hi", [(4800, 7200), (280, 550), (176, 283), (60, 140),
+                                    (25, 76), (0.3, 12.0), (1.0, 1000.0), (95, 150),
+                                    (101, 104), (2.0, 2.05)])
+def test_weight_plot_axis_has_at_least_two_labels(lo: float, hi: float) -> None:
+    """Each panel of the weight plot shows weights: at least two labelled ticks inside its
+    range (at powers of ten alone, a panel spanning less than a decade had none)."""
+    from sid.weighting.report import log_axis_ticks
+
+    ticks = log_axis_ticks(lo, hi)
+    assert len(ticks) >= 2, ticks
+    assert all(lo <= t <= hi for t in ticks)
+    assert ticks == sorted(ticks)

@@ -336,6 +336,20 @@ def _worst_gaps(frame: pd.DataFrame, tx: Mapping[str, Any]) -> pd.DataFrame:
     return frame.loc[idx.to_numpy()].reset_index(drop=True)
 
 
+def log_axis_ticks(lo: float, hi: float) -> list[float]:
+    """Where a log axis from ``lo`` to ``hi`` (> 0) is labelled: 1, 2 and 5 times the powers
+    of ten; every digit times them where fewer than two of those fall inside; evenly spaced
+    round numbers (``MaxNLocator``) where even the digits give fewer than two."""
+    from matplotlib.ticker import MaxNLocator
+
+    decades = range(int(np.floor(np.log10(lo))), int(np.floor(np.log10(hi))) + 1)
+    for digits in ((1, 2, 5), range(1, 10)):
+        ticks = [m * 10.0 ** e for e in decades for m in digits if lo <= m * 10.0 ** e <= hi]
+        if len(ticks) >= 2:
+            return ticks
+    return [float(t) for t in MaxNLocator(nbins=4).tick_values(lo, hi) if lo <= t <= hi]
+
+
 def weight_plot_png(chain: ChainResult, labels: Mapping[Any, str] | None = None,
                     lang: str = "nl") -> bytes:
     """A histogram of the final weight per group (log scale), as PNG bytes.
@@ -343,11 +357,13 @@ def weight_plot_png(chain: ChainResult, labels: Mapping[Any, str] | None = None,
     Drawn on a bare :class:`matplotlib.figure.Figure` with the Agg canvas (no pyplot:
     its import and figure registry cost time and are global state), one axes per group,
     each histogram as one filled step outline (``stairs``: the same pixels as a bar per
-    bin, one artist instead of 24) and only the labelled ticks on the log axis.
+    bin, one artist instead of 24). The log axis is labelled where
+    :func:`log_axis_ticks` says, so each panel shows readable weights; at powers of ten
+    alone most panels, whose weights span less than a decade, had no label at all.
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-    from matplotlib.ticker import FuncFormatter, NullLocator
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
     tx = _tx(lang)
     w = chain.weights.to_numpy(dtype=float)
@@ -370,6 +386,8 @@ def weight_plot_png(chain: ChainResult, labels: Mapping[Any, str] | None = None,
             counts, _ = np.histogram(values, bins=bins)
             ax.stairs(counts, bins, fill=True, color="#1f4e79")
             ax.set_xscale("log")
+            ax.xaxis.set_major_locator(FixedLocator(log_axis_ticks(values.min(),
+                                                                   values.max())))
             ax.xaxis.set_minor_locator(NullLocator())
             ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
         ax.set_title(str(name), fontsize=9)
