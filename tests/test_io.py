@@ -27,6 +27,7 @@ from sid.io import (
     read_table,
     read_wave,
     scan_wave,
+    start_wave_read,
     to_stata_missing,
     write_wave,
 )
@@ -675,10 +676,10 @@ from pathlib import Path
 import pandas, pyreadstat
 from sid.io import child
 inner = child._child
-def spy(conn, reader_name, path, kwargs, cap):
+def spy(conn, reader_name, path, kwargs, cap, *rest):
     before = set(sys.modules)
     try:
-        inner(conn, reader_name, path, kwargs, cap)
+        inner(conn, reader_name, path, kwargs, cap, *rest)
     finally:
         sys.stderr.write(json.dumps(sorted(set(sys.modules) - before)) + "\\n")
 child._child = spy
@@ -696,3 +697,60 @@ for _ in range(2):
             "print(sorted(m for m in sys.modules if m.startswith(('narwhals', 'pyreadstat'))))")
     res = subprocess.run([sys.executable, "-c", bare], capture_output=True, text=True, check=True)
     assert res.stdout.strip() == "[]"
+
+
+def _same_wave(a: Wave, b: Wave) -> None:
+    pd.testing.assert_frame_equal(a.data, b.data)
+    assert a.meta == b.meta
+    assert a.extended_missing.keys() == b.extended_missing.keys()
+    for name in a.extended_missing:
+        pd.testing.assert_series_equal(a.extended_missing[name], b.extended_missing[name])
+
+
+def test_started_reads_give_what_read_wave_gives(synthetic_dir: Path) -> None:
+    """start_wave_read (issue 14: `sid tables` reads its files while it loads the rest):
+    three reads at once, collected in another order, give read_wave's waves."""
+    names = ["sid2022.sav", "sid2017.sav", "sid2022.dta", "sid2022_gross.sav"]
+    started = [start_wave_read(synthetic_dir / n) for n in names]
+    got = [collect() for collect in reversed(started)][::-1]
+    for name, wave in zip(names, got, strict=True):
+        _same_wave(wave, read_wave(synthetic_dir / name))
+
+
+def test_a_started_read_that_fails_says_so_when_collected(tmp_path: Path,
+                                                          synthetic_dir: Path) -> None:
+    """Starting never raises: each failure (no file, not a data file, a header that cannot
+    be true, bytes the reader rejects) is raised when collected, as the same one line
+    read_wave gives, so a command reports its errors in the order it needs the files."""
+    import struct
+
+    data = bytearray((synthetic_dir / "sid2022.sav").read_bytes())
+    data[80:84] = struct.pack("<i", 2_000_000_000)
+    (tmp_path / "declares.sav").write_bytes(bytes(data))
+    (tmp_path / "text.sav").write_text("not a data file")
+    (tmp_path / "folder.sav").mkdir()
+    bad = [tmp_path / n for n in ("absent.sav", "text.sav", "folder.sav", "declares.sav")]
+    started = [start_wave_read(p) for p in bad]
+    for path, collect in zip(bad, started, strict=True):
+        with pytest.raises(InputError) as direct:
+            read_wave(path)
+        with pytest.raises(InputError) as late:
+            collect()
+        assert late.value.line() == direct.value.line(), path
+
+
+@pytest.mark.parametrize(("name", "offset", "value"), SEGFAULTS[:1])
+def test_a_started_read_whose_reader_crashes_is_one_line(tmp_path: Path, corpus: Path,
+                                                         synthetic_dir: Path, name: str,
+                                                         offset: int, value: int) -> None:
+    """A reader child that dies while others run: its own one line, the others unharmed."""
+    data = bytearray((corpus / name).read_bytes())
+    data[offset] = value
+    path = tmp_path / name
+    path.write_bytes(bytes(data))
+    good = start_wave_read(synthetic_dir / "sid2022.sav")
+    crashing = start_wave_read(path)
+    with pytest.raises(InputError, match=r"reader crashed on it \(signal SIGSEGV\)"):
+        crashing()
+    _same_wave(good(), read_wave(synthetic_dir / "sid2022.sav"))
+

@@ -39,7 +39,7 @@ from sid.io.meta import (
     WaveMeta,
     make_wave,
 )
-from sid.io.read import format_of, read_table, read_wave, scan_wave
+from sid.io.read import format_of, read_table, read_wave, scan_wave, start_wave_read
 from sid.io.write import compare_waves, to_stata_missing, write_wave
 
 __all__ = [
@@ -59,6 +59,7 @@ __all__ = [
     "read_table",
     "read_wave",
     "scan_wave",
+    "start_wave_read",
     "to_stata_missing",
     "write_csv_atomic",
     "write_text_atomic",

@@ -32,7 +32,7 @@ from typing import Any
 
 from sid.errors import InputError
 
-__all__ = ["check_header", "memory_cap", "run_reader"]
+__all__ = ["PendingRead", "check_header", "memory_cap", "run_reader", "start_reader"]
 
 _GIB = 1 << 30
 _DAMAGED_FIX = "re-export it from SPSS/Stata (File > Save As); the file is damaged or not what its name says"
@@ -108,9 +108,17 @@ def memory_cap(path: Path) -> int:
     return int(min(want, max(physical, 4 * _GIB)))
 
 
-def _child(conn: Any, reader_name: str, path: str, kwargs: dict[str, Any], cap: int) -> None:
-    """In the child: cap the address space, read, send the result or the exception back."""
+def _child(conn: Any, reader_name: str, path: str, kwargs: dict[str, Any], cap: int,
+           own_read_fd: int | None = None) -> None:
+    """In the child: cap the address space, read, send the result or the exception back.
+
+    ``own_read_fd``: a forked child's copy of its pipe's read end, closed first. Were it
+    kept, a child whose result is never collected (its command stopped first) would wait
+    to write forever: its pipe would always have a reader, itself."""
     import faulthandler
+
+    if own_read_fd is not None:
+        os.close(own_read_fd)
 
     faulthandler.disable()  # a crash is reported by the parent, in one line
     try:
@@ -124,20 +132,23 @@ def _child(conn: Any, reader_name: str, path: str, kwargs: dict[str, Any], cap: 
     import pyreadstat
 
     try:
-        result = getattr(pyreadstat, reader_name)(path, **kwargs)
-        buffers: list[pickle.PickleBuffer] = []  # numpy columns go out of band: no extra copy
-        head = pickle.dumps(result, protocol=5, buffer_callback=buffers.append)
-        conn.send(("ok", [buffer.raw().nbytes for buffer in buffers]))
-        conn.send_bytes(head)
-        for buffer in buffers:
-            conn.send_bytes(buffer.raw())
-    except MemoryError:
-        conn.send(("memory", None))
-    except Exception as exc:  # re-raised in the parent, mapped there
         try:
-            conn.send(("raise", exc))
-        except Exception:
-            conn.send(("raise", RuntimeError(f"{type(exc).__name__}: {exc}")))
+            result = getattr(pyreadstat, reader_name)(path, **kwargs)
+            buffers: list[pickle.PickleBuffer] = []  # numpy columns go out of band: no copy
+            head = pickle.dumps(result, protocol=5, buffer_callback=buffers.append)
+            conn.send(("ok", [buffer.raw().nbytes for buffer in buffers]))
+            conn.send_bytes(head)
+            for buffer in buffers:
+                conn.send_bytes(buffer.raw())
+        except MemoryError:
+            conn.send(("memory", None))
+        except Exception as exc:  # re-raised in the parent, mapped there
+            try:
+                conn.send(("raise", exc))
+            except Exception:
+                conn.send(("raise", RuntimeError(f"{type(exc).__name__}: {exc}")))
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # nobody collects the result (the command stopped first): end quietly
     finally:
         conn.close()
 
@@ -187,40 +198,64 @@ def run_reader(reader_name: str, path: Path, kwargs: dict[str, Any]) -> tuple[An
     Returns what the reader returns; re-raises what it raises; a crash (signal) or
     the memory cap becomes an :class:`~sid.errors.InputError`.
     """
+    return start_reader(reader_name, path, kwargs).result()
+
+
+class PendingRead:
+    """A reader child started by :func:`start_reader`; :meth:`result` waits for it.
+
+    Several reads can run at once (each in its own child), also while this process goes
+    on with other work (``sid tables`` imports and loads its codebook meanwhile)."""
+
+    def __init__(self, child: Any, receive: Any, path: Path, cap: int) -> None:
+        self._child, self._receive, self._path, self._cap = child, receive, path, cap
+
+    def result(self) -> tuple[Any, Any]:
+        """What the reader returned; re-raises what it raised; a crash or the memory cap
+        becomes an :class:`~sid.errors.InputError`. Call it once."""
+        child, receive, path, cap = self._child, self._receive, self._path, self._cap
+        try:
+            status, payload = receive.recv()
+            if status == "ok":
+                head = receive.recv_bytes()
+                buffers = []
+                for size in payload:  # writable buffers: the columns must not be read-only
+                    buffer = bytearray(size)
+                    receive.recv_bytes_into(buffer)
+                    buffers.append(buffer)
+                payload = pickle.loads(head, buffers=buffers)
+        except EOFError:
+            status, payload = "died", None
+        finally:
+            receive.close()
+            child.join()
+        if status == "ok":
+            return payload
+        if status == "raise":
+            raise payload
+        if status == "memory":
+            raise InputError(f"the file is damaged or too large: reading it needs more than "
+                             f"{cap / _GIB:.1f} GiB of memory", where=str(path),
+                             fix="if the file is intact, read fewer columns or use a machine with "
+                                 "more memory; else re-export it from SPSS/Stata")
+        code = child.exitcode
+        how = (f"signal {signal.Signals(-code).name}" if code is not None and code < 0
+               and -code in signal.Signals._value2member_map_ else f"exit code {code}")
+        raise InputError(f"the file is damaged: the SPSS/Stata reader crashed on it ({how})",
+                         where=str(path), fix=_DAMAGED_FIX)
+
+
+def start_reader(reader_name: str, path: Path, kwargs: dict[str, Any]) -> PendingRead:
+    """Start ``pyreadstat.<reader_name>(path, **kwargs)`` in a memory-capped child process
+    and return at once; :meth:`PendingRead.result` collects it."""
     ctx = _context()
     if ctx.get_start_method() == "fork":
         _preload_for_fork()
     receive, send = ctx.Pipe(duplex=False)
     cap = memory_cap(path)
-    child = ctx.Process(target=_child, args=(send, reader_name, str(path), kwargs, cap), daemon=True)
+    own_read_fd = receive.fileno() if ctx.get_start_method() == "fork" else None
+    child = ctx.Process(target=_child, args=(send, reader_name, str(path), kwargs, cap, own_read_fd),
+                        daemon=True)
     child.start()
     send.close()
-    try:
-        status, payload = receive.recv()
-        if status == "ok":
-            head = receive.recv_bytes()
-            buffers = []
-            for size in payload:  # writable buffers: the columns must not be read-only
-                buffer = bytearray(size)
-                receive.recv_bytes_into(buffer)
-                buffers.append(buffer)
-            payload = pickle.loads(head, buffers=buffers)
-    except EOFError:
-        status, payload = "died", None
-    finally:
-        receive.close()
-        child.join()
-    if status == "ok":
-        return payload
-    if status == "raise":
-        raise payload
-    if status == "memory":
-        raise InputError(f"the file is damaged or too large: reading it needs more than "
-                         f"{cap / _GIB:.1f} GiB of memory", where=str(path),
-                         fix="if the file is intact, read fewer columns or use a machine with more "
-                             "memory; else re-export it from SPSS/Stata")
-    code = child.exitcode
-    how = (f"signal {signal.Signals(-code).name}" if code is not None and code < 0
-           and -code in signal.Signals._value2member_map_ else f"exit code {code}")
-    raise InputError(f"the file is damaged: the SPSS/Stata reader crashed on it ({how})",
-                     where=str(path), fix=_DAMAGED_FIX)
+    return PendingRead(child, receive, path, cap)

@@ -9,8 +9,9 @@ read, never changed.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
@@ -20,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from sid.errors import InputError, show_values
-from sid.io.child import check_header, run_reader
+from sid.io.child import check_header, start_reader
 from sid.io.files import file_sha256, note_input
 from sid.io.meta import (
     FORMATS,
@@ -33,7 +34,7 @@ from sid.io.meta import (
     normalise_numeric,
 )
 
-__all__ = ["format_of", "read_table", "read_wave", "scan_wave"]
+__all__ = ["format_of", "read_table", "read_wave", "scan_wave", "start_wave_read"]
 
 _NUMERIC_READSTAT = {"double", "float", "int8", "int16", "int32", "int64"}
 
@@ -68,17 +69,56 @@ def _call_reader(path: Path, fmt: str, *, own_output: bool = False,
     process, the read in a memory-capped child); its errors become one InputError.
     ``own_output``: the file was just written by this process (see :func:`read_wave`),
     so it is read in this process."""
-    import pyreadstat
+    if own_output:
+        import pyreadstat
 
+        _before_read(path, fmt, kwargs)
+        with _reader_errors(path, fmt):
+            result: tuple[pd.DataFrame, Any] = getattr(pyreadstat, _READERS[fmt])(str(path), **kwargs)
+        return result
+    return _start_reader(path, fmt, kwargs)()
+
+
+def _before_read(path: Path, fmt: str, kwargs: dict[str, Any]) -> None:
     if fmt == "por":
         kwargs.pop("user_missing", None)
     check_header(path, fmt)
     note_input(path, "input")  # no output of the running command may replace a file it read
+
+
+def _start_reader(path: Path, fmt: str, kwargs: dict[str, Any]
+                  ) -> Callable[[], tuple[pd.DataFrame, Any]]:
+    """Start the reader child for ``path`` and return the call that collects it (raising
+    then, as one InputError, whatever went wrong, also in the checks made here first)."""
+    import pyreadstat  # noqa: F401  (loaded before the fork: the child inherits it)
+
     try:
-        if own_output:
-            result: tuple[pd.DataFrame, Any] = getattr(pyreadstat, _READERS[fmt])(str(path), **kwargs)
-            return result
-        return run_reader(_READERS[fmt], path, kwargs)
+        _before_read(path, fmt, kwargs)
+        with _reader_errors(path, fmt):
+            pending = start_reader(_READERS[fmt], path, kwargs)
+    except Exception as exc:  # raised when collected, so errors come in the caller's order
+        error = exc
+
+        def failed() -> tuple[pd.DataFrame, Any]:
+            raise error
+
+        return failed
+
+    def collect() -> tuple[pd.DataFrame, Any]:
+        with _reader_errors(path, fmt):
+            result: tuple[pd.DataFrame, Any] = pending.result()
+        return result
+
+    return collect
+
+
+@contextlib.contextmanager
+def _reader_errors(path: Path, fmt: str) -> Iterator[None]:
+    """A reader's failure inside the block, as one InputError that says what to do."""
+    import pyreadstat
+
+    try:
+        yield
     except UnicodeDecodeError as exc:
         raise InputError(
             f"text is not in the expected encoding ({exc.reason})",
@@ -242,9 +282,7 @@ def read_wave(
     path = Path(path)
     fmt = format_of(path)
     _check_readable(path)
-    kwargs: dict[str, Any] = {"user_missing": True}
-    if encoding and fmt != "por":  # a portable file has its own character set; no option
-        kwargs["encoding"] = encoding
+    kwargs = _wave_kwargs(fmt, encoding)
     if columns is not None:
         columns = list(columns)
         _, header = _call_reader(path, fmt, **kwargs, metadataonly=True)  # names only: no hash
@@ -258,12 +296,52 @@ def read_wave(
             )
         kwargs["usecols"] = columns
     data, meta = _call_reader(path, fmt, own_output=own_output, **kwargs)
+    wave = _make_read_wave(path, fmt, data, meta)
+    if columns is not None:
+        keep = set(columns)
+        wave = replace(wave, meta=replace(
+            wave.meta, variables=tuple(v for v in wave.meta.variables if v.name in keep)))
+    return wave
+
+
+def start_wave_read(path: str | os.PathLike[str], *, encoding: str | None = None
+                    ) -> Callable[[], Wave]:
+    """Start reading a whole wave in its reader child and return at once; calling the result
+    waits for it and gives what :func:`read_wave` gives (the same checks, the same one-line
+    errors, raised then rather than now). Several files read concurrently so, also while the
+    caller goes on with other work; each child holds its file until it is collected."""
+    path = Path(path)
+    try:
+        fmt = format_of(path)
+        _check_readable(path)
+    except InputError as exc:
+        error = exc
+
+        def failed() -> Wave:
+            raise error
+
+        return failed
+    collect = _start_reader(path, fmt, _wave_kwargs(fmt, encoding))
+
+    def wave() -> Wave:
+        data, meta = collect()
+        return _make_read_wave(path, fmt, data, meta)
+
+    return wave
+
+
+def _wave_kwargs(fmt: str, encoding: str | None) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"user_missing": True}
+    if encoding and fmt != "por":  # a portable file has its own character set; no option
+        kwargs["encoding"] = encoding
+    return kwargs
+
+
+def _make_read_wave(path: Path, fmt: str, data: pd.DataFrame, meta: Any) -> Wave:
+    """The :class:`Wave` of what pyreadstat read from ``path``."""
     extended = _split_extended(data, meta) if fmt == "dta" else {}
     data = normalise_numeric(data)
     wave_meta = _build_meta(path, fmt, meta, file_sha256(path), data)
-    if columns is not None:
-        keep = set(columns)
-        wave_meta = replace(wave_meta, variables=tuple(v for v in wave_meta.variables if v.name in keep))
     return Wave(data=data, meta=wave_meta, extended_missing=MappingProxyType(extended))
 
 
