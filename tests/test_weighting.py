@@ -1612,3 +1612,27 @@ def test_margins_with_points_as_thousands_separators_are_refused(tmp_path: Path)
     ok = check_population_table(read_population_csv(path), count="count",
                                 columns=["herkomst", "geslacht"])
     assert ok["count"].tolist() == [4.5, 3.981]  # real decimals elsewhere: a decimal point
+
+
+def test_package_names_load_their_module_on_first_use() -> None:
+    """sid.weighting's names are loaded on first use (PEP 562), so `sid tables` merges
+    weights and reads lineage without the spec's pydantic models, the chain or the report
+    (issue 14, start-up); every public name still resolves, to its module's object."""
+    import importlib
+    import subprocess
+    import sys
+
+    code = ("import sys, sid.weighting.apply, sid.weighting.lineage\n"
+            "print(sorted(m for m in sys.modules if m in ('sid.weighting.spec', "
+            "'sid.weighting.chain', 'sid.weighting.report', 'sid.weighting.raking')))")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert res.stdout.strip() == "[]"
+    import sid.weighting as package
+
+    for name in package.__all__:
+        home = importlib.import_module(f"sid.weighting.{package._HOME[name]}")
+        assert getattr(package, name) is getattr(home, name), name
+    assert sorted(dir(package)) == sorted(package.__all__)
+    assert set(package._HOME) == set(package.__all__)
+    with pytest.raises(AttributeError, match="no attribute 'nosuch'"):
+        package.nosuch  # noqa: B018

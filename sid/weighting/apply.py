@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -22,9 +22,11 @@ from sid.errors import InputError, WeightingError, show_values
 from sid.harmonise import HarmonisedData
 from sid.io import VariableMeta, Wave, read_wave, scan_wave
 from sid.io.files import note_input
-from sid.weighting.chain import ChainResult
 from sid.weighting.population import read_population_csv
-from sid.weighting.spec import WeightingSpec
+
+if TYPE_CHECKING:  # annotations only: `sid tables` merges weights without the spec models
+    from sid.weighting.chain import ChainResult
+    from sid.weighting.spec import WeightingSpec
 
 __all__ = [
     "WeightFile",

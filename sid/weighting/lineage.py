@@ -15,10 +15,12 @@ import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sid.io import file_sha256, write_text_atomic
-from sid.weighting.spec import WeightingSpec
+
+if TYPE_CHECKING:  # annotations only: reading a lineage needs no spec models
+    from sid.weighting.spec import WeightingSpec
 
 SUFFIX = ".lineage.json"
 ROLES = ("wave", "weighting_spec", "margins", "gross")
