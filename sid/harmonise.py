@@ -51,6 +51,7 @@ from sid.codebook import (
 from sid.errors import CodebookError, InputError, show_values
 from sid.expr import evaluate, parse
 from sid.formatting import format_number
+from sid.io.files import split_wave_arg
 
 REPORT_COLUMNS = ("wave", "variable", "action", "count", "detail")
 _KIND_INDEX = {k: i + 1 for i, k in enumerate(ALL_KINDS)}  # 0 = valid
@@ -109,15 +110,6 @@ class HarmonisedData:
 
 def _empty_report() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="int64" if c == "count" else object) for c in REPORT_COLUMNS})
-
-
-def split_wave_arg(item: str | os.PathLike[str]) -> tuple[str | None, Path]:
-    """``"2017=path"`` -> ``("2017", path)``; a plain path (or an existing file with '=') -> ``(None, path)``."""
-    text = str(item)
-    if "=" in text and not Path(text).exists():
-        wave, _, file = text.partition("=")
-        return wave.strip(), Path(file.strip())
-    return None, Path(item)
 
 
 def resolve_files(paths: Sequence[str | os.PathLike[str]] | Mapping[str, Any], cb: Codebook) -> dict[str, Path]:

@@ -65,13 +65,25 @@ def test_sid_tables_reads_each_data_file_once(synthetic_dir: Path, tmp_path: Pat
     weighted = tmp_path / "weighted2022.sav"
     write_wave(replace(wave, data=data, meta=meta), weighted)
     reads: Counter[str] = Counter()
-    real = sid.io.read_wave
+    collected: Counter[str] = Counter()
+    real, real_start = sid.io.read_wave, sid.io.start_wave_read
 
     def counting(path, **kwargs):
         reads[Path(path).name] += 1
         return real(path, **kwargs)
 
+    def counting_start(path, **kwargs):  # started early, in their reader children
+        reads[Path(path).name] += 1
+        finish = real_start(path, **kwargs)
+
+        def collect():
+            collected[Path(path).name] += 1
+            return finish()
+
+        return collect
+
     monkeypatch.setattr(sid.io, "read_wave", counting)
+    monkeypatch.setattr(sid.io, "start_wave_read", counting_start)
     out = tmp_path / "book.xlsx"
     res = CliRunner().invoke(main, [
         "tables", str(SPEC), "--data", f"2022={synthetic_dir / 'sid2022.sav'}",
@@ -79,6 +91,7 @@ def test_sid_tables_reads_each_data_file_once(synthetic_dir: Path, tmp_path: Pat
         "--out", str(out), "--skip-missing-waves", "--no-chart"])
     assert res.exit_code == 0, res.output
     assert reads == {"sid2022.sav": 1, "weighted2022.sav": 1}
+    assert collected == reads  # both were started before they were needed, then used
     # and the provenance has both content hashes, as read_wave per use gives them
     import openpyxl
 

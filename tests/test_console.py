@@ -83,6 +83,47 @@ def test_exit_2_with_one_error_line_and_no_output(tmp_path: Path) -> None:
     assert not out.exists() and list(tmp_path.iterdir()) == []
 
 
+def _readers_left(marker: str) -> list[str]:
+    """Processes (Linux /proc) whose command line holds ``marker``: reader children of a
+    run that has ended."""
+    left = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and marker in (proc / "cmdline").read_bytes().decode(
+                    errors="replace"):
+                left.append(proc.name)
+        except OSError:
+            continue
+    return left
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="/proc is Linux")
+def test_started_reads_end_with_a_command_that_fails(synthetic_dir: Path, tmp_path: Path) -> None:
+    """`sid tables` starts reading its data files at once (issue 14). A run that stops
+    before it needs them (here: no codebook) leaves no reader child behind; a damaged
+    weights file is one line naming it when the book gets to it, and no book."""
+    import time
+
+    out = tmp_path / "book-started-reads.xlsx"
+    args = ["tables", str(SPEC), "--data", f"2022={synthetic_dir / 'sid2022.sav'}",
+            "--weights", f"2022={synthetic_dir / 'sid2022_gross.sav'}",
+            "--codebook", str(tmp_path / "nope.yaml"), "--out", str(out)]
+    res = _run(args)
+    assert res.returncode == 2 and "codebook not found" in res.stderr
+    deadline = time.monotonic() + 10
+    while _readers_left(out.name) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _readers_left(out.name) == []
+    damaged = tmp_path / "w.sav"
+    damaged.write_bytes((synthetic_dir / "sid2022.sav").read_bytes()[:3000])
+    res = _run(["tables", str(SPEC), "--data", f"2022={synthetic_dir / 'sid2022.sav'}",
+                "--weights", f"2022={damaged}", "--codebook", str(CODEBOOK),
+                "--skip-missing-waves", "--out", str(out)])
+    assert res.returncode == 2, res.stderr
+    assert res.stderr.count("\n") == 1 and f"{damaged}: " in res.stderr, res.stderr
+    assert not out.exists()
+
+
 def test_usage_error_is_exit_2_as_click_says_it() -> None:
     res = _run(["tables"])
     assert res.returncode == 2

@@ -401,3 +401,17 @@ def _fsync_folder(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def split_wave_arg(item: str | os.PathLike[str]) -> tuple[str | None, Path]:
+    """``"2017=path"`` -> ``("2017", path)``; a plain path (or an existing file with '=') -> ``(None, path)``.
+
+    The ``WAVE=PATH`` form of the commands' file arguments (also
+    :func:`sid.harmonise.split_wave_arg`); here, so that a command can find its input
+    files before it loads anything else."""
+    text = str(item)
+    if "=" in text and not Path(text).exists():
+        wave, _, file = text.partition("=")
+        return wave.strip(), Path(file.strip())
+    return None, Path(item)
+
