@@ -344,33 +344,64 @@ def test_same_seed_gives_the_same_content_hash(synthetic_dir, tmp_path):
     assert data_content_sha256(changed)[0] != data_content_sha256(again / "sid2022.sav")[0]
 
 
-def test_content_hash_text_is_pandas_to_csv() -> None:
-    """The content hash's CSV text (provenance.csv_text, float columns formatted once per
-    distinct value) is pandas' to_csv text, for floats of every kind and text that needs
-    quoting, so content hashes stay what they were."""
+def test_content_hash_sees_every_value_and_nothing_else(tmp_path) -> None:
+    """The content hash (scheme 2: binary columns) changes when any value, missing place,
+    text, column name or order changes, and not for another NaN bit pattern or the file's
+    write time; the sheet and the JSON export name the scheme."""
+    from dataclasses import replace
+
     import numpy as np
     import pandas as pd
 
-    from sid.export.provenance import csv_text
+    from sid.export.provenance import CONTENT_SCHEME, data_content_sha256
+    from sid.export.texts import TEXTS
+    from sid.io import Wave, make_wave
 
     rng = np.random.default_rng(11)
-    n = 300
-    special = [np.nan, np.inf, -np.inf, 0.0, 1e16, 123456789012345678.0, 1e-5, 5e-324,
-               0.1 + 0.2, -3.0, 2.5, 97.0]
-    frames = [pd.DataFrame({
+    n = 200
+    base = pd.DataFrame({
         "codes": rng.choice([1.0, 2.0, 3.0, 97.0, np.nan], n),
         "weights": rng.lognormal(size=n),
-        "special": rng.choice(special, n),
-        "negzero": rng.choice([0.0, -0.0, 1.0], n),
-        "ints": rng.integers(-5, 5, n),
-        "text": rng.choice(["a", "b,c", 'say "x"', "line\nbreak", "", None, " lead"], n),
-        "empty": np.full(n, np.nan),
-    })]
-    frames.append(frames[0][["codes"]])  # one column: empty fields quoted by csv ("")
-    frames.append(frames[0].iloc[:0])
-    frames.append(pd.DataFrame({"x": [1.0, np.nan]}, index=[5, 7]))
-    for frame in frames:
-        assert csv_text(frame) == frame.to_csv(index=False, lineterminator="\n")
+        "text": pd.array(rng.choice(["a", "b,c", "", "é"], n), dtype="string"),
+    })
+    wave = make_wave(base, file_label="t")
+
+    def digest(frame: pd.DataFrame, w: Wave = wave) -> str:
+        return data_content_sha256(tmp_path / "x.sav", read=lambda _: replace(w, data=frame))[0]
+
+    (tmp_path / "x.sav").write_bytes(b"")
+    first = digest(base)
+    assert digest(base.copy()) == first
+    payload = base.copy()
+    bits = np.full(n, np.nan)
+    bits.view(np.uint64)[:] |= 1  # another NaN payload, the same missing values
+    payload["codes"] = np.where(np.isnan(base["codes"]), bits, base["codes"])
+    assert digest(payload) == first
+    changes = []
+    one = base.copy()
+    one.loc[5, "weights"] = np.nextafter(one.loc[5, "weights"], 10)  # one ulp
+    changes.append(one)
+    moved = base.copy()
+    moved["codes"] = base["codes"].fillna(-1).where(base["codes"].notna().shift(1, fill_value=True))
+    changes.append(moved)
+    text = base.copy()
+    text.loc[3, "text"] = "b, c"
+    changes.append(text)
+    missing_text = base.copy()
+    missing_text.loc[3, "text"] = pd.NA
+    changes.append(missing_text)
+    changes.append(base.rename(columns={"codes": "kodes"}))
+    changes.append(base[["weights", "codes", "text"]])
+    changes.append(base.iloc[:-1])
+    negzero = base.copy()
+    negzero.loc[0, "weights"] = 0.0
+    other = negzero.copy()
+    other.loc[0, "weights"] = -0.0
+    assert digest(negzero) != digest(other)
+    digests = [digest(frame) for frame in changes]
+    assert len(set(digests + [first])) == len(changes) + 1
+    for lang in ("nl", "en"):
+        assert f" {CONTENT_SCHEME})" in TEXTS[lang]["content_sha256"]
 
 
 def test_tight_layout_measured_once_is_the_same_layout() -> None:

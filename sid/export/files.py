@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from sid.errors import InputError
-from sid.export.provenance import Provenance
+from sid.export.provenance import CONTENT_SCHEME, Provenance
 from sid.export.texts import CROSSTAB_TEXT
 from sid.tables import Crosstab, TableResult
 
@@ -111,7 +111,8 @@ def write_table_files(tables: Sequence[TableResult], out_dir: str | os.PathLike[
             if provenance is not None:
                 payload["provenance"] = {
                     "inputs": [{"role": r, "path": p, "sha256": h,
-                                **({"content_sha256": dict(provenance.content)[p]}
+                                **({"content_sha256": dict(provenance.content)[p],
+                                    "content_scheme": CONTENT_SCHEME}
                                    if p in dict(provenance.content) else {})}
                                for r, p, h in provenance.inputs],
                     "source": provenance.source, "weight": provenance.weight,

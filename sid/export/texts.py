@@ -54,10 +54,12 @@ TEXTS: Mapping[str, Mapping[str, str]] = {
         "sha256": "sha256",
         "prov_weight": "weegvariabele",
         "prov_weight_text": "gewicht",
-        "content_sha256": "sha256 van de inhoud (gegevens)",
+        "content_sha256": "sha256 van de inhoud (gegevens, schema 2)",
         "prov_content_note": "De sha256 van de inhoud hangt alleen af van de gegevens en hun "
                              "labels, niet van het moment waarop het bestand geschreven is: twee "
-                             "bestanden met dezelfde gegevens hebben dezelfde inhouds-sha256.",
+                             "bestanden met dezelfde gegevens hebben dezelfde inhouds-sha256. Werkboeken "
+                             "van vóór schema 2 berekenden ze anders: vergelijk alleen binnen "
+                             "hetzelfde schema.",
         "prov_version": "versie sid",
         "prov_date": "datum",
         "prov_command": "commando",
@@ -111,10 +113,11 @@ TEXTS: Mapping[str, Mapping[str, str]] = {
         "sha256": "sha256",
         "prov_weight": "weight variable",
         "prov_weight_text": "weight",
-        "content_sha256": "sha256 of the content (data)",
+        "content_sha256": "sha256 of the content (data, scheme 2)",
         "prov_content_note": "The content sha256 depends only on the data and their labels, "
                              "not on when the file was written: two files with the same data "
-                             "have the same content sha256.",
+                             "have the same content sha256. Books from before scheme 2 computed "
+                             "it differently: compare within one scheme only.",
         "prov_version": "sid version",
         "prov_date": "date",
         "prov_command": "command",
