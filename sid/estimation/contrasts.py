@@ -35,7 +35,8 @@ class EstimateSet:
     ``table`` is what :func:`sid.estimation.estimate` returns for the same
     arguments; ``est`` holds the weighted shares or means (for ``ci="logit"``
     the table's ``estimate`` is svyciprop's ``expit(coef)`` instead) and ``cov``
-    their covariance, in the column order of ``dom_of`` x ``categories``.
+    their covariance, in the column order of ``dom_of`` x ``categories``; ``nrow`` is R's
+    ``nrow()`` of each column's domain design (the Korn-Graubard interval needs it).
     """
 
     variable: str
@@ -46,6 +47,7 @@ class EstimateSet:
     est: np.ndarray
     cov: np.ndarray
     table: pd.DataFrame
+    nrow: np.ndarray
 
 
 def estimate_set(design: Design, stat: str, var: str, by: str | Sequence[str] | None = None,
@@ -60,7 +62,7 @@ def estimate_set(design: Design, stat: str, var: str, by: str | Sequence[str] | 
     core = _core(design, stat, var, ensure_sequence(by), where, False, ci=method,
                  conf_level=conf_level, full_cov=True)
     return EstimateSet(var, stat, core.domains.levels, core.categories, core.dom_of, core.est,
-                       core.covariance, _table(core, method, conf_level))
+                       core.covariance, _table(core, method, conf_level), core.nrow)
 
 
 def compare_df(design: Design, stat: str, var: str, where: Any = None) -> float:
@@ -143,6 +145,6 @@ def compare(design: Design, stat: str, var: str, by: str, reference: Any,
     member = None if where is None else where_mask(design, where)  # evaluated once
     core = _core(design, stat, var, [*within, by], member, False, full_cov=True)
     es = EstimateSet(var, stat, core.domains.levels, core.categories, core.dom_of, core.est,
-                     core.covariance, pd.DataFrame())
+                     core.covariance, pd.DataFrame(), core.nrow)
     return contrast(es, by, reference, within, compare_df(design, stat, var, member), conf_level,
                     independent)

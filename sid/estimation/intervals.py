@@ -109,6 +109,14 @@ def _intervals(method: str, est: np.ndarray, se: np.ndarray, df: np.ndarray, nro
                           fix=f"use one of {', '.join(CI_METHODS)}")
 
 
+def korn_graubard(est: np.ndarray, se: np.ndarray, df: np.ndarray, nrow: np.ndarray,
+                  level: float) -> tuple[np.ndarray, np.ndarray]:
+    """The limits of ``svyciprop(method="beta")`` (what ``estimate(ci="beta")`` shows) for
+    shares ``est`` with their SE, df and domain ``nrow``: for a caller that has the
+    estimates already and needs this interval as well."""
+    return _intervals("beta", est, se, df, nrow, level)
+
+
 def beta_extreme(p: np.ndarray, n: np.ndarray, df: np.ndarray,
                  level: float) -> tuple[np.ndarray, np.ndarray]:
     """Korn-Graubard for an estimate of exactly 0 or 1, where R's beta is NaN (NCHS).

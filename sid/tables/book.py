@@ -24,6 +24,7 @@ from sid.tables.suppression import Suppression
 
 if TYPE_CHECKING:
     from sid.codebook import Codebook, Text
+    from sid.estimation import EstimateSet
     from sid.harmonise import HarmonisedData
     from sid.io import Wave
 
@@ -246,16 +247,25 @@ def build_tables(book: BookSpecFile, data: HarmonisedData, *, lang: str = "nl", 
 
 
 def _rare_outcome_intervals(design: Design, col: str, by: list[str], where: str,
-                            est: pd.DataFrame, level: float, in_base: np.ndarray) -> pd.DataFrame:
+                            est: pd.DataFrame, level: float, in_base: np.ndarray,
+                            es: EstimateSet | None) -> pd.DataFrame:
     """The logit estimates of a proportion with Korn-Graubard intervals where the rule of
     :mod:`sid.tables.intervals` asks for them (few "yes" or "no" in a group). ``in_base``
-    is the table's base, ``where_mask(design, where)``, computed once per table."""
+    is the table's base, ``where_mask(design, where)``, computed once per table; ``es``
+    the section's estimate set, whose shares, SEs and df the interval takes (else it is
+    estimated with ``ci="beta"``)."""
     from sid.estimation import estimate
+    from sid.estimation.intervals import korn_graubard
     from sid.tables.intervals import aligned, published_interval, text_keys, yes_no_counts
 
     keys = ["wave", *by]
-    beta = estimate(design, "proportion", col, by=keys, where=where, ci="beta",
-                    conf_level=level)
+    if es is not None:  # what estimate(ci="beta") gives, from the estimates at hand
+        lo, hi = korn_graubard(es.est, es.table["se"].to_numpy(), es.table["df"].to_numpy(),
+                               es.nrow, level)
+        beta = es.table.assign(estimate=es.est, ci_low=lo, ci_high=hi)
+    else:
+        beta = estimate(design, "proportion", col, by=keys, where=where, ci="beta",
+                        conf_level=level)
     beta = beta[beta["category"] == "1"]
     data = design.data
     inside = in_base & data[col].notna().to_numpy()
@@ -427,7 +437,8 @@ def _build_one(t: TableSpec, design: Design, cb: Codebook, sects: list[tuple[str
         if stat == "proportion":
             est = est[est["category"] == "1"]
             if t.ci.method == "logit":
-                est = _rare_outcome_intervals(design, col, by, where, est, t.ci.level, in_base)
+                est = _rare_outcome_intervals(design, col, by, where, est, t.ci.level, in_base,
+                                              shared[1] if shared is not None else None)
         est = est.copy()
         est["wave"] = est["wave"].astype(str)
         est = est[est["wave"].isin(t.waves)]
