@@ -120,3 +120,13 @@ def test_an_error_here_waits_for_the_child_first(tmp_path: Path) -> None:
         run_pair(first, second, what="the test")
     assert done.read_text() == "yes"  # the child had ended before the error came out
     assert not multiprocessing.active_children()
+
+
+@needs_fork
+def test_preloaded_modules_are_imported_before_the_fork(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.delitem(sys.modules, "colorsys", raising=False)
+    _, loaded = run_pair(lambda: None, lambda: "colorsys" in sys.modules, what="the test",
+                         preload=("colorsys",))
+    assert loaded  # the child found it imported: it came with the fork
