@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
 import shutil
 import subprocess
@@ -25,12 +24,13 @@ from sid.export import (
     write_table_files,
 )
 from sid.export import plots as plots_module
+from sid.export.parallel import can_fork
 from sid.export.plots import _halves
 from sid.export.provenance import display_path
 from sid.tables import TABLE_COLUMNS, Suppression, TableResult
 
-needs_fork = pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(),
-                                reason="no POSIX fork here: only the sequential path runs")
+needs_fork = pytest.mark.skipif(not can_fork(), reason="no fork here (Windows, macOS): only the "
+                                                      "sequential path runs")
 
 GROUPS = {1: "Belgisch", 2: "Marokkaans", 3: "Turks", 4: "Pools", 5: "Roemeens",
           6: "Congolees", 7: "Afghaans"}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import time
 from pathlib import Path
@@ -16,8 +17,8 @@ import pytest
 from sid.errors import InputError
 from sid.export.parallel import can_fork, run_pair
 
-needs_fork = pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(),
-                                reason="no POSIX fork here: only the sequential path runs")
+needs_fork = pytest.mark.skipif(not can_fork(), reason="no fork here (Windows, macOS): only the "
+                                                      "sequential path runs")
 
 
 def _pid() -> int:
@@ -52,6 +53,14 @@ def test_no_fork_means_one_after_the_other(monkeypatch: pytest.MonkeyPatch) -> N
     _, pid = run_pair(lambda: order.append("first"), lambda: (order.append("second"), _pid())[1],
                       what="the test")
     assert pid == os.getpid() and order == ["first", "second"]
+
+
+@needs_fork
+def test_no_fork_on_macos(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert can_fork()
+    monkeypatch.setattr(sys, "platform", "darwin")
+    assert not can_fork()
+    assert run_pair(_pid, _pid, what="the test") == (os.getpid(), os.getpid())
 
 
 @needs_fork
@@ -124,8 +133,6 @@ def test_an_error_here_waits_for_the_child_first(tmp_path: Path) -> None:
 
 @needs_fork
 def test_preloaded_modules_are_imported_before_the_fork(monkeypatch: pytest.MonkeyPatch) -> None:
-    import sys
-
     monkeypatch.delitem(sys.modules, "colorsys", raising=False)
     _, loaded = run_pair(lambda: None, lambda: "colorsys" in sys.modules, what="the test",
                          preload=("colorsys",))

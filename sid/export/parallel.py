@@ -14,7 +14,8 @@ runs its half on the other core. :func:`run_pair` is the one place that does thi
 * When ``first`` fails here, the parent still waits for the child (reading its message,
   so the child never blocks on a full pipe) before re-raising: no child outlives the call
   and none writes into files the parent is about to remove.
-* Where ``fork`` is not a start method (Windows) or other Python threads run (a fork would copy locks they hold), or when
+* Where ``fork`` is not a start method (Windows), on macOS (see :func:`can_fork`), or where
+  other Python threads run (a fork would copy locks they hold), or when
   ``parallel`` is false, the two run here one after the other: the same results and files.
 
 The child leaves through ``os._exit`` (multiprocessing's fork start): the parent's
@@ -43,9 +44,12 @@ B = TypeVar("B")
 
 
 def can_fork() -> bool:
-    """Can :func:`run_pair` fork: ``fork`` is a start method here and no other Python
-    thread runs?"""
-    return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+    """Can :func:`run_pair` fork: ``fork`` is a start method here, this is not macOS, and no
+    other Python thread runs? On macOS a forked child that uses system frameworks (numpy's
+    Accelerate BLAS in the weighting) can crash, which is why Python no longer forks there
+    by default; it runs the two halves one after the other."""
+    return (sys.platform != "darwin" and "fork" in multiprocessing.get_all_start_methods()
+            and threading.active_count() == 1)
 
 
 def run_pair(first: Callable[[], A], second: Callable[[], B], *, what: str,
