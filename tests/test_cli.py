@@ -112,8 +112,9 @@ def _cells(sheet: Any, folder: Path) -> list[list[object]]:
 
 def test_demo_without_fork_writes_the_same_files(demo_run: tuple[Path, str], tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    """Where there is no fork (Windows) the demo weights the waves and draws the plots one
-    after the other (sid.export.parallel): the same cells, weights, pixels and console text."""
+    """Where there is no fork (Windows) the demo synthesises and weights the waves and draws
+    the plots one after the other (sid.export.parallel): the same data, cells, weights,
+    pixels and console text."""
     import sid.export.parallel
 
     forked, forked_output = demo_run
@@ -130,9 +131,11 @@ def test_demo_without_fork_writes_the_same_files(demo_run: tuple[Path, str], tmp
         assert a.sheetnames == b.sheetnames
         for sheet in a.sheetnames:
             assert _cells(b[sheet], out) == _cells(a[sheet], forked), (name, sheet)
-    for year in (2017, 2022):
-        pd.testing.assert_frame_equal(read_wave(out / f"sid{year}_gewogen.sav").data,
-                                      read_wave(forked / f"sid{year}_gewogen.sav").data)
+    for name in ["sid2017_gewogen.sav", "sid2022_gewogen.sav", "data/sid2017.sav",
+                 "data/sid2022_gross.sav", "data/sid2022.dta"]:
+        pd.testing.assert_frame_equal(read_wave(out / name).data, read_wave(forked / name).data)
+    for name in ["data/truth.json", "data/population_margins.csv"]:
+        assert (out / name).read_bytes() == (forked / name).read_bytes(), name
     pngs = sorted(p.relative_to(forked) for p in [*forked.glob("*.png"), *forked.glob("figuren/*.png")])
     assert len(pngs) >= 14
     for png in pngs:

@@ -114,8 +114,9 @@ def demo(out: Path, seed: int) -> None:
         click.echo(f"    {text} (na {time.perf_counter() - began[0]:.1f} s)")
 
     step(1, f"synthetic SID population and waves -> {data_dir}")
-    with _heap_kept(release=True):
-        synthesise(data_dir, seed=seed, progress=progress)
+    with _heap_kept(release=True):  # the 2022 wave in a forked child (sid.export.parallel)
+        synthesise(data_dir, seed=seed, progress=progress,
+                   pair=partial(run_pair, what="synthesising the 2022 wave"))
     click.echo(summarise_waves(data_dir))
 
     codebook_file = CODEBOOKS / "sid.yaml"
