@@ -1,7 +1,7 @@
 """Two pieces of work at once: one in a forked child process, one here (POSIX ``fork``).
 
 ``sid demo`` and the forest plots have two independent halves of CPU-bound Python work
-(weighting two waves; rendering two halves of the plots). The GIL keeps threads from
+(synthesising and weighting two waves; drawing two halves of the plots). The GIL keeps threads from
 overlapping them; a forked child starts in a few milliseconds with everything loaded and
 runs its half on the other core. :func:`run_pair` is the one place that does this:
 
