@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import openpyxl
@@ -15,13 +18,18 @@ from sid.io import file_sha256, read_wave
 
 
 @pytest.fixture(scope="module")
-def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     out = tmp_path_factory.mktemp("demo")
     result = CliRunner().invoke(main, ["demo", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "[4/4] table book" in result.output
     assert "0 error(s)" in result.output
-    return out
+    return out, result.output
+
+
+@pytest.fixture(scope="module")
+def demo_dir(demo_run: tuple[Path, str]) -> Path:
+    return demo_run[0]
 
 
 def test_demo_writes_every_output(demo_dir: Path) -> None:
@@ -85,3 +93,50 @@ def test_demo_model_sheet_covers_the_synthetic_truth(demo_dir: Path) -> None:
     missed = [g["label"] for g in groups.values()
               if not rows[g["label"]][7] <= 100 * g["adjusted"] <= rows[g["label"]][8]]
     assert len(missed) <= 1, missed
+
+
+def _same_text(value: object, folder: Path) -> object:
+    """A cell or console line without what differs between two runs into two folders: the
+    folder, the clock, the durations and the sha256 of the .sav files (SPSS stamps them)."""
+    if not isinstance(value, str):
+        return value
+    value = value.replace(str(folder), "OUT").replace(os.path.relpath(folder), "OUT")
+    value = re.sub(r"[0-9a-f]{64}", "SHA256", value)
+    value = re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", "TIME", value)
+    return re.sub(r"\d+\.\d s\b", "T s", value)
+
+
+def _cells(sheet: Any, folder: Path) -> list[list[object]]:
+    return [[_same_text(v, folder) for v in row] for row in sheet.iter_rows(values_only=True)]
+
+
+def test_demo_without_fork_writes_the_same_files(demo_run: tuple[Path, str], tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where there is no fork (Windows) the demo synthesises and weights the waves and draws
+    the plots one after the other (sid.export.parallel): the same data, cells, weights,
+    pixels and console text."""
+    import sid.export.parallel
+
+    forked, forked_output = demo_run
+    monkeypatch.setattr(sid.export.parallel, "can_fork", lambda: False)
+    out = tmp_path / "demo"
+    result = CliRunner().invoke(main, ["demo", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert [_same_text(line, out) for line in result.output.splitlines()] == \
+        [_same_text(line, forked) for line in forked_output.splitlines()]
+    books = sorted(p.name for p in forked.glob("*.xlsx"))
+    assert books == ["sid_kerntabellen.xlsx", "weegrapport_2017.xlsx", "weegrapport_2022.xlsx"]
+    for name in books:
+        a, b = openpyxl.load_workbook(forked / name), openpyxl.load_workbook(out / name)
+        assert a.sheetnames == b.sheetnames
+        for sheet in a.sheetnames:
+            assert _cells(b[sheet], out) == _cells(a[sheet], forked), (name, sheet)
+    for name in ["sid2017_gewogen.sav", "sid2022_gewogen.sav", "data/sid2017.sav",
+                 "data/sid2022_gross.sav", "data/sid2022.dta"]:
+        pd.testing.assert_frame_equal(read_wave(out / name).data, read_wave(forked / name).data)
+    for name in ["data/truth.json", "data/population_margins.csv"]:
+        assert (out / name).read_bytes() == (forked / name).read_bytes(), name
+    pngs = sorted(p.relative_to(forked) for p in [*forked.glob("*.png"), *forked.glob("figuren/*.png")])
+    assert len(pngs) >= 14
+    for png in pngs:
+        assert (out / png).read_bytes() == (forked / png).read_bytes(), png

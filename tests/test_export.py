@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -22,8 +23,14 @@ from sid.export import (
     write_table_book,
     write_table_files,
 )
+from sid.export import plots as plots_module
+from sid.export.parallel import can_fork
+from sid.export.plots import _halves
 from sid.export.provenance import display_path
 from sid.tables import TABLE_COLUMNS, Suppression, TableResult
+
+needs_fork = pytest.mark.skipif(not can_fork(), reason="no fork here (Windows, macOS): only the "
+                                                      "sequential path runs")
 
 GROUPS = {1: "Belgisch", 2: "Marokkaans", 3: "Turks", 4: "Pools", 5: "Roemeens",
           6: "Congolees", 7: "Afghaans"}
@@ -258,6 +265,64 @@ def test_forest_plots(tmp_path):
     assert len(paths) == 4
     for p in paths:
         assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_halves_are_balanced_and_complete(tmp_path: Path) -> None:
+    tables = _tables()
+    jobs = [(t, tmp_path / f"{i}.png") for i, t in enumerate(tables)]
+    here, there = _halves(jobs)
+    assert here and there
+    assert sorted(str(p) for _, p in here + there) == sorted(str(p) for _, p in jobs)
+    rows = [sum(len(t.frame) + 10 for t, _ in half) for half in (here, there)]
+    assert abs(rows[0] - rows[1]) <= max(len(t.frame) + 10 for t in tables)
+
+
+def test_parallel_and_sequential_plots_are_the_same_files(tmp_path: Path) -> None:
+    tables = _tables()
+    one = write_forest_plots(tables, tmp_path / "one", parallel=False)
+    two = write_forest_plots(tables, tmp_path / "two", parallel=True)
+    assert [p.name for p in one] == [p.name for p in two]
+    assert len(one) == 4
+    for a, b in zip(one, two, strict=True):
+        assert a.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert a.read_bytes() == b.read_bytes(), a.name
+    assert sorted(os.listdir(tmp_path / "two")) == sorted(p.name for p in two)  # no temp files
+
+
+@needs_fork
+def test_a_plot_failing_in_the_child_leaves_no_plot(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    parent, draw = os.getpid(), plots_module._draw
+
+    def draw_here_only(*args: object) -> None:
+        if os.getpid() != parent:
+            raise RuntimeError("the child cannot draw")
+        draw(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(plots_module, "_draw", draw_here_only)
+    (tmp_path / "png").mkdir()
+    (tmp_path / "png" / "werk.png").write_bytes(b"old")
+    with pytest.raises(RuntimeError, match="the child cannot draw"):
+        write_forest_plots(_tables(), tmp_path / "png")
+    # all or nothing: no new plot, the old file untouched, no temporary file left
+    assert os.listdir(tmp_path / "png") == ["werk.png"]
+    assert (tmp_path / "png" / "werk.png").read_bytes() == b"old"
+
+
+@needs_fork
+def test_a_plot_child_that_dies_leaves_no_plot(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    parent = os.getpid()
+
+    def die_in_child(*args: object) -> None:
+        if os.getpid() != parent:
+            os._exit(9)
+
+    monkeypatch.setattr(plots_module, "_draw", die_in_child)
+    with pytest.raises(ChildProcessError, match=r"drawing the forest plots: its child process "
+                                                r"ended without a result \(exit code 9\)"):
+        write_forest_plots(_tables(), tmp_path / "png")
+    assert os.listdir(tmp_path / "png") == []
 
 
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) not installed")

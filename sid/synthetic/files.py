@@ -12,8 +12,10 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 import pandas as pd
 
@@ -45,8 +47,26 @@ class SynthResult:
     seconds: Mapping[str, float]
 
 
+@dataclass(frozen=True)
+class _WaveFiles:
+    """What one wave of :func:`synthesise` wrote, and its margins and truth."""
+
+    margins: pd.DataFrame
+    truth: dict[str, Any]
+    paths: dict[str, str]
+    rows: dict[str, int]
+    seconds: dict[str, float]
+
+
+#: Runs two calls, perhaps at once, and returns both results in order
+#: (sid.export.parallel.run_pair, which this layer cannot import).
+Pair = Callable[[Callable[[], _WaveFiles], Callable[[], _WaveFiles]],
+                tuple[_WaveFiles, _WaveFiles]]
+
+
 def synthesise(out_dir: str | os.PathLike[str], seed: int = DEFAULT_SEED,
-               progress: Callable[[str], None] | None = None) -> SynthResult:
+               progress: Callable[[str], None] | None = None, *,
+               pair: Pair | None = None) -> SynthResult:
     """Write the synthetic SID files into ``out_dir`` (created if absent).
 
     Files: ``sid2017.sav/.dta``, ``sid2022.sav/.dta`` (respondents),
@@ -54,7 +74,10 @@ def synthesise(out_dir: str | os.PathLike[str], seed: int = DEFAULT_SEED,
     and ``truth.json``. Every wave file is verified by read-back
     (:func:`sid.io.write_wave`). Deterministic for a seed (the data; an SPSS header also
     holds the time of writing, so compare runs by content: sid.export.provenance).
-    ``progress`` is told what is being done, step by step.
+    ``progress`` is told what is being done, step by step. The two waves are independent:
+    ``pair(first, second)`` runs their two calls and returns both results (``sid demo``
+    passes :func:`sid.export.parallel.run_pair`, the second wave in a forked child);
+    without it they run one after the other.
     """
     say = progress or (lambda _text: None)
     out = Path(out_dir)
@@ -63,34 +86,17 @@ def synthesise(out_dir: str | os.PathLike[str], seed: int = DEFAULT_SEED,
                          fix="give a folder name for --out")
     out.mkdir(parents=True, exist_ok=True)
     t_all = time.perf_counter()
+    first, second = (partial(_synthesise_wave, out, wave, seed, say) for wave in WAVES)
+    done = pair(first, second) if pair is not None else (first(), second())
     paths: dict[str, str] = {}
     rows: dict[str, int] = {}
     seconds: dict[str, float] = {}
-    margins, truths = [], {}
-    for wave in WAVES:
-        t0 = time.perf_counter()
-        say(f"{wave}: populatie maken")
-        pop = make_population(wave, seed)
-        seconds[f"population_{wave}"] = time.perf_counter() - t0
-        margins.append(population_margins(pop, REF_DATES[wave]))
-        truths[str(wave)] = {"ref_date": REF_DATES[wave], **truth(pop), "models": model_truth(pop)}
-        t0 = time.perf_counter()
-        say(f"{wave}: steekproef trekken en antwoorden maken")
-        sample = draw_gross_sample(pop, wave, seed)
-        del pop
-        files = {
-            f"sid{wave}_gross.sav": gross_wave(sample, wave),
-            f"sid{wave}.sav": respondent_wave(sample, wave, seed),
-        }
-        files[f"sid{wave}.dta"] = to_stata_missing(files[f"sid{wave}.sav"])
-        seconds[f"sample_{wave}"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        say(f"{wave}: bestanden schrijven ({', '.join(files)})")
-        for name, wave_obj in files.items():
-            write_wave(wave_obj, out / name)
-            paths[name] = str(out / name)
-            rows[name] = len(wave_obj.data)
-        seconds[f"write_{wave}"] = time.perf_counter() - t0
+    for part in done:
+        paths.update(part.paths)
+        rows.update(part.rows)
+        seconds.update(part.seconds)
+    margins = [part.margins for part in done]
+    truths = {str(wave): part.truth for wave, part in zip(WAVES, done, strict=True)}
     margins_frame = pd.concat(margins, ignore_index=True)
     doc = {
         "description": "Populatiewaarden van de synthetische SID-populatie (sid.synthetic), "
@@ -111,6 +117,36 @@ def synthesise(out_dir: str | os.PathLike[str], seed: int = DEFAULT_SEED,
     return SynthResult(out_dir=str(out), seed=seed, paths=MappingProxyType(paths),
                        rows=MappingProxyType(rows), bytes=MappingProxyType(sizes),
                        seconds=MappingProxyType(seconds))
+
+
+def _synthesise_wave(out: Path, wave: int, seed: int, say: Callable[[str], None]) -> _WaveFiles:
+    """One wave of :func:`synthesise`: its population, samples and files."""
+    seconds: dict[str, float] = {}
+    t0 = time.perf_counter()
+    say(f"{wave}: populatie maken")
+    pop = make_population(wave, seed)
+    seconds[f"population_{wave}"] = time.perf_counter() - t0
+    margins = population_margins(pop, REF_DATES[wave])
+    truth_doc = {"ref_date": REF_DATES[wave], **truth(pop), "models": model_truth(pop)}
+    t0 = time.perf_counter()
+    say(f"{wave}: steekproef trekken en antwoorden maken")
+    sample = draw_gross_sample(pop, wave, seed)
+    del pop
+    files = {
+        f"sid{wave}_gross.sav": gross_wave(sample, wave),
+        f"sid{wave}.sav": respondent_wave(sample, wave, seed),
+    }
+    files[f"sid{wave}.dta"] = to_stata_missing(files[f"sid{wave}.sav"])
+    seconds[f"sample_{wave}"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    say(f"{wave}: bestanden schrijven ({', '.join(files)})")
+    paths, rows = {}, {}
+    for name, wave_obj in files.items():
+        write_wave(wave_obj, out / name)
+        paths[name] = str(out / name)
+        rows[name] = len(wave_obj.data)
+    seconds[f"write_{wave}"] = time.perf_counter() - t0
+    return _WaveFiles(margins=margins, truth=truth_doc, paths=paths, rows=rows, seconds=seconds)
 
 
 def summarise_waves(out_dir: str | os.PathLike[str]) -> str:
