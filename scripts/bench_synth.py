@@ -151,7 +151,7 @@ def main() -> int:
         cpu = statistics.median(cpus["sid demo"])
         wall = statistics.median(walls["sid demo"])
         # judged on the wall time: the demo weights its two waves and draws its plots in
-        # two processes at once (sid.export.parallel), so its CPU time is the work of both
+        # two processes at once (sid.parallel), so its CPU time is the work of both
         print(f"sid demo target <= {DEMO_TARGET:.1f} s whole process, judged on the wall time "
               f"(the demo runs two processes at a time; under load the wall time is longer): "
               f"wall {wall:.2f} s {'OK' if wall <= DEMO_TARGET else 'TOO SLOW'}, CPU {cpu:.2f} s")

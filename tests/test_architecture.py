@@ -12,7 +12,8 @@ PACKAGE = ROOT / "sid"
 
 # Lowest first. A module may import its own layer and the layers below it.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("sid.errors", "sid.resources", "sid.yamlio", "sid.formatting", "sid.linalg", "sid.codes"),
+    ("sid.errors", "sid.resources", "sid.yamlio", "sid.formatting", "sid.linalg", "sid.codes",
+     "sid.parallel"),
     ("sid.io",),
     ("sid.expr", "sid.codebook", "sid.harmonise", "sid.synthetic"),
     ("sid.origin", "sid.validation"),

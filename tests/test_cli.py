@@ -113,12 +113,12 @@ def _cells(sheet: Any, folder: Path) -> list[list[object]]:
 def test_demo_without_fork_writes_the_same_files(demo_run: tuple[Path, str], tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """Where there is no fork (Windows) the demo synthesises and weights the waves and draws
-    the plots one after the other (sid.export.parallel): the same data, cells, weights,
+    the plots one after the other (sid.parallel): the same data, cells, weights,
     pixels and console text."""
-    import sid.export.parallel
+    import sid.parallel
 
     forked, forked_output = demo_run
-    monkeypatch.setattr(sid.export.parallel, "can_fork", lambda: False)
+    monkeypatch.setattr(sid.parallel, "can_fork", lambda: False)
     out = tmp_path / "demo"
     result = CliRunner().invoke(main, ["demo", "--out", str(out)])
     assert result.exit_code == 0, result.output

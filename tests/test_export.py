@@ -24,9 +24,9 @@ from sid.export import (
     write_table_files,
 )
 from sid.export import plots as plots_module
-from sid.export.parallel import can_fork
 from sid.export.plots import _halves
 from sid.export.provenance import display_path
+from sid.parallel import can_fork
 from sid.tables import TABLE_COLUMNS, Suppression, TableResult
 
 needs_fork = pytest.mark.skipif(not can_fork(), reason="no fork here (Windows, macOS): only the "

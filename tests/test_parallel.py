@@ -1,4 +1,4 @@
-"""Two halves of the work at once (sid.export.parallel.run_pair): the same results and console
+"""Two halves of the work at once (sid.parallel.run_pair): the same results and console
 output as one after the other, every failure of the child reported in the parent."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import click
 import pytest
 
 from sid.errors import InputError
-from sid.export.parallel import can_fork, run_pair
+from sid.parallel import can_fork, run_pair
 
 needs_fork = pytest.mark.skipif(not can_fork(), reason="no fork here (Windows, macOS): only the "
                                                       "sequential path runs")

@@ -92,7 +92,7 @@ def demo(out: Path, seed: int) -> None:
     from functools import partial
 
     from sid.errors import CodebookError
-    from sid.export.parallel import run_pair
+    from sid.parallel import run_pair
     from sid.synthetic import summarise_waves, synthesise
     from sid.validation import format_table
     from sid.validation import validate as run_validate
@@ -114,7 +114,7 @@ def demo(out: Path, seed: int) -> None:
         click.echo(f"    {text} (na {time.perf_counter() - began[0]:.1f} s)")
 
     step(1, f"synthetic SID population and waves -> {data_dir}")
-    with _heap_kept(release=True):  # the 2022 wave in a forked child (sid.export.parallel)
+    with _heap_kept(release=True):  # the 2022 wave in a forked child (sid.parallel)
         synthesise(data_dir, seed=seed, progress=progress,
                    pair=partial(run_pair, what="synthesising the 2022 wave"))
     click.echo(summarise_waves(data_dir))
@@ -139,7 +139,7 @@ def demo(out: Path, seed: int) -> None:
 
     # the waves are weighted independently (each its own `sid weight`, all its files or
     # none): 2022 in a forked child while 2017 is weighted here, its output printed after
-    # 2017's; one after the other where there is no fork (sid.export.parallel)
+    # 2017's; one after the other where there is no fork (sid.parallel)
     here, there = waves
     run_pair(partial(weigh, here), partial(weigh, there), what=f"weighting the {there} wave",
              preload=_WEIGHT_IMPORTS)

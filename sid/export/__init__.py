@@ -5,8 +5,6 @@
 * :mod:`sid.export.files`: :func:`write_table_files`, CSV or JSON per table, and
   :func:`format_crosstab`, a crosstab as a terminal table, CSV or JSON.
 * :mod:`sid.export.plots`: :func:`write_forest_plots`, a PNG per table.
-* :mod:`sid.export.parallel`: :func:`~sid.export.parallel.run_pair`, two halves of the
-  work at once (a forked child draws half the plots; ``sid demo`` weights a wave there).
 * :mod:`sid.export.texts`: every user-facing text and symbol, Dutch and English.
 * :mod:`sid.export.provenance`: :class:`Provenance`, the inputs with their sha256.
 

@@ -90,12 +90,12 @@ def write_forest_plots(tables: Sequence[TableResult], out_dir: str | os.PathLike
 
     All plots or none (:func:`sid.io.atomic_outputs`). With ``parallel`` and more than
     one plot, a forked child draws about half of them into their temporary files while
-    this process draws the rest (:func:`sid.export.parallel.run_pair`; one after the
+    this process draws the rest (:func:`sid.parallel.run_pair`; one after the
     other where there is no ``fork``): the same files either way.
     """
-    from sid.export.parallel import run_pair
     from sid.io import atomic_outputs
     from sid.io.files import output_folder
+    from sid.parallel import run_pair
 
     out_dir = output_folder(out_dir)  # created when absent (its parent must exist)
     paths = [out_dir / f"{name}.png" for name in sheet_names(tables)]

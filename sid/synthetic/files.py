@@ -59,7 +59,7 @@ class _WaveFiles:
 
 
 #: Runs two calls, perhaps at once, and returns both results in order
-#: (sid.export.parallel.run_pair, which this layer cannot import).
+#: (``sid demo`` passes sid.parallel.run_pair; `sid synth` none: one after the other).
 Pair = Callable[[Callable[[], _WaveFiles], Callable[[], _WaveFiles]],
                 tuple[_WaveFiles, _WaveFiles]]
 
@@ -76,7 +76,7 @@ def synthesise(out_dir: str | os.PathLike[str], seed: int = DEFAULT_SEED,
     holds the time of writing, so compare runs by content: sid.export.provenance).
     ``progress`` is told what is being done, step by step. The two waves are independent:
     ``pair(first, second)`` runs their two calls and returns both results (``sid demo``
-    passes :func:`sid.export.parallel.run_pair`, the second wave in a forked child);
+    passes :func:`sid.parallel.run_pair`, the second wave in a forked child);
     without it they run one after the other.
     """
     say = progress or (lambda _text: None)

@@ -1,7 +1,8 @@
 """Two pieces of work at once: one in a forked child process, one here (POSIX ``fork``).
 
-``sid demo`` and the forest plots have two independent halves of CPU-bound Python work
-(synthesising and weighting two waves; drawing two halves of the plots). The GIL keeps threads from
+``sid demo``, the forest plots and the table book have two independent halves of CPU-bound
+Python work (synthesising and weighting two waves; drawing two halves of the plots; the
+first and the last tables of a book). The GIL keeps threads from
 overlapping them; a forked child starts in a few milliseconds with everything loaded and
 runs its half on the other core. :func:`run_pair` is the one place that does this:
 
@@ -34,8 +35,6 @@ import threading
 import traceback
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
-
-import click
 
 __all__ = ["can_fork", "run_pair"]
 
@@ -81,6 +80,8 @@ def run_pair(first: Callable[[], A], second: Callable[[], B], *, what: str,
         status, payload, out, err = _collect(receive, child)
     finally:
         receive.close()
+    import click
+
     if out:
         click.echo(out, nl=False)
     if err:
@@ -132,6 +133,8 @@ def _child(send: Any, work: Callable[[], Any]) -> None:
 def _expected(exc: BaseException) -> bool:
     """Errors the parent reports in its own words (a SidError's one line, a click exit):
     no traceback for them in the child's captured stderr."""
+    import click
+
     from sid.errors import SidError
 
     return isinstance(exc, SidError | click.exceptions.ClickException | click.exceptions.Exit
