@@ -81,3 +81,75 @@ def test_where_the_separate_calls_raise_they_are_made(harmonised,
     with pytest.raises(SidError, match="reference group '7' not found"):
         build_tables(parse_spec(text, "book.yaml"), harmonised, weight="base_wt")
     assert given and given[-1] is None
+
+
+def _stamped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each indicator table notes the process that computed it in its last footnote."""
+    import dataclasses
+    import os
+
+    import sid.tables.book as book_module
+
+    inner = book_module._build_one
+
+    def stamped(*a, **k):
+        result = inner(*a, **k)
+        return dataclasses.replace(result, footnotes=(*result.footnotes, f"pid {os.getpid()}"))
+
+    monkeypatch.setattr(book_module, "_build_one", stamped)
+
+
+def test_parallel_book_is_the_sequential_book(harmonised, monkeypatch: pytest.MonkeyPatch) -> None:
+    """build_tables(parallel=True) (`sid tables`): the later tables in a forked child, the
+    same tables and the same progress, in order, as one process gives."""
+    import os
+
+    from sid.parallel import can_fork
+
+    _stamped(monkeypatch)
+    seen: dict[bool, list[tuple[int, int, str]]] = {True: [], False: []}
+    books = {p: build_tables(read_spec(SPEC), harmonised, weight="base_wt", parallel=p,
+                             progress=lambda *a, _p=p: seen[_p].append(a))
+             for p in (False, True)}
+    assert seen[True] == seen[False]
+    assert [i for i, _, _ in seen[True]] == list(range(1, len(books[True]) + 1))
+    def stamp(t) -> str | None:  # a model table is not stamped
+        return t.footnotes[-1] if t.footnotes and t.footnotes[-1].startswith("pid ") else None
+
+    for a, b in zip(books[True], books[False], strict=True):
+        assert a.id == b.id and a.footnotes[:-1] == b.footnotes[:-1]
+        pd.testing.assert_frame_equal(a.frame, b.frame)
+    assert {stamp(b) for b in books[False]} - {None} == {f"pid {os.getpid()}"}
+    assert len({stamp(a) for a in books[True]} - {None}) == (2 if can_fork() else 1)
+
+
+def test_a_table_failing_in_the_child_fails_as_in_one_process(
+        harmonised, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sid.tables.book as book_module
+    from sid.errors import SidError
+
+    inner = book_module._build_one
+    last = read_spec(SPEC).spec.tables[-1].id
+
+    def failing(t, *a, **k):
+        if t.id == last:
+            raise SidError(f"table {t.id} cannot be made", where="test", fix="none")
+        return inner(t, *a, **k)
+
+    monkeypatch.setattr(book_module, "_build_one", failing)
+    lines = []
+    for parallel in (False, True):
+        with pytest.raises(SidError) as info:
+            build_tables(read_spec(SPEC), harmonised, weight="base_wt", parallel=parallel)
+        lines.append(info.value.line())
+    assert lines[0] == lines[1] and last in lines[0]
+
+
+def test_halfway_cuts_the_work_in_two_near_equal_runs() -> None:
+    from sid.tables.book import _halfway
+
+    assert _halfway([1, 1, 1, 1]) == 2
+    assert _halfway([4, 1, 1, 1, 1]) == 1
+    assert _halfway([1, 1, 1, 1, 8]) == 4
+    assert _halfway([1, 10]) == 1
+    assert _halfway([3]) == 1 and _halfway([]) == 0

@@ -143,6 +143,7 @@ def tables(spec_file: Path, data_files: tuple[str, ...], codebook_file: Path,
         say(f"tabel {done}/{total} berekend: {table_id}")
 
     results = build_tables(book, data, lang=lang, weight=column, weight_label=weight_text,
+                           parallel=True,
                            progress=progress)
     say("herkomst van de cijfers: invoerbestanden controleren (sha256)")
     origin_rules = _origin_rules(cb)

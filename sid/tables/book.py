@@ -24,7 +24,6 @@ from sid.tables.suppression import Suppression
 
 if TYPE_CHECKING:
     from sid.codebook import Codebook, Text
-    from sid.estimation import EstimateSet
     from sid.harmonise import HarmonisedData
     from sid.io import Wave
 
@@ -190,8 +189,8 @@ def stacked_design(data: HarmonisedData, weight: str | None = None) -> Design:
 
 def build_tables(book: BookSpecFile, data: HarmonisedData, *, lang: str = "nl", weight: str | None = None,
                  design: Design | None = None, weight_label: str | None = None,
-                 progress: Callable[[int, int, str], None] | None = None
-                 ) -> tuple[TableResult, ...]:
+                 progress: Callable[[int, int, str], None] | None = None,
+                 parallel: bool = False) -> tuple[TableResult, ...]:
     """Compute every table of ``book`` on harmonised ``data`` (:class:`sid.harmonise.HarmonisedData`).
 
     All waves share one design (:func:`stacked_design`: strata unique per wave),
@@ -200,6 +199,10 @@ def build_tables(book: BookSpecFile, data: HarmonisedData, *, lang: str = "nl", 
     significance against the reference group and the change between waves
     from :func:`sid.estimation.contrasts`. ``weight_label`` names the weight in the
     footnotes (default: the weight column).
+
+    ``parallel``: the later tables are computed in a forked child process while this one
+    computes the first ones (:func:`sid.parallel.run_pair`; one after the other where
+    there is no fork): the same tables, progress reported in order (`sid tables`).
     """
     from sid.errors import CodebookError
 
@@ -233,52 +236,50 @@ def build_tables(book: BookSpecFile, data: HarmonisedData, *, lang: str = "nl", 
     first = str(pd.unique(data.data["wave"].astype(str))[0])
     design_weight = cb.design_variables(first).get("weight")
     design_only = weight is None or weight == design_weight
-    results: list[TableResult] = []
     src = book.spec.source.get(lang) if book.spec.source else "Samenleven in Diversiteit"
-    for i, t in enumerate(book.tables, start=1):
-        if t.model is not None:
-            results.append(build_model_table(t, design, cb, lang, weight_name, src))
-        else:
-            results.append(_build_one(t, design, cb, sections[t.id], lang, weight_name,
-                                      book, design_only))
-        if progress is not None:
-            progress(i, len(book.tables), t.id)
-    return tuple(results)
+    numbered = list(enumerate(book.tables, start=1))
+
+    def build(part: list[tuple[int, TableSpec]], report: bool = True) -> list[TableResult]:
+        results: list[TableResult] = []
+        for i, t in part:
+            if t.model is not None:
+                results.append(build_model_table(t, design, cb, lang, weight_name, src))
+            else:
+                results.append(_build_one(t, design, cb, sections[t.id], lang, weight_name,
+                                          book, design_only))
+            if progress is not None and report:
+                progress(i, len(numbered), t.id)
+        return results
+
+    cut = _halfway([_table_cost(t, sections) for _, t in numbered])
+    if not parallel or cut in (0, len(numbered)):
+        return tuple(build(numbered))
+    from sid.parallel import run_pair
+
+    ids = [t.id for _, t in numbered]
+    # the child's tables are reported when they arrive, after this process's: in order
+    head, tail = run_pair(lambda: build(numbered[:cut]),
+                          lambda: build(numbered[cut:], report=False),
+                          what=f"the tables {ids[cut]}-{ids[-1]}")
+    if progress is not None:
+        for i, t in numbered[cut:]:
+            progress(i, len(numbered), t.id)
+    return tuple(head + tail)
 
 
-def _rare_outcome_intervals(design: Design, col: str, by: list[str], where: str,
-                            est: pd.DataFrame, level: float, in_base: np.ndarray,
-                            es: EstimateSet | None) -> pd.DataFrame:
-    """The logit estimates of a proportion with Korn-Graubard intervals where the rule of
-    :mod:`sid.tables.intervals` asks for them (few "yes" or "no" in a group). ``in_base``
-    is the table's base, ``where_mask(design, where)``, computed once per table; ``es``
-    the section's estimate set, whose shares, SEs and df the interval takes (else it is
-    estimated with ``ci="beta"``)."""
-    from sid.estimation import estimate
-    from sid.estimation.intervals import korn_graubard
-    from sid.tables.intervals import aligned, published_interval, text_keys, yes_no_counts
+def _table_cost(t: TableSpec, sections: dict[str, list[tuple[str, str]]]) -> float:
+    """A table's work, roughly: its estimate sets (sections x waves); a model table's fits
+    weigh as four."""
+    return (4.0 if t.model is not None else len(sections[t.id])) * max(len(t.waves), 1)
 
-    keys = ["wave", *by]
-    if es is not None:  # what estimate(ci="beta") gives, from the estimates at hand
-        lo, hi = korn_graubard(es.est, es.table["se"].to_numpy(), es.table["df"].to_numpy(),
-                               es.nrow, level)
-        beta = es.table.assign(estimate=es.est, ci_low=lo, ci_high=hi)
-    else:
-        beta = estimate(design, "proportion", col, by=keys, where=where, ci="beta",
-                        conf_level=level)
-    beta = beta[beta["category"] == "1"]
-    data = design.data
-    inside = in_base & data[col].notna().to_numpy()
-    est = est.reset_index(drop=True)
-    wanted = text_keys(est, keys)
-    kg_est, kg_lo, kg_hi = aligned(beta, text_keys(beta, keys), wanted,
-                                   ("estimate", "ci_low", "ci_high"))
-    n_yes, n_no = yes_no_counts(data.loc[inside, keys],
-                                data.loc[inside, col].to_numpy(dtype=float), keys, wanted)
-    e, lo, hi, method = published_interval(
-        est["n"].to_numpy(dtype=float), est["df"].to_numpy(dtype=float), n_yes, n_no,
-        (est["estimate"], est["ci_low"], est["ci_high"]), (kg_est, kg_lo, kg_hi), level=level)
-    return est.assign(estimate=e, ci_low=lo, ci_high=hi, ci_method=method)
+
+def _halfway(costs: list[float]) -> int:
+    """Where to cut ``costs`` in two runs of near-equal sum (0 or len: do not cut)."""
+    if len(costs) < 2:
+        return len(costs)
+    total = float(sum(costs))
+    prefix = np.cumsum(costs)
+    return int(np.argmin(np.abs(prefix[:-1] - total / 2))) + 1
 
 
 def _reference_suppressed(f: pd.DataFrame) -> pd.Series:
@@ -414,6 +415,7 @@ def _build_one(t: TableSpec, design: Design, cb: Codebook, sects: list[tuple[str
     from sid.estimation import compare, estimate, where_mask
     from sid.tables.disclosure import breakdown_problems, cell_problems, refuse
     from sid.tables.estimates import section_estimates, wave_change, wave_contrast
+    from sid.tables.intervals import rare_outcome_intervals
 
     ui = _UI[lang]
     ind = _indicator(t)
@@ -437,7 +439,7 @@ def _build_one(t: TableSpec, design: Design, cb: Codebook, sects: list[tuple[str
         if stat == "proportion":
             est = est[est["category"] == "1"]
             if t.ci.method == "logit":
-                est = _rare_outcome_intervals(design, col, by, where, est, t.ci.level, in_base,
+                est = rare_outcome_intervals(design, col, by, where, est, t.ci.level, in_base,
                                               shared[1] if shared is not None else None)
         est = est.copy()
         est["wave"] = est["wave"].astype(str)

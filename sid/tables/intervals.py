@@ -25,12 +25,17 @@ width while n > 0. Both parts are checked against R in
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from sid.errors import EstimationError
-from sid.estimation.intervals import FEW, beta_extreme, korn_graubard_switch
+from sid.estimation.intervals import FEW, beta_extreme, korn_graubard, korn_graubard_switch
+
+if TYPE_CHECKING:
+    from sid.design import Design
+    from sid.estimation import EstimateSet
 
 __all__ = ["FEW", "aligned", "published_interval", "text_keys", "yes_no_counts"]
 
@@ -119,3 +124,36 @@ def yes_no_counts(keyed: pd.DataFrame, values: np.ndarray, keys: Sequence[str],
                 at = at * max(len(lookup), 1) + lookup[part]
             n_yes[i], n_no[i] = yes[at], count[at] - yes[at]
     return n_yes, n_no
+
+
+def rare_outcome_intervals(design: Design, col: str, by: list[str], where: str,
+                           est: pd.DataFrame, level: float, in_base: np.ndarray,
+                           es: EstimateSet | None) -> pd.DataFrame:
+    """The logit estimates of a proportion with Korn-Graubard intervals where the rule of
+    this module asks for them (few "yes" or "no" in a group). ``in_base``
+    is the table's base, ``where_mask(design, where)``, computed once per table; ``es``
+    the section's estimate set, whose shares, SEs and df the interval takes (else it is
+    estimated with ``ci="beta"``)."""
+    from sid.estimation import estimate
+
+    keys = ["wave", *by]
+    if es is not None:  # what estimate(ci="beta") gives, from the estimates at hand
+        lo, hi = korn_graubard(es.est, es.table["se"].to_numpy(), es.table["df"].to_numpy(),
+                               es.nrow, level)
+        beta = es.table.assign(estimate=es.est, ci_low=lo, ci_high=hi)
+    else:
+        beta = estimate(design, "proportion", col, by=keys, where=where, ci="beta",
+                        conf_level=level)
+    beta = beta[beta["category"] == "1"]
+    data = design.data
+    inside = in_base & data[col].notna().to_numpy()
+    est = est.reset_index(drop=True)
+    wanted = text_keys(est, keys)
+    kg_est, kg_lo, kg_hi = aligned(beta, text_keys(beta, keys), wanted,
+                                   ("estimate", "ci_low", "ci_high"))
+    n_yes, n_no = yes_no_counts(data.loc[inside, keys],
+                                data.loc[inside, col].to_numpy(dtype=float), keys, wanted)
+    e, lo, hi, method = published_interval(
+        est["n"].to_numpy(dtype=float), est["df"].to_numpy(dtype=float), n_yes, n_no,
+        (est["estimate"], est["ci_low"], est["ci_high"]), (kg_est, kg_lo, kg_hi), level=level)
+    return est.assign(estimate=e, ci_low=lo, ci_high=hi, ci_method=method)
