@@ -133,10 +133,14 @@ def entry_command(tree: Path) -> list[str]:
             f"import sys; from {module} import {func}; sys.argv[0] = 'sid'; sys.exit({func}())"]
 
 
-def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, float]:
-    """Wall seconds, CPU seconds (user+sys) and peak RSS (MB) of one child process."""
+def timed(cmd: list[str], env: dict[str, str] | None = None,
+          cwd: Path | None = None) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds (user+sys) and peak RSS (MB) of one child process, run in
+    ``cwd``: ``python -c`` puts the current folder first on sys.path, so run from a
+    checkout it would import the checkout's sid instead of a --baseline tree's."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
+                            cwd=cwd)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -236,11 +240,11 @@ def main() -> int:
             cmds |= {f"{k} baseline": ([*there, *v], base_env) for k, v in loads.items()}
         cmds[FLOOR] = ([sys.executable, "-c", "import numpy, pandas"], None)
         for cmd, env in cmds.values():  # warm the file cache
-            timed(cmd, env)
+            timed(cmd, env, tmp)
         runs: dict[str, list[tuple[float, float, float]]] = {k: [] for k in cmds}
         for _ in range(args.runs):
             for key, (cmd, env) in cmds.items():
-                runs[key].append(timed(cmd, env))
+                runs[key].append(timed(cmd, env, tmp))
         splits = {k: split(v, tmp) for k, v in loads.items()}
         if base_env is not None:
             splits |= {f"{k} baseline": split(v, tmp, base_env) for k, v in loads.items()}
