@@ -32,3 +32,22 @@ def test_weights_file_of_the_other_wave(synthetic_dir: Path, tmp_path: Path) -> 
         errors = res.stderr.strip().splitlines()  # progress goes to stdout
         assert len(errors) == 1 and errors[0].startswith("error: "), res.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_weights_path_that_is_a_folder_with_a_lineage_beside_it(synthetic_dir: Path,
+                                                                tmp_path: Path) -> None:
+    """`sid tables` reads the --weights lineage first (its reads start early, issue 14): a
+    sidecar beside a path that is no readable file is no lineage, and the path gets the
+    one line it always got (a traceback before this was fixed)."""
+    folder = tmp_path / "w.sav"
+    folder.mkdir()
+    (tmp_path / "w.sav.lineage.json").write_text('{"sha256": "x", "inputs": []}')
+    res = CliRunner().invoke(main, [
+        "tables", str(SPEC), "--data", f"2022={synthetic_dir / 'sid2022.sav'}",
+        "--weights", f"2022={folder}", "--codebook", str(CODEBOOK), "--weight-var", "final_wt",
+        "--out", str(tmp_path / "b.xlsx"), "--skip-missing-waves"])
+    assert res.exit_code == 2, res.output
+    errors = res.stderr.strip().splitlines()
+    assert len(errors) == 1, res.stderr
+    assert errors[0].startswith(f"error: {folder}: weights file not found"), res.stderr
+    assert not (tmp_path / "b.xlsx").exists()

@@ -104,7 +104,13 @@ def read_lineage(weighted: str | os.PathLike[str]) -> Mapping[str, Any] | None:
         record = json.loads(side.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if not isinstance(record, dict) or record.get("sha256") != file_sha256(weighted):
+    if not isinstance(record, dict):
+        return None
+    try:
+        digest = file_sha256(weighted)
+    except OSError:  # no readable file beside it (a folder, no permission): nothing to confirm
+        return None
+    if record.get("sha256") != digest:
         return None
     folder = Path(weighted).parent
     inputs = [{**row, "path": str(folder / row["path"])} for row in record.get("inputs", [])
