@@ -496,3 +496,29 @@ def test_tight_layout_measured_once_is_the_same_layout() -> None:
         sp = fig.subplotpars
         params.append((sp.left, sp.right, sp.bottom, sp.top))
     assert params[0] == params[1]
+
+
+def test_content_hash_sees_where_a_stata_letter_is(tmp_path: Path) -> None:
+    """A Stata .a-.z letter moved to another row (the data column is NaN in both rows) is
+    other content: the letters are hashed in their rows (found by review)."""
+    import dataclasses
+
+    from sid.export.provenance import data_content_sha256
+    from sid.io import make_wave, read_wave, to_stata_missing, write_wave
+    from sid.io.meta import MissingSpec
+
+    def written(name: str, row: int) -> Path:
+        values = [1.0, np.nan, 2.0, np.nan, 3.0]
+        values[row] = 99.0  # user-missing 99: written as Stata's .a
+        wave = make_wave(pd.DataFrame({"x": values}))
+        var = dataclasses.replace(wave.meta.variables[0], missing=MissingSpec(values=(99.0,)))
+        wave = dataclasses.replace(wave, meta=dataclasses.replace(wave.meta, variables=(var,)))
+        path = tmp_path / name
+        write_wave(to_stata_missing(wave), path)
+        return path
+
+    first, moved, again = written("a.dta", 1), written("b.dta", 3), written("c.dta", 1)
+    assert {k: s.to_dict() for k, s in read_wave(first).extended_missing.items()} == \
+        {"x": {1: "a"}}
+    assert data_content_sha256(first)[0] != data_content_sha256(moved)[0]
+    assert data_content_sha256(first)[0] == data_content_sha256(again)[0]

@@ -153,3 +153,37 @@ def test_halfway_cuts_the_work_in_two_near_equal_runs() -> None:
     assert _halfway([1, 1, 1, 1, 8]) == 4
     assert _halfway([1, 10]) == 1
     assert _halfway([3]) == 1 and _halfway([]) == 0
+
+
+@pytest.mark.parametrize("reference", ["reference: 1", "reference: null"])
+def test_an_empty_group_is_an_empty_cell_with_or_without_a_reference(harmonised,
+                                                                      reference: str) -> None:
+    """A group with no valid answer in the base: an empty cell of a logit table, whether the
+    section is estimated once (a reference group) or by separate calls (none); the separate
+    Korn-Graubard call raised here before (found by review)."""
+    import dataclasses
+
+    from sid.tables import parse_spec
+
+    data = harmonised.data.copy()
+    gone = (data["wave"].astype(str) == "2022") & (data["herkomst"] == 3)
+    data.loc[gone, "werkbeh"] = np.nan
+    text = f"""
+title: {{nl: t, en: t}}
+defaults:
+  waves: [2022]
+  by: [herkomst]
+  {reference}
+  ci: {{method: logit, level: 0.95}}
+  suppression: {{below: 10, flag_below: 10}}
+tables:
+  - id: t1
+    title: {{nl: t, en: t}}
+    indicator: {{variable: werkbeh, codes: [2, 3]}}
+"""
+    frame = build_tables(parse_spec(text, "b.yaml"), dataclasses.replace(harmonised, data=data),
+                         weight="base_wt")[0].frame
+    rows = frame[(frame["kind"] == "estimate")]
+    assert len(rows) > 3
+    assert "3" not in set(rows["group"].astype(str)) or \
+        rows.loc[rows["group"].astype(str) == "3", "estimate"].isna().all()

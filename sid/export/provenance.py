@@ -131,7 +131,8 @@ def data_content_sha256(path: str | os.PathLike[str],
     Layout (:data:`CONTENT_SCHEME` 2): the metadata as sorted JSON; then per column its
     name and kind as JSON and its values: a float column as little-endian float64 bytes
     with one NaN for every missing value, any other column as the JSON list of its values
-    as text (``null`` where missing); then each Stata ``.a``-``.z`` column the same way."""
+    as text (``null`` where missing); then each column's Stata ``.a``-``.z`` letters, row
+    by row (``null`` where a row has none), the same way."""
     from sid.io import read_wave
 
     wave = (read or read_wave)(Path(path))
@@ -146,8 +147,9 @@ def data_content_sha256(path: str | os.PathLike[str],
     h.update(f"rows {len(wave.data)}".encode())
     for name, column in wave.data.items():
         _hash_column(h, str(name), column)
-    for name in sorted(wave.extended_missing):
-        _hash_column(h, f"extended {name}", wave.extended_missing[name])
+    for name in sorted(wave.extended_missing):  # the letters in their rows (none elsewhere)
+        letters = wave.extended_missing[name].reindex(wave.data.index)
+        _hash_column(h, f"extended {name}", letters.astype(object))
     return h.hexdigest(), meta.file_label
 
 

@@ -37,7 +37,8 @@ if TYPE_CHECKING:
     from sid.design import Design
     from sid.estimation import EstimateSet
 
-__all__ = ["FEW", "aligned", "published_interval", "text_keys", "yes_no_counts"]
+__all__ = ["FEW", "aligned", "published_interval", "rare_outcome_intervals", "text_keys",
+           "yes_no_counts"]
 
 
 def published_interval(n: np.ndarray, df: np.ndarray, n_yes: np.ndarray, n_no: np.ndarray,
@@ -143,7 +144,7 @@ def rare_outcome_intervals(design: Design, col: str, by: list[str], where: str,
         beta = es.table.assign(estimate=es.est, ci_low=lo, ci_high=hi)
     else:
         beta = estimate(design, "proportion", col, by=keys, where=where, ci="beta",
-                        conf_level=level)
+                        conf_level=level, empty="cell")  # an empty group: an empty cell
     beta = beta[beta["category"] == "1"]
     data = design.data
     inside = in_base & data[col].notna().to_numpy()
