@@ -122,3 +122,20 @@ def test_sid_tables_imports_neither_scipy_stats_nor_matplotlib(synthetic_dir: Pa
                           "--skip-missing-waves"], capture_output=True, text=True, check=True)
     assert (tmp_path / "book.xlsx").is_file()
     assert json.loads(res.stdout.strip().splitlines()[-1]) == []
+
+
+def test_a_failed_sid_tables_ends_the_reads_it_started(synthetic_dir: Path,
+                                                       tmp_path: Path) -> None:
+    """`sid tables` starts its reads first (issue 14); a run that stops before it needs
+    them (no codebook) ends those reader children when it ends, in process too (found by
+    review: they waited, blocked, for as long as the error's traceback was kept)."""
+    import multiprocessing
+
+    res = CliRunner().invoke(main, [
+        "tables", str(SPEC), "--data", f"2022={synthetic_dir / 'sid2022.sav'}",
+        "--weights", f"2022={synthetic_dir / 'sid2022_gross.sav'}",
+        "--codebook", str(tmp_path / "nope.yaml"), "--out", str(tmp_path / "b.xlsx")])
+    assert res.exit_code == 2 and "codebook not found" in res.output
+    assert res.exception is not None  # its traceback (and the reads) are still referenced
+    assert [p for p in multiprocessing.active_children() if p.daemon] == []
+

@@ -754,3 +754,28 @@ def test_a_started_read_whose_reader_crashes_is_one_line(tmp_path: Path, corpus:
         crashing()
     _same_wave(good(), read_wave(synthetic_dir / "sid2022.sav"))
 
+
+def test_a_started_read_can_be_cancelled_or_dropped(synthetic_dir: Path) -> None:
+    """cancel() ends the reader child unread; a read that is neither collected nor
+    cancelled is ended when it is garbage-collected (no reader outlives its use)."""
+    import gc
+    import multiprocessing
+
+    def readers() -> list[object]:
+        return [p for p in multiprocessing.active_children() if p.daemon]
+
+    started = start_wave_read(synthetic_dir / "sid2022.sav")
+    assert len(readers()) == 1
+    started.cancel()
+    assert readers() == []
+    started.cancel()  # twice: nothing
+    dropped = start_wave_read(synthetic_dir / "sid2017.sav")
+    assert len(readers()) == 1
+    del dropped
+    gc.collect()
+    assert readers() == []
+    collected = start_wave_read(synthetic_dir / "sid2022.sav")
+    _same_wave(collected(), read_wave(synthetic_dir / "sid2022.sav"))
+    collected.cancel()  # after collecting: nothing
+    assert readers() == []
+

@@ -183,6 +183,14 @@ def console(args: Sequence[str] | None = None) -> NoReturn:
         code: int = 0  # standalone mode always ends in SystemExit; this is a fallback
     except SystemExit as exc:
         code = _exit_status(exc.code)
+    # what multiprocessing's exit handler, skipped by os._exit, does: end daemonic children
+    # (reader children still running; a command ends those it started, this is the net)
+    multiprocessing = sys.modules.get("multiprocessing")
+    if multiprocessing is not None:
+        for child in multiprocessing.active_children():
+            if child.daemon:
+                child.terminate()
+                child.join()
     try:
         sys.stdout.flush()
         sys.stderr.flush()

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
     from sid.io import Wave
+    from sid.io.read import StartedRead
 
 
 @main.command()
@@ -238,10 +239,11 @@ def _lineage_inputs(records: Mapping[Path, Mapping[str, Any] | None]) -> list[tu
 
 
 def _is_data_file(path: Path) -> bool:
-    """Is ``path`` a file sid reads as a wave (SPSS/Stata)?"""
-    from sid.io.meta import FORMATS
+    """Is ``path`` a data file the provenance reads for its content hash
+    (``sid.export.provenance.DATA_SUFFIXES``: ``.sav``, ``.zsav``, ``.dta``)?"""
+    from sid.io.meta import WRITABLE_SUFFIXES
 
-    return path.suffix.lower() in FORMATS
+    return path.suffix.lower() in WRITABLE_SUFFIXES
 
 
 def _origin_rules(cb: Any) -> Path | None:
@@ -259,15 +261,22 @@ def _wave_reader(start: Sequence[Path] = ()) -> Callable[[Path], Wave]:
     run of one command: harmonising, the weights and the content hashes share the read.
     The files in ``start`` are started at once, each in its reader child
     (:func:`sid.io.start_wave_read`), and collected when first asked for; a file that
-    cannot be read says so then, as :func:`read_wave` would."""
+    cannot be read says so then, as :func:`read_wave` would; those never asked for are
+    cancelled when the command ends (its click context closes, also on an error)."""
     from sid.io import read_wave, start_wave_read
 
-    pending: dict[Path, Callable[[], Wave]] = {}
+    pending: dict[Path, StartedRead] = {}
     for path in start:
         key = Path(path).resolve()
         if key not in pending:
             pending[key] = start_wave_read(path)
     waves: dict[Path, Wave] = {}
+
+    def cancel_unread() -> None:  # a command that stops early ends the reads it started
+        for started in pending.values():
+            started.cancel()
+
+    click.get_current_context().call_on_close(cancel_unread)
 
     def read(path: Path) -> Wave:
         key = Path(path).resolve()

@@ -23,13 +23,14 @@ from typing import TYPE_CHECKING, Any
 
 from sid.errors import InputError, SidError
 from sid.io import file_sha256
+from sid.io.meta import WRITABLE_SUFFIXES
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from sid.io import Wave
 
-DATA_SUFFIXES = (".sav", ".zsav", ".dta")
+DATA_SUFFIXES = WRITABLE_SUFFIXES  # .sav, .zsav, .dta
 """Files that get a content hash next to their file hash."""
 
 SYNTHETIC_MARK = "synthet"

@@ -27,6 +27,7 @@ import signal
 import struct
 import sys
 import threading
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +120,9 @@ def _child(conn: Any, reader_name: str, path: str, kwargs: dict[str, Any], cap: 
 
     if own_read_fd is not None:
         os.close(own_read_fd)
+    # Ctrl-C in a terminal reaches the whole process group: the parent stops the command
+    # and ends its readers; a reader of its own would print a KeyboardInterrupt traceback
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     faulthandler.disable()  # a crash is reported by the parent, in one line
     try:
@@ -202,18 +206,27 @@ def run_reader(reader_name: str, path: Path, kwargs: dict[str, Any]) -> tuple[An
 
 
 class PendingRead:
-    """A reader child started by :func:`start_reader`; :meth:`result` waits for it.
+    """A reader child started by :func:`start_reader`; :meth:`result` waits for it,
+    :meth:`cancel` ends it unread.
 
     Several reads can run at once (each in its own child), also while this process goes
-    on with other work (``sid tables`` imports and loads its codebook meanwhile)."""
+    on with other work (``sid tables`` imports and loads its codebook meanwhile). A read
+    neither collected nor cancelled is cancelled when the object is garbage-collected or
+    at the interpreter's exit, so no reader outlives its use."""
 
     def __init__(self, child: Any, receive: Any, path: Path, cap: int) -> None:
         self._child, self._receive, self._path, self._cap = child, receive, path, cap
+        self._end = weakref.finalize(self, _end_reader, child, receive)
+
+    def cancel(self) -> None:
+        """End the child without its result (nothing to do once collected)."""
+        self._end()
 
     def result(self) -> tuple[Any, Any]:
         """What the reader returned; re-raises what it raised; a crash or the memory cap
-        becomes an :class:`~sid.errors.InputError`. Call it once."""
+        becomes an :class:`~sid.errors.InputError`. Call it once, not after :meth:`cancel`."""
         child, receive, path, cap = self._child, self._receive, self._path, self._cap
+        self._end.detach()  # collected here, whatever happens
         try:
             status, payload = receive.recv()
             if status == "ok":
@@ -243,6 +256,14 @@ class PendingRead:
                and -code in signal.Signals._value2member_map_ else f"exit code {code}")
         raise InputError(f"the file is damaged: the SPSS/Stata reader crashed on it ({how})",
                          where=str(path), fix=_DAMAGED_FIX)
+
+
+def _end_reader(child: Any, receive: Any) -> None:
+    """Close this end of the pipe and end the child now (it may be blocked writing)."""
+    receive.close()
+    if child.is_alive():
+        child.terminate()
+    child.join()
 
 
 def start_reader(reader_name: str, path: Path, kwargs: dict[str, Any]) -> PendingRead:

@@ -20,11 +20,13 @@ import pandas as pd
 
 from sid.errors import InputError, show_values
 
-__all__ = ["FORMATS", "STATA_LETTERS", "WRITABLE", "MissingSpec", "VariableMeta", "Wave", "WaveMeta",
+__all__ = ["FORMATS", "STATA_LETTERS", "WRITABLE", "WRITABLE_SUFFIXES", "MissingSpec", "VariableMeta", "Wave", "WaveMeta",
            "make_wave"]
 
 FORMATS = {".sav": "sav", ".zsav": "zsav", ".por": "por", ".dta": "dta"}
 WRITABLE = ("sav", "zsav", "dta")
+WRITABLE_SUFFIXES = tuple(s for s, f in FORMATS.items() if f in WRITABLE)
+"""The suffixes of the formats sid writes (``.sav``, ``.zsav``, ``.dta``)."""
 STATA_LETTERS = tuple("abcdefghijklmnopqrstuvwxyz")
 
 

@@ -34,7 +34,7 @@ from sid.io.meta import (
     normalise_numeric,
 )
 
-__all__ = ["format_of", "read_table", "read_wave", "scan_wave", "start_wave_read"]
+__all__ = ["StartedRead", "format_of", "read_table", "read_wave", "scan_wave", "start_wave_read"]
 
 _NUMERIC_READSTAT = {"double", "float", "int8", "int16", "int32", "int64"}
 
@@ -76,7 +76,7 @@ def _call_reader(path: Path, fmt: str, *, own_output: bool = False,
         with _reader_errors(path, fmt):
             result: tuple[pd.DataFrame, Any] = getattr(pyreadstat, _READERS[fmt])(str(path), **kwargs)
         return result
-    return _start_reader(path, fmt, kwargs)()
+    return _start_reader(path, fmt, kwargs)[0]()
 
 
 def _before_read(path: Path, fmt: str, kwargs: dict[str, Any]) -> None:
@@ -87,9 +87,10 @@ def _before_read(path: Path, fmt: str, kwargs: dict[str, Any]) -> None:
 
 
 def _start_reader(path: Path, fmt: str, kwargs: dict[str, Any]
-                  ) -> Callable[[], tuple[pd.DataFrame, Any]]:
-    """Start the reader child for ``path`` and return the call that collects it (raising
-    then, as one InputError, whatever went wrong, also in the checks made here first)."""
+                  ) -> tuple[Callable[[], tuple[pd.DataFrame, Any]], Callable[[], None]]:
+    """Start the reader child for ``path``; return the call that collects it (raising
+    then, as one InputError, whatever went wrong, also in the checks made here first) and
+    the call that cancels it."""
     import pyreadstat  # noqa: F401  (loaded before the fork: the child inherits it)
 
     try:
@@ -102,14 +103,14 @@ def _start_reader(path: Path, fmt: str, kwargs: dict[str, Any]
         def failed() -> tuple[pd.DataFrame, Any]:
             raise error
 
-        return failed
+        return failed, lambda: None
 
     def collect() -> tuple[pd.DataFrame, Any]:
         with _reader_errors(path, fmt):
             result: tuple[pd.DataFrame, Any] = pending.result()
         return result
 
-    return collect
+    return collect, pending.cancel
 
 
 @contextlib.contextmanager
@@ -304,12 +305,28 @@ def read_wave(
     return wave
 
 
+class StartedRead:
+    """A wave being read (:func:`start_wave_read`): call it for the :class:`Wave` (it waits,
+    and raises what :func:`read_wave` would), or :meth:`cancel` it unread."""
+
+    def __init__(self, collect: Callable[[], Wave], cancel: Callable[[], None]) -> None:
+        self._collect, self._cancel = collect, cancel
+
+    def __call__(self) -> Wave:
+        return self._collect()
+
+    def cancel(self) -> None:
+        """End the read without its wave (nothing to do once collected)."""
+        self._cancel()
+
+
 def start_wave_read(path: str | os.PathLike[str], *, encoding: str | None = None
-                    ) -> Callable[[], Wave]:
+                    ) -> StartedRead:
     """Start reading a whole wave in its reader child and return at once; calling the result
     waits for it and gives what :func:`read_wave` gives (the same checks, the same one-line
     errors, raised then rather than now). Several files read concurrently so, also while the
-    caller goes on with other work; each child holds its file until it is collected."""
+    caller goes on with other work; each child holds its file until it is collected or
+    cancelled (or the result is garbage-collected)."""
     path = Path(path)
     try:
         fmt = format_of(path)
@@ -320,14 +337,14 @@ def start_wave_read(path: str | os.PathLike[str], *, encoding: str | None = None
         def failed() -> Wave:
             raise error
 
-        return failed
-    collect = _start_reader(path, fmt, _wave_kwargs(fmt, encoding))
+        return StartedRead(failed, lambda: None)
+    collect, cancel = _start_reader(path, fmt, _wave_kwargs(fmt, encoding))
 
     def wave() -> Wave:
         data, meta = collect()
         return _make_read_wave(path, fmt, data, meta)
 
-    return wave
+    return StartedRead(wave, cancel)
 
 
 def _wave_kwargs(fmt: str, encoding: str | None) -> dict[str, Any]:
