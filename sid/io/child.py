@@ -216,7 +216,7 @@ class PendingRead:
 
     def __init__(self, child: Any, receive: Any, path: Path, cap: int) -> None:
         self._child, self._receive, self._path, self._cap = child, receive, path, cap
-        self._end = weakref.finalize(self, _end_reader, child, receive)
+        self._end = weakref.finalize(self, _end_reader, child, receive, os.getpid())
 
     def cancel(self) -> None:
         """End the child without its result (nothing to do once collected)."""
@@ -258,8 +258,11 @@ class PendingRead:
                          where=str(path), fix=_DAMAGED_FIX)
 
 
-def _end_reader(child: Any, receive: Any) -> None:
-    """Close this end of the pipe and end the child now (it may be blocked writing)."""
+def _end_reader(child: Any, receive: Any, owner: int) -> None:
+    """Close this end of the pipe and end the child now (it may be blocked writing); only in
+    the process that started it (not in a forked copy of that process, e.g. run_pair's)."""
+    if os.getpid() != owner:
+        return
     receive.close()
     if child.is_alive():
         child.terminate()
