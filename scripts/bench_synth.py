@@ -36,25 +36,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench_launch import sid_command, tree_command
+
 ROOT = Path(__file__).resolve().parent.parent
 WEIGHTING = ROOT / "sid" / "data" / "weighting"
 SYNTH_TARGET = 2.0  # seconds, whole process (issue 14, item 3)
 DEMO_TARGET = 6.0
 FLOOR = "floor (import numpy, pandas)"
-
-
-def sid_command() -> list[str]:
-    exe = Path(sys.executable).parent / "sid"
-    if exe.exists():
-        return [str(exe)]
-    found = shutil.which("sid")
-    if found:
-        return [found]
-    return [sys.executable, "-c", LAUNCH]
-
-
-# a source tree's own console entry point: `console` (fast exit) where it has one
-LAUNCH = "import sid.cli as c; getattr(c, 'console', c.main)()"
 
 
 def timed(cmds: list[list[str]], clean: Path | None = None,
@@ -116,8 +104,7 @@ def main() -> int:
             for name in [n for n in runs if n != FLOOR]:
                 cmds, clean, _ = runs[name]
                 # the baseline tree's own entry point (an older tree may lack `console`)
-                # (-P: not the current folder first on sys.path, which may be this checkout)
-                base = [[sys.executable, "-P", "-c", LAUNCH, *c[len(sid):]] for c in cmds]
+                base = [[*tree_command(), *c[len(sid):]] for c in cmds]
                 runs[f"{name} [baseline]"] = (base, clean, base_env)
         for cmds, clean, env in runs.values():  # warm the file cache
             timed(cmds, clean, env)

@@ -38,13 +38,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from bench_launch import sid_command, tree_command
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "sid" / "data"
@@ -112,35 +113,10 @@ print(json.dumps({"wall": {"imports": t_imports, **spent}, "cpu": {"imports": c_
 '''
 
 
-def sid_command() -> list[str]:
-    exe = Path(sys.executable).parent / "sid"
-    if exe.exists():
-        return [str(exe)]
-    found = shutil.which("sid")
-    if found:
-        return [found]
-    return [sys.executable, "-c", "from sid.cli import main; main()"]
-
-
-def entry_command(tree: Path) -> list[str]:
-    """The ``sid`` console script as the tree's pyproject.toml declares it (``module:func``),
-    run by this interpreter: each tree with its own entry point."""
-    import tomllib
-
-    target = tomllib.loads((tree / "pyproject.toml").read_text())["project"]["scripts"]["sid"]
-    module, func = target.split(":")
-    return [sys.executable, "-c",
-            f"import sys; from {module} import {func}; sys.argv[0] = 'sid'; sys.exit({func}())"]
-
-
-def timed(cmd: list[str], env: dict[str, str] | None = None,
-          cwd: Path | None = None) -> tuple[float, float, float]:
-    """Wall seconds, CPU seconds (user+sys) and peak RSS (MB) of one child process, run in
-    ``cwd``: ``python -c`` puts the current folder first on sys.path, so run from a
-    checkout it would import the checkout's sid instead of a --baseline tree's."""
+def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds (user+sys) and peak RSS (MB) of one child process."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
-                            cwd=cwd)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -230,21 +206,20 @@ def main() -> int:
         waves, weighted = setup(args.data, tmp)
         sid = sid_command()
         loads = workloads(args.workload, waves, weighted, tmp)
-        # with --baseline, each tree runs its own console entry point (sid.cli:main before
-        # the os._exit console); without, the installed script
-        here = entry_command(ROOT) if base_env is not None else sid
+        # with --baseline, both trees start the same way (bench_launch.tree_command, each
+        # its own entry point); without, the installed script
+        here = tree_command() if base_env is not None else sid
         cmds: dict[str, tuple[list[str], dict[str, str] | None]] = {
             k: ([*here, *v], None) for k, v in loads.items()}
         if base_env is not None:
-            there = entry_command(args.baseline)
-            cmds |= {f"{k} baseline": ([*there, *v], base_env) for k, v in loads.items()}
+            cmds |= {f"{k} baseline": ([*tree_command(), *v], base_env) for k, v in loads.items()}
         cmds[FLOOR] = ([sys.executable, "-c", "import numpy, pandas"], None)
         for cmd, env in cmds.values():  # warm the file cache
-            timed(cmd, env, tmp)
+            timed(cmd, env)
         runs: dict[str, list[tuple[float, float, float]]] = {k: [] for k in cmds}
         for _ in range(args.runs):
             for key, (cmd, env) in cmds.items():
-                runs[key].append(timed(cmd, env, tmp))
+                runs[key].append(timed(cmd, env))
         splits = {k: split(v, tmp) for k, v in loads.items()}
         if base_env is not None:
             splits |= {f"{k} baseline": split(v, tmp, base_env) for k, v in loads.items()}
