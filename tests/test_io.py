@@ -686,7 +686,7 @@ child._child = spy
 if child._context().get_start_method() != "fork":
     raise SystemExit(3)
 for _ in range(2):
-    child.run_reader("read_sav", Path({str(synthetic_dir / "sid2022.sav")!r}), {{}})
+    child.start_reader("read_sav", Path({str(synthetic_dir / "sid2022.sav")!r}), {{}}).result()
 """
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     if res.returncode == 3:

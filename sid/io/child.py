@@ -7,7 +7,7 @@ declares 10⁹ rows makes it allocate gigabytes per column. Two defences:
 * :func:`check_header`, in this process: the row count a ``.sav``, ``.zsav``
   or ``.dta`` header declares must fit in the file's size, else the file is
   refused before anything is allocated (a few hundred bytes read).
-* :func:`run_reader`: the reader runs in a child process (``fork``, or
+* :func:`start_reader`: the reader runs in a child process (``fork``, or
   ``forkserver`` when other threads run; see :func:`_context`) whose address
   space is capped (``RLIMIT_AS``). A crash
   or an exhausted memory cap in the child becomes one
@@ -33,7 +33,7 @@ from typing import Any
 
 from sid.errors import InputError
 
-__all__ = ["PendingRead", "check_header", "memory_cap", "run_reader", "start_reader"]
+__all__ = ["PendingRead", "check_header", "memory_cap", "start_reader"]
 
 _GIB = 1 << 30
 _DAMAGED_FIX = "re-export it from SPSS/Stata (File > Save As); the file is damaged or not what its name says"
@@ -196,15 +196,6 @@ def _preload_for_fork() -> None:
                 importlib.import_module(name)
 
 
-def run_reader(reader_name: str, path: Path, kwargs: dict[str, Any]) -> tuple[Any, Any]:
-    """``pyreadstat.<reader_name>(path, **kwargs)`` in a memory-capped child process.
-
-    Returns what the reader returns; re-raises what it raises; a crash (signal) or
-    the memory cap becomes an :class:`~sid.errors.InputError`.
-    """
-    return start_reader(reader_name, path, kwargs).result()
-
-
 class PendingRead:
     """A reader child started by :func:`start_reader`; :meth:`result` waits for it,
     :meth:`cancel` ends it unread.
@@ -273,11 +264,12 @@ def start_reader(reader_name: str, path: Path, kwargs: dict[str, Any]) -> Pendin
     """Start ``pyreadstat.<reader_name>(path, **kwargs)`` in a memory-capped child process
     and return at once; :meth:`PendingRead.result` collects it."""
     ctx = _context()
-    if ctx.get_start_method() == "fork":
+    fork = ctx.get_start_method() == "fork"
+    if fork:
         _preload_for_fork()
     receive, send = ctx.Pipe(duplex=False)
     cap = memory_cap(path)
-    own_read_fd = receive.fileno() if ctx.get_start_method() == "fork" else None
+    own_read_fd = receive.fileno() if fork else None
     child = ctx.Process(target=_child, args=(send, reader_name, str(path), kwargs, cap, own_read_fd),
                         daemon=True)
     child.start()

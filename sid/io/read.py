@@ -98,12 +98,7 @@ def _start_reader(path: Path, fmt: str, kwargs: dict[str, Any]
         with _reader_errors(path, fmt):
             pending = start_reader(_READERS[fmt], path, kwargs)
     except Exception as exc:  # raised when collected, so errors come in the caller's order
-        error = exc
-
-        def failed() -> tuple[pd.DataFrame, Any]:
-            raise error
-
-        return failed, lambda: None
+        return _raising(exc), lambda: None
 
     def collect() -> tuple[pd.DataFrame, Any]:
         with _reader_errors(path, fmt):
@@ -111,6 +106,15 @@ def _start_reader(path: Path, fmt: str, kwargs: dict[str, Any]
         return result
 
     return collect, pending.cancel
+
+
+def _raising(error: Exception) -> Callable[[], Any]:
+    """A call that raises ``error``: a started read that failed before it started."""
+
+    def raise_it() -> Any:
+        raise error
+
+    return raise_it
 
 
 @contextlib.contextmanager
@@ -332,12 +336,7 @@ def start_wave_read(path: str | os.PathLike[str], *, encoding: str | None = None
         fmt = format_of(path)
         _check_readable(path)
     except InputError as exc:
-        error = exc
-
-        def failed() -> Wave:
-            raise error
-
-        return StartedRead(failed, lambda: None)
+        return StartedRead(_raising(exc), lambda: None)
     collect, cancel = _start_reader(path, fmt, _wave_kwargs(fmt, encoding))
 
     def wave() -> Wave:
