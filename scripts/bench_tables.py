@@ -95,7 +95,7 @@ import sid.weighting.apply as wa
 for candidates, phase in [
         ([(sid.tables, "read_spec")], "read"), ([(sid.tables, "load_book_data")], "read"),
         ([(wa, "merge_weight_files"), (tc, "_merge_weights")], "read"),
-        ([(tc, "_weight_lineage")], "read"),
+        ([(tc, "_weight_words"), (tc, "_weight_lineage")], "read"),
         ([(sid.tables, "build_tables")], "tables"),
         ([(sid.export.Provenance, "from_files")], "provenance"),
         ([(sid.export, "write_book")], "xlsx"), ([(sid.export, "write_forest_plots")], "plots")]:

@@ -94,11 +94,12 @@ def tables(spec_file: Path, data_files: tuple[str, ...], codebook_file: Path,
     pairs = [split_wave_arg(f) for f in data_files]
     weight_pairs = [split_wave_arg(f) for f in weight_files]
     records = {p: read_lineage(p) for _, p in weight_pairs}
+    lineage = _lineage_inputs(records)  # what made the weighted files, for the provenance
     # each data file read once (harmonising, weights, provenance), all of them started now:
     # their reader children read while this process loads the codebook, the spec and the
     # code of the tables (on two cores ~0.15 s of a ~1.1 s book)
     read = _wave_reader([p for _, p in pairs] + [p for _, p in weight_pairs]
-                        + [p for _, p in _lineage_inputs(records) if _is_data_file(p)])
+                        + [p for _, p in lineage if _is_data_file(p)])
 
     from sid.codebook import load_codebook
     from sid.export import Provenance, book_inputs, command_line, write_book, write_forest_plots
@@ -116,7 +117,6 @@ def tables(spec_file: Path, data_files: tuple[str, ...], codebook_file: Path,
     cb = load_codebook(codebook_file)
     data = load_book_data(pairs, cb, read=read)
     say(f"{len(pairs)} golf/golven gelezen: {len(data.data)} respondenten")
-    lineage: list[tuple[str, Path]] = []
     words = None
     if weight_pairs:
         from sid.weighting.apply import merge_weight_files
@@ -124,7 +124,7 @@ def tables(spec_file: Path, data_files: tuple[str, ...], codebook_file: Path,
         data, column = merge_weight_files(data, cb, pairs, weight_pairs, weight_var, read)
         # merge_weights names the merged column "_w_<name>"; footnotes and provenance show <name>
         weight_name = column.removeprefix("_w_")
-        lineage, words = _weight_lineage(records, lang)
+        words = _weight_words(records, lang)
     else:
         column = weight_name = _data_weight(data, cb, weight_var)
     if words is None:
@@ -215,10 +215,9 @@ def _data_weight(data: Any, cb: Any, weight_var: str | None) -> str:
                          "--weight-var NAME to choose a weight of the data explicitly")
 
 
-def _weight_lineage(records: Mapping[Path, Mapping[str, Any] | None], lang: str
-                    ) -> tuple[list[tuple[str, Path]], str | None]:
-    """What made the weighted files (``records``: their lineage sidecars, None where absent
-    or stale): the inputs and the weight in words; a note for each file without one."""
+def _weight_words(records: Mapping[Path, Mapping[str, Any] | None], lang: str) -> str | None:
+    """The weight in words from the weighted files' lineage sidecars (``records``, None
+    where absent or stale); a note for each file without one."""
     words: str | None = None
     for f, rec in records.items():
         if rec is None:
@@ -227,7 +226,7 @@ def _weight_lineage(records: Mapping[Path, Mapping[str, Any] | None], lang: str
             continue
         desc = rec.get("description") or {}
         words = words or desc.get(lang) or desc.get("nl")
-    return _lineage_inputs(records), words
+    return words
 
 
 def _lineage_inputs(records: Mapping[Path, Mapping[str, Any] | None]) -> list[tuple[str, Path]]:
